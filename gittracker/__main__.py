@@ -1,0 +1,3 @@
+from gittracker.cli import main
+
+raise SystemExit(main())

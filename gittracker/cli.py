@@ -1,0 +1,318 @@
+"""``git tracker …``: thin click commands. Each parses, calls a core function, prints, returns an exit code.
+
+Errors reach the user as one line on stderr (``TrackerError`` and click's usage errors); anything else
+is a bug, shown as one line plus a hint, or in full with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from gittracker import __version__
+from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TrackerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> int:
+    click.echo(json.dumps(data, sort_keys=True) if as_json else text(data))
+    return EXIT_OK
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output (docs/json.md).")(func)
+
+
+def capacity_options(func: F) -> F:
+    options = [
+        click.option("--used", metavar="PCT", help="5-hour window percent used."),
+        click.option("--left", metavar="PCT", help="5-hour window percent left (stored as 100 - PCT used)."),
+        click.option("--weekly", metavar="PCT", help="Weekly window percent used."),
+        click.option("--prompts", metavar="N", help="Prompts used in the 5-hour window (glm)."),
+        click.option("--resets-at", metavar="TIME", help="When the 5-hour window resets (ISO-8601)."),
+        click.option("--weekly-resets-at", metavar="TIME", help="When the weekly window resets (ISO-8601)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _reading(kwargs: dict[str, Any]) -> Any:
+    from gittracker.capacity import from_options
+
+    return from_options(
+        used=kwargs.pop("used"),
+        left=kwargs.pop("left"),
+        weekly=kwargs.pop("weekly"),
+        prompts=kwargs.pop("prompts"),
+        resets_at=kwargs.pop("resets_at"),
+        weekly_resets_at=kwargs.pop("weekly_resets_at"),
+    )
+
+
+def _context(source: str = "cli") -> Any:
+    from gittracker.windows import open_context
+
+    return open_context(".", source=os.environ.get("GIT_TRACKER_SOURCE", source))
+
+
+def _short(sha: str | None) -> str:
+    return sha[:10] if sha else "(no commits yet)"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="git-tracker")
+@click.option("--debug", is_flag=True, help="Show full details of unexpected errors.")
+def cli(debug: bool) -> None:
+    """Measure finished work per unit of AI-assistant capacity, inside git."""
+
+
+@cli.command()
+@click.option("--pre-commit", "pre_commit", is_flag=True, help="Leave hooks to pre-commit (see docs/hooks.md).")
+@click.option("--remote", metavar="NAME", help="Remote that `sync` uses (default origin).")
+def init(pre_commit: bool, remote: str | None) -> int:
+    """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent."""
+    from gittracker.git import Repo
+    from gittracker.install import init as do_init
+
+    result = do_init(Repo.discover("."), pre_commit=pre_commit, remote=remote)
+    click.echo(f"git-tracker set up in {result['toplevel']}")
+    for change in result["changes"]:
+        click.echo(f"  - {change}")
+    return EXIT_OK
+
+
+@cli.command()
+def uninstall() -> int:
+    """Remove exactly what init added; restore chained hooks and config."""
+    from gittracker.git import Repo
+    from gittracker.install import uninstall as do_uninstall
+
+    result = do_uninstall(Repo.discover("."))
+    click.echo(f"git-tracker removed from {result['toplevel']}")
+    for change in result["changes"]:
+        click.echo(f"  - {change}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("provider")
+@capacity_options
+@click.option("--feature", "feature_id", metavar="ID", help="Task-bank feature this window works on.")
+@click.option("--methodology", metavar="M", help="How the work is done (free text, e.g. plan-first).")
+@click.option("--note", metavar="TEXT", help="A short note kept with the window.")
+@json_option
+def start(
+    provider: str, feature_id: str | None, methodology: str | None, note: str | None, as_json: bool, **capacity: Any
+) -> int:
+    """Record a before-reading and open a window; stamps commit_start."""
+    from gittracker.windows import start as do_start
+
+    reading = _reading(capacity)
+    result = do_start(_context(), provider, reading, feature_id=feature_id, methodology=methodology, note=note)
+    return _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"{r['provider']} window {r['window_id']} open for agent {r['agent_id']} at {_short(r['commit_start'])}"
+        ),
+    )
+
+
+@cli.command()
+@click.argument("provider")
+@capacity_options
+@click.option("--force", is_flag=True, help="Record an after inside the reset buffer (noted late-after).")
+@click.option("--note", metavar="TEXT", help="A short note kept with the window.")
+@json_option
+def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity: Any) -> int:
+    """Record an after-reading and close the window; stamps commit_end and computes the delta."""
+    from gittracker.windows import end as do_end
+
+    reading = _reading(capacity)
+    result = do_end(_context(), provider, reading, force=force, note=note)
+    if result["flush_warning"]:
+        click.echo(f"git-tracker: warning: {result['flush_warning']}", err=True)
+
+    def text(r: dict[str, Any]) -> str:
+        unit = "%" if r["unit"] == "percent" else " prompts"
+        delta = f"{r['delta']:g}{unit}" if r["delta"] is not None else f"unknown ({', '.join(r['errors'])})"
+        extra = f", notes: {', '.join(r['notes'])}" if r["notes"] else ""
+        return (
+            f"{r['provider']} window {r['window_id']} closed: delta {delta}, {r['commits']} commit(s) "
+            f"{_short(r['commit_start'])}..{_short(r['commit_end'])}{extra}"
+        )
+
+    return _emit(result, as_json, text)
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--after", "after_reading", is_flag=True, help="Void the last after instead, reopening the window.")
+@json_option
+def undo(provider: str, after_reading: bool, as_json: bool) -> int:
+    """Void the open window's before (or the last after, reopening it)."""
+    from gittracker.windows import undo as do_undo
+
+    result = do_undo(_context(), provider, after_reading=after_reading)
+    return _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"{r['provider']} window {r['window_id']}: {r['reason']} recorded "
+            f"({'reopened' if r['reason'] == 'undo-after' else 'closed without a delta'})"
+        ),
+    )
+
+
+@cli.command()
+@click.argument("provider")
+@capacity_options
+@click.option("--phase", default="mid", show_default=True, help="Only mid: before/after come from start/end.")
+@json_option
+def snapshot(provider: str, phase: str, as_json: bool, **capacity: Any) -> int:
+    """Record a reading without opening or closing anything."""
+    from gittracker.windows import snapshot as do_snapshot
+
+    reading = _reading(capacity)
+    result = do_snapshot(_context(), provider, reading, phase)
+    return _emit(result, as_json, lambda r: f"{r['provider']} snapshot {r['snapshot_id']} recorded")
+
+
+@cli.command()
+@click.argument("window", required=False)
+@click.option("--outcome", required=True, metavar="shipped|partial|failed")
+@click.option("--quality", required=True, metavar="Q", help="Quality score in [0, 1].")
+@click.option("--feature", "feature_id", metavar="ID", help="Feature id (default: the window's).")
+@click.option("--replace", is_flag=True, help="Correct an earlier outcome (voids it).")
+@json_option
+def complete(
+    window: str | None, outcome: str, quality: str, feature_id: str | None, replace: bool, as_json: bool
+) -> int:
+    """Record the outcome of a closed window (default: this agent's last closed one)."""
+    from gittracker.windows import complete as do_complete
+
+    result = do_complete(_context(), window, outcome, quality, feature_id=feature_id, replace=replace)
+    return _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"window {r['window_id']}: {r['outcome']}, quality {r['quality_score']:g}"
+            + (f", feature {r['feature_id']}" if r["feature_id"] else "")
+        ),
+    )
+
+
+@cli.command()
+@json_option
+def status(as_json: bool) -> int:
+    """Open windows of every agent on this machine, and the last readings."""
+    from gittracker.report import format_status
+    from gittracker.windows import status as do_status
+
+    return _emit(do_status(_context()), as_json, format_status)
+
+
+@cli.command()
+@click.option("--kind", "kinds", multiple=True, metavar="K", help="Only this kind (repeatable).")
+@click.option("--provider", metavar="P", help="Only records of this provider's windows.")
+@click.option("--since", metavar="DATE", help="Only records at or after this ISO-8601 date/time.")
+@json_option
+def log(kinds: tuple[str, ...], provider: str | None, since: str | None, as_json: bool) -> int:
+    """The records, newest last (--json: one stored record per line)."""
+    from gittracker.records import KINDS
+    from gittracker.report import format_record
+    from gittracker.windows import select_records
+
+    for kind in kinds:
+        if kind not in KINDS:
+            raise _bad_input(f"--kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    records = select_records(_context(), kinds, provider, since)
+    for record in records:
+        click.echo(record.to_json() if as_json else format_record(record))
+    return EXIT_OK
+
+
+@cli.command()
+@json_option
+def anomalies(as_json: bool) -> int:
+    """Anomaly records with their codes."""
+    from gittracker.report import format_record
+    from gittracker.windows import select_records
+
+    records = select_records(_context(), ["anomaly"])
+    if as_json:
+        for record in records:
+            click.echo(record.to_json())
+    elif not records:
+        click.echo("no anomalies")
+    else:
+        for record in records:
+            click.echo(format_record(record))
+    return EXIT_OK
+
+
+@cli.command()
+def flush() -> int:
+    """Write queued note stamps into refs/notes/tracker now (hooks normally do this in the background)."""
+    from gittracker import hookrun
+
+    ctx = _context()
+    count = hookrun.flush(ctx.repo.toplevel)
+    click.echo(f"{count} commit(s) stamped")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--seed", default=7, show_default=True, help="Random seed for the simulated work.")
+@json_option
+def demo(directory: str | None, seed: int, as_json: bool) -> int:
+    """Build a throwaway repository with realistic windows for every provider and report on it."""
+    from gittracker.demo import run_demo
+    from gittracker.report import format_demo
+
+    result = run_demo(directory, seed=seed)
+    return _emit(result, as_json, format_demo)
+
+
+def _bad_input(message: str) -> TrackerError:
+    from gittracker.errors import BadInput
+
+    return BadInput(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(os.environ.get("GIT_TRACKER_DEBUG"))
+    try:
+        result = cli.main(args=args, prog_name="git tracker", standalone_mode=False)
+    except TrackerError as error:
+        click.echo(f"git-tracker: {error}", err=True)
+        if debug:
+            traceback.print_exc()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        click.echo("git-tracker: aborted", err=True)
+        return 1
+    except click.ClickException as error:
+        ctx = getattr(error, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        click.echo(f"git-tracker: {error.format_message()}{where}", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"git-tracker: internal error: {type(error).__name__}: {error} (rerun with --debug)", err=True)
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else EXIT_OK

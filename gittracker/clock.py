@@ -1,0 +1,75 @@
+"""Time and identifiers.
+
+All timestamps are UTC. ``GIT_TRACKER_NOW`` (ISO-8601) pins the clock for tests and the demo; it is
+read on every call so a test can move time between commands.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+from gittracker.errors import BadInput
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_last_id_ms = 0
+_last_id_rand = 0
+
+
+def now() -> datetime:
+    pinned = os.environ.get("GIT_TRACKER_NOW")
+    if pinned:
+        return parse_ts(pinned, what="GIT_TRACKER_NOW")
+    return datetime.now(UTC)
+
+
+def format_ts(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``: sortable as text."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_ts(text: str, what: str = "timestamp") -> datetime:
+    """Parse ISO-8601; a value without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{what}: expected an ISO-8601 time such as 2026-06-07T16:12:00Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def new_id(moment: datetime | None = None) -> str:
+    """A 26-character ULID: 48 bits of milliseconds then 80 random bits, Crockford base32.
+
+    Ids sort by creation time, and within one process strictly increase even inside one millisecond,
+    so the ledger's natural order is the order records were made.
+    """
+    global _last_id_ms, _last_id_rand
+    stamp = moment or now()
+    ms = int(stamp.timestamp() * 1000)
+    if ms == _last_id_ms:
+        rand = (_last_id_rand + 1) & ((1 << 80) - 1)
+    else:
+        rand = int.from_bytes(os.urandom(10), "big")
+    _last_id_ms, _last_id_rand = ms, rand
+    value = (ms << 80) | rand
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def id_time(record_id: str) -> datetime:
+    """The creation time encoded in a ULID (used to find a record's sharded path)."""
+    value = 0
+    for char in record_id:
+        value = value * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp((value >> 80) / 1000, UTC)
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000

@@ -1,0 +1,64 @@
+"""``.git-tracker.toml``: user settings, read with tomllib and written with tomli-w."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gittracker.errors import BadInput
+
+CONFIG_NAME = ".git-tracker.toml"
+
+DEFAULTS: dict[str, Any] = {
+    "tracker": {"schema": 1, "reset_buffer_minutes": 5},
+    "hooks": {"notes_flush": "background"},
+    "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
+    "sync": {"remote": "origin"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    reset_buffer_minutes: float = 5.0
+    baseline: str = ""
+    mde: float = 0.25
+    divergence_threshold: float = 0.10
+    remote: str = "origin"
+
+
+def default_text(remote: str | None = None) -> str:
+    data = {section: dict(values) for section, values in DEFAULTS.items()}
+    if remote:
+        data["sync"]["remote"] = remote
+    header = "# git-tracker settings (docs/configuration.md). Commit this file to share them.\n"
+    return header + tomli_w.dumps(data)
+
+
+def load(toplevel: Path) -> Config:
+    path = toplevel / CONFIG_NAME
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return Config()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise BadInput(f"{path.name}: expected TOML ({error})") from None
+    try:
+        buffer = float(data.get("tracker", {}).get("reset_buffer_minutes", 5))
+        stats = data.get("stats", {})
+        config = Config(
+            reset_buffer_minutes=buffer,
+            baseline=str(stats.get("baseline", "")),
+            mde=float(stats.get("mde", 0.25)),
+            divergence_threshold=float(stats.get("divergence_threshold", 0.10)),
+            remote=str(data.get("sync", {}).get("remote", "origin")),
+        )
+    except (TypeError, ValueError, AttributeError) as error:
+        expected = "numbers for reset_buffer_minutes, mde, divergence_threshold"
+        raise BadInput(f"{path.name}: expected {expected} ({error})") from None
+    if not 0 <= config.reset_buffer_minutes <= 24 * 60:
+        raise BadInput(f"{path.name}: tracker.reset_buffer_minutes: expected 0 to 1440 minutes")
+    return config

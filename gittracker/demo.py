@@ -1,0 +1,158 @@
+"""``git tracker demo``: a throwaway repository with a few realistic days of windows.
+
+Everything goes through the real machinery: ``git commit`` runs the installed hooks, windows are opened
+and closed by the same functions the CLI calls, notes are flushed into ``refs/notes/tracker``. Only the
+clock is simulated (``GIT_TRACKER_NOW`` and git's author/committer dates move together).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gittracker import clock
+from gittracker.capacity import Reading
+from gittracker.errors import BadInput
+from gittracker.git import Repo, clean_env
+from gittracker.install import init
+from gittracker.windows import complete, end, open_context, start
+
+DEMO_START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+# provider -> (capacity used per window: low, high), unit; glm counts prompts
+PROFILES = {"codex": (6.0, 18.0), "claude": (8.0, 24.0), "glm": (30.0, 110.0)}
+OUTCOME_WEIGHTS = {"codex": (0.7, 0.2, 0.1), "claude": (0.75, 0.2, 0.05), "glm": (0.55, 0.3, 0.15)}
+
+
+@contextmanager
+def _pinned_clock(moment: datetime) -> Iterator[None]:
+    previous = os.environ.get("GIT_TRACKER_NOW")
+    os.environ["GIT_TRACKER_NOW"] = clock.format_ts(moment)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("GIT_TRACKER_NOW", None)
+        else:
+            os.environ["GIT_TRACKER_NOW"] = previous
+
+
+def _git(repo_dir: Path, *args: str, when: datetime | None = None) -> None:
+    env = clean_env(
+        {
+            "AGENT_ID": "main",
+            "GIT_AUTHOR_NAME": "Demo Dev",
+            "GIT_AUTHOR_EMAIL": "dev@example.com",
+            "GIT_COMMITTER_NAME": "Demo Dev",
+            "GIT_COMMITTER_EMAIL": "dev@example.com",
+        }
+    )
+    if when is not None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    subprocess.run(["git", *args], cwd=repo_dir, env=env, check=True, capture_output=True)
+
+
+def _prepare(directory: str | None) -> Path:
+    if directory is None:
+        return Path(tempfile.mkdtemp(prefix="git-tracker-demo-"))
+    path = Path(directory)
+    if path.exists() and any(path.iterdir()):
+        raise BadInput(f"demo DIR: expected a new or empty directory, but {path} has files in it")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
+    rng = random.Random(seed)
+    repo_dir = _prepare(directory)
+    _git(repo_dir, "init", "-q", "-b", "main")
+    init(Repo.discover(repo_dir))
+    (repo_dir / "README.md").write_text("# demo service\n")
+    _git(repo_dir, "add", "-A")
+    _git(repo_dir, "commit", "-q", "-m", "initial commit", when=DEMO_START)
+    ctx = open_context(repo_dir, agent_id="main", source="automation")
+    used = dict.fromkeys(PROFILES, 0.0)
+    moment = DEMO_START
+    commits = 1
+    window_number = 0
+    for day in range(3):
+        moment = DEMO_START + timedelta(days=day, hours=1)
+        used = {provider: rng.uniform(0, 5) for provider in PROFILES}
+        for provider in ("codex", "claude", "glm", "codex", "claude"):
+            window_number += 1
+            feature = f"F-{window_number:02d}"
+            with _pinned_clock(moment):
+                start(ctx, provider, _reading(provider, used[provider]), feature_id=feature, methodology="plan-first")
+            for change in range(rng.randint(1, 4)):
+                moment += timedelta(minutes=rng.randint(8, 25))
+                path = repo_dir / "src" / f"{provider}_{window_number:02d}_{change}.py"
+                path.parent.mkdir(exist_ok=True)
+                path.write_text("".join(f"value_{i} = {rng.randint(0, 999)}\n" for i in range(rng.randint(5, 60))))
+                _git(repo_dir, "add", "-A")
+                _git(repo_dir, "commit", "-q", "-m", f"{feature}: step {change + 1}", when=moment)
+                commits += 1
+            low, high = PROFILES[provider]
+            after = used[provider] + rng.uniform(low, high)
+            if day == 1 and provider == "codex" and window_number % 2 == 1:
+                after = used[provider] - 3  # a stale reading from another machine: negative delta
+            moment += timedelta(minutes=5)
+            with _pinned_clock(moment):
+                end(ctx, provider, _reading(provider, after))
+                outcome = rng.choices(("shipped", "partial", "failed"), OUTCOME_WEIGHTS[provider])[0]
+                quality = round(rng.uniform(0.6, 1.0), 2) if outcome != "failed" else 0.0
+                complete(ctx, None, outcome, str(quality))
+            used[provider] = max(after, used[provider])
+            moment += timedelta(minutes=rng.randint(10, 40))
+    return _summary(ctx.repo, repo_dir, commits)
+
+
+def _reading(provider: str, value: float) -> Reading:
+    value = max(0.0, value)
+    if provider == "glm":
+        return Reading(prompts=round(value))
+    return Reading(five_hour_used=round(min(value, 100.0), 1))
+
+
+def _summary(repo: Repo, repo_dir: Path, commits: int) -> dict[str, Any]:
+    from gittracker.windows import live_records
+
+    records = repo.read_records()
+    kinds = Counter(record.kind for record in records)
+    live = live_records(records)
+    outcomes = {r["window_id"]: r["outcome"] for r in live if r.kind == "completion"}
+    providers: dict[str, dict[str, Any]] = {}
+    for record in live:
+        if record.kind != "window-close":
+            continue
+        row = providers.setdefault(
+            record["provider"],
+            {
+                "windows": 0,
+                "capacity": 0.0,
+                "unit": "%" if record["unit"] == "percent" else "p",
+                "shipped": 0,
+                "partial": 0,
+                "failed": 0,
+            },
+        )
+        row["windows"] += 1
+        row["capacity"] = round(row["capacity"] + (record["delta"] or 0.0), 1)
+        outcome = outcomes.get(record["window_id"])
+        if outcome:
+            row[outcome] += 1
+    stamped = sum(1 for sha in repo.git("rev-list", "HEAD").split() if repo.note_text(sha))
+    return {
+        "repository": str(repo_dir),
+        "records": dict(kinds),
+        "providers": providers,
+        "anomalies": kinds.get("anomaly", 0),
+        "commits": commits,
+        "stamped_commits": stamped,
+    }

@@ -1,0 +1,50 @@
+"""The one exception root and the one exit-code table.
+
+Every failure a user can cause or meet is a ``TrackerError`` subclass; ``cli`` prints its message as a
+single line and exits with its ``exit_code``. Anything else is a bug and is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+EXIT_OK = 0
+EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, halted provider)
+EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initialised)
+EXIT_INTERNAL = 3  # a bug: an unexpected exception
+
+
+class TrackerError(Exception):
+    """Root of every error the user may see; the message is one line."""
+
+    exit_code: ClassVar[int] = EXIT_BAD_INPUT
+
+
+class BadInput(TrackerError):
+    """A value, file or option did not have the expected form."""
+
+
+class NotARepository(TrackerError):
+    """The current directory is not inside a git work tree."""
+
+
+class NotInitialised(TrackerError):
+    """``git tracker init`` has not been run in this repository."""
+
+
+class Refused(TrackerError):
+    """An invariant or guard refused the action; nothing was written."""
+
+    exit_code = EXIT_REFUSED
+
+
+class LostRace(TrackerError):
+    """A compare-and-swap kept losing to concurrent writers."""
+
+    exit_code = EXIT_REFUSED
+
+
+class GitFailed(TrackerError):
+    """A git command or object operation failed."""
+
+    exit_code = EXIT_REFUSED

@@ -1,0 +1,353 @@
+"""All git access: the ``git`` CLI and pygit2, in one place.
+
+pygit2 is imported lazily: commands that only read local state (and every hook) never pay for it.
+Internal git commands run with hooks disabled and without the caller's ``GIT_*`` location variables,
+so a tracker call made from inside a hook can neither recurse into our hooks nor aim at the wrong
+repository.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gittracker.errors import GitFailed, LostRace, NotARepository
+from gittracker.records import Record, record_path
+
+if TYPE_CHECKING:
+    import pygit2
+
+LEDGER_REF = "refs/heads/tracker-ledger"
+NOTES_REF = "refs/notes/tracker"
+TRACKER_NAME = "git-tracker"
+TRACKER_EMAIL = "git-tracker@localhost"
+CAS_ATTEMPTS = 200
+
+# Variables that point git at a repository or alter what it does; stripped from internal calls.
+_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+    "GIT_REFLOG_ACTION",
+    "GIT_QUARANTINE_PATH",
+)
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _LOCATION_VARS}
+    env.update(extra or {})
+    return env
+
+
+def run_git(
+    args: list[str],
+    cwd: Path | str | None = None,
+    *,
+    check: bool = True,
+    stdin: str | None = None,
+    hooks_off: bool = True,
+) -> str:
+    """Run ``git`` with hooks off and a clean environment; return stdout."""
+    command = ["git", *(["-c", "core.hooksPath=/dev/null"] if hooks_off else []), *args]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env=clean_env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitFailed("git is not installed or not on PATH") from None
+    if check and done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise GitFailed(f"git {args[0]} failed: {detail}")
+    return done.stdout
+
+
+def _abs(base: Path, value: str) -> Path:
+    path = Path(value)
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A non-bare repository: its work tree, its git dir and the common dir shared by worktrees."""
+
+    toplevel: Path
+    git_dir: Path
+    common_dir: Path
+
+    @classmethod
+    def discover(cls, start: Path | str = ".") -> Repo:
+        start = Path(start)
+        if not start.is_dir():
+            raise NotARepository(f"not a directory: {start}")
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            cwd=start,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = out.stdout.splitlines()
+        if out.returncode != 0 or len(lines) != 3:
+            raise NotARepository("not inside a git work tree (run this in your repository, after `git init`)")
+        toplevel, git_dir, common = lines
+        return cls(Path(toplevel).resolve(), Path(git_dir).resolve(), _abs(start.resolve(), common))
+
+    @property
+    def tracker_dir(self) -> Path:
+        return self.common_dir / "tracker"
+
+    def git(self, *args: str, check: bool = True, stdin: str | None = None, hooks_off: bool = True) -> str:
+        return run_git(list(args), cwd=self.toplevel, check=check, stdin=stdin, hooks_off=hooks_off)
+
+    @cached_property
+    def pygit(self) -> pygit2.Repository:
+        import pygit2
+
+        return pygit2.Repository(str(self.toplevel))
+
+    # -- commits ------------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at; None on an unborn branch (a repository with no commits)."""
+        out = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip()
+        return out or None
+
+    def resolve_commit(self, rev: str) -> str | None:
+        out = self.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
+        return out.strip() or None
+
+    def in_rebase(self) -> bool:
+        return (self.git_dir / "rebase-merge").is_dir() or (self.git_dir / "rebase-apply").is_dir()
+
+    # -- config ---------------------------------------------------------------------------------------
+
+    def config_get_all(self, key: str) -> list[str]:
+        return self.git("config", "--local", "--get-all", key, check=False).splitlines()
+
+    def config_set(self, key: str, value: str) -> None:
+        self.git("config", "--local", key, value)
+
+    def config_add(self, key: str, value: str) -> None:
+        self.git("config", "--local", "--add", key, value)
+
+    def config_unset_all(self, key: str) -> None:
+        self.git("config", "--local", "--unset-all", key, check=False)
+
+    def config_unset_value(self, key: str, value: str) -> None:
+        # --fixed-value: the value is a literal, not a regex (git >= 2.30).
+        self.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
+
+    def hooks_dir(self) -> Path:
+        """Where git looks for hooks: ``core.hooksPath`` when set, else ``<common-dir>/hooks``."""
+        out = self.git("rev-parse", "--git-path", "hooks", hooks_off=False).strip()
+        return _abs(self.toplevel, out)
+
+    # -- the ledger branch --------------------------------------------------------------------------
+
+    def ledger_tip(self) -> str | None:
+        ref = self.pygit.references.get(LEDGER_REF)
+        return str(ref.target) if ref is not None else None
+
+    def append_records(self, records: Iterable[Record], message: str | None = None) -> str | None:
+        """Append records to the ledger branch in one commit; compare-and-swap, retried on a lost race.
+
+        Idempotent: a record whose path already exists is skipped, so a retried or recovered write never
+        duplicates. Returns the new tip, or None when every record was already there.
+        """
+        blobs: dict[str, bytes] = {}
+        for record in records:
+            blobs[record_path(record.id, record.kind)] = (record.to_json() + "\n").encode()
+        if not blobs:
+            return None
+        kinds = sorted({path.split("/", 1)[0] for path in blobs})
+        summary = message or f"tracker: append {len(blobs)} record(s) ({', '.join(kinds)})"
+        return self._cas_update(LEDGER_REF, lambda base: self._tree_with_files(base, blobs), summary)
+
+    def ledger_has(self, record_id: str, kind: str) -> bool:
+        tree = self._ledger_tree()
+        return tree is not None and _tree_lookup(tree, record_path(record_id, kind)) is not None
+
+    def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
+        """Every record on the ledger branch (optionally only some kinds), in id order."""
+        tree = self._ledger_tree()
+        if tree is None:
+            return []
+        wanted = set(kinds) if kinds is not None else None
+        records = []
+        for entry in tree:
+            if entry.type_str != "tree" or (wanted is not None and entry.name not in wanted):
+                continue
+            for path, blob in _walk_blobs(self.pygit[entry.id], entry.name):
+                records.append(Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}"))
+        records.sort(key=lambda record: record.id)
+        return records
+
+    def _ledger_tree(self) -> Any:
+        tip = self.ledger_tip()
+        return self.pygit[tip].peel(_pygit2().Tree) if tip else None
+
+    # -- notes ----------------------------------------------------------------------------------------
+
+    def note_text(self, commit: str) -> str:
+        ref = self.pygit.references.get(NOTES_REF)
+        if ref is None:
+            return ""
+        tree = self.pygit[ref.target].peel(_pygit2().Tree)
+        for path in _note_paths(commit):
+            blob_id = _tree_lookup(tree, path)
+            if blob_id is not None:
+                blob: Any = self.pygit[blob_id]
+                return str(blob.data.decode("utf-8", "replace"))
+        return ""
+
+    def add_note_lines(self, lines_by_commit: Mapping[str, Iterable[str]]) -> str | None:
+        """Merge lines into the notes of many commits at once, as ``cat_sort_uniq`` would.
+
+        Notes are written with a two-hex-digit fanout (``ab/cdef…``) so a write touches one small
+        subtree, not a flat tree holding every note; existing notes at any fanout depth are found and
+        updated where they are. One commit on ``refs/notes/tracker``, compare-and-swap with retry.
+        """
+        wanted = {commit: set(lines) for commit, lines in lines_by_commit.items() if lines}
+        if not wanted:
+            return None
+
+        def rebuild(base: Any) -> Any:
+            files: dict[str, bytes] = {}
+            for commit, lines in wanted.items():
+                path, old = _note_path_and_text(self.pygit, base, commit)
+                merged = sorted(set(old.splitlines()) | lines - {""})
+                if merged != sorted(set(old.splitlines()) - {""}) or not old:
+                    files[path] = ("\n".join(merged) + "\n").encode()
+            return self._tree_with_files(base, files, replace=True) if files else None
+
+        return self._cas_update(NOTES_REF, rebuild, "Notes added by 'git tracker'")
+
+    def notes_tip(self) -> str | None:
+        ref = self.pygit.references.get(NOTES_REF)
+        return str(ref.target) if ref is not None else None
+
+    # -- shared machinery -------------------------------------------------------------------------
+
+    def _cas_update(self, refname: str, rebuild: Any, message: str) -> str | None:
+        """Commit ``rebuild(current tree)`` on top of ``refname`` and move the ref only if unchanged."""
+        pygit2 = _pygit2()
+        repo = self.pygit
+        for attempt in range(CAS_ATTEMPTS):
+            ref = repo.references.get(refname)
+            tip = ref.target if ref is not None else None
+            base = repo[tip].peel(pygit2.Tree) if tip is not None else None
+            tree = rebuild(base)
+            if tree is None or (base is not None and tree == base.id):
+                return None
+            signature = pygit2.Signature(TRACKER_NAME, TRACKER_EMAIL)
+            parents = [tip] if tip is not None else []
+            commit = repo.create_commit(None, signature, signature, message, tree, parents)
+            try:
+                with repo.transaction() as txn:
+                    txn.lock_ref(refname)
+                    current = repo.references.get(refname)
+                    if (current.target if current is not None else None) != tip:
+                        raise _Moved
+                    txn.set_target(refname, commit, message=message)
+                return str(commit)
+            except (_Moved, pygit2.GitError):
+                time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 20))
+        raise LostRace(f"could not update {refname}: {CAS_ATTEMPTS} attempts lost to concurrent writers")
+
+    def _tree_with_files(self, base: Any, files: Mapping[str, bytes], *, replace: bool = False) -> Any:
+        """A new tree: ``base`` plus ``files`` (path -> content). Existing paths are kept unless ``replace``."""
+        nested: dict[str, Any] = {}
+        for path, content in files.items():
+            node = nested
+            *dirs, name = path.split("/")
+            for part in dirs:
+                node = node.setdefault(part, {})
+            node[name] = content
+        return self._write_tree(base, nested, replace)
+
+    def _write_tree(self, base: Any, nested: Mapping[str, Any], replace: bool) -> Any:
+        pygit2 = _pygit2()
+        repo = self.pygit
+        builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+        for name, child in nested.items():
+            existing = builder.get(name)
+            if isinstance(child, dict):
+                sub = repo[existing.id] if existing is not None and existing.type_str == "tree" else None
+                builder.insert(name, self._write_tree(sub, child, replace), pygit2.enums.FileMode.TREE)
+            elif existing is None or replace:
+                builder.insert(name, repo.create_blob(child), pygit2.enums.FileMode.BLOB)
+        return builder.write()
+
+
+class _Moved(Exception):
+    """The ref moved between reading it and locking it."""
+
+
+def _pygit2() -> Any:
+    import pygit2
+
+    return pygit2
+
+
+def _note_paths(commit: str) -> tuple[str, str, str]:
+    return (f"{commit[:2]}/{commit[2:]}", commit, f"{commit[:2]}/{commit[2:4]}/{commit[4:]}")
+
+
+def _note_path_and_text(repo: Any, base: Any, commit: str) -> tuple[str, str]:
+    if base is not None:
+        for path in _note_paths(commit):
+            blob_id = _tree_lookup(base, path)
+            if blob_id is not None:
+                return path, repo[blob_id].data.decode("utf-8", "replace")
+    return _note_paths(commit)[0], ""
+
+
+def _tree_lookup(tree: Any, path: str) -> Any:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def _walk_blobs(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for entry in tree:
+        path = f"{prefix}/{entry.name}"
+        if entry.type_str == "tree":
+            yield from _walk_blobs(entry, path)
+        elif entry.type_str == "blob":
+            yield path, entry
+
+
+def head_file_commit(git_dir: Path, common_dir: Path) -> str | None:
+    """HEAD's commit read straight from the files, as the shell hook does (no fork, no pygit2)."""
+    try:
+        head = (git_dir / "HEAD").read_text().strip()
+    except OSError:
+        return None
+    if not head.startswith("ref: "):
+        return head if len(head) == 40 else None
+    ref = head[5:]
+    try:
+        return (common_dir / ref).read_text().strip() or None
+    except OSError:
+        out = run_git(["rev-parse", "-q", "--verify", "HEAD"], cwd=git_dir, check=False).strip()
+        return out or None

@@ -1,0 +1,250 @@
+"""What the hooks run: queueing note stamps, flushing them into ``refs/notes/tracker``, rewrites.
+
+The installed shell hook does the common case itself; this module is the slow path (and the whole
+path for pre-commit users, ``git-tracker-hook``). It imports only the standard library at module
+level: pygit2 is loaded by ``gittracker.git`` only when a flush actually writes notes.
+
+Queue lines (``<common-dir>/tracker/queue``, appended atomically by the hooks):
+``<commit> <note-json>`` stamps a commit; ``copy <from> <to>`` copies a cherry-picked commit's note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from gittracker.state import LocalState, file_lock
+
+_HEX = frozenset("0123456789abcdef")
+REBASE_QUEUE_STALE_SECONDS = 600
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) == 40 and set(text) <= _HEX
+
+
+def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
+    lines = []
+    for path in sorted((state.agent_dir(agent_id) / "open").glob("*.note")):
+        with contextlib.suppress(OSError):
+            line = path.read_text().strip()
+            if line:
+                lines.append(line)
+    return lines
+
+
+def queue_post_commit(toplevel: Path) -> bool:
+    """The post-commit work in Python (the shell hook's twin). True when something was queued."""
+    from gittracker.git import Repo, head_file_commit
+
+    repo = Repo.discover(toplevel)
+    state = LocalState(repo.tracker_dir)
+    if not state.root.is_dir():
+        return False
+    agent = os.environ.get("AGENT_ID") or "main"
+    if "/" in agent or agent.startswith("."):
+        return False
+    picked_path = repo.git_dir / "CHERRY_PICK_HEAD"
+    picked = picked_path.read_text().strip() if picked_path.exists() else ""
+    lines = open_note_lines(state, agent)
+    if not lines and not picked:
+        return False
+    sha = head_file_commit(repo.git_dir, repo.common_dir)
+    if sha is None:
+        return False
+    target = state.rebase_queue if repo.in_rebase() else state.queue
+    entries = ([f"copy {picked} {sha}"] if _is_sha(picked) else []) + [f"{sha} {line}" for line in lines]
+    append_lines(target, entries)
+    return target == state.queue
+
+
+def append_lines(path: Path, lines: Iterable[str]) -> None:
+    # One write per line with O_APPEND: each line (< PIPE_BUF) lands whole even with concurrent writers.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        for line in lines:
+            os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def _take_queue(state: LocalState) -> list[Path]:
+    """Claim the queue by renaming it; also pick up files a killed flusher left behind."""
+    taken = sorted(state.root.glob("queue.*.taken"))
+    if state.queue.exists():
+        claimed = state.root / f"queue.{os.getpid()}.{time.monotonic_ns()}.taken"
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(state.queue, claimed)
+            taken.append(claimed)
+    return taken
+
+
+def _parse_queue(paths: Iterable[Path]) -> tuple[dict[str, set[str]], list[tuple[str, str]], list[str]]:
+    stamps: dict[str, set[str]] = {}
+    copies: list[tuple[str, str]] = []
+    bad: list[str] = []
+    for path in paths:
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            head, _, rest = line.partition(" ")
+            if head == "copy":
+                source, _, dest = rest.partition(" ")
+                if _is_sha(source) and _is_sha(dest):
+                    copies.append((source, dest))
+                    continue
+            elif _is_sha(head) and rest.startswith("{") and rest.endswith("}"):
+                stamps.setdefault(head, set()).add(rest)
+                continue
+            if line.strip():
+                bad.append(f"{path.name} line {number}")
+    return stamps, copies, bad
+
+
+def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None, rewrite_type: str = "") -> int:
+    """Write every queued stamp into notes. Returns how many commits were stamped.
+
+    With ``mapping`` (post-rewrite's old -> new pairs) it also settles the rebase queue and carries the
+    notes of rewritten commits over, so stamps that were still queued at the rewrite are not lost.
+    """
+    from gittracker.git import Repo
+
+    repo = Repo.discover(toplevel)
+    state = LocalState(repo.tracker_dir)
+    with file_lock(state.flush_lock, timeout=60):
+        state.flush_marker.touch()
+        try:
+            stamped = _flush_locked(repo, state, mapping, rewrite_type)
+        finally:
+            state.flush_marker.unlink(missing_ok=True)
+    return stamped
+
+
+def _flush_locked(repo: object, state: LocalState, mapping: list[tuple[str, str]] | None, rewrite_type: str) -> int:
+    from gittracker.git import Repo
+
+    assert isinstance(repo, Repo)
+    _settle_rebase_queue(repo, state, mapping if rewrite_type == "rebase" else None)
+    taken = _take_queue(state)
+    stamps, copies, bad = _parse_queue(taken)
+    if stamps:
+        repo.add_note_lines(stamps)
+    for source, dest in copies + list(mapping or []):
+        lines = [line for line in repo.note_text(source).splitlines() if line.strip()]
+        if lines:
+            repo.add_note_lines({dest: lines})
+    if bad:
+        _record_anomaly(repo, "hook-queue-malformed", "skipped malformed queue lines: " + ", ".join(bad[:5]))
+    for path in taken:
+        path.unlink(missing_ok=True)
+    return len(stamps)
+
+
+def _settle_rebase_queue(repo: object, state: LocalState, mapping: list[tuple[str, str]] | None) -> None:
+    """Stamps parked during a rebase: keep those for commits that are not picks of older ones."""
+    from gittracker.git import Repo
+
+    assert isinstance(repo, Repo)
+    path = state.rebase_queue
+    if not path.exists():
+        return
+    if mapping is None:
+        # An aborted rebase never runs post-rewrite; its parked stamps name abandoned commits.
+        stale = time.time() - path.stat().st_mtime > REBASE_QUEUE_STALE_SECONDS
+        if stale and not repo.in_rebase():
+            path.unlink(missing_ok=True)
+        return
+    rewritten = {new for _, new in mapping}
+    keep = [line for line in path.read_text().splitlines() if line.split(" ", 1)[0] not in rewritten]
+    if keep:
+        append_lines(state.queue, keep)
+    path.unlink(missing_ok=True)
+
+
+def _record_anomaly(repo: object, code: str, detail: str) -> None:
+    from gittracker.git import Repo
+    from gittracker.records import Record
+
+    assert isinstance(repo, Repo)
+    agent = os.environ.get("AGENT_ID") or "main"
+    from gittracker.records import valid_agent_id
+
+    record = Record.new(
+        "anomaly",
+        source="hook",
+        agent_id=agent if valid_agent_id(agent) else "main",
+        code=code,
+        window_id=None,
+        detail=detail[:4000],
+    )
+    repo.append_records([record])
+
+
+def read_mapping(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and _is_sha(parts[0]) and _is_sha(parts[1]):
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def _warn(hook: str, error: BaseException, toplevel: Path) -> None:
+    """A hook never fails the user's git command: say what went wrong and leave an anomaly."""
+    print(f"git-tracker: {hook} hook: {error} (your commit is fine; see `git tracker anomalies`)", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        from gittracker.git import Repo
+
+        _record_anomaly(Repo.discover(toplevel), "hook-failed", f"{hook}: {error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``git-tracker-hook post-commit|post-rewrite [TYPE]|flush`` (and ``python -m gittracker.hookrun``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print("usage: git-tracker-hook post-commit | post-rewrite TYPE [DIR] | flush [DIR]", file=sys.stderr)
+        return 2
+    hook = args[0]
+    try:
+        if hook == "post-commit":
+            toplevel = Path(args[1] if len(args) > 1 else ".")
+            if queue_post_commit(toplevel):
+                flush(toplevel)
+        elif hook == "post-rewrite":
+            rewrite_type = args[1] if len(args) > 1 else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")
+            toplevel = Path(args[2] if len(args) > 2 else ".")
+            mapping = read_mapping(sys.stdin.read()) if not sys.stdin.isatty() else []
+            flush(toplevel, mapping, rewrite_type)
+        elif hook == "flush":
+            toplevel = Path(args[1] if len(args) > 1 else ".")
+            _flush_until_empty(toplevel)
+        else:
+            print(f"git-tracker-hook: expected post-commit, post-rewrite or flush, got {hook!r}", file=sys.stderr)
+            return 2
+    except Exception as error:
+        if os.environ.get("GIT_TRACKER_DEBUG"):
+            raise
+        _warn(hook, error, Path("."))
+    return 0
+
+
+def _flush_until_empty(toplevel: Path) -> None:
+    # Re-check after releasing the lock: a stamp queued while we held it, whose own flusher gave way
+    # to us, is then still picked up (see docs/hooks.md, "flushing").
+    from gittracker.git import Repo
+
+    state = LocalState(Repo.discover(toplevel).tracker_dir)
+    for _ in range(100):
+        flush(toplevel)
+        if not state.queue.exists():
+            return
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,281 @@
+"""Ledger records: immutable, validated, stamped.
+
+One ``Record`` type carries the common stamp (DESIGN §2) and a kind-specific body. The schema of each
+kind is a table of field validators, so the same check guards records we build and records we read
+back from a ledger another clone (or another version) wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from gittracker import __version__, clock
+from gittracker.errors import BadInput
+
+SCHEMA_VERSION = 1
+SOURCES = frozenset({"alias", "ingest", "automation", "hook", "cli"})
+PROVIDERS = ("codex", "claude", "glm")
+OUTCOMES = ("shipped", "partial", "failed")
+PHASES = ("before", "after", "mid")
+STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", "agent_id")
+
+_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+Validator = Callable[[Any], bool]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional(check: Validator) -> Validator:
+    return lambda value: value is None or check(value)
+
+
+def _percent(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 100
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and "\n" not in value and len(value) <= 4096
+
+
+def _ulid(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ULID.match(value))
+
+
+def _sha(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SHA.match(value))
+
+
+def _timestamp(value: Any) -> bool:
+    return isinstance(value, str) and bool(_TS.match(value))
+
+
+def _one_of(*choices: str) -> Validator:
+    return lambda value: value in choices
+
+
+def _codes(value: Any) -> bool:
+    return isinstance(value, list) and all(_text(item) for item in value)
+
+
+def _unit_interval(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
+
+
+_PROVIDER = _one_of(*PROVIDERS)
+
+# kind -> field -> (validator, what the field must be, for the error message)
+SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
+    "snapshot": {
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "phase": (_one_of(*PHASES), "before, after or mid"),
+        "five_hour_used": (_optional(_percent), "a percent 0-100 or null"),
+        "weekly_used": (_optional(_percent), "a percent 0-100 or null"),
+        "resets_at": (_optional(_timestamp), "an ISO-8601 time or null"),
+        "weekly_resets_at": (_optional(_timestamp), "an ISO-8601 time or null"),
+        "prompts": (_optional(_count), "a whole number >= 0 or null"),
+        "tokens": (_optional(_count), "a whole number >= 0 or null"),
+        "parse_errors": (_codes, "a list of strings"),
+        "window_id": (_optional(_ulid), "a window id or null"),
+    },
+    "window-open": {
+        "window_id": (_ulid, "a window id"),
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "commit_start": (_optional(_sha), "a 40-hex commit id or null"),
+        "snapshot_id": (_ulid, "a snapshot id"),
+        "feature_id": (_optional(_text), "a string or null"),
+        "methodology": (_optional(_text), "a string or null"),
+        "note": (_optional(_text), "a string or null"),
+    },
+    "window-close": {
+        "window_id": (_ulid, "a window id"),
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "commit_start": (_optional(_sha), "a 40-hex commit id or null"),
+        "commit_end": (_optional(_sha), "a 40-hex commit id or null"),
+        "snapshot_id": (_ulid, "a snapshot id"),
+        "opened_ts": (_timestamp, "an ISO-8601 time"),
+        "delta": (_optional(_is_number), "a number or null"),
+        "unit": (_one_of("percent", "prompts"), "percent or prompts"),
+        "errors": (_codes, "a list of strings"),
+        "notes": (_codes, "a list of strings"),
+        "feature_id": (_optional(_text), "a string or null"),
+        "methodology": (_optional(_text), "a string or null"),
+        "note": (_optional(_text), "a string or null"),
+    },
+    "completion": {
+        "window_id": (_ulid, "a window id"),
+        "outcome": (_one_of(*OUTCOMES), "shipped, partial or failed"),
+        "quality_score": (_unit_interval, "a number in [0, 1]"),
+        "feature_id": (_optional(_text), "a string or null"),
+    },
+    "void": {
+        "target_id": (_ulid, "a record id"),
+        "reason": (_text, "a string"),
+    },
+    "anomaly": {
+        "code": (_text, "an anomaly code"),
+        "window_id": (_optional(_ulid), "a window id or null"),
+        "detail": (_text, "a string"),
+    },
+}
+KINDS = tuple(SCHEMAS)
+
+
+def valid_agent_id(agent_id: str) -> bool:
+    return bool(_AGENT.match(agent_id))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One immutable ledger record. Build with ``Record.new`` or ``Record.from_json``."""
+
+    id: str
+    kind: str
+    ts: str
+    schema_version: int
+    tool_version: str
+    source: str
+    agent_id: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_stamp(self)
+        _check_body(self.kind, self.body, self.schema_version)
+        object.__setattr__(self, "body", MappingProxyType(dict(self.body)))
+
+    @classmethod
+    def new(cls, kind: str, *, source: str, agent_id: str, ts: str | None = None, **body: Any) -> Record:
+        moment = clock.parse_ts(ts) if ts else clock.now()
+        return cls(
+            id=clock.new_id(moment),
+            kind=kind,
+            ts=clock.format_ts(moment),
+            schema_version=SCHEMA_VERSION,
+            tool_version=__version__,
+            source=source,
+            agent_id=agent_id,
+            body=body,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "record") -> Record:
+        if not isinstance(data, dict):
+            raise BadInput(f"{where}: expected a JSON object with {', '.join(STAMP_FIELDS)}")
+        missing = [name for name in STAMP_FIELDS if name not in data]
+        if missing:
+            raise BadInput(f"{where}: expected a record with {', '.join(missing)}")
+        body = {key: value for key, value in data.items() if key not in STAMP_FIELDS}
+        try:
+            return cls(body=body, **{name: data[name] for name in STAMP_FIELDS})
+        except BadInput as error:
+            raise BadInput(f"{where}: {error}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes, where: str = "record") -> Record:
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadInput(f"{where}: expected one JSON object ({error})") from None
+        return cls.from_dict(data, where)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.body[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.body.get(name, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        stamp = {name: getattr(self, name) for name in STAMP_FIELDS}
+        return {**stamp, **self.body}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _check_stamp(record: Record) -> None:
+    if not _ulid(record.id):
+        raise BadInput(f"id: expected a 26-character ULID, got {record.id!r}")
+    if record.kind not in SCHEMAS:
+        raise BadInput(f"kind: expected one of {', '.join(KINDS)}, got {record.kind!r}")
+    if not _timestamp(record.ts):
+        raise BadInput(f"ts: expected an ISO-8601 UTC time, got {record.ts!r}")
+    if not _count(record.schema_version) or record.schema_version < 1:
+        raise BadInput(f"schema_version: expected a whole number >= 1, got {record.schema_version!r}")
+    if not _text(record.tool_version):
+        raise BadInput(f"tool_version: expected a string, got {record.tool_version!r}")
+    if record.source not in SOURCES:
+        raise BadInput(f"source: expected one of {', '.join(sorted(SOURCES))}, got {record.source!r}")
+    if not isinstance(record.agent_id, str) or not valid_agent_id(record.agent_id):
+        raise BadInput(f"agent_id: expected letters, digits, '.', '_' or '-', got {record.agent_id!r}")
+
+
+def _check_body(kind: str, body: Mapping[str, Any], schema_version: int) -> None:
+    schema = SCHEMAS[kind]
+    for name, (check, expected) in schema.items():
+        if name not in body:
+            raise BadInput(f"{kind}.{name}: expected {expected}, but it is missing")
+        if not check(body[name]):
+            raise BadInput(f"{kind}.{name}: expected {expected}, got {body[name]!r}")
+    extra = set(body) - set(schema)
+    # A newer schema may add fields; this version only refuses unknown fields on records it made.
+    if extra and schema_version <= SCHEMA_VERSION:
+        raise BadInput(f"{kind}: unexpected field(s) {', '.join(sorted(extra))}")
+
+
+def record_path(record_id: str, kind: str) -> str:
+    """The sharded ledger path ``<kind>/<yyyy>/<mm>/<dd>/<id>.json``.
+
+    Derived from the id alone, so a record can be found (and an append made idempotent) without a scan,
+    and two clones that append different records merge as a plain tree union.
+    """
+    moment = clock.id_time(record_id)
+    return f"{kind}/{moment:%Y/%m/%d}/{record_id}.json"
+
+
+def note_line(window_id: str, provider: str, agent_id: str, opened_ts: str) -> str:
+    """The git-note line for a commit made inside a window.
+
+    It is identical for every commit of the window, so ``cat_sort_uniq`` merges an amended commit's
+    note with the note it inherits instead of doubling it.
+    """
+    payload = {
+        "v": 1,
+        "id": window_id,
+        "ts": opened_ts,
+        "kind": "window",
+        "provider": provider,
+        "agent_id": agent_id,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def iter_note_lines(text: str, where: str = "note") -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            raise BadInput(f"{where} line {number}: expected a JSON object with v, id, ts") from None
+        if not isinstance(data, dict) or not {"v", "id", "ts"} <= set(data):
+            raise BadInput(f"{where} line {number}: expected a JSON object with v, id, ts")
+        yield data

@@ -1,0 +1,167 @@
+"""This machine's local state under ``<common-dir>/tracker/`` (never committed).
+
+Per agent: ``agents/<id>/state.json`` (open windows, last closed window, a write-ahead list of records
+not yet confirmed on the ledger) and ``agents/<id>/open/<provider>.note`` (the note line the shell hook
+stamps on commits). The journal makes start/end safe against a killed process: the records an action
+will append are saved with the new state *before* the ledger write, and replayed (idempotently) by the
+next command if the process died in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gittracker.errors import BadInput, Refused
+
+STATE_VERSION = 1
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a file so readers see the old or the new content, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive ``flock``: released by the kernel if the holder dies, so it never goes stale."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Refused(f"another git-tracker process holds {path.name} (waited {timeout:.0f} s)") from None
+                time.sleep(0.005)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class AgentState:
+    """What one agent has open and last closed, plus the journal of unconfirmed records."""
+
+    open: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_closed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_closed_window: str | None = None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = {
+            "version": STATE_VERSION,
+            "open": self.open,
+            "last_closed": self.last_closed,
+            "last_closed_window": self.last_closed_window,
+            "pending": self.pending,
+        }
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> AgentState:
+        try:
+            data = json.loads(text)
+            return cls(
+                open=dict(data["open"]),
+                last_closed=dict(data["last_closed"]),
+                last_closed_window=data["last_closed_window"],
+                pending=list(data["pending"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise BadInput(f"{where}: expected git-tracker agent state JSON; move it aside to start fresh") from None
+
+
+class LocalState:
+    """Paths and files of ``<common-dir>/tracker/``."""
+
+    def __init__(self, tracker_dir: Path) -> None:
+        self.root = tracker_dir
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "install.json"
+
+    @property
+    def queue(self) -> Path:
+        return self.root / "queue"
+
+    @property
+    def rebase_queue(self) -> Path:
+        return self.root / "rebase-queue"
+
+    @property
+    def flush_lock(self) -> Path:
+        return self.root / "flush.lock"
+
+    @property
+    def flush_marker(self) -> Path:
+        return self.root / "flush.running"
+
+    def agent_dir(self, agent_id: str) -> Path:
+        return self.root / "agents" / agent_id
+
+    def agent_lock(self, agent_id: str) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self.agent_dir(agent_id) / "lock")
+
+    def agents(self) -> list[str]:
+        base = self.root / "agents"
+        return sorted(p.name for p in base.iterdir() if (p / "state.json").exists()) if base.is_dir() else []
+
+    def load(self, agent_id: str) -> AgentState:
+        path = self.agent_dir(agent_id) / "state.json"
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return AgentState()
+        return AgentState.from_json(text, str(path))
+
+    def save(self, agent_id: str, state: AgentState) -> None:
+        atomic_write(self.agent_dir(agent_id) / "state.json", state.to_json())
+        self._sync_note_files(agent_id, state)
+
+    def _sync_note_files(self, agent_id: str, state: AgentState) -> None:
+        """Make ``open/*.note`` match the open windows; the shell hook reads only these."""
+        open_dir = self.agent_dir(agent_id) / "open"
+        open_dir.mkdir(parents=True, exist_ok=True)
+        wanted = {f"{provider}.note": window["note_line"] for provider, window in state.open.items()}
+        for existing in open_dir.glob("*.note"):
+            if existing.name not in wanted:
+                existing.unlink(missing_ok=True)
+        for name, line in wanted.items():
+            path = open_dir / name
+            if not path.exists() or path.read_text().strip() != line:
+                atomic_write(path, line + "\n")
+
+    def provider_reading(self, provider: str) -> dict[str, Any] | None:
+        path = self.root / "providers" / f"{provider}.json"
+        try:
+            data = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save_provider_reading(self, provider: str, reading: dict[str, Any]) -> None:
+        atomic_write(self.root / "providers" / f"{provider}.json", json.dumps(reading, sort_keys=True))

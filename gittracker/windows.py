@@ -1,0 +1,522 @@
+"""The window lifecycle: start, end, undo, snapshot, complete — with the clean-data invariants.
+
+Each action runs under the agent's lock, journals the records it will append in the local state,
+appends them to the ledger in one compare-and-swap commit, then clears the journal (see ``state``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gittracker import clock
+from gittracker.capacity import UNITS, Reading, check_provider, require_binding
+from gittracker.config import Config, load
+from gittracker.errors import BadInput, NotInitialised, Refused
+from gittracker.git import Repo
+from gittracker.records import OUTCOMES, Record, note_line, valid_agent_id
+from gittracker.state import AgentState, LocalState
+
+ROLLOVER_TOLERANCE = timedelta(seconds=90)
+
+
+@dataclass(frozen=True)
+class Context:
+    repo: Repo
+    local: LocalState
+    config: Config
+    agent_id: str
+    source: str = "cli"
+
+
+def agent_from_env(agent_id: str | None = None) -> str:
+    agent = agent_id or os.environ.get("AGENT_ID") or "main"
+    if not valid_agent_id(agent):
+        raise BadInput(f"AGENT_ID: expected letters, digits, '.', '_' or '-' (max 64), got {agent!r}")
+    return agent
+
+
+def open_context(path: Path | str = ".", agent_id: str | None = None, source: str = "cli") -> Context:
+    agent = agent_from_env(agent_id)
+    repo = Repo.discover(path)
+    local = LocalState(repo.tracker_dir)
+    if not local.manifest.exists():
+        raise NotInitialised("git-tracker is not set up in this repository: run `git tracker init` first")
+    return Context(repo, local, load(repo.toplevel), agent, source)
+
+
+# -- journal -------------------------------------------------------------------------------------------
+
+
+def _recover(ctx: Context) -> AgentState:
+    """Finish what a killed process started: replay journalled records (appends are idempotent)."""
+    state = ctx.local.load(ctx.agent_id)
+    if state.pending:
+        records = [Record.from_dict(data, where="journal") for data in state.pending]
+        ctx.repo.append_records(records, "tracker: replay journalled records")
+        state.pending = []
+        ctx.local.save(ctx.agent_id, state)
+    return state
+
+
+def _commit(ctx: Context, before: AgentState, after: AgentState, records: list[Record]) -> None:
+    after.pending = [record.to_dict() for record in records]
+    ctx.local.save(ctx.agent_id, after)
+    try:
+        ctx.repo.append_records(records)
+    except Exception:
+        before.pending = []
+        ctx.local.save(ctx.agent_id, before)
+        raise
+    after.pending = []
+    ctx.local.save(ctx.agent_id, after)
+
+
+def _copy(state: AgentState) -> AgentState:
+    return AgentState.from_json(state.to_json(), "state")
+
+
+def _new(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record:
+    return Record.new(kind, source=ctx.source, agent_id=ctx.agent_id, ts=clock.format_ts(moment), **body)
+
+
+def _remember_reading(ctx: Context, provider: str, snapshot: Record) -> None:
+    ctx.local.save_provider_reading(provider, {**snapshot.body, "ts": snapshot.ts, "agent_id": ctx.agent_id})
+
+
+# -- start ---------------------------------------------------------------------------------------------
+
+
+def start(
+    ctx: Context,
+    provider: str,
+    reading: Reading,
+    *,
+    feature_id: str | None = None,
+    methodology: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    check_provider(provider)
+    require_binding(provider, reading, "start")
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        if provider in state.open:
+            window = state.open[provider]
+            raise Refused(
+                f"a {provider} window is already open for agent {ctx.agent_id} (since {window['opened_ts']}, "
+                f"id {window['window_id']}): `git tracker end {provider}` or `git tracker undo {provider}` first"
+            )
+        moment = clock.now()
+        window_id = clock.new_id(moment)
+        head = ctx.repo.head()
+        snapshot = _new(
+            ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
+        )
+        opened = _new(
+            ctx,
+            "window-open",
+            moment,
+            window_id=window_id,
+            provider=provider,
+            commit_start=head,
+            snapshot_id=snapshot.id,
+            feature_id=feature_id,
+            methodology=methodology,
+            note=note,
+        )
+        after = _copy(state)
+        after.open[provider] = {
+            "window_id": window_id,
+            "provider": provider,
+            "open_id": opened.id,
+            "snapshot_id": snapshot.id,
+            "opened_ts": opened.ts,
+            "commit_start": head,
+            "feature_id": feature_id,
+            "methodology": methodology,
+            "note": note,
+            "before": reading.snapshot_fields(),
+            "note_line": note_line(window_id, provider, ctx.agent_id, opened.ts),
+        }
+        _commit(ctx, state, after, [snapshot, opened])
+        _remember_reading(ctx, provider, snapshot)
+    return {
+        "window_id": window_id,
+        "provider": provider,
+        "agent_id": ctx.agent_id,
+        "commit_start": head,
+        "opened_ts": opened.ts,
+    }
+
+
+# -- end -----------------------------------------------------------------------------------------------
+
+
+def _reset_times(ctx: Context, provider: str, before: dict[str, Any], after: Reading) -> list[datetime]:
+    """Every 5-hour reset instant we have evidence of for this provider."""
+    times = []
+    last = ctx.local.provider_reading(provider) or {}
+    for text in (before.get("resets_at"), last.get("resets_at")):
+        if text:
+            times.append(clock.parse_ts(text))
+    if before.get("resets_at") and after.resets_at:
+        # The after's reset lies a whole window later: the before's reset happened in between.
+        old, new = clock.parse_ts(before["resets_at"]), clock.parse_ts(after.resets_at)
+        if new - old > ROLLOVER_TOLERANCE:
+            times.append(min(old, clock.now()))
+    return times
+
+
+def end(
+    ctx: Context, provider: str, reading: Reading, *, force: bool = False, note: str | None = None
+) -> dict[str, Any]:
+    check_provider(provider)
+    require_binding(provider, reading, "end")
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        window = state.open.get(provider)
+        if window is None:
+            raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
+        moment = clock.now()
+        opened = clock.parse_ts(window["opened_ts"])
+        errors: list[str] = []
+        notes: list[str] = []
+        resets = [r for r in _reset_times(ctx, provider, window["before"], reading) if r <= moment]
+        buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
+        if resets and moment - max(resets) < buffer:
+            latest = clock.format_ts(max(resets))
+            if not force:
+                raise Refused(
+                    f"the {provider} window reset at {latest}, less than {ctx.config.reset_buffer_minutes:g} min ago: "
+                    "readings this soon after a reset are unreliable; wait, or pass --force to record it as late-after"
+                )
+            notes.append("late-after")
+        if any(opened < r <= moment for r in resets):
+            errors.append("reset-inside-window")
+        unit = UNITS[provider]
+        delta = _delta(window["before"], reading, unit, errors)
+        head = ctx.repo.head()
+        snapshot = _new(
+            ctx,
+            "snapshot",
+            moment,
+            provider=provider,
+            phase="after",
+            window_id=window["window_id"],
+            **reading.snapshot_fields(),
+        )
+        closed = _new(
+            ctx,
+            "window-close",
+            moment,
+            window_id=window["window_id"],
+            provider=provider,
+            commit_start=window["commit_start"],
+            commit_end=head,
+            snapshot_id=snapshot.id,
+            opened_ts=window["opened_ts"],
+            delta=delta,
+            unit=unit,
+            errors=errors,
+            notes=notes,
+            feature_id=window["feature_id"],
+            methodology=window["methodology"],
+            note=note if note is not None else window.get("note"),
+        )
+        anomalies = [
+            _new(
+                ctx,
+                "anomaly",
+                moment,
+                code=code,
+                window_id=window["window_id"],
+                detail=_anomaly_detail(code, provider, window["before"], reading, unit),
+            )
+            for code in [*errors, *notes]
+            if code in ("negative-delta", "reset-inside-window", "late-after")
+        ]
+        after = _copy(state)
+        del after.open[provider]
+        after.last_closed[provider] = {
+            **window,
+            "close_id": closed.id,
+            "after_snapshot_id": snapshot.id,
+            "closed_ts": closed.ts,
+            "completed": False,
+        }
+        after.last_closed_window = window["window_id"]
+        _commit(ctx, state, after, [snapshot, closed, *anomalies])
+        _remember_reading(ctx, provider, snapshot)
+    flush_warning = _flush_notes(ctx)
+    return {
+        "window_id": window["window_id"],
+        "provider": provider,
+        "delta": delta,
+        "unit": unit,
+        "errors": errors,
+        "notes": notes,
+        "commit_start": window["commit_start"],
+        "commit_end": head,
+        "anomalies": [a["code"] for a in anomalies],
+        "commits": _count_commits(ctx, window["commit_start"], head),
+        "flush_warning": flush_warning,
+    }
+
+
+def _delta(before: dict[str, Any], after: Reading, unit: str, errors: list[str]) -> float | None:
+    if errors:
+        return None
+    start_value = before.get("prompts") if unit == "prompts" else before.get("five_hour_used")
+    end_value = after.value(unit)
+    if start_value is None or end_value is None:
+        errors.append("missing-reading")
+        return None
+    delta = float(end_value) - float(start_value)
+    if not math.isfinite(delta):
+        errors.append("non-finite-delta")
+        return None
+    if delta < 0:
+        errors.append("negative-delta")
+        return None
+    return round(delta, 6)
+
+
+def _anomaly_detail(code: str, provider: str, before: dict[str, Any], after: Reading, unit: str) -> str:
+    field = "prompts" if unit == "prompts" else "five_hour_used"
+    values = f"before {before.get(field)} -> after {after.value(unit)} ({unit})"
+    return {
+        "negative-delta": f"{provider}: capacity went down inside the window, {values}; delta left unknown",
+        "reset-inside-window": f"{provider}: the window reset while work was open, {values}; delta left unknown",
+        "late-after": f"{provider}: after recorded within the reset buffer with --force, {values}",
+    }.get(code, f"{provider}: {code}")
+
+
+def _count_commits(ctx: Context, start: str | None, end: str | None) -> int:
+    if end is None:
+        return 0
+    spec = f"{start}..{end}" if start else end
+    out = ctx.repo.git("rev-list", "--count", spec, check=False).strip()
+    return int(out) if out.isdigit() else 0
+
+
+def _flush_notes(ctx: Context) -> str | None:
+    """Write the window's queued note stamps now, so they exist when ``end`` returns."""
+    from gittracker import hookrun
+
+    try:
+        hookrun.flush(ctx.repo.toplevel)
+    except Exception as error:
+        return f"note stamps stay queued ({error}); they are written by the next commit or `git tracker flush`"
+    return None
+
+
+# -- undo ------------------------------------------------------------------------------------------------
+
+
+def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[str, Any]:
+    check_provider(provider)
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        moment = clock.now()
+        new = _copy(state)
+        if not after_reading:
+            window = state.open.get(provider)
+            if window is None:
+                raise Refused(f"no open {provider} window for agent {ctx.agent_id} to undo")
+            targets = [window["snapshot_id"], window["open_id"]]
+            del new.open[provider]
+            reason = "undo-before"
+        else:
+            if provider in state.open:
+                raise Refused(
+                    f"a {provider} window is open: end it, or `git tracker undo {provider}` its before, first"
+                )
+            window = state.last_closed.get(provider)
+            if window is None:
+                raise Refused(f"no closed {provider} window of agent {ctx.agent_id} to reopen")
+            if window.get("completed"):
+                raise Refused(f"window {window['window_id']} already has an outcome; its after can no longer be undone")
+            targets = [window["after_snapshot_id"], window["close_id"]]
+            reopened = {
+                k: v for k, v in window.items() if k not in ("close_id", "after_snapshot_id", "closed_ts", "completed")
+            }
+            new.open[provider] = reopened
+            del new.last_closed[provider]
+            if new.last_closed_window == window["window_id"]:
+                new.last_closed_window = None
+            reason = "undo-after"
+        voids = [_new(ctx, "void", moment, target_id=target, reason=reason) for target in targets]
+        _commit(ctx, state, new, voids)
+    return {"window_id": window["window_id"], "provider": provider, "voided": targets, "reason": reason}
+
+
+# -- snapshot --------------------------------------------------------------------------------------------
+
+
+def snapshot(ctx: Context, provider: str, reading: Reading, phase: str = "mid") -> dict[str, Any]:
+    check_provider(provider)
+    if phase != "mid":
+        raise BadInput(f"--phase: expected mid (before and after come from start and end), got {phase!r}")
+    if reading.is_empty():
+        raise BadInput(f"snapshot {provider}: expected a capacity reading (--used, --left, --weekly or --prompts)")
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        window_id = state.open.get(provider, {}).get("window_id")
+        record = _new(
+            ctx,
+            "snapshot",
+            clock.now(),
+            provider=provider,
+            phase=phase,
+            window_id=window_id,
+            **reading.snapshot_fields(),
+        )
+        ctx.repo.append_records([record])
+        _remember_reading(ctx, provider, record)
+    return {"snapshot_id": record.id, "provider": provider, "window_id": window_id}
+
+
+# -- complete ----------------------------------------------------------------------------------------------
+
+
+def parse_quality(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadInput(f"--quality: expected a number from 0 to 1, got {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise BadInput(f"--quality: expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def live_records(records: Iterable[Record]) -> list[Record]:
+    """Records not voided (a void is itself never voided: undo appends, it does not delete)."""
+    items = list(records)
+    voided = {r["target_id"] for r in items if r.kind == "void"}
+    return [r for r in items if r.id not in voided and r.kind != "void"]
+
+
+def complete(
+    ctx: Context,
+    window: str | None,
+    outcome: str,
+    quality: str,
+    *,
+    feature_id: str | None = None,
+    replace: bool = False,
+) -> dict[str, Any]:
+    if outcome not in OUTCOMES:
+        raise BadInput(f"--outcome: expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    score = parse_quality(quality)
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "completion", "void"]))
+        window_id = _resolve_window(ctx, state, records, window)
+        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
+        if not closes:
+            raise Refused(f"window {window_id} is still open: `git tracker end` it first")
+        done = [r for r in records if r.kind == "completion" and r["window_id"] == window_id]
+        if done and not replace:
+            raise Refused(
+                f"window {window_id} already has an outcome ({done[-1]['outcome']}); pass --replace to correct it"
+            )
+        moment = clock.now()
+        new_records = [_new(ctx, "void", moment, target_id=r.id, reason="replaced") for r in done]
+        feature = feature_id if feature_id is not None else closes[-1]["feature_id"]
+        completion = _new(
+            ctx, "completion", moment, window_id=window_id, outcome=outcome, quality_score=score, feature_id=feature
+        )
+        new = _copy(state)
+        for closed in new.last_closed.values():
+            if closed["window_id"] == window_id:
+                closed["completed"] = True
+        _commit(ctx, state, new, [*new_records, completion])
+    return {
+        "window_id": window_id,
+        "outcome": outcome,
+        "quality_score": score,
+        "feature_id": feature,
+        "completion_id": completion.id,
+        "replaced": [r.id for r in done],
+    }
+
+
+def _resolve_window(ctx: Context, state: AgentState, records: list[Record], window: str | None) -> str:
+    if window is None:
+        if state.last_closed_window is None:
+            raise Refused(
+                f"agent {ctx.agent_id} has no closed window to complete: name one "
+                "(see `git tracker log --kind window-close`)"
+            )
+        return str(state.last_closed_window)
+    known: set[str] = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
+    matches = sorted(w for w in known if w.startswith(window.upper()))
+    if len(window) < 6 or not matches:
+        raise BadInput(f"WINDOW: expected a window id (or a unique prefix of 6+ characters), got {window!r}")
+    if len(matches) > 1:
+        raise BadInput(f"WINDOW: {window!r} matches {len(matches)} windows; give more characters")
+    return matches[0]
+
+
+# -- reading back --------------------------------------------------------------------------------------------
+
+
+def status(ctx: Context) -> dict[str, Any]:
+    now = clock.now()
+    agents = {}
+    for agent in ctx.local.agents():
+        state = ctx.local.load(agent)
+        agents[agent] = {
+            "open": [
+                {key: window[key] for key in ("window_id", "provider", "opened_ts", "commit_start", "feature_id")}
+                | {
+                    "age_minutes": round((now - clock.parse_ts(window["opened_ts"])).total_seconds() / 60, 1),
+                    "before": window["before"],
+                }
+                for window in state.open.values()
+            ],
+            "last_closed_window": state.last_closed_window,
+            "journal": len(state.pending),
+        }
+    readings = {}
+    for provider in UNITS:
+        reading = ctx.local.provider_reading(provider)
+        if reading is not None:
+            readings[provider] = reading
+    queued = 0
+    for path in [ctx.local.queue, *ctx.local.root.glob("queue.*.taken")]:
+        if path.exists():
+            queued += sum(1 for line in path.read_text().splitlines() if line.strip())
+    return {"schema_version": 1, "agents": agents, "readings": readings, "queued_stamps": queued, "halts": {}}
+
+
+def select_records(
+    ctx: Context, kinds: Iterable[str] | None = None, provider: str | None = None, since: str | None = None
+) -> list[Record]:
+    kind_list = list(kinds) if kinds else None
+    records = ctx.repo.read_records(None if provider else kind_list)
+    if provider is not None:
+        check_provider(provider)
+        window_provider = {r["window_id"]: r["provider"] for r in records if r.kind == "window-open"}
+        by_id = {r.id: r for r in records}
+
+        def provider_of(record: Record) -> str | None:
+            if "provider" in record.body:
+                return str(record["provider"])
+            if record.get("window_id"):
+                return window_provider.get(record["window_id"])
+            target = by_id.get(record.get("target_id") or "")
+            return provider_of(target) if target is not None and target is not record else None
+
+        records = [r for r in records if provider_of(r) == provider]
+    if kind_list:
+        records = [r for r in records if r.kind in kind_list]
+    if since is not None:
+        cutoff = clock.format_ts(clock.parse_ts(since, "--since"))
+        records = [r for r in records if r.ts >= cutoff]
+    return records

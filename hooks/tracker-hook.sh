@@ -1,0 +1,97 @@
+#!/bin/sh
+# git-tracker hook: installed by `git tracker init`; `git tracker uninstall` puts back what was here.
+# It must cost nothing when no window is open, so the common path uses shell builtins only:
+# no fork, no Python. See docs/hooks.md.
+# git-tracker-hook-version: 1
+GT_PYTHON='@PYTHON@'
+GT_HOOK='@HOOK@'
+GT_LEGACY="$0.pre-tracker"
+
+gt_status=0
+if [ "$GT_HOOK" = post-rewrite ]; then
+    gt_input=$(cat)
+    if [ -x "$GT_LEGACY" ]; then
+        printf '%s\n' "$gt_input" | "$GT_LEGACY" "$@" || gt_status=$?
+    fi
+elif [ -x "$GT_LEGACY" ]; then
+    "$GT_LEGACY" "$@" || gt_status=$?
+fi
+
+# Locate the git dir and the common dir (worktrees share the latter) without running git.
+gt_git_dir=${GIT_DIR:-.git}
+if [ -f "$gt_git_dir" ]; then
+    read -r _ gt_git_dir < "$gt_git_dir" || exit $gt_status
+fi
+gt_common=$gt_git_dir
+if [ -f "$gt_git_dir/commondir" ]; then
+    read -r gt_rel < "$gt_git_dir/commondir"
+    case $gt_rel in
+        /*) gt_common=$gt_rel ;;
+        *) gt_common=$gt_git_dir/$gt_rel ;;
+    esac
+fi
+gt_state=$gt_common/tracker
+[ -d "$gt_state" ] || exit $gt_status
+
+gt_spawn_flush() {
+    # Notes are written by a detached flusher so the commit returns at once; it holds a lock and
+    # leaves a marker while it runs, so a burst of commits starts one flusher, not one each.
+    [ -e "$gt_state/flush.running" ] && return 0
+    ("$GT_PYTHON" -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
+}
+
+gt_post_commit() {
+    gt_agent=${AGENT_ID:-main}
+    case $gt_agent in */* | .* | '') return 0 ;; esac
+    if [ -f "$gt_git_dir/CHERRY_PICK_HEAD" ]; then
+        read -r gt_picked < "$gt_git_dir/CHERRY_PICK_HEAD"
+    else
+        gt_picked=
+    fi
+    set -- "$gt_state/agents/$gt_agent/open/"*.note
+    if [ ! -f "$1" ] && [ -z "$gt_picked" ]; then
+        return 0
+    fi
+    read -r gt_head < "$gt_git_dir/HEAD" || return 0
+    gt_sha=
+    case $gt_head in
+        "ref: "*) [ -f "$gt_common/${gt_head#ref: }" ] && read -r gt_sha < "$gt_common/${gt_head#ref: }" ;;
+        *) gt_sha=$gt_head ;;
+    esac
+    [ -n "$gt_sha" ] || gt_sha=$(git rev-parse -q --verify HEAD 2>/dev/null) || return 0
+    gt_queue=$gt_state/queue
+    # During a rebase, post-commit fires once per picked commit: park the stamps and let
+    # post-rewrite, which knows which commits were picks, do the work once.
+    if [ -d "$gt_git_dir/rebase-merge" ] || [ -d "$gt_git_dir/rebase-apply" ]; then
+        gt_queue=$gt_state/rebase-queue
+    fi
+    if [ -n "$gt_picked" ]; then
+        printf 'copy %s %s\n' "$gt_picked" "$gt_sha" >> "$gt_queue"
+    fi
+    for gt_note do
+        if [ -f "$gt_note" ] && read -r gt_line < "$gt_note"; then
+            printf '%s %s\n' "$gt_sha" "$gt_line" >> "$gt_queue"
+        fi
+    done
+    [ "$gt_queue" = "$gt_state/queue" ] && gt_spawn_flush
+    return 0
+}
+
+gt_post_rewrite() {
+    # git has already copied every flushed note (notes.rewriteRef); only stamps still queued, or
+    # parked during a rebase, need the mapping on stdin.
+    set -- "$gt_state/queue"* "$gt_state/rebase-queue" "$gt_state/flush.running"
+    for gt_pending do
+        if [ -e "$gt_pending" ]; then
+            printf '%s\n' "$gt_input" | "$GT_PYTHON" -m gittracker.hookrun post-rewrite "$gt_type" "$PWD"
+            return 0
+        fi
+    done
+    return 0
+}
+
+case $GT_HOOK in
+    post-commit) gt_post_commit ;;
+    post-rewrite) gt_type=$1; gt_post_rewrite ;;
+esac
+exit $gt_status
