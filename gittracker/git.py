@@ -135,9 +135,6 @@ class Repo:
         out = self.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
         return out.strip() or None
 
-    def in_rebase(self) -> bool:
-        return (self.git_dir / "rebase-merge").is_dir() or (self.git_dir / "rebase-apply").is_dir()
-
     # -- config ---------------------------------------------------------------------------------------
 
     def config_get_all(self, key: str) -> list[str]:
@@ -240,6 +237,30 @@ class Repo:
             return self._tree_with_files(base, files, replace=True) if files else None
 
         return self._cas_update(NOTES_REF, rebuild, "Notes added by 'git tracker'")
+
+    def create_notes_ref(self) -> str | None:
+        """Create an empty ``refs/notes/tracker`` if missing; the new tip, or None if it existed.
+
+        git warns "notes ref … is invalid" on every amend and rebase while a configured
+        ``notes.rewriteRef`` does not exist yet.
+        """
+        if self.notes_tip() is not None:
+            return None
+        pygit2 = _pygit2()
+        repo = self.pygit
+        signature = pygit2.Signature(TRACKER_NAME, TRACKER_EMAIL)
+        empty = repo.TreeBuilder().write()
+        commit = repo.create_commit(None, signature, signature, "Notes ref created by 'git tracker init'", empty, [])
+        try:
+            repo.references.create(NOTES_REF, commit)  # fails if another process created it first
+        except (ValueError, pygit2.GitError, pygit2.AlreadyExistsError):
+            return None
+        return str(commit)
+
+    def delete_ref_if_at(self, refname: str, expected: str) -> bool:
+        """Delete ``refname`` only while it still points at ``expected`` (compare-and-swap)."""
+        self.git("update-ref", "-d", refname, expected, check=False)
+        return self.pygit.references.get(refname) is None
 
     def notes_tip(self) -> str | None:
         ref = self.pygit.references.get(NOTES_REF)

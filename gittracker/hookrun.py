@@ -16,11 +16,14 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gittracker.state import LocalState, file_lock
 
+if TYPE_CHECKING:
+    from gittracker.git import Repo
+
 _HEX = frozenset("0123456789abcdef")
-REBASE_QUEUE_STALE_SECONDS = 600
 
 
 def _is_sha(text: str) -> bool:
@@ -37,6 +40,12 @@ def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
     return lines
 
 
+def is_rebase_pick(git_dir: Path) -> bool:
+    """A commit made by the rebase machinery itself, not by the user at a stop (see the shell hook)."""
+    merge = git_dir / "rebase-merge"
+    return (git_dir / "rebase-apply").is_dir() or (merge.is_dir() and not (merge / "stopped-sha").exists())
+
+
 def queue_post_commit(toplevel: Path) -> bool:
     """The post-commit work in Python (the shell hook's twin). True when something was queued."""
     from gittracker.git import Repo, head_file_commit
@@ -48,6 +57,8 @@ def queue_post_commit(toplevel: Path) -> bool:
     agent = os.environ.get("AGENT_ID") or "main"
     if "/" in agent or agent.startswith("."):
         return False
+    if is_rebase_pick(repo.git_dir):
+        return False
     picked_path = repo.git_dir / "CHERRY_PICK_HEAD"
     picked = picked_path.read_text().strip() if picked_path.exists() else ""
     lines = open_note_lines(state, agent)
@@ -56,10 +67,9 @@ def queue_post_commit(toplevel: Path) -> bool:
     sha = head_file_commit(repo.git_dir, repo.common_dir)
     if sha is None:
         return False
-    target = state.rebase_queue if repo.in_rebase() else state.queue
     entries = ([f"copy {picked} {sha}"] if _is_sha(picked) else []) + [f"{sha} {line}" for line in lines]
-    append_lines(target, entries)
-    return target == state.queue
+    append_lines(state.queue, entries)
+    return True
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
@@ -89,10 +99,11 @@ def _parse_queue(paths: Iterable[Path]) -> tuple[dict[str, set[str]], list[tuple
     bad: list[str] = []
     for path in paths:
         try:
-            text = path.read_text(errors="replace")
+            text = path.read_bytes().decode("utf-8", "replace")
         except FileNotFoundError:
             continue
-        for number, line in enumerate(text.splitlines(), 1):
+        # The hooks write "\n"-terminated lines; any other line break is part of a malformed line.
+        for number, line in enumerate(text.split("\n"), 1):
             head, _, rest = line.partition(" ")
             if head == "copy":
                 source, _, dest = rest.partition(" ")
@@ -107,11 +118,11 @@ def _parse_queue(paths: Iterable[Path]) -> tuple[dict[str, set[str]], list[tuple
     return stamps, copies, bad
 
 
-def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None, rewrite_type: str = "") -> int:
+def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None) -> int:
     """Write every queued stamp into notes. Returns how many commits were stamped.
 
-    With ``mapping`` (post-rewrite's old -> new pairs) it also settles the rebase queue and carries the
-    notes of rewritten commits over, so stamps that were still queued at the rewrite are not lost.
+    With ``mapping`` (post-rewrite's old -> new pairs) it also carries the notes of rewritten commits
+    over, so stamps that were still queued when git copied notes for the rewrite are not lost.
     """
     from gittracker.git import Repo
 
@@ -120,17 +131,13 @@ def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None, rewrite_
     with file_lock(state.flush_lock, timeout=60):
         state.flush_marker.touch()
         try:
-            stamped = _flush_locked(repo, state, mapping, rewrite_type)
+            stamped = _flush_locked(repo, state, mapping)
         finally:
             state.flush_marker.unlink(missing_ok=True)
     return stamped
 
 
-def _flush_locked(repo: object, state: LocalState, mapping: list[tuple[str, str]] | None, rewrite_type: str) -> int:
-    from gittracker.git import Repo
-
-    assert isinstance(repo, Repo)
-    _settle_rebase_queue(repo, state, mapping if rewrite_type == "rebase" else None)
+def _flush_locked(repo: Repo, state: LocalState, mapping: list[tuple[str, str]] | None) -> int:
     taken = _take_queue(state)
     stamps, copies, bad = _parse_queue(taken)
     if stamps:
@@ -146,34 +153,10 @@ def _flush_locked(repo: object, state: LocalState, mapping: list[tuple[str, str]
     return len(stamps)
 
 
-def _settle_rebase_queue(repo: object, state: LocalState, mapping: list[tuple[str, str]] | None) -> None:
-    """Stamps parked during a rebase: keep those for commits that are not picks of older ones."""
-    from gittracker.git import Repo
+def _record_anomaly(repo: Repo, code: str, detail: str) -> None:
+    from gittracker.records import Record, valid_agent_id
 
-    assert isinstance(repo, Repo)
-    path = state.rebase_queue
-    if not path.exists():
-        return
-    if mapping is None:
-        # An aborted rebase never runs post-rewrite; its parked stamps name abandoned commits.
-        stale = time.time() - path.stat().st_mtime > REBASE_QUEUE_STALE_SECONDS
-        if stale and not repo.in_rebase():
-            path.unlink(missing_ok=True)
-        return
-    rewritten = {new for _, new in mapping}
-    keep = [line for line in path.read_text().splitlines() if line.split(" ", 1)[0] not in rewritten]
-    if keep:
-        append_lines(state.queue, keep)
-    path.unlink(missing_ok=True)
-
-
-def _record_anomaly(repo: object, code: str, detail: str) -> None:
-    from gittracker.git import Repo
-    from gittracker.records import Record
-
-    assert isinstance(repo, Repo)
     agent = os.environ.get("AGENT_ID") or "main"
-    from gittracker.records import valid_agent_id
 
     record = Record.new(
         "anomaly",
@@ -217,10 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             if queue_post_commit(toplevel):
                 flush(toplevel)
         elif hook == "post-rewrite":
-            rewrite_type = args[1] if len(args) > 1 else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")
+            # args: [TYPE (amend|rebase; informational)] [DIR]; pre-commit passes neither nor a mapping.
             toplevel = Path(args[2] if len(args) > 2 else ".")
             mapping = read_mapping(sys.stdin.read()) if not sys.stdin.isatty() else []
-            flush(toplevel, mapping, rewrite_type)
+            flush(toplevel, mapping)
         elif hook == "flush":
             toplevel = Path(args[1] if len(args) > 1 else ".")
             _flush_until_empty(toplevel)

@@ -88,6 +88,9 @@ def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None) -> 
         repo.config_add("notes.rewriteRef", NOTES_REF)
         manifest["config_added"].append(["notes.rewriteRef", NOTES_REF])
         done.append(f"notes.rewriteRef += {NOTES_REF}")
+    created = repo.create_notes_ref()
+    if created:
+        manifest["notes_ref_created"] = created
     current_mode = repo.config_get_all("notes.rewriteMode")
     if current_mode != [REWRITE_MODE]:
         manifest["config_previous"].setdefault("notes.rewriteMode", current_mode)
@@ -176,6 +179,8 @@ def uninstall(repo: Repo) -> dict[str, Any]:
             done.append(f"removed {settings['path']}")
         elif path.exists():
             done.append(f"kept {settings['path']} (you edited it)")
+    if manifest.get("notes_ref_created") and repo.delete_ref_if_at(NOTES_REF, manifest["notes_ref_created"]):
+        done.append(f"removed the empty {NOTES_REF} init created")
     local.manifest.unlink()
     done.append("kept the ledger (tracker-ledger) and notes (refs/notes/tracker): they are your data")
     return {"toplevel": str(repo.toplevel), "changes": done}

@@ -109,10 +109,6 @@ class LocalState:
         return self.root / "queue"
 
     @property
-    def rebase_queue(self) -> Path:
-        return self.root / "rebase-queue"
-
-    @property
     def flush_lock(self) -> Path:
         return self.root / "flush.lock"
 

@@ -43,6 +43,11 @@ gt_spawn_flush() {
 gt_post_commit() {
     gt_agent=${AGENT_ID:-main}
     case $gt_agent in */* | .* | '') return 0 ;; esac
+    # A rebase runs this hook once per picked commit: picks are rewrites of older commits, whose
+    # notes git and post-rewrite carry over, so they are skipped. A commit the user makes while the
+    # rebase is stopped (edit, break, conflict: stopped-sha exists) is new work and is stamped.
+    [ -d "$gt_git_dir/rebase-apply" ] && return 0
+    [ -d "$gt_git_dir/rebase-merge" ] && [ ! -f "$gt_git_dir/rebase-merge/stopped-sha" ] && return 0
     if [ -f "$gt_git_dir/CHERRY_PICK_HEAD" ]; then
         read -r gt_picked < "$gt_git_dir/CHERRY_PICK_HEAD"
     else
@@ -60,11 +65,6 @@ gt_post_commit() {
     esac
     [ -n "$gt_sha" ] || gt_sha=$(git rev-parse -q --verify HEAD 2>/dev/null) || return 0
     gt_queue=$gt_state/queue
-    # During a rebase, post-commit fires once per picked commit: park the stamps and let
-    # post-rewrite, which knows which commits were picks, do the work once.
-    if [ -d "$gt_git_dir/rebase-merge" ] || [ -d "$gt_git_dir/rebase-apply" ]; then
-        gt_queue=$gt_state/rebase-queue
-    fi
     if [ -n "$gt_picked" ]; then
         printf 'copy %s %s\n' "$gt_picked" "$gt_sha" >> "$gt_queue"
     fi
@@ -73,14 +73,14 @@ gt_post_commit() {
             printf '%s %s\n' "$gt_sha" "$gt_line" >> "$gt_queue"
         fi
     done
-    [ "$gt_queue" = "$gt_state/queue" ] && gt_spawn_flush
+    gt_spawn_flush
     return 0
 }
 
 gt_post_rewrite() {
-    # git has already copied every flushed note (notes.rewriteRef); only stamps still queued, or
-    # parked during a rebase, need the mapping on stdin.
-    set -- "$gt_state/queue"* "$gt_state/rebase-queue" "$gt_state/flush.running"
+    # git has already copied every flushed note (notes.rewriteRef); only stamps still queued (or
+    # being flushed right now) need the old -> new mapping on stdin.
+    set -- "$gt_state/queue"* "$gt_state/flush.running"
     for gt_pending do
         if [ -e "$gt_pending" ]; then
             printf '%s\n' "$gt_input" | "$GT_PYTHON" -m gittracker.hookrun post-rewrite "$gt_type" "$PWD"

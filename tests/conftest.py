@@ -1,0 +1,126 @@
+"""Hermetic test harness: a temp HOME, no system git config, fixed identity and dates, real git."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXED_DATE = "2026-06-01T10:00:00+0000"
+# Read before the hermetic fixture swaps HOME: the pre-commit test reuses the machine's pip cache.
+REAL_PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or os.path.expanduser("~/.cache/pip")
+
+
+def tracker_command() -> list[str]:
+    """The installed console script, as git runs it for `git tracker`."""
+    script = shutil.which("git-tracker")
+    return [script] if script else [sys.executable, "-m", "gittracker"]
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "AGENT_ID", "PRE_COMMIT")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", FIXED_DATE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", FIXED_DATE)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    return home
+
+
+class Sandbox:
+    """A throwaway repository driven through the real `git` and the real `git-tracker` command."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.counter = 0
+
+    def git(self, *args: str, check: bool = True, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            input=stdin,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def tracker(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*tracker_command(), *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = self.tracker(*args, env=env)
+        assert done.returncode == 0, f"git tracker {' '.join(args)} -> {done.returncode}: {done.stderr}"
+        return done.stdout
+
+    def commit(self, name: str | None = None, env: dict[str, str] | None = None, lines: int = 3) -> str:
+        self.counter += 1
+        name = name or f"file{self.counter}.txt"
+        (self.path / name).write_text("".join(f"line {i} of {name}\n" for i in range(lines)))
+        self.git("add", name)
+        self.git("commit", "-q", "-m", f"change {self.counter}", env=env)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def records(self, kind: str | None = None) -> list[dict[str, Any]]:
+        args = ["log", "--json"] + (["--kind", kind] if kind else [])
+        return [json.loads(line) for line in self.ok(*args).splitlines()]
+
+    def note(self, commit: str) -> list[dict[str, Any]]:
+        out = self.git("notes", "--ref", "tracker", "show", commit, check=False)
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def wait_for_flush(self, timeout: float = 20.0) -> None:
+        """Background flushers: wait until none runs and nothing is queued."""
+        tracker = Path(self.git("rev-parse", "--git-common-dir").strip())
+        tracker = (tracker if tracker.is_absolute() else self.path / tracker) / "tracker"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = (tracker / "flush.running").exists() or (tracker / "queue").exists()
+            if not busy and not list(tracker.glob("queue.*.taken")):
+                return
+            time.sleep(0.02)
+        raise AssertionError("background note flush did not finish")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    box = Sandbox(repo)
+    box.git("init", "-q")
+    return box
+
+
+@pytest.fixture
+def tracked(sandbox: Sandbox) -> Sandbox:
+    """A repository with one commit and git-tracker initialised."""
+    sandbox.commit("README.md")
+    sandbox.ok("init")
+    return sandbox

@@ -1,0 +1,213 @@
+"""Parsers and records: property tests (never an unexpected exception; round-trips) and exact checks."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gittracker import clock
+from gittracker.capacity import from_options, parse_count, parse_percent
+from gittracker.errors import BadInput
+from gittracker.hookrun import _parse_queue, read_mapping
+from gittracker.records import KINDS, SCHEMAS, Record, iter_note_lines, note_line, record_path
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def sample(kind: str) -> Record:
+    bodies: dict[str, dict[str, Any]] = {
+        "snapshot": {
+            "provider": "codex",
+            "phase": "mid",
+            "five_hour_used": 12.5,
+            "weekly_used": None,
+            "resets_at": "2026-06-01T12:00:00.000Z",
+            "weekly_resets_at": None,
+            "prompts": None,
+            "tokens": 1200,
+            "parse_errors": ["multi-pane-trimmed"],
+            "window_id": None,
+        },
+        "window-open": {
+            "window_id": clock.new_id(),
+            "provider": "glm",
+            "commit_start": None,
+            "snapshot_id": clock.new_id(),
+            "feature_id": "F-01",
+            "methodology": None,
+            "note": None,
+        },
+        "window-close": {
+            "window_id": clock.new_id(),
+            "provider": "claude",
+            "commit_start": "a" * 40,
+            "commit_end": "b" * 40,
+            "snapshot_id": clock.new_id(),
+            "opened_ts": "2026-06-01T10:00:00Z",
+            "delta": 15.0,
+            "unit": "percent",
+            "errors": [],
+            "notes": ["late-after"],
+            "feature_id": None,
+            "methodology": "tdd",
+            "note": None,
+        },
+        "completion": {"window_id": clock.new_id(), "outcome": "partial", "quality_score": 0.5, "feature_id": None},
+        "void": {"target_id": clock.new_id(), "reason": "undo-before"},
+        "anomaly": {"code": "negative-delta", "window_id": None, "detail": "went down"},
+    }
+    return Record.new(kind, source="cli", agent_id="main", **bodies[kind])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_round_trips(kind: str) -> None:
+    record = sample(kind)
+    again = Record.from_json(record.to_json())
+    assert again == record
+    assert again.to_json() == record.to_json()
+    assert set(SCHEMAS[kind]) <= set(json.loads(record.to_json()))
+
+
+@given(st.text(max_size=300))
+def test_from_json_on_any_text_raises_only_bad_input(text: str) -> None:
+    try:
+        Record.from_json(text)
+    except BadInput as error:
+        assert "\n" not in str(error)
+
+
+@given(st.dictionaries(st.text(max_size=15), json_values, max_size=12), st.sampled_from(KINDS))
+def test_from_dict_on_any_object_raises_only_bad_input(data: dict[str, Any], kind: str) -> None:
+    base = sample(kind).to_dict()
+    mixed = {**base, **data}
+    try:
+        record = Record.from_dict(mixed)
+    except BadInput:
+        return
+    assert Record.from_json(record.to_json()) == record
+
+
+@given(
+    st.sampled_from(KINDS),
+    st.sampled_from(["delta", "five_hour_used", "quality_score", "prompts", "ts", "id"]),
+    st.sampled_from([math.nan, math.inf, -1, "x", True, 101, 1.5, None, [], {}]),
+)
+def test_wrong_types_are_refused_with_the_field_named(kind: str, field: str, value: Any) -> None:
+    data = sample(kind).to_dict()
+    if field not in data:
+        return
+    data[field] = value
+    try:
+        Record.from_dict(data)
+    except BadInput as error:
+        assert field in str(error)
+
+
+def test_nan_in_json_text_is_refused() -> None:
+    text = sample("window-close").to_json().replace('"delta":15.0', '"delta":NaN')
+    with pytest.raises(BadInput, match="expected one JSON object"):
+        Record.from_json(text)
+
+
+def test_truncated_json_line_names_where() -> None:
+    with pytest.raises(BadInput, match=r"^ledger line 3: expected one JSON object"):
+        Record.from_json(sample("void").to_json()[:-5], where="ledger line 3")
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)))
+def test_ids_encode_their_time_and_paths_shard_by_day(moment: datetime) -> None:
+    record_id = clock.new_id(moment)
+    assert abs(clock.id_time(record_id) - moment) < timedelta(milliseconds=1)
+    assert record_path(record_id, "snapshot") == f"snapshot/{moment:%Y/%m/%d}/{record_id}.json"
+
+
+def test_ids_sort_in_creation_order_within_one_millisecond() -> None:
+    moment = datetime(2026, 6, 1, tzinfo=UTC)
+    ids = [clock.new_id(moment) for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+
+
+@given(st.text(max_size=12))
+def test_percent_parser_accepts_exactly_0_to_100(text: str) -> None:
+    try:
+        value = parse_percent(text, "--used")
+    except BadInput as error:
+        assert str(error).startswith("--used: expected a percent from 0 to 100")
+        return
+    assert 0 <= value <= 100 and math.isfinite(value)
+
+
+@given(st.floats(min_value=0, max_value=100))
+def test_left_and_used_agree(value: float) -> None:
+    left = from_options(left=repr(value))
+    assert left.five_hour_used == pytest.approx(100 - value, abs=1e-6)
+
+
+@given(st.text(max_size=12))
+def test_count_parser(text: str) -> None:
+    try:
+        value = parse_count(text, "--prompts")
+    except BadInput as error:
+        assert "--prompts: expected a whole number" in str(error)
+        return
+    assert value >= 0
+
+
+@given(st.text(max_size=40))
+def test_timestamps_parse_or_fail_clearly(text: str) -> None:
+    try:
+        moment = clock.parse_ts(text, "--resets-at")
+    except BadInput as error:
+        assert str(error).startswith("--resets-at: expected an ISO-8601 time")
+        return
+    assert moment.tzinfo is not None
+    assert clock.parse_ts(clock.format_ts(moment)) == moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def test_note_line_is_identical_per_window_and_parses() -> None:
+    line = note_line("01J0000000000000000000000A", "codex", "main", "2026-06-01T10:00:00.000Z")
+    assert line == note_line("01J0000000000000000000000A", "codex", "main", "2026-06-01T10:00:00.000Z")
+    (parsed,) = iter_note_lines(line + "\n\n")
+    assert parsed["id"] == "01J0000000000000000000000A" and parsed["v"] == 1
+
+
+@given(st.text(max_size=200))
+def test_note_parser_raises_only_bad_input(text: str) -> None:
+    try:
+        for data in iter_note_lines(text):
+            assert {"v", "id", "ts"} <= set(data)
+    except BadInput as error:
+        assert "expected a JSON object with v, id, ts" in str(error)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=80), max_size=8))
+def test_queue_parser_never_raises_and_keeps_only_well_formed_lines(lines: list[str]) -> None:
+    import tempfile
+
+    sha = "a" * 40
+    good = [f"{sha} " + '{"id":"x","ts":"t","v":1}', f"copy {sha} {'b' * 40}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "queue"
+        path.write_text("\n".join([*lines, *good]) + "\n")
+        stamps, copies, bad = _parse_queue([path])
+    assert '{"id":"x","ts":"t","v":1}' in stamps[sha]
+    assert (sha, "b" * 40) in copies
+    assert len(bad) <= len(lines)
+
+
+@given(st.text(max_size=200))
+def test_rewrite_mapping_parser(text: str) -> None:
+    for old, new in read_mapping(text):
+        assert len(old) == len(new) == 40
