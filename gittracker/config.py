@@ -15,7 +15,6 @@ CONFIG_NAME = ".git-tracker.toml"
 
 DEFAULTS: dict[str, Any] = {
     "tracker": {"schema": 1, "reset_buffer_minutes": 5},
-    "hooks": {"notes_flush": "background"},
     "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
     "sync": {"remote": "origin"},
 }

@@ -43,7 +43,8 @@ def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
 def is_rebase_pick(git_dir: Path) -> bool:
     """A commit made by the rebase machinery itself, not by the user at a stop (see the shell hook)."""
     merge = git_dir / "rebase-merge"
-    return (git_dir / "rebase-apply").is_dir() or (merge.is_dir() and not (merge / "stopped-sha").exists())
+    picking = (merge / "author-script").exists() and not (merge / "amend").exists()
+    return (git_dir / "rebase-apply").is_dir() or picking
 
 
 def queue_post_commit(toplevel: Path) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,9 @@ def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None) -> 
         done.append("hooks: left to pre-commit (`pre-commit install --hook-type post-commit --hook-type post-rewrite`)")
     else:
         hooks_dir = repo.hooks_dir()
-        hooks_dir.mkdir(parents=True, exist_ok=True)
+        if not hooks_dir.exists():
+            hooks_dir.mkdir(parents=True)
+            manifest["created_dirs"] = [*manifest.get("created_dirs", []), str(hooks_dir)]
         for name in HOOK_NAMES:
             done.append(_install_hook(hooks_dir / name, name, manifest))
 
@@ -111,8 +112,7 @@ def _install_hook(path: Path, name: str, manifest: dict[str, Any]) -> str:
         manifest["legacy"].append(str(legacy))
     elif path.exists() and path.read_text() == rendered:
         return f"{name} hook: up to date"
-    atomic_write(path, rendered)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    atomic_write(path, rendered, mode=0o755)
     if str(path) not in manifest["hooks"]:
         manifest["hooks"].append(str(path))
     return f"{name} hook: installed" + (f" (chains {legacy.name})" if legacy.exists() else "")
@@ -160,6 +160,11 @@ def uninstall(repo: Repo) -> dict[str, Any]:
         if legacy.exists() and not original.exists():
             os.replace(legacy, original)
             done.append(f"restored {original.name} hook")
+    for directory in manifest.get("created_dirs", []):
+        path = Path(directory)
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+            done.append(f"removed the empty {path.name}/ init created")
     for key, value in manifest["config_added"]:
         repo.config_unset_value(key, value)
         done.append(f"{key} -= {value}")

@@ -25,11 +25,26 @@ from gittracker.errors import BadInput, Refused
 STATE_VERSION = 1
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never a part."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+    """Write a file so readers see the old or the new content, never a part.
+
+    The file keeps its mode when it exists (mkstemp would make it 0600); a new one gets ``mode``
+    (default 0666) less the umask, as ``open`` would give it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final_mode = path.stat().st_mode & 0o7777 if mode is None else mode
+    except FileNotFoundError:
+        final_mode = (0o666 if mode is None else mode) & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(tmp, final_mode)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -116,6 +131,23 @@ class LocalState:
     def flush_marker(self) -> Path:
         return self.root / "flush.running"
 
+    def clear_stale_flush_marker(self) -> None:
+        """A flusher killed outright leaves its marker, and hooks then start no flusher: clear it.
+
+        The marker is stale exactly when nobody holds the flush lock.
+        """
+        if not self.flush_marker.exists():
+            return
+        with open(self.flush_lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            try:
+                self.flush_marker.unlink(missing_ok=True)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def agent_dir(self, agent_id: str) -> Path:
         return self.root / "agents" / agent_id
 
@@ -160,4 +192,25 @@ class LocalState:
         return data if isinstance(data, dict) else None
 
     def save_provider_reading(self, provider: str, reading: dict[str, Any]) -> None:
-        atomic_write(self.root / "providers" / f"{provider}.json", json.dumps(reading, sort_keys=True))
+        """Keep the provider's latest reading; a reading without reset times keeps the known ones.
+
+        Reset times are evidence for the reset guards of ``end``: a later reading that simply did not
+        show them must not erase them.
+        """
+        previous = self.provider_reading(provider) or {}
+        merged = dict(reading)
+        for key in ("resets_at", "weekly_resets_at"):
+            if merged.get(key) is None and previous.get(key) is not None:
+                merged[key] = previous[key]
+        atomic_write(self.root / "providers" / f"{provider}.json", json.dumps(merged, sort_keys=True))
+
+    def forget_provider_reading(self, provider: str, snapshot_id: str, fallback: dict[str, Any] | None) -> None:
+        """An undo voided the reading kept for ``provider``: fall back to the one before it, if known."""
+        current = self.provider_reading(provider)
+        if current is None or current.get("snapshot_id") != snapshot_id:
+            return
+        path = self.root / "providers" / f"{provider}.json"
+        if fallback is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write(path, json.dumps(fallback, sort_keys=True))

@@ -47,6 +47,7 @@ def open_context(path: Path | str = ".", agent_id: str | None = None, source: st
     local = LocalState(repo.tracker_dir)
     if not local.manifest.exists():
         raise NotInitialised("git-tracker is not set up in this repository: run `git tracker init` first")
+    local.clear_stale_flush_marker()
     return Context(repo, local, load(repo.toplevel), agent, source)
 
 
@@ -85,8 +86,12 @@ def _new(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record:
     return Record.new(kind, source=ctx.source, agent_id=ctx.agent_id, ts=clock.format_ts(moment), **body)
 
 
+def _reading_entry(ctx: Context, snapshot: Record) -> dict[str, Any]:
+    return {**snapshot.body, "ts": snapshot.ts, "agent_id": ctx.agent_id, "snapshot_id": snapshot.id}
+
+
 def _remember_reading(ctx: Context, provider: str, snapshot: Record) -> None:
-    ctx.local.save_provider_reading(provider, {**snapshot.body, "ts": snapshot.ts, "agent_id": ctx.agent_id})
+    ctx.local.save_provider_reading(provider, _reading_entry(ctx, snapshot))
 
 
 # -- start ---------------------------------------------------------------------------------------------
@@ -141,6 +146,7 @@ def start(
             "methodology": methodology,
             "note": note,
             "before": reading.snapshot_fields(),
+            "before_reading": _reading_entry(ctx, snapshot),
             "note_line": note_line(window_id, provider, ctx.agent_id, opened.ts),
         }
         _commit(ctx, state, after, [snapshot, opened])
@@ -248,6 +254,7 @@ def end(
             "after_snapshot_id": snapshot.id,
             "closed_ts": closed.ts,
             "completed": False,
+            "anomaly_ids": [anomaly.id for anomaly in anomalies],
         }
         after.last_closed_window = window["window_id"]
         _commit(ctx, state, after, [snapshot, closed, *anomalies])
@@ -331,6 +338,7 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
             targets = [window["snapshot_id"], window["open_id"]]
             del new.open[provider]
             reason = "undo-before"
+            fallback = None
         else:
             if provider in state.open:
                 raise Refused(
@@ -341,17 +349,19 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
                 raise Refused(f"no closed {provider} window of agent {ctx.agent_id} to reopen")
             if window.get("completed"):
                 raise Refused(f"window {window['window_id']} already has an outcome; its after can no longer be undone")
-            targets = [window["after_snapshot_id"], window["close_id"]]
-            reopened = {
-                k: v for k, v in window.items() if k not in ("close_id", "after_snapshot_id", "closed_ts", "completed")
-            }
+            # The anomalies that end raised belong to the voided close: void them with it.
+            targets = [window["after_snapshot_id"], window["close_id"], *window.get("anomaly_ids", [])]
+            closing_keys = ("close_id", "after_snapshot_id", "closed_ts", "completed", "anomaly_ids")
+            reopened = {k: v for k, v in window.items() if k not in closing_keys}
             new.open[provider] = reopened
             del new.last_closed[provider]
             if new.last_closed_window == window["window_id"]:
                 new.last_closed_window = None
             reason = "undo-after"
+            fallback = window.get("before_reading")
         voids = [_new(ctx, "void", moment, target_id=target, reason=reason) for target in targets]
         _commit(ctx, state, new, voids)
+        ctx.local.forget_provider_reading(provider, targets[0], fallback)
     return {"window_id": window["window_id"], "provider": provider, "voided": targets, "reason": reason}
 
 

@@ -43,11 +43,15 @@ gt_spawn_flush() {
 gt_post_commit() {
     gt_agent=${AGENT_ID:-main}
     case $gt_agent in */* | .* | '') return 0 ;; esac
-    # A rebase runs this hook once per picked commit: picks are rewrites of older commits, whose
-    # notes git and post-rewrite carry over, so they are skipped. A commit the user makes while the
-    # rebase is stopped (edit, break, conflict: stopped-sha exists) is new work and is stamped.
+    # A rebase runs this hook once per commit it picks: those are rewrites of older commits, whose
+    # notes git and post-rewrite carry over, so they are skipped. The rebase machinery writes
+    # rebase-merge/author-script for each pick (and keeps it while a conflicted pick is resolved);
+    # a commit the user makes at an edit stop (rebase-merge/amend), at a break, or from an exec line
+    # is new work and is stamped.
     [ -d "$gt_git_dir/rebase-apply" ] && return 0
-    [ -d "$gt_git_dir/rebase-merge" ] && [ ! -f "$gt_git_dir/rebase-merge/stopped-sha" ] && return 0
+    if [ -f "$gt_git_dir/rebase-merge/author-script" ] && [ ! -f "$gt_git_dir/rebase-merge/amend" ]; then
+        return 0
+    fi
     if [ -f "$gt_git_dir/CHERRY_PICK_HEAD" ]; then
         read -r gt_picked < "$gt_git_dir/CHERRY_PICK_HEAD"
     else

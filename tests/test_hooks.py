@@ -103,6 +103,39 @@ def test_commits_made_during_a_rebase_are_stamped_once_and_picks_not_restamped(t
     assert tracked.note("HEAD") == []  # a pick of an old commit is not the window's work
 
 
+def test_conflict_resolved_picks_are_not_stamped_but_break_and_exec_commits_are(tracked: Sandbox) -> None:
+    tracked.commit("shared.txt")
+    tracked.git("checkout", "-q", "-b", "topic")
+    (tracked.path / "shared.txt").write_text("topic version\n")
+    tracked.git("commit", "-q", "-am", "old topic change")
+    tracked.git("checkout", "-q", "main")
+    (tracked.path / "shared.txt").write_text("main version\n")
+    tracked.git("commit", "-q", "-am", "main change")
+    tracked.git("checkout", "-q", "topic")
+    window = open_window(tracked)
+
+    tracked.git("rebase", "-q", "main", check=False)  # stops on the conflict
+    (tracked.path / "shared.txt").write_text("resolved\n")
+    tracked.git("add", "shared.txt")
+    tracked.git("rebase", "--continue", env={"GIT_EDITOR": "true"})
+    resolved_pick = tracked.head()
+    assert tracked.git("log", "-1", "--format=%s").strip() == "old topic change"
+
+    todo = "sed -i -e '1s/^/break\\n/' -e '$a exec git commit -q --allow-empty -m from-exec'"
+    tracked.commit("one-more-old.txt")
+    tracked.wait_for_flush()
+    tracked.git("rebase", "-q", "-i", "--force-rebase", "HEAD~1", env={"GIT_SEQUENCE_EDITOR": todo})
+    at_break = tracked.commit("made-at-break.txt")
+    tracked.git("rebase", "--continue")
+    from_exec = tracked.head()
+    assert tracked.git("log", "-1", "--format=%s").strip() == "from-exec"
+    tracked.ok("end", "codex", "--used", "30")
+
+    assert tracked.note(resolved_pick) == []
+    assert window_ids(tracked, at_break) == {window}
+    assert window_ids(tracked, from_exec) == {window}
+
+
 def test_cherry_pick_copies_the_note(tracked: Sandbox) -> None:
     tracked.git("checkout", "-q", "-b", "side")
     window = open_window(tracked)
@@ -250,7 +283,7 @@ def test_status_reports_queued_stamps(tracked: Sandbox) -> None:
     marker.touch()
     tracked.commit()
     assert json.loads(tracked.ok("status", "--json"))["queued_stamps"] == 1
-    marker.unlink()
+    assert not marker.exists()  # nobody held the flush lock: status cleared the stale marker
     assert "1 commit(s) stamped" in tracked.ok("flush")
     assert json.loads(tracked.ok("status", "--json"))["queued_stamps"] == 0
 
@@ -261,3 +294,28 @@ def test_pre_commit_mode_installs_no_hooks(sandbox: Sandbox) -> None:
     assert "pre-commit install" in out
     assert not (sandbox.path / ".git" / "hooks" / "post-commit").exists()
     assert Path(sandbox.path / ".git-tracker.toml").exists()
+
+
+def test_a_stale_flush_marker_is_cleared_by_the_next_command(tracked: Sandbox) -> None:
+    window = open_window(tracked)
+    marker = tracked.path / ".git" / "tracker" / "flush.running"
+    marker.write_text("left by a flusher that was killed")
+    first = tracked.commit()
+    tracked.ok("status")
+    assert not marker.exists()
+    second = tracked.commit()
+    tracked.wait_for_flush()
+    assert window_ids(tracked, first) == window_ids(tracked, second) == {window}
+
+
+def test_modes_and_created_directories_are_restored(sandbox: Sandbox) -> None:
+    sandbox.commit()
+    exclude = sandbox.path / ".git" / "info" / "exclude"
+    exclude.chmod(0o644)
+    sandbox.git("config", "core.hooksPath", ".githooks")
+    sandbox.ok("init")
+    assert (sandbox.path / ".githooks" / "post-commit").stat().st_mode & 0o777 == 0o755
+    assert exclude.stat().st_mode & 0o777 == 0o644
+    sandbox.ok("uninstall")
+    assert not (sandbox.path / ".githooks").exists()
+    assert exclude.stat().st_mode & 0o777 == 0o644

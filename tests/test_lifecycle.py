@@ -257,3 +257,32 @@ def test_snapshot_status_and_log_filters(tracked: Sandbox) -> None:
     assert len(claude_only) == 3 and all(json.loads(line)["provider"] == "claude" for line in claude_only)
     assert tracked.ok("log", "--since", "2999-01-01") == ""
     assert tracked.tracker("snapshot", "codex", "--phase", "before", "--used", "1").returncode == 2
+
+
+def test_undo_after_voids_the_closes_anomalies_and_its_reading(tracked: Sandbox) -> None:
+    tracked.ok("start", "claude", "--used", "50")
+    tracked.ok("end", "claude", "--used", "40")  # a misread after: negative delta and an anomaly
+    (anomaly,) = tracked.records("anomaly")
+    assert json.loads(tracked.ok("status", "--json"))["readings"]["claude"]["five_hour_used"] == 40
+    tracked.ok("undo", "claude", "--after")
+    assert anomaly["id"] in {v["target_id"] for v in tracked.records("void")}
+    assert json.loads(tracked.ok("status", "--json"))["readings"]["claude"]["five_hour_used"] == 50
+    tracked.ok("end", "claude", "--used", "60")
+    assert tracked.records("window-close")[-1]["delta"] == 10
+
+
+def test_a_reading_without_reset_time_keeps_the_known_one(tracked: Sandbox) -> None:
+    now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    tracked.ok(
+        "snapshot",
+        "claude",
+        "--used",
+        "60",
+        "--resets-at",
+        iso(now + timedelta(minutes=30)),
+        env={"GIT_TRACKER_NOW": iso(now)},
+    )
+    tracked.ok("start", "claude", "--used", "65", env={"GIT_TRACKER_NOW": iso(now + timedelta(minutes=5))})
+    tracked.ok("end", "claude", "--used", "10", env={"GIT_TRACKER_NOW": iso(now + timedelta(hours=1))})
+    (closed,) = tracked.records("window-close")
+    assert closed["errors"] == ["reset-inside-window"]  # not negative-delta: the reset was known
