@@ -260,6 +260,28 @@ def anomalies(as_json: bool) -> int:
 
 
 @cli.command()
+@click.argument("target", required=False, metavar="[WINDOW | REV..REV]")
+@click.option("--net", is_flag=True, help="One diff from start to end instead of the sum over commits.")
+@click.option("-M", "--renames", is_flag=True, help="Detect renames (default: a rename is a delete plus an add).")
+@click.option("--first-parent", is_flag=True, help="PR-level: merges count as their first-parent diff.")
+@json_option
+def churn(target: str | None, net: bool, renames: bool, first_parent: bool, as_json: bool) -> int:
+    """Lines added and deleted, files and commits of a window (default: yours) or a range."""
+    from gittracker.churn import Policy
+    from gittracker.windows import churn_of
+
+    result = churn_of(_context(), target, Policy(renames=renames, first_parent=first_parent, net=net))
+    return _emit(
+        result.to_dict(),
+        as_json,
+        lambda r: (
+            f"{r['range']} ({r['mode']}): +{r['added']} -{r['deleted']} lines, {r['files']} file(s) "
+            f"({r['binary_files']} binary), {r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
+        ),
+    )
+
+
+@cli.command()
 def flush() -> int:
     """Write queued note stamps into refs/notes/tracker now (hooks normally do this in the background)."""
     from gittracker import hookrun

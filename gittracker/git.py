@@ -135,6 +135,25 @@ class Repo:
         out = self.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
         return out.strip() or None
 
+    def numstat_log(self, revisions: list[str], *, renames: bool, first_parent: bool) -> str:
+        """``git log --numstat`` over revisions: commit headers ``\x00<sha>`` then numstat rows.
+
+        Merges are excluded unless ``first_parent`` (then each merge counts as its diff against the first
+        parent, i.e. what the pull request brought in).
+        """
+        args = ["log", "--numstat", "--format=%x00%H", "-M" if renames else "--no-renames", "--no-color"]
+        args += ["--first-parent"] if first_parent else ["--no-merges"]
+        return self.git(*args, *revisions, "--")
+
+    def numstat_diff(self, old: str | None, new: str, *, renames: bool) -> str:
+        """``git diff --numstat`` from ``old`` (the empty tree when None) to ``new``."""
+        base = old or self.git("hash-object", "-t", "tree", "/dev/null").strip()
+        return self.git("diff", "--numstat", "--no-color", "-M" if renames else "--no-renames", base, new, "--")
+
+    def count_commits(self, revisions: list[str], *, first_parent: bool) -> int:
+        args = ["rev-list", "--count", *(["--first-parent"] if first_parent else ["--no-merges"]), *revisions]
+        return int(self.git(*args, "--").strip() or 0)
+
     # -- config ---------------------------------------------------------------------------------------
 
     def config_get_all(self, key: str) -> list[str]:

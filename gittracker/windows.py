@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from gittracker.records import OUTCOMES, Record, note_line, valid_agent_id
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
+_ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
 
 @dataclass(frozen=True)
@@ -471,6 +473,37 @@ def _resolve_window(ctx: Context, state: AgentState, records: list[Record], wind
     if len(matches) > 1:
         raise BadInput(f"WINDOW: {window!r} matches {len(matches)} windows; give more characters")
     return matches[0]
+
+
+# -- churn ---------------------------------------------------------------------------------------------------
+
+
+def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
+    """Churn of a window (id or unique prefix), of ``REV..REV``, or by default of this agent's open
+    window (to HEAD) or else its last closed one."""
+    from gittracker.churn import churn_between, resolve_range
+
+    if target is not None and ".." in target:
+        start, end = resolve_range(ctx.repo, target)
+        return churn_between(ctx.repo, start, end, policy)
+    state = ctx.local.load(ctx.agent_id)
+    if target is None:
+        if state.open:
+            window = max(state.open.values(), key=lambda w: w["opened_ts"])
+            return churn_between(ctx.repo, window["commit_start"], ctx.repo.head(), policy)
+        if state.last_closed_window is None:
+            raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
+        target = state.last_closed_window
+    records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
+    if _ULID_PREFIX.match(target):
+        window_id = _resolve_window(ctx, state, records, target)
+        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
+        if closes:
+            return churn_between(ctx.repo, closes[-1]["commit_start"], closes[-1]["commit_end"], policy)
+        opens = [r for r in records if r.kind == "window-open" and r["window_id"] == window_id]
+        return churn_between(ctx.repo, opens[-1]["commit_start"], ctx.repo.head(), policy)
+    start, end = resolve_range(ctx.repo, target)
+    return churn_between(ctx.repo, start, end, policy)
 
 
 # -- reading back --------------------------------------------------------------------------------------------
