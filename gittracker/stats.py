@@ -1,0 +1,585 @@
+"""The statistics of STATS.md, each formula implemented once: pure functions, no git, no I/O.
+
+scipy is imported inside the functions that need a distribution or a root finder, never at module level:
+``preview`` and ``report`` import this module on every run, and a run that computes no interval (n < 3,
+a gate message) must not pay scipy's import time for nothing.
+
+Data conditions (too few windows, no variation, an unbounded interval) are results with a ``note``, so a
+report can show them; malformed values (NaN, infinity, negative capacity, mismatched lengths) raise
+``BadInput`` naming the offending value, because they mean the caller's data is corrupt.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from gittracker.errors import BadInput
+
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({"shipped": 1.0, "partial": 0.5, "failed": 0.0})
+
+MIN_WINDOWS = 3  # below this no interval and no efficiency conclusion
+MIN_PER_ARM = 4  # below this (and without enough pairs) no test can reach p < 0.05
+MIN_PAIRS = 6
+
+NOTE_INSUFFICIENT = f"insufficient data (n < {MIN_WINDOWS})"
+NOTE_UNBOUNDED = "unbounded interval (Fieller)"
+NOTE_NO_CAPACITY = "no capacity used"
+NOTE_NON_FINITE = "non-finite statistic"
+NOTE_TOO_FEW_PER_ARM = "insufficient data (a t-test needs >= 2 values per arm)"
+NOTE_TOO_FEW_PAIRS = "insufficient data (a paired t-test needs >= 2 pairs)"
+NOTE_TOO_FEW_FEATURES = "insufficient data (a crossover needs >= 1 feature per sequence and >= 3 in all)"
+NOTE_NO_VARIATION = "no variation: the t statistic is undefined"
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "MIN_PAIRS",
+    "MIN_PER_ARM",
+    "MIN_WINDOWS",
+    "NOTE_INSUFFICIENT",
+    "NOTE_NON_FINITE",
+    "NOTE_NO_CAPACITY",
+    "NOTE_NO_VARIATION",
+    "NOTE_TOO_FEW_FEATURES",
+    "NOTE_TOO_FEW_PAIRS",
+    "NOTE_TOO_FEW_PER_ARM",
+    "NOTE_UNBOUNDED",
+    "Comparison",
+    "RatioEstimate",
+    "WindowQuantities",
+    "comparison_gate",
+    "crossover",
+    "delivered_work",
+    "detectable_d",
+    "effect_size",
+    "efficiency",
+    "holm",
+    "log_efficiencies",
+    "n_per_arm_for_power",
+    "paired_log_ratio",
+    "pooled_sd",
+    "power_paired",
+    "power_two_sample",
+    "ratio_of_sums",
+    "welch_log_ratio",
+    "window_quantities",
+]
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def _number(value: object, what: str) -> float:
+    # numbers.Real admits numpy scalars; bool is an int subclass but never a measurement.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise BadInput(f"{what}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _nonnegative(value: object, what: str) -> float:
+    number = _number(value, what)
+    if number < 0:
+        raise BadInput(f"{what}: expected a number >= 0, got {value!r}")
+    return number
+
+
+def _count(value: object, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise BadInput(f"{what}: expected a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _open_unit(value: object, what: str) -> float:
+    number = _number(value, what)
+    if not 0 < number < 1:
+        raise BadInput(f"{what}: expected a number strictly between 0 and 1, got {value!r}")
+    return number
+
+
+def _numbers(values: Sequence[float], what: str, check: Callable[[object, str], float]) -> list[float]:
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise BadInput(f"{what}: expected a list of numbers, got {type(values).__name__}")
+    return [check(value, f"{what}[{index}]") for index, value in enumerate(values)]
+
+
+def _same_length(first: Sequence[object], second: Sequence[object], what: str) -> None:
+    if len(first) != len(second):
+        raise BadInput(f"{what}: expected lists of equal length, got {len(first)} and {len(second)}")
+
+
+# --- small exact helpers ------------------------------------------------------------------------------
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def _var(values: Sequence[float]) -> float:
+    """Sample variance (ddof = 1), two-pass so a large common offset does not cancel away the spread."""
+    centre = _mean(values)
+    return math.fsum((value - centre) ** 2 for value in values) / (len(values) - 1)
+
+
+def _exp(value: float) -> float:
+    # math.exp raises on overflow; an overflowed ratio is reported as a non-finite statistic instead.
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
+def _t_quantile(confidence: float, df: float) -> float:
+    from scipy import stats  # type: ignore[import-untyped,unused-ignore]
+
+    return float(stats.t.ppf(0.5 + confidence / 2, df))
+
+
+# --- per-window quantities ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowQuantities:
+    """``O_i`` (delivered work), ``C_i`` (capacity, None when unknown) and ``e_i = O_i / C_i``."""
+
+    work: float
+    capacity: float | None
+    efficiency: float | None
+
+    def __post_init__(self) -> None:
+        _nonnegative(self.work, "work")
+        if self.capacity is not None:
+            _number(self.capacity, "capacity")
+        if self.efficiency is not None:
+            _nonnegative(self.efficiency, "efficiency")
+
+
+def delivered_work(outcome: str, quality: float, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> float:
+    """``O_i = outcome weight x quality score``; the weights are configurable, the default is STATS.md's."""
+    if outcome not in weights:
+        raise BadInput(f"outcome: expected one of {', '.join(weights)}, got {outcome!r}")
+    weight = _nonnegative(weights[outcome], f"weight of {outcome}")
+    score = _nonnegative(quality, "quality_score")
+    if score > 1:
+        raise BadInput(f"quality_score: expected a number in [0, 1], got {quality!r}")
+    return weight * score
+
+
+def efficiency(work: float, capacity: float | None) -> float | None:
+    """``e_i = O_i / C_i``; None when the capacity is unknown or not positive (no ratio is meaningful)."""
+    amount = _nonnegative(work, "work")
+    if capacity is None:
+        return None
+    used = _number(capacity, "capacity")
+    if used <= 0:
+        return None
+    ratio = amount / used
+    # A subnormal capacity can overflow the ratio; that is not an efficiency anyone can act on.
+    return ratio if math.isfinite(ratio) else None
+
+
+def window_quantities(
+    outcome: str, quality: float, capacity: float | None, weights: Mapping[str, float] = DEFAULT_WEIGHTS
+) -> WindowQuantities:
+    """The three per-window quantities of one closed, completed window."""
+    work = delivered_work(outcome, quality, weights)
+    return WindowQuantities(work=work, capacity=capacity, efficiency=efficiency(work, capacity))
+
+
+def log_efficiencies(values: Sequence[float], what: str = "efficiency") -> list[float]:
+    """``log(e_i)`` over the windows with ``O_i > 0``: a zero efficiency has no logarithm and is left out."""
+    return [math.log(value) for value in _numbers(values, what, _nonnegative) if value > 0]
+
+
+# --- headline efficiency: ratio of sums with Fieller's interval -------------------------------------
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """``R = ΣO / ΣC`` with Fieller's interval; ``ci_width`` is ``(hi - lo) / R`` (relative full width)."""
+
+    n: int
+    estimate: float | None
+    ci: tuple[float, float] | None
+    ci_width: float | None
+    note: str | None
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        _count(self.n, "n", 0)
+        _open_unit(self.confidence, "confidence")
+        if self.estimate is not None:
+            _number(self.estimate, "estimate")
+        if self.ci is not None:
+            lo, hi = (_number(bound, "ci") for bound in self.ci)
+            # The interval is always built around the estimate; anything else is a bug, not data.
+            if self.estimate is None or not lo <= self.estimate <= hi:
+                raise BadInput(f"ci: expected an interval around the estimate, got {self.ci!r}")
+        if self.ci_width is not None:
+            if self.ci is None:
+                raise BadInput("ci_width: expected only with an interval")
+            _nonnegative(self.ci_width, "ci_width")
+
+
+def ratio_of_sums(work: Sequence[float], capacity: Sequence[float], confidence: float = 0.95) -> RatioEstimate:
+    """Delivered work per capacity percent, ``ΣO / ΣC``, with Fieller's interval on n - 1 df."""
+    delivered = _numbers(work, "work", _nonnegative)
+    used = _numbers(capacity, "capacity", _nonnegative)
+    _same_length(delivered, used, "work and capacity")
+    level = _open_unit(confidence, "confidence")
+    n = len(delivered)
+    if n == 0:
+        return RatioEstimate(n, None, None, None, NOTE_INSUFFICIENT, level)
+    work_scale = max(delivered) or 1.0
+    capacity_scale = max(used)
+    if capacity_scale == 0:
+        return RatioEstimate(n, None, None, None, NOTE_NO_CAPACITY, level)
+    # R and Fieller's interval are equivariant under rescaling O and C, so compute on values scaled into
+    # [0, 1]: no sum or second moment can overflow, whatever the units or magnitudes.
+    o = [value / work_scale for value in delivered]
+    c = [value / capacity_scale for value in used]
+    scale = work_scale / capacity_scale
+    scaled = math.fsum(o) / math.fsum(c)
+    try:
+        estimate = math.fsum(delivered) / math.fsum(used)
+    except OverflowError:
+        estimate = scaled * scale
+    if not math.isfinite(estimate):
+        return RatioEstimate(n, None, None, None, NOTE_NON_FINITE, level)
+    if n < MIN_WINDOWS:
+        return RatioEstimate(n, estimate, None, None, NOTE_INSUFFICIENT, level)
+
+    t = _t_quantile(level, n - 1)
+    q = t * t / n
+    mean_c = _mean(c)
+    s_cc = _var(c)
+    a = mean_c * mean_c - q * s_cc
+    if not a > 0:
+        return RatioEstimate(n, estimate, None, None, NOTE_UNBOUNDED, level)
+    # STATS.md's quadratic a·R² + b·R + c, with b = -2(Ō·C̄ - q·s_OC) and c = Ō² - q·s_OO, rewritten in
+    # δ = R - R̂ (Ō = R̂·C̄ exactly): a·δ² + 2q·g·δ - q·v = 0 with v = var(O - R̂·C) and g = cov(O - R̂·C, C).
+    # Same roots, but b² - 4ac taken from raw moments cancels catastrophically when O is nearly
+    # proportional to C (the best-determined data) and can come out negative; 4(q²g² + a·q·v) cannot.
+    residual = [x - scaled * y for x, y in zip(o, c, strict=True)]
+    mean_r = _mean(residual)
+    v = _var(residual)
+    g = math.fsum((r - mean_r) * (y - mean_c) for r, y in zip(residual, c, strict=True)) / (n - 1)
+    half_b = q * g
+    discriminant = half_b * half_b + a * q * v
+    if not (math.isfinite(discriminant) and discriminant >= 0):
+        return RatioEstimate(n, estimate, None, None, NOTE_UNBOUNDED, level)
+    # The larger root directly and the other from the product of roots (-q·v / a), so neither is the
+    # difference of two nearly equal numbers. The product is <= 0, so the roots straddle δ = 0.
+    far = -(half_b + math.copysign(math.sqrt(discriminant), half_b)) / a
+    near = (-q * v / a) / far if far != 0 else 0.0
+    lo = estimate + min(far, near) * scale
+    hi = estimate + max(far, near) * scale
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return RatioEstimate(n, estimate, None, None, NOTE_UNBOUNDED, level)
+    # A relative width is undefined at R = 0 (nothing delivered); the interval is then the point 0.
+    width = (hi - lo) / estimate if estimate > 0 else None
+    if width is not None and not math.isfinite(width):
+        width = None
+    return RatioEstimate(n, estimate, (lo, hi), width, None, level)
+
+
+# --- comparisons ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Efficiency of arm A relative to arm B as a ratio (``> 1``: A delivers more per capacity), with CI and p.
+
+    ``n_a`` and ``n_b`` count the values actually used (zero efficiencies have no logarithm); for a paired
+    test both are the number of pairs. ``ratio`` needs one value per arm; ``ci``, ``p`` and ``df`` need a
+    defined t statistic, otherwise ``note`` says why they are missing.
+    """
+
+    method: str
+    n_a: int
+    n_b: int
+    ratio: float | None
+    ci: tuple[float, float] | None
+    p: float | None
+    df: float | None
+    note: str | None
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.method not in {"welch", "paired", "crossover"}:
+            raise BadInput(f"method: expected welch, paired or crossover, got {self.method!r}")
+        _count(self.n_a, "n_a", 0)
+        _count(self.n_b, "n_b", 0)
+        _open_unit(self.confidence, "confidence")
+        if self.ratio is not None:
+            _nonnegative(self.ratio, "ratio")
+        if self.ci is not None:
+            lo, hi = (_nonnegative(bound, "ci") for bound in self.ci)
+            if not lo <= hi:
+                raise BadInput(f"ci: expected lo <= hi, got {self.ci!r}")
+        if self.p is not None and not 0 <= _number(self.p, "p") <= 1:
+            raise BadInput(f"p: expected a probability, got {self.p!r}")
+        if self.df is not None and _number(self.df, "df") <= 0:
+            raise BadInput(f"df: expected a positive number, got {self.df!r}")
+
+
+def _t_comparison(
+    method: str, n_a: int, n_b: int, difference: float, se: float, df: float, confidence: float
+) -> Comparison:
+    """The log-scale difference, its standard error and df as a ratio, a t interval and a two-sided p."""
+    from scipy import stats  # type: ignore[import-untyped,unused-ignore]
+
+    p = min(1.0, 2 * float(stats.t.sf(abs(difference / se), df)))
+    half = _t_quantile(confidence, df) * se
+    ratio = _exp(difference)
+    lo, hi = _exp(difference - half), _exp(difference + half)
+    if not (math.isfinite(ratio) and math.isfinite(hi)):
+        return Comparison(method, n_a, n_b, None, None, p, df, NOTE_NON_FINITE, confidence)
+    return Comparison(method, n_a, n_b, ratio, (lo, hi), p, df, None, confidence)
+
+
+def _ratio_only(method: str, n_a: int, n_b: int, difference: float | None, note: str, confidence: float) -> Comparison:
+    ratio = None if difference is None else _exp(difference)
+    if ratio is not None and not math.isfinite(ratio):
+        ratio, note = None, NOTE_NON_FINITE
+    return Comparison(method, n_a, n_b, ratio, None, None, None, note, confidence)
+
+
+def welch_log_ratio(
+    efficiency_a: Sequence[float], efficiency_b: Sequence[float], confidence: float = 0.95
+) -> Comparison:
+    """Welch's t-test on ``log(e_i)`` of independent windows; ratio of geometric means ``exp(ȳ_a - ȳ_b)``."""
+    ya = log_efficiencies(efficiency_a, "efficiency_a")
+    yb = log_efficiencies(efficiency_b, "efficiency_b")
+    level = _open_unit(confidence, "confidence")
+    na, nb = len(ya), len(yb)
+    difference = _mean(ya) - _mean(yb) if na and nb else None
+    if difference is None or na < 2 or nb < 2:
+        return _ratio_only("welch", na, nb, difference, NOTE_TOO_FEW_PER_ARM, level)
+    ua, ub = _var(ya) / na, _var(yb) / nb
+    se2 = ua + ub
+    if se2 == 0:
+        return _ratio_only("welch", na, nb, difference, NOTE_NO_VARIATION, level)
+    # Welch-Satterthwaite, written with the weights u/se² so tiny variances cannot underflow to 0/0.
+    wa, wb = ua / se2, ub / se2
+    df = 1 / (wa * wa / (na - 1) + wb * wb / (nb - 1))
+    return _t_comparison("welch", na, nb, difference, math.sqrt(se2), df, level)
+
+
+def paired_log_ratio(
+    efficiency_a: Sequence[float], efficiency_b: Sequence[float], confidence: float = 0.95
+) -> Comparison:
+    """Paired t-test on ``log(e_a / e_b)`` per matched feature (position i of both lists is one feature).
+
+    A feature with a zero efficiency on either side has no log ratio and is left out.
+    """
+    ea = _numbers(efficiency_a, "efficiency_a", _nonnegative)
+    eb = _numbers(efficiency_b, "efficiency_b", _nonnegative)
+    _same_length(ea, eb, "efficiency_a and efficiency_b")
+    level = _open_unit(confidence, "confidence")
+    d = [math.log(a) - math.log(b) for a, b in zip(ea, eb, strict=True) if a > 0 and b > 0]
+    n = len(d)
+    difference = _mean(d) if n else None
+    if difference is None or n < 2:
+        return _ratio_only("paired", n, n, difference, NOTE_TOO_FEW_PAIRS, level)
+    variance = _var(d)
+    if variance == 0:
+        return _ratio_only("paired", n, n, difference, NOTE_NO_VARIATION, level)
+    return _t_comparison("paired", n, n, difference, math.sqrt(variance / n), n - 1, level)
+
+
+def _period_halves(features: Sequence[tuple[float, float]], what: str) -> list[float]:
+    if isinstance(features, str | bytes) or not isinstance(features, Sequence):
+        raise BadInput(f"{what}: expected a list of (period 1, period 2) efficiency pairs")
+    halves = []
+    for index, pair in enumerate(features):
+        if not isinstance(pair, Sequence) or isinstance(pair, str | bytes) or len(pair) != 2:
+            raise BadInput(f"{what}[{index}]: expected a (period 1, period 2) efficiency pair, got {pair!r}")
+        first = _nonnegative(pair[0], f"{what}[{index}][0]")
+        second = _nonnegative(pair[1], f"{what}[{index}][1]")
+        if first > 0 and second > 0:
+            halves.append((math.log(first) - math.log(second)) / 2)
+    return halves
+
+
+def crossover(
+    ab: Sequence[tuple[float, float]], ba: Sequence[tuple[float, float]], confidence: float = 0.95
+) -> Comparison:
+    """Hills-Armitage analysis of a counterbalanced AB/BA assignment: the effect of A versus B.
+
+    Each item is one feature's ``(period-1 efficiency, period-2 efficiency)``; ``ab`` lists the features
+    done by A first, ``ba`` those done by B first. With ``y = log e`` and ``d = (y₁ - y₂) / 2`` per feature,
+    under ``y = feature + period + treatment``:
+
+        E[d | AB] = (π₁ - π₂)/2 + (τ_A - τ_B)/2        E[d | BA] = (π₁ - π₂)/2 - (τ_A - τ_B)/2
+
+    so ``mean(d_AB) - mean(d_BA) = τ_A - τ_B`` whatever the (constant) period effect, and the feature
+    effect cancels within each d. Sign convention: ``ratio = exp(τ_A - τ_B)``, A's efficiency relative to
+    B's, as in the other comparisons. The test is the classic pooled-variance two-sample t-test of d.
+    Features with a zero efficiency in either period have no log and are left out.
+    """
+    d_ab = _period_halves(ab, "ab")
+    d_ba = _period_halves(ba, "ba")
+    level = _open_unit(confidence, "confidence")
+    n1, n2 = len(d_ab), len(d_ba)
+    difference = _mean(d_ab) - _mean(d_ba) if n1 and n2 else None
+    if difference is None or n1 + n2 < 3:
+        return _ratio_only("crossover", n1, n2, difference, NOTE_TOO_FEW_FEATURES, level)
+    df = n1 + n2 - 2
+    pooled = ((n1 - 1) * (_var(d_ab) if n1 > 1 else 0.0) + (n2 - 1) * (_var(d_ba) if n2 > 1 else 0.0)) / df
+    if pooled == 0:
+        return _ratio_only("crossover", n1, n2, difference, NOTE_NO_VARIATION, level)
+    # The difference of two half-differences estimates τ_A - τ_B itself (not twice it), so no factor 2.
+    se = math.sqrt(pooled * (1 / n1 + 1 / n2))
+    return _t_comparison("crossover", n1, n2, difference, se, df, level)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order: monotone in the sorted order, capped at 1."""
+    raw = _numbers(pvalues, "pvalues", _nonnegative)
+    for index, value in enumerate(raw):
+        if value > 1:
+            raise BadInput(f"pvalues[{index}]: expected a probability in [0, 1], got {value!r}")
+    m = len(raw)
+    adjusted = [0.0] * m
+    running = 0.0
+    # Sorting is stable, so tied p-values keep their input order and get the same adjusted value anyway.
+    for rank, index in enumerate(sorted(range(m), key=raw.__getitem__)):
+        running = max(running, min(1.0, (m - rank) * raw[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+# --- power and sample size ----------------------------------------------------------------------------
+
+
+def _power(d: float, df: int, ncp_factor: float, alpha: float) -> float:
+    from scipy import stats  # type: ignore[import-untyped,unused-ignore]
+
+    # Power is symmetric in d; taking |ncp| puts the non-negligible tail in sf, which is accurate, and
+    # leaves cdf only the far tail, where it returns NaN for a value that is ~0 (STATS.md's guard).
+    ncp = abs(d) * ncp_factor
+    critical = float(stats.t.ppf(1 - alpha / 2, df))
+    upper = float(stats.nct.sf(critical, df, ncp))
+    lower = float(stats.nct.cdf(-critical, df, ncp))
+    if math.isnan(upper):
+        # sf itself gives up only at astronomically large ncp (~1e9), where the mass is all above tc.
+        upper = 1.0 if ncp > critical else 0.0
+    lower = 0.0 if math.isnan(lower) else lower
+    return min(1.0, max(0.0, upper + lower))
+
+
+def power_two_sample(d: float, n1: int, n2: int, alpha: float = 0.05) -> float:
+    """Prospective power of a two-sided two-sample t-test at Cohen's ``d`` (noncentral t, df = n1 + n2 - 2)."""
+    size = _number(d, "d")
+    first = _count(n1, "n1", 1)
+    second = _count(n2, "n2", 1)
+    level = _open_unit(alpha, "alpha")
+    if first + second < 3:
+        raise BadInput(f"n1 + n2: expected at least 3 (one degree of freedom), got {first + second}")
+    return _power(size, first + second - 2, 1 / math.sqrt(1 / first + 1 / second), level)
+
+
+def power_paired(d: float, n: int, alpha: float = 0.05) -> float:
+    """Prospective power of a two-sided paired t-test at ``d`` (SD of the differences), df = n - 1."""
+    size = _number(d, "d")
+    pairs = _count(n, "n", 2)
+    level = _open_unit(alpha, "alpha")
+    return _power(size, pairs - 1, math.sqrt(pairs), level)
+
+
+def pooled_sd(groups: Sequence[Sequence[float]]) -> float | None:
+    """Pooled SD ``sqrt(Σ(n_k - 1)s_k² / Σ(n_k - 1))``; pass ``log_efficiencies`` of each arm.
+
+    None when no group has two values (no degree of freedom to estimate a spread from).
+    """
+    if isinstance(groups, str | bytes) or not isinstance(groups, Sequence):
+        raise BadInput("groups: expected a list of lists of numbers")
+    samples = [_numbers(group, f"groups[{index}]", _number) for index, group in enumerate(groups)]
+    df = sum(len(sample) - 1 for sample in samples if len(sample) > 1)
+    if df == 0:
+        return None
+    total = math.fsum((len(sample) - 1) * _var(sample) for sample in samples if len(sample) > 1)
+    return math.sqrt(total / df)
+
+
+def effect_size(mde: float, s: float) -> float:
+    """Cohen's ``d = log(1 + mde) / s`` for a relative efficiency difference ``mde`` and log-scale SD ``s``."""
+    relative = _number(mde, "mde")
+    spread = _number(s, "s")
+    if relative <= 0:
+        raise BadInput(f"mde: expected a relative difference > 0, got {mde!r}")
+    if spread <= 0:
+        raise BadInput(f"s: expected a standard deviation > 0, got {s!r}")
+    return math.log1p(relative) / spread
+
+
+_LARGEST_N = 1 << 40  # d ~ 1e-6 needs ~1e13 per arm; beyond this the question is not a real one
+
+
+def n_per_arm_for_power(d: float, power: float = 0.8, alpha: float = 0.05, paired: bool = False) -> int:
+    """The smallest n per arm (or number of pairs) whose prospective power at ``d`` reaches ``power``."""
+    size = abs(_number(d, "d"))
+    target = _open_unit(power, "power")
+    level = _open_unit(alpha, "alpha")
+    if size == 0:
+        raise BadInput("d: expected a non-zero effect size (no sample detects d = 0)")
+    if target <= level:
+        raise BadInput(f"power: expected more than alpha ({level}), got {power!r}")
+
+    def reaches(n: int) -> bool:
+        achieved = power_paired(size, n, level) if paired else power_two_sample(size, n, n, level)
+        return achieved >= target
+
+    # Power rises monotonically with n: double to bracket, then bisect, so a tiny d costs ~2·log2(n) calls.
+    low, high = 1, 2
+    while not reaches(high):
+        low, high = high, high * 2
+        if high > _LARGEST_N:
+            raise BadInput(f"d: {d!r} needs more than {_LARGEST_N} per arm")
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def detectable_d(n1: int, n2: int, power: float = 0.8, alpha: float = 0.05) -> float:
+    """The Cohen's d a two-sample t-test with n1 v n2 detects with probability ``power`` (root of power(d))."""
+    from scipy import optimize  # type: ignore[import-untyped,unused-ignore]
+
+    target = _open_unit(power, "power")
+    level = _open_unit(alpha, "alpha")
+    if target <= level:
+        raise BadInput(f"power: expected more than alpha ({level}), got {power!r}")
+    power_two_sample(1.0, n1, n2, level)  # validates n1 and n2 before the root finder sees them
+
+    def shortfall(d: float) -> float:
+        return power_two_sample(d, n1, n2, level) - target
+
+    # At d = 0 the power is alpha < target; double until it passes the target, and the root is bracketed.
+    high = 1.0
+    while shortfall(high) < 0:
+        high *= 2
+        if high > 1e6:  # power reaches any target < 1 long before; guards a misbehaving nct
+            raise BadInput(f"power: {power!r} is not reachable with {n1} v {n2}")
+    return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-13, rtol=1e-13))
+
+
+# --- gates --------------------------------------------------------------------------------------------
+
+
+def comparison_gate(n_a: int, n_b: int, matched_pairs: int = 0) -> str | None:
+    """None when a comparison is possible, else the one-line reason preview shows instead of a test."""
+    arms = (_count(n_a, "n_a", 0), _count(n_b, "n_b", 0))
+    pairs = _count(matched_pairs, "matched_pairs", 0)
+    if pairs >= MIN_PAIRS or min(arms) >= MIN_PER_ARM:
+        return None
+    return (
+        f"no comparison yet: needs >= {MIN_PER_ARM} windows per arm or >= {MIN_PAIRS} matched pairs "
+        f"(have {arms[0]} v {arms[1]} windows, {pairs} pairs); below that no test can reach p < 0.05"
+    )
