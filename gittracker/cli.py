@@ -108,15 +108,30 @@ def uninstall() -> int:
 @click.option("--feature", "feature_id", metavar="ID", help="Task-bank feature this window works on.")
 @click.option("--methodology", metavar="M", help="How the work is done (free text, e.g. plan-first).")
 @click.option("--note", metavar="TEXT", help="A short note kept with the window.")
+@click.option("--override-halt", is_flag=True, help="Start even though the provider is HALTED by the stop rule.")
 @json_option
 def start(
-    provider: str, feature_id: str | None, methodology: str | None, note: str | None, as_json: bool, **capacity: Any
+    provider: str,
+    feature_id: str | None,
+    methodology: str | None,
+    note: str | None,
+    override_halt: bool,
+    as_json: bool,
+    **capacity: Any,
 ) -> int:
     """Record a before-reading and open a window; stamps commit_start."""
     from gittracker.windows import start as do_start
 
     reading = _reading(capacity)
-    result = do_start(_context(), provider, reading, feature_id=feature_id, methodology=methodology, note=note)
+    result = do_start(
+        _context(),
+        provider,
+        reading,
+        feature_id=feature_id,
+        methodology=methodology,
+        note=note,
+        override_halt=override_halt,
+    )
     return _emit(
         result,
         as_json,
@@ -279,6 +294,39 @@ def churn(target: str | None, net: bool, renames: bool, first_parent: bool, as_j
             f"({r['binary_files']} binary), {r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
         ),
     )
+
+
+@cli.command()
+@click.option("--provider", metavar="P", help="Only this provider.")
+@json_option
+def preview(provider: str | None, as_json: bool) -> int:
+    """Efficiency per provider with confidence intervals and power (STATS.md)."""
+    from gittracker.report import format_preview
+    from gittracker.windows import preview as do_preview
+
+    return _emit(do_preview(_context(), provider), as_json, format_preview)
+
+
+@cli.command()
+@json_option
+def decide(as_json: bool) -> int:
+    """The subscription decision gates G1-G3 and the verdict."""
+    from gittracker.report import format_decision
+    from gittracker.windows import decide as do_decide
+
+    return _emit(do_decide(_context()), as_json, format_decision)
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--reason", default="capture fixed", show_default=True, help="What was fixed.")
+@json_option
+def resume(provider: str, reason: str, as_json: bool) -> int:
+    """Record that capture for a HALTED provider was fixed; windows before this no longer count."""
+    from gittracker.windows import resume as do_resume
+
+    result = do_resume(_context(), provider, reason)
+    return _emit(result, as_json, lambda r: f"{r['provider']}: resume recorded ({r['resume_id']})")
 
 
 @cli.command()

@@ -110,7 +110,9 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
                 complete(ctx, None, outcome, str(quality))
             used[provider] = max(after, used[provider])
             moment += timedelta(minutes=rng.randint(10, 40))
-    return _summary(ctx.repo, repo_dir, commits)
+    from gittracker.windows import preview
+
+    return {**_summary(ctx.repo, repo_dir, commits), "preview": preview(ctx)}
 
 
 def _reading(provider: str, value: float) -> Reading:

@@ -127,6 +127,10 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "target_id": (_ulid, "a record id"),
         "reason": (_text, "a string"),
     },
+    "resume": {
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "reason": (_text, "a string"),
+    },
     "anomaly": {
         "code": (_text, "an anomaly code"),
         "window_id": (_optional(_ulid), "a window id or null"),

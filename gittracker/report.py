@@ -74,7 +74,77 @@ def format_demo(data: dict[str, Any]) -> str:
             f"{provider:<8} {row['windows']:>7} {row['capacity']:>8g}{row['unit']:<1} {row['shipped']:>7} "
             f"{row['partial']:>7} {row['failed']:>6}"
         )
-    lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
-    lines.append(f"Notes on commits: {data['stamped_commits']} of {data['commits']}")
-    lines.append(f"Try: cd {data['repository']} && git tracker log")
+    lines += ["", f"Notes on commits: {data['stamped_commits']} of {data['commits']}"]
+    lines += ["", format_preview(data["preview"]), "", f"Try: cd {data['repository']} && git tracker log"]
+    return "\n".join(lines)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def format_preview(data: dict[str, Any]) -> str:
+    providers = data["providers"]
+    if not providers:
+        return (
+            "No closed windows yet. Start one: `git tracker start codex --used 10`, commit, "
+            "`git tracker end codex --used 25`, `git tracker complete --outcome shipped --quality 0.9`."
+        )
+    lines = [f"Efficiency per provider (delivered work per capacity unit; baseline: {data['baseline']})", ""]
+    lines.append(
+        f"{'provider':<8} {'n/win':>6} {'used':>9} {'efficiency [95% CI]':<27} {'width':>6} {'power':>5} {'qual':>4}"
+    )
+    for name, row in providers.items():
+        used = f"{row['capacity_used']:g}{'%' if row['unit'] == 'percent' else ' pr'}"
+        if row["halted"]:
+            eff = f"HALTED: {row['halted']}"
+        elif row["ci"] is not None:
+            eff = f"{_num(row['efficiency'])} [{_num(row['ci'][0])}, {_num(row['ci'][1])}]"
+        else:
+            eff = f"{_num(row['efficiency'])} ci=n/a"
+        lines.append(
+            f"{name:<8} {row['n']:>2}/{row['windows']:<3} {used:>9} {eff:<27} {_num(row['ci_width'], 2):>6} "
+            f"{_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4}"
+        )
+    lines.append("")
+    for name, row in providers.items():
+        extra = []
+        if row["lines_per_pct"] is not None:
+            unit = "%" if row["unit"] == "percent" else "prompt"
+            extra.append(f"{row['lines_per_pct']:.1f} lines per {unit}")
+        if row["n_per_arm_for_80pct_power"]:
+            extra.append(f"{row['n_per_arm_for_80pct_power']} windows per arm for 80% power")
+        if row["pending"]:
+            extra.append(f"{row['pending']} pending outcome")
+        if row["unknown_capacity"]:
+            extra.append(f"{row['unknown_capacity']} unknown capacity")
+        if extra:
+            lines.append(f"  {name}: " + "; ".join(extra))
+    tested = {k: v for k, v in data["comparisons"].items() if v.get("method")}
+    if tested:
+        lines += ["", f"Against {data['baseline']} (ratio of efficiencies, Holm-adjusted p):"]
+        for name, result in tested.items():
+            ci = f" [{_num(result['ci'][0])}, {_num(result['ci'][1])}]" if result["ci"] else ""
+            lines.append(
+                f"  {name}: x{_num(result['ratio'])}{ci}, {result['method']}, p={_num(result['p'], 2)}, "
+                f"p_holm={_num(result.get('p_holm'), 2)}"
+            )
+    if data["notes"]:
+        lines += ["", "Notes:"] + [f"  - {note}" for note in data["notes"]]
+    if data["anomalies"]:
+        lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
+    return "\n".join(lines)
+
+
+def format_decision(data: dict[str, Any]) -> str:
+    lines = []
+    for name, gate in data["gates"].items():
+        lines.append(f"{name}: {'PASS' if gate['pass'] else 'FAIL'} - {gate['detail']}")
+        for provider, result in gate.get("providers", {}).items():
+            for check in result["as_of"]:
+                why = "ok" if check["pass"] else "; ".join(check["failed"])
+                lines.append(f"    {provider} as of {check['as_of']}: {why}")
+    lines.append(f"Verdict: {data['verdict']}")
     return "\n".join(lines)

@@ -107,11 +107,18 @@ def start(
     feature_id: str | None = None,
     methodology: str | None = None,
     note: str | None = None,
+    override_halt: bool = False,
 ) -> dict[str, Any]:
     check_provider(provider)
     require_binding(provider, reading, "start")
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
+        halted = halt_of(ctx, provider)
+        if halted and not override_halt:
+            raise Refused(
+                f"{provider} is HALTED: {halted}; fix the capture, then `git tracker resume {provider}` "
+                "(or pass --override-halt)"
+            )
         if provider in state.open:
             window = state.open[provider]
             raise Refused(
@@ -473,6 +480,61 @@ def _resolve_window(ctx: Context, state: AgentState, records: list[Record], wind
     if len(matches) > 1:
         raise BadInput(f"WINDOW: {window!r} matches {len(matches)} windows; give more characters")
     return matches[0]
+
+
+# -- stop rule ---------------------------------------------------------------------------------------------
+
+
+def halt_of(ctx: Context, provider: str) -> str | None:
+    from gittracker.preview import halt_reason, live, window_rows
+
+    records = live(ctx.repo.read_records(["window-close", "anomaly", "resume", "void"]))
+    return halt_reason(provider, records, window_rows(records, lambda start, end: None))
+
+
+def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
+    check_provider(provider)
+    halted = halt_of(ctx, provider)
+    record = _new(ctx, "resume", clock.now(), provider=provider, reason=reason)
+    ctx.repo.append_records([record])
+    return {"provider": provider, "resume_id": record.id, "halted_before": halted}
+
+
+def _lines_cache(ctx: Context) -> Any:
+    from gittracker.churn import Policy, churn_between
+    from gittracker.errors import GitFailed
+    from gittracker.preview import LinesCache
+
+    def compute(start: str | None, end: str) -> int | None:
+        try:
+            churn = churn_between(ctx.repo, start, end, Policy())
+        except GitFailed:
+            return None  # the commits are gone (gc after a rewrite): lines unknown, not zero
+        return churn.added + churn.deleted
+
+    return LinesCache(ctx.local.root / "cache" / "churn-lines.json", compute)
+
+
+def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
+    from gittracker.preview import build_preview
+
+    if provider is not None:
+        check_provider(provider)
+    cache = _lines_cache(ctx)
+    result = build_preview(
+        ctx.repo.read_records(), cache, baseline=ctx.config.baseline, mde=ctx.config.mde, provider=provider
+    )
+    cache.save()
+    return result
+
+
+def decide(ctx: Context) -> dict[str, Any]:
+    from gittracker.preview import build_decision
+
+    cache = _lines_cache(ctx)
+    result = build_decision(ctx.repo.read_records(), cache, baseline=ctx.config.baseline, mde=ctx.config.mde)
+    cache.save()
+    return result
 
 
 # -- churn ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""preview and decide through the CLI, checked against independent computations in the test."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+from scipy import optimize  # type: ignore[import-untyped,unused-ignore]
+from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
+
+from tests.conftest import Sandbox
+
+WEIGHT = {"shipped": 1.0, "partial": 0.5, "failed": 0.0}
+
+
+def window(
+    box: Sandbox,
+    provider: str,
+    before: float,
+    after: float,
+    outcome: str,
+    quality: float,
+    feature: str | None = None,
+    lines: int = 3,
+) -> None:
+    option = "--prompts" if provider == "glm" else "--used"
+
+    def fmt(value: float) -> str:
+        return str(int(value)) if provider == "glm" else repr(value)
+
+    box.ok("start", provider, option, fmt(before), *(["--feature", feature] if feature else []))
+    box.commit(lines=lines)
+    box.ok("end", provider, option, fmt(after))
+    box.ok("complete", "--outcome", outcome, "--quality", str(quality))
+
+
+def fieller_brute_force(work: list[float], cap: list[float]) -> tuple[float, float]:
+    """Roots of (mean(O) - R mean(C))^2 = t^2 var(O - R C) / n, found numerically around the estimate."""
+    o, c = np.array(work), np.array(cap)
+    n = len(o)
+    t = st.t.ppf(0.975, n - 1)
+    r_hat = o.sum() / c.sum()
+
+    def f(r: float) -> float:
+        return float((o.mean() - r * c.mean()) ** 2 - t * t * np.var(o - r * c, ddof=1) / n)
+
+    lo = optimize.brentq(f, r_hat - 100, r_hat, xtol=1e-14, rtol=1e-13)
+    hi = optimize.brentq(f, r_hat, r_hat + 100, xtol=1e-14, rtol=1e-13)
+    return lo, hi
+
+
+def noncentral_t_power(d: float, n1: int, n2: int) -> float:
+    df = n1 + n2 - 2
+    ncp = d / math.sqrt(1 / n1 + 1 / n2)
+    tc = st.t.ppf(0.975, df)
+    return float(st.nct.sf(tc, df, ncp) + st.nct.cdf(-tc, df, ncp))
+
+
+SCRIPT = [  # provider, before, after, outcome, quality, feature
+    ("claude", 10.0, 22.0, "shipped", 0.9, "F-1"),
+    ("claude", 22.0, 30.0, "partial", 0.8, "F-2"),
+    ("claude", 30.0, 47.0, "shipped", 0.7, "F-3"),
+    ("claude", 47.0, 55.0, "shipped", 1.0, "F-4"),
+    ("claude", 55.0, 69.0, "failed", 0.0, "F-5"),
+    ("codex", 5.0, 14.0, "shipped", 0.95, "F-1"),
+    ("codex", 14.0, 30.0, "partial", 0.6, "F-2"),
+    ("codex", 30.0, 36.0, "shipped", 0.8, "F-3"),
+    ("codex", 36.0, 47.0, "shipped", 0.9, "F-4"),
+]
+
+
+def test_preview_matches_independent_statistics(tracked: Sandbox) -> None:
+    for row in SCRIPT:
+        window(tracked, *row)
+    report = json.loads(tracked.ok("preview", "--json"))
+    assert report["schema_version"] == 1
+    assert report["baseline"] == "claude"  # most closed windows
+    assert report["anomalies"] == 0
+    assert report["proxy"] is None
+    per = {}
+    for provider in ("claude", "codex"):
+        rows = [r for r in SCRIPT if r[0] == provider]
+        work = [WEIGHT[r[3]] * r[4] for r in rows]
+        cap = [r[2] - r[1] for r in rows]
+        got = report["providers"][provider]
+        assert got["n"] == got["windows"] == len(rows)
+        assert math.isclose(got["capacity_used"], sum(cap), abs_tol=1e-9)
+        assert math.isclose(got["efficiency"], sum(work) / sum(cap), rel_tol=1e-12)
+        lo, hi = fieller_brute_force(work, cap)
+        assert math.isclose(got["ci"][0], lo, abs_tol=1e-9) and math.isclose(got["ci"][1], hi, abs_tol=1e-9)
+        assert math.isclose(got["ci_width"], (hi - lo) / got["efficiency"], abs_tol=1e-9)
+        assert math.isclose(got["quality_mean"], sum(r[4] for r in rows) / len(rows), abs_tol=1e-12)
+        assert math.isclose(got["lines_per_pct"], 3 * len(rows) / sum(cap), abs_tol=1e-12)
+        per[provider] = [math.log(o / c) for o, c in zip(work, cap, strict=True) if o > 0]
+    # Prospective power of codex against the claude baseline, pooled SD of log efficiencies, mde 0.25.
+    a, b = per["codex"], per["claude"]
+    pooled = math.sqrt(((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2))
+    expected = noncentral_t_power(math.log(1.25) / pooled, len(a), len(b))
+    assert math.isclose(report["providers"]["codex"]["power"], expected, abs_tol=1e-9)
+    # Welch on logs against scipy, Holm with one comparison is the p itself.
+    welch = st.ttest_ind(a, b, equal_var=False)
+    versus = report["comparisons"]["codex"]
+    assert versus["method"] == "welch"
+    assert math.isclose(versus["p"], welch.pvalue, abs_tol=1e-9)
+    assert math.isclose(versus["ratio"], math.exp(np.mean(a) - np.mean(b)), rel_tol=1e-12)
+    assert versus["p_holm"] == versus["p"]
+    text = tracked.ok("preview")
+    assert "claude" in text and "codex" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_small_and_unbounded_samples_report_no_interval(tracked: Sandbox) -> None:
+    window(tracked, "codex", 0, 10, "shipped", 1.0)
+    window(tracked, "codex", 10, 12, "partial", 0.5)
+    got = json.loads(tracked.ok("preview", "--json"))["providers"]["codex"]
+    assert got["n"] == 2 and got["ci"] is None and got["ci_width"] is None
+    assert "ci=n/a" in tracked.ok("preview") and "below 3" in tracked.ok("preview")
+    # Capacities that swing wildly relative to the work: Fieller's a <= 0, the interval is unbounded.
+    window(tracked, "codex", 12, 12.5, "shipped", 1.0)
+    got = json.loads(tracked.ok("preview", "--json"))
+    codex = got["providers"]["codex"]
+    assert codex["n"] == 3 and codex["ci"] is None
+    assert codex["ci_note"] == "unbounded interval (Fieller)"
+    assert any("unbounded" in note for note in got["notes"])
+    c = np.array([10.0, 2.0, 0.5])
+    q = st.t.ppf(0.975, 2) ** 2 / 3
+    assert c.mean() ** 2 - q * np.var(c, ddof=1) <= 0  # the independent check that a <= 0 here
+
+
+def test_pending_and_unknown_windows_are_left_out(tracked: Sandbox) -> None:
+    window(tracked, "claude", 10, 20, "shipped", 1.0)
+    tracked.ok("start", "claude", "--used", "20")
+    tracked.ok("end", "claude", "--used", "25")  # no outcome yet: pending
+    got = json.loads(tracked.ok("preview", "--json", "--provider", "claude"))["providers"]["claude"]
+    assert (got["n"], got["windows"], got["pending"]) == (1, 2, 1)
+    assert got["capacity_used"] == 15
+    assert math.isclose(got["efficiency"], 1.0 / 10)
+
+
+def test_stop_rule_halts_start_until_resume(tracked: Sandbox) -> None:
+    window(tracked, "codex", 10, 20, "shipped", 1.0)
+    window(tracked, "codex", 30, 20, "shipped", 1.0)  # negative delta
+    assert json.loads(tracked.ok("preview", "--json"))["providers"]["codex"]["halted"] is None  # 1 in 2
+    window(tracked, "codex", 40, 30, "shipped", 1.0)  # 2 in 3: more than one per three windows
+    report = json.loads(tracked.ok("preview", "--json"))
+    assert report["providers"]["codex"]["halted"].startswith("2 negative-delta anomalies in 3 windows")
+    assert "HALTED" in tracked.ok("preview")
+    refused = tracked.tracker("start", "codex", "--used", "1")
+    assert refused.returncode == 1 and "HALTED" in refused.stderr and "resume" in refused.stderr
+    tracked.ok("start", "claude", "--used", "1")  # other providers are not affected
+    tracked.ok("start", "codex", "--used", "1", "--override-halt")
+    tracked.ok("undo", "codex")
+    tracked.ok("resume", "codex", "--reason", "fixed the status parser")
+    assert json.loads(tracked.ok("preview", "--json"))["providers"]["codex"]["halted"] is None
+    tracked.ok("start", "codex", "--used", "1")
+
+
+def test_decide_fails_closed_and_names_the_numbers(tracked: Sandbox) -> None:
+    for row in SCRIPT:
+        window(tracked, *row)
+    decision = json.loads(tracked.ok("decide", "--json"))
+    gates = decision["gates"]
+    assert not gates["G1"]["pass"]
+    claude = gates["G1"]["providers"]["claude"]["as_of"]
+    assert len(claude) == 2
+    assert any(reason.startswith("ci_width=") for reason in claude[-1]["failed"])
+    assert any(reason.startswith("power=") for reason in claude[-1]["failed"])
+    assert "no data" in gates["G2"]["detail"] and not gates["G2"]["pass"]
+    assert "no data" in gates["G3"]["detail"] and not gates["G3"]["pass"]
+    assert decision["verdict"].startswith("stay lean")
+    text = tracked.ok("decide")
+    assert "G1: FAIL" in text and "Verdict: stay lean" in text
+
+
+def test_empty_ledger_says_how_to_start_and_imports_no_scipy(tracked: Sandbox) -> None:
+    assert "git tracker start" in tracked.ok("preview")
+    probe = (
+        "import sys\n"
+        "from gittracker.cli import main\n"
+        "code = main(['preview', '--json'])\n"
+        "assert 'scipy' not in sys.modules, 'scipy imported for an empty preview'\n"
+        "raise SystemExit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tracked.path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["providers"] == {}
