@@ -330,6 +330,51 @@ def resume(provider: str, reason: str, as_json: bool) -> int:
 
 
 @cli.command()
+@click.option("--phase", required=True, type=click.Choice(["plan", "mid", "final"]), help="Where in the work.")
+@click.option("--window", metavar="W", help="Window id or prefix (default: your open window, else last closed).")
+@json_option
+def checkpoint(phase: str, window: str | None, as_json: bool) -> int:
+    """Record tokens and churn so far for a window."""
+    from gittracker.windows import checkpoint as do_checkpoint
+
+    result = do_checkpoint(_context(), phase, window)
+    return _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"checkpoint {r['phase']} of window {r['window_id']}: "
+            f"+{r['added']} -{r['deleted']}, {r['commits']} commit(s)"
+        ),
+    )
+
+
+@cli.command()
+@click.argument("ledger", type=click.Choice(["token-churn", "churn"]))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("--handoff", type=click.Path(dir_okay=False), help="Append the written path to this hand-off doc.")
+def export(ledger: str, out: str | None, handoff: str | None) -> int:
+    """Write Token_Churn_Ledger.csv or Churn_Ledger.csv (RFC 4180)."""
+    from pathlib import Path
+
+    from gittracker.ledgers import LEDGER_NAMES
+    from gittracker.windows import export as do_export
+
+    text = do_export(_context(), ledger)
+    if out is None:
+        click.echo(text, nl=False)
+        if handoff:
+            raise _bad_input("--handoff: expected --out FILE too (stdout has no path to hand off)")
+        return EXIT_OK
+    Path(out).write_text(text, newline="")
+    click.echo(f"wrote {out} ({LEDGER_NAMES[ledger]} format, {text.count(chr(10)) - 1} row(s))")
+    if handoff:
+        with open(handoff, "a") as handle:
+            handle.write(f"- {LEDGER_NAMES[ledger]}: `{out}`\n")
+        click.echo(f"listed it in {handoff}")
+    return EXIT_OK
+
+
+@cli.command()
 def flush() -> int:
     """Write queued note stamps into refs/notes/tracker now (hooks normally do this in the background)."""
     from gittracker import hookrun

@@ -127,6 +127,17 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "target_id": (_ulid, "a record id"),
         "reason": (_text, "a string"),
     },
+    "checkpoint": {
+        "window_id": (_ulid, "a window id"),
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "phase": (_one_of("plan", "mid", "final"), "plan, mid or final"),
+        "commit": (_optional(_sha), "a 40-hex commit id or null"),
+        "tokens": (_optional(_count), "a whole number >= 0 or null"),
+        "added": (_count, "a whole number >= 0"),
+        "deleted": (_count, "a whole number >= 0"),
+        "files": (_count, "a whole number >= 0"),
+        "commits": (_count, "a whole number >= 0"),
+    },
     "resume": {
         "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
         "reason": (_text, "a string"),

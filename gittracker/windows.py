@@ -537,6 +537,66 @@ def decide(ctx: Context) -> dict[str, Any]:
     return result
 
 
+# -- checkpoints and CSV ledgers -----------------------------------------------------------------------------
+
+
+def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str, Any]:
+    """Tokens and churn so far for a window: its open range to HEAD, or its closed range."""
+    from gittracker.churn import Policy, churn_between
+
+    if phase not in ("plan", "mid", "final"):
+        raise BadInput(f"--phase: expected plan, mid or final, got {phase!r}")
+    with ctx.local.agent_lock(ctx.agent_id):
+        state = _recover(ctx)
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
+        if window is None and state.open:
+            target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
+        else:
+            target = _resolve_window(ctx, state, records, window)
+        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == target]
+        opens = [r for r in records if r.kind == "window-open" and r["window_id"] == target]
+        if not opens:
+            raise BadInput(f"WINDOW: no window {target}")
+        start = opens[-1]["commit_start"]
+        end = closes[-1]["commit_end"] if closes else ctx.repo.head()
+        churn = churn_between(ctx.repo, start, end, Policy())
+        record = _new(
+            ctx,
+            "checkpoint",
+            clock.now(),
+            window_id=target,
+            provider=opens[-1]["provider"],
+            phase=phase,
+            commit=end,
+            tokens=None,
+            added=churn.added,
+            deleted=churn.deleted,
+            files=churn.files,
+            commits=churn.commits,
+        )
+        ctx.repo.append_records([record])
+    return {"checkpoint_id": record.id, **record.body}
+
+
+def export(ctx: Context, which: str) -> str:
+    from gittracker.churn import Policy, churn_between
+    from gittracker.errors import GitFailed
+    from gittracker.ledgers import churn_csv, token_churn_csv
+
+    records = ctx.repo.read_records()
+    if which == "token-churn":
+        return token_churn_csv(records)
+
+    def churn_of(start: str | None, end: str | None) -> dict[str, int] | None:
+        try:
+            found = churn_between(ctx.repo, start, end, Policy())
+        except GitFailed:
+            return None
+        return {"added": found.added, "deleted": found.deleted, "files": found.files, "commits": found.commits}
+
+    return churn_csv(records, churn_of)
+
+
 # -- churn ---------------------------------------------------------------------------------------------------
 
 

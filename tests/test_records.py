@@ -66,6 +66,18 @@ def sample(kind: str) -> Record:
         "completion": {"window_id": clock.new_id(), "outcome": "partial", "quality_score": 0.5, "feature_id": None},
         "void": {"target_id": clock.new_id(), "reason": "undo-before"},
         "anomaly": {"code": "negative-delta", "window_id": None, "detail": "went down"},
+        "resume": {"provider": "codex", "reason": "parser fixed"},
+        "checkpoint": {
+            "window_id": clock.new_id(),
+            "provider": "codex",
+            "phase": "mid",
+            "commit": "c" * 40,
+            "tokens": None,
+            "added": 3,
+            "deleted": 1,
+            "files": 2,
+            "commits": 1,
+        },
     }
     return Record.new(kind, source="cli", agent_id="main", **bodies[kind])
 
