@@ -1,28 +1,37 @@
 """What the git-tracker hooks cost a ``git commit`` (DESIGN §3: "fast, chained, never in the way").
 
-Three throwaway repositories, measured in the same run:
+One throwaway repository where ``git tracker init`` ran and agent ``bench`` has a window open
+(``AGENT_ID=bench git tracker start codex --used 10``); four configurations, told apart per commit by
+``-c core.hooksPath`` and ``AGENT_ID``, so every commit writes into the same directories (separate
+repositories would also differ in where the file system put them, which shows in the timings):
 
-* plain: ``git init`` only, no hooks — the baseline;
-* hooks: ``git tracker init`` done, no window open — target: at most 1.3x the baseline;
-* window: ``git tracker init`` and ``git tracker start codex --used 10`` — target: the hook adds at most
-  15 ms per commit (goal 8 ms). The post-commit hook queues a stamp and spawns a detached flusher that
-  writes the notes, so this is measured two ways:
-    - paced: each commit waits until the flusher is done before the next one; the commit is timed
-      alternately with a baseline commit, so neither competes with a background flusher;
-    - burst: commits back to back, as an agent makes them; the flusher runs beside the commits, which
-      is what a user sees on a busy machine. Baseline: a burst in the plain repository.
-  Also reported: how long after a commit (paced) or after the last commit (burst) its note exists,
-  and whether every commit made inside the window got its note.
+* plain: hooks pointed at an empty directory — the baseline;
+* empty hook: a post-commit hook that is just ``exit 0`` — the floor any hook costs (reference);
+* tracker hooks, no window: the hooks ``git tracker init`` installed, agent ``main`` (no window open)
+  — target: at most 1.3x the baseline;
+* window open: the same hooks, agent ``bench`` — target: the hook adds at most 15 ms per commit (goal
+  8 ms). The post-commit hook queues a stamp and spawns a detached flusher that writes the notes, so
+  this is measured two ways:
+    - paced: each commit waits until the flusher is done before the next one, and is timed alternately
+      with a baseline commit, so neither competes with a background flusher;
+    - burst: blocks of commits back to back, as an agent makes them; the flushers run beside the
+      commits, which is what a user sees. Baseline: equal blocks of plain commits, in a shuffled order
+      per round. A diagnostic block with the flusher held off separates the hook's own work from the
+      background flusher's competition for the CPU.
+  Also reported: how long after a commit (paced) or after a burst's last commit its note exists, what
+  ``git tracker flush`` costs, how many flush passes a burst causes, and whether every commit made
+  inside the window, and no other, got a note.
 
-Run from the repository root: ``python bench/bench_hooks.py [--quick] [--strict] [--reps N]``.
+Run from the repository root: ``python bench/bench_hooks.py [--quick] [--strict] [--reps N] [--block N]``.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlib import (
@@ -42,29 +51,78 @@ from benchlib import (
     timed,
 )
 
-COMMIT = ("git", "commit", "--allow-empty", "-q", "-m", "x")
+COMMIT = ("commit", "--allow-empty", "-q", "-m", "x")
 RATIO_TARGET = 1.3
 ADDED_MS_TARGET = 15.0
 ADDED_MS_GOAL = 8.0
 IDLE_TIMEOUT_S = 60.0
+WINDOW_AGENT = "bench"
+
+
+@dataclass
+class Config:
+    """One way of committing in the bench repository."""
+
+    label: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
 
 
 @dataclass
 class Bench:
+    repo: Path
     env: dict[str, str]
     cli: Cli
-    plain: Path
-    hooks: Path
-    window: Path
+    plain: Config
+    empty: Config
+    tracker: Config
+    window: Config
+    window_commits: set[str] = field(default_factory=set)
     hook_warnings: int = 0
 
-    def commit(self, repo: Path) -> float:
-        elapsed, stderr = timed(COMMIT, repo, self.env)
+    @property
+    def state(self) -> Path:
+        return self.repo / ".git" / "tracker"
+
+    def commit(self, config: Config) -> float:
+        elapsed, stderr = timed(config.argv, self.repo, config.env)
         if stderr.strip():
             self.hook_warnings += 1
             if self.hook_warnings <= 3:
-                print(f"  warning from a commit in {repo.name}: {stderr.strip()}", file=sys.stderr)
+                print(f"  warning from a commit ({config.label}): {stderr.strip()}", file=sys.stderr)
         return elapsed
+
+    def note_window_commits(self, count: int) -> None:
+        """Remember the last ``count`` commits as made inside the window (read after, untimed)."""
+        self.window_commits.update(run(["git", "rev-list", "-n", str(count), "HEAD"], self.repo, self.env).split())
+
+
+def setup(root: Path, *, python_env_as_is: bool) -> Bench:
+    env = hermetic_env(root, python_env_as_is=python_env_as_is)
+    cli = primary_cli()
+    repo = git_init(root / "repo", env)
+    run([*cli.argv, "init"], repo, env)
+    run([*cli.argv, "start", "codex", "--used", "10"], repo, {**env, "AGENT_ID": WINDOW_AGENT})
+    no_hooks = root / "hooks-none"
+    no_hooks.mkdir()
+    empty_hooks = root / "hooks-empty"
+    empty_hooks.mkdir()
+    (empty_hooks / "post-commit").write_text("#!/bin/sh\nexit 0\n")
+    (empty_hooks / "post-commit").chmod(0o755)
+    tracker_hooks = repo / ".git" / "hooks"
+
+    def git(hooks: Path) -> tuple[str, ...]:
+        return ("git", "-c", f"core.hooksPath={hooks}", *COMMIT)
+
+    return Bench(
+        repo,
+        env,
+        cli,
+        plain=Config("plain", git(no_hooks), env),
+        empty=Config("empty hook", git(empty_hooks), env),
+        tracker=Config("tracker, no window", git(tracker_hooks), env),
+        window=Config("window open", git(tracker_hooks), {**env, "AGENT_ID": WINDOW_AGENT}),
+    )
 
 
 def flushers_alive(repo: Path) -> int:
@@ -86,61 +144,123 @@ def flushers_alive(repo: Path) -> int:
     return count
 
 
-def queue_drained(repo: Path) -> bool:
+def queue_drained(state: Path) -> bool:
     """No queued stamp and no flush in progress: every stamp queued so far is in ``refs/notes/tracker``."""
-    state = repo / ".git" / "tracker"
     if (state / "queue").exists() or (state / "flush.running").exists():
         return False
     return not any(state.glob("queue.*.taken"))
 
 
-def wait_drained(repo: Path) -> float:
+def wait_drained(bench: Bench) -> float:
     """Poll until the queue is drained; return the ms it took."""
     start = time.perf_counter()
     deadline = start + IDLE_TIMEOUT_S
-    while not queue_drained(repo):
+    while not queue_drained(bench.state):
         if time.perf_counter() > deadline:
-            raise SystemExit(f"bench: the note queue in {repo} did not drain within {IDLE_TIMEOUT_S:.0f} s")
+            raise SystemExit(f"bench: the note queue in {bench.repo} did not drain within {IDLE_TIMEOUT_S:.0f} s")
         time.sleep(0.0005)
     return (time.perf_counter() - start) * 1000
 
 
-def wait_quiet(repo: Path) -> None:
-    """Drained and no flusher process left (a burst can spawn several), so the next phase runs alone."""
-    wait_drained(repo)
+def wait_quiet(bench: Bench) -> None:
+    """Drained and no flusher process left (a burst can start several), so the next phase runs alone."""
+    wait_drained(bench)
     deadline = time.perf_counter() + IDLE_TIMEOUT_S
-    while flushers_alive(repo):
+    while flushers_alive(bench.repo):
         if time.perf_counter() > deadline:
-            raise SystemExit(f"bench: background flushers for {repo} still running after {IDLE_TIMEOUT_S:.0f} s")
+            raise SystemExit(f"bench: flushers for {bench.repo} still running after {IDLE_TIMEOUT_S:.0f} s")
         time.sleep(0.005)
-    wait_drained(repo)
+    wait_drained(bench)
 
 
-def missing_notes(repo: Path, env: dict[str, str], since: str) -> tuple[int, int]:
-    """(commits made since ``since`` without a tracker note, commits made since ``since``)."""
-    commits = set(run(["git", "rev-list", f"{since}..HEAD"], repo, env).split())
-    listing = run(["git", "notes", "--ref=refs/notes/tracker", "list"], repo, env)
+def notes_check(bench: Bench) -> tuple[int, int]:
+    """(window commits without a tracker note, other commits with one)."""
+    listing = run(["git", "notes", "--ref=refs/notes/tracker", "list"], bench.repo, bench.env)
     annotated = {line.split()[1] for line in listing.splitlines() if len(line.split()) == 2}
-    return len(commits - annotated), len(commits)
+    return len(bench.window_commits - annotated), len(annotated - bench.window_commits)
 
 
-def setup(root: Path) -> Bench:
-    env = hermetic_env(root)
-    cli = primary_cli()
-    plain = git_init(root / "plain", env)
-    hooks = git_init(root / "hooks", env)
-    window = git_init(root / "window", env)
-    for repo in (hooks, window):
-        run([*cli.argv, "init"], repo, env)
-    run([*cli.argv, "start", "codex", "--used", "10"], window, env)
-    return Bench(env, cli, plain, hooks, window)
+def notes_commits(bench: Bench) -> int:
+    out = run(["git", "rev-list", "--count", "refs/notes/tracker"], bench.repo, bench.env).strip()
+    return int(out or 0)
+
+
+@dataclass
+class Results:
+    plain_1: list[float] = field(default_factory=list)
+    empty_1: list[float] = field(default_factory=list)
+    tracker_1: list[float] = field(default_factory=list)
+    plain_2: list[float] = field(default_factory=list)
+    paced: list[float] = field(default_factory=list)
+    note_latency: list[float] = field(default_factory=list)
+    plain_3: list[float] = field(default_factory=list)
+    held_off: list[float] = field(default_factory=list)
+    flush_cli_ms: list[float] = field(default_factory=list)
+    burst: list[float] = field(default_factory=list)
+    burst_wall: list[float] = field(default_factory=list)
+    alive_at_end: list[int] = field(default_factory=list)
+    notes_after_burst: list[float] = field(default_factory=list)
+    burst_passes: list[int] = field(default_factory=list)
+
+
+def measure(bench: Bench, reps: int, block: int, shuffle: random.Random) -> Results:
+    res = Results()
+    # Phase 1: no window involved. Commits are cheap here, so three times the repetitions.
+    for _ in range(3 * reps):
+        trio = [(bench.plain, res.plain_1), (bench.empty, res.empty_1), (bench.tracker, res.tracker_1)]
+        shuffle.shuffle(trio)
+        for config, sink in trio:
+            sink.append(bench.commit(config))
+
+    # Phase 2: window open, paced. Each window commit waits for its flusher; a baseline commit pairs it.
+    for _ in range(reps):
+        pair = [(bench.plain, res.plain_2), (bench.window, res.paced)]
+        shuffle.shuffle(pair)
+        for config, sink in pair:
+            sink.append(bench.commit(config))
+            if config is bench.window:
+                res.note_latency.append(wait_drained(bench))
+                wait_quiet(bench)
+                bench.note_window_commits(1)
+
+    # Phase 3: blocks of back-to-back commits: plain, window, and window with the flusher held off, in a
+    # shuffled order per round; each window block is waited out so its flushers slow no other block.
+    marker = bench.state / "flush.running"
+    for _ in range(max(1, reps // block)):
+        kinds = ["plain", "held-off", "burst"]
+        shuffle.shuffle(kinds)
+        for kind in kinds:
+            if kind == "plain":
+                res.plain_3 += [bench.commit(bench.plain) for _ in range(block)]
+            elif kind == "held-off":
+                # The marker says a flusher is running, so the hook only queues: its own work, without a
+                # background flusher competing for the CPU. `git tracker flush` then writes the queue.
+                marker.touch()
+                try:
+                    res.held_off += [bench.commit(bench.window) for _ in range(block)]
+                finally:
+                    marker.unlink()
+                bench.note_window_commits(block)
+                res.flush_cli_ms.append(timed([*bench.cli.argv, "flush"], bench.repo, bench.env)[0])
+                wait_quiet(bench)
+            else:
+                before = notes_commits(bench)
+                started = time.perf_counter()
+                res.burst += [bench.commit(bench.window) for _ in range(block)]
+                res.burst_wall.append((time.perf_counter() - started) * 1000)
+                res.alive_at_end.append(flushers_alive(bench.repo))
+                res.notes_after_burst.append(wait_drained(bench))
+                wait_quiet(bench)
+                res.burst_passes.append(notes_commits(bench) - before)
+                bench.note_window_commits(block)
+    return res
 
 
 def goal(added: float) -> str:
     return "goal met" if added <= ADDED_MS_GOAL else f"goal {ADDED_MS_GOAL:g} ms missed"
 
 
-def stats_row(label: str, values: list[float], base: float, target: str, verdict: str) -> list[str]:
+def stats_row(label: str, values: list[float], base: float, target: str = "", verdict: str = "") -> list[str]:
     mid = median(values)
     return [
         label,
@@ -154,124 +274,94 @@ def stats_row(label: str, values: list[float], base: float, target: str, verdict
     ]
 
 
+def report(bench: Bench, res: Results, block: int, verdicts: Verdicts) -> None:
+    base_1, base_2, base_3 = median(res.plain_1), median(res.plain_2), median(res.plain_3)
+    ratio = median(res.tracker_1) / base_1
+    added_paced = median(res.paced) - base_2
+    added_burst = median(res.burst) - base_3
+    target = f"<= +{ADDED_MS_TARGET:g} ms"
+    paced_verdict = verdicts.check(
+        f"window open, paced: +{added_paced:.2f} ms <= {ADDED_MS_TARGET:g} ms", added_paced <= ADDED_MS_TARGET
+    )
+    burst_verdict = verdicts.check(
+        f"window open, burst: +{added_burst:.2f} ms <= {ADDED_MS_TARGET:g} ms", added_burst <= ADDED_MS_TARGET
+    )
+    rows = [
+        stats_row("plain, no hooks (baseline)", res.plain_1, base_1),
+        stats_row("empty sh post-commit hook", res.empty_1, base_1, "", "reference"),
+        stats_row(
+            "tracker hooks, no window",
+            res.tracker_1,
+            base_1,
+            f"<= {RATIO_TARGET}x",
+            verdicts.check(f"hooks without a window: {ratio:.2f}x <= {RATIO_TARGET}x", ratio <= RATIO_TARGET),
+        ),
+        stats_row("plain (baseline, paced phase)", res.plain_2, base_2),
+        stats_row("window open, paced", res.paced, base_2, target, f"{paced_verdict} ({goal(added_paced)})"),
+        stats_row(f"plain (baseline, blocks of {block})", res.plain_3, base_3),
+        stats_row("window open, burst, flusher held off", res.held_off, base_3, "", "diagnostic"),
+        stats_row("window open, burst", res.burst, base_3, target, f"{burst_verdict} ({goal(added_burst)})"),
+    ]
+    print_table(
+        "git commit --allow-empty wall time (ms)",
+        ["configuration", "n", "median", "p90", "ratio", "added ms", "target", "verdict"],
+        rows,
+    )
+
+    missing, stray = notes_check(bench)
+    made = len(bench.window_commits)
+    print_table(
+        "notes written by the background flusher",
+        ["measure", "value", "verdict"],
+        [
+            ["paced: commit returned -> its note written, median ms", fmt(median(res.note_latency)), "info"],
+            ["paced: same, p90 ms", fmt(percentile(res.note_latency, 90)), "info"],
+            [f"`git tracker flush` of {block} queued stamps, median ms", fmt(median(res.flush_cli_ms)), "info"],
+            [f"burst of {block} commits, median wall ms", fmt(median(res.burst_wall)), "info"],
+            ["burst: flusher processes alive at its last commit, max", str(max(res.alive_at_end)), "info"],
+            ["burst: flush passes (notes commits), per burst", ", ".join(map(str, res.burst_passes)), "info"],
+            ["burst: last commit -> all notes written, median ms", fmt(median(res.notes_after_burst)), "info"],
+            [
+                "window commits without a note",
+                f"{missing} of {made}",
+                verdicts.check(f"every window commit has a note ({missing} of {made} missing)", missing == 0),
+            ],
+            [
+                "commits outside the window with a note",
+                str(stray),
+                verdicts.check(f"no note on commits outside the window ({stray} found)", stray == 0),
+            ],
+            ["commits that printed a hook warning", str(bench.hook_warnings), "info"],
+        ],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = arg_parser(__doc__.splitlines()[0] if __doc__ else "bench hooks")
     parser.add_argument("--reps", type=int, help="commits per configuration (default 60, --quick 15)")
+    parser.add_argument("--block", type=int, help="commits per burst (default 10, --quick 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the order of interleaved commits")
     args = parser.parse_args(argv)
     reps = args.reps or (15 if args.quick else 60)
+    block = args.block or (5 if args.quick else 10)
     warmup = 3 if args.quick else 5
-    shuffle = random.Random(args.seed)
     verdicts = Verdicts()
 
     with scratch_dir("gt-bench-hooks-", keep=args.keep) as root:
         began = time.perf_counter()
-        bench = setup(root)
-        print(f"bench_hooks: {reps} commits per configuration ({machine_line()})")
-        print(f"cli: {' '.join(bench.cli.argv)}   repos: {root}")
-        window_start = run(["git", "rev-parse", "HEAD"], bench.window, bench.env).strip()
-
-        for repo in (bench.plain, bench.hooks, bench.window):
+        bench = setup(root, python_env_as_is=args.python_env_as_is)
+        print(f"bench_hooks: {reps} commits per configuration ({machine_line(bench.env)})")
+        print(f"cli: {' '.join(bench.cli.argv)}   repo: {bench.repo}")
+        for config in (bench.plain, bench.empty, bench.tracker, bench.window):
             for _ in range(warmup):
-                bench.commit(repo)
-        wait_quiet(bench.window)
-
-        # Phase 1: no window open. Plain and hooks interleaved, in a shuffled order per pair.
-        plain_1: list[float] = []
-        hooks_1: list[float] = []
-        for _ in range(reps):
-            pair = [(bench.plain, plain_1), (bench.hooks, hooks_1)]
-            shuffle.shuffle(pair)
-            for repo, sink in pair:
-                sink.append(bench.commit(repo))
-
-        # Phase 2: window open, paced. Each window commit waits for its flusher; a baseline commit follows.
-        plain_2: list[float] = []
-        paced: list[float] = []
-        note_latency: list[float] = []
-        for _ in range(reps):
-            pair = [(bench.plain, plain_2), (bench.window, paced)]
-            shuffle.shuffle(pair)
-            for repo, sink in pair:
-                sink.append(bench.commit(repo))
-                if repo == bench.window:
-                    note_latency.append(wait_drained(repo))
-                    wait_quiet(repo)
-
-        # Phase 3: bursts, back to back. The plain burst first, so the window's flushers cannot slow it.
-        plain_3 = [bench.commit(bench.plain) for _ in range(reps)]
-        burst_started = time.perf_counter()
-        burst = [bench.commit(bench.window) for _ in range(reps)]
-        burst_wall = (time.perf_counter() - burst_started) * 1000
-        alive_at_end = flushers_alive(bench.window)
-        notes_after_burst = wait_drained(bench.window)
-        wait_quiet(bench.window)
-        missing, made = missing_notes(bench.window, bench.env, window_start)
-
-        base_1, base_2, base_3 = median(plain_1), median(plain_2), median(plain_3)
-        ratio = median(hooks_1) / base_1
-        added_paced = median(paced) - base_2
-        added_burst = median(burst) - base_3
-        rows = [
-            stats_row("plain repo, no hooks (baseline)", plain_1, base_1, "", ""),
-            stats_row(
-                "tracker hooks, no window",
-                hooks_1,
-                base_1,
-                f"<= {RATIO_TARGET}x",
-                verdicts.check(f"hooks without a window: {ratio:.2f}x <= {RATIO_TARGET}x", ratio <= RATIO_TARGET),
-            ),
-            stats_row("plain repo (baseline, paced phase)", plain_2, base_2, "", ""),
-            stats_row(
-                "window open, paced",
-                paced,
-                base_2,
-                f"<= +{ADDED_MS_TARGET:g} ms",
-                verdicts.check(
-                    f"window open, paced: +{added_paced:.2f} ms <= {ADDED_MS_TARGET:g} ms",
-                    added_paced <= ADDED_MS_TARGET,
-                )
-                + f" ({goal(added_paced)})",
-            ),
-            stats_row("plain repo (baseline, burst)", plain_3, base_3, "", ""),
-            stats_row(
-                "window open, burst (flusher running)",
-                burst,
-                base_3,
-                f"<= +{ADDED_MS_TARGET:g} ms",
-                verdicts.check(
-                    f"window open, burst: +{added_burst:.2f} ms <= {ADDED_MS_TARGET:g} ms",
-                    added_burst <= ADDED_MS_TARGET,
-                )
-                + f" ({goal(added_burst)})",
-            ),
-        ]
-        print_table(
-            "git commit --allow-empty wall time (ms)",
-            ["configuration", "n", "median", "p90", "ratio", "added ms", "target", "verdict"],
-            rows,
-        )
-
-        complete = missing == 0
-        print_table(
-            "notes written by the background flusher",
-            ["measure", "value", "verdict"],
-            [
-                ["paced: commit returned -> its note written, median ms", fmt(median(note_latency)), "info"],
-                ["paced: same, p90 ms", fmt(percentile(note_latency, 90)), "info"],
-                [f"burst: {reps} commits, wall ms", fmt(burst_wall), "info"],
-                ["burst: flusher processes alive at the last commit", str(alive_at_end), "info"],
-                ["burst: last commit returned -> all notes written, ms", fmt(notes_after_burst), "info"],
-                [
-                    "commits in the window without a note",
-                    f"{missing} of {made}",
-                    verdicts.check(f"every window commit has a note ({missing} of {made} missing)", complete),
-                ],
-                ["commits that printed a hook warning", str(bench.hook_warnings), "info"],
-            ],
-        )
-        print(f"\nwall time of this run: {time.perf_counter() - began:.1f} s")
-        return verdicts.summary(args.strict)
+                bench.commit(config)
+                if config is bench.window:
+                    wait_quiet(bench)
+                    bench.note_window_commits(1)
+        res = measure(bench, reps, block, random.Random(args.seed))
+        report(bench, res, block, verdicts)
+        print(f"\nwall time of this run: {time.perf_counter() - began:.1f} s, load avg now {os.getloadavg()[0]:.2f}")
+    return verdicts.summary(args.strict)
 
 
 if __name__ == "__main__":

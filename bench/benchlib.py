@@ -29,8 +29,15 @@ IDENTITY = {
 }
 
 
-def hermetic_env(root: Path) -> dict[str, str]:
-    """The caller's environment without git/tracker variables, plus a private HOME and fixed identity."""
+def hermetic_env(root: Path, *, python_env_as_is: bool = False) -> dict[str, str]:
+    """The caller's environment without git/tracker variables, plus a private HOME and fixed identity.
+
+    Python's bytecode cache is turned on and pointed into ``root`` (``PYTHONPYCACHEPREFIX``), so the
+    processes measured run from cached bytecode as an installed tool does after its first run, even
+    where the caller set ``PYTHONDONTWRITEBYTECODE`` (an editable install then compiles every module
+    on every start), and nothing is written next to the sources. ``python_env_as_is`` keeps the
+    caller's settings instead.
+    """
     home = root / "home"
     (home / ".config").mkdir(parents=True, exist_ok=True)
     env = {
@@ -48,6 +55,9 @@ def hermetic_env(root: Path) -> dict[str, str]:
             "LC_ALL": "C",
         }
     )
+    if not python_env_as_is:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     return env
 
 
@@ -178,12 +188,28 @@ def arg_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and smaller sizes (CI smoke run)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories and print where")
+    parser.add_argument(
+        "--python-env-as-is",
+        action="store_true",
+        help="keep the caller's PYTHONDONTWRITEBYTECODE / PYTHONPYCACHEPREFIX instead of a private bytecode cache",
+    )
     return parser
 
 
-def machine_line() -> str:
+def machine_line(env: dict[str, str]) -> str:
     git = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    return f"python {sys.version.split()[0]}, {git}, {os.cpu_count()} CPU(s), {sys.platform}"
+    if env.get("PYTHONDONTWRITEBYTECODE"):
+        bytecode = "no bytecode cache (PYTHONDONTWRITEBYTECODE)"
+    elif env.get("PYTHONPYCACHEPREFIX"):
+        private = "gt-bench-" in env["PYTHONPYCACHEPREFIX"]
+        bytecode = "bytecode cache in " + ("the run's temp dir" if private else "PYTHONPYCACHEPREFIX")
+    else:
+        bytecode = "bytecode cache in __pycache__"
+    try:
+        load = f"load avg {os.getloadavg()[0]:.2f}"
+    except OSError:
+        load = "load avg unknown"
+    return f"python {sys.version.split()[0]}, {git}, {os.cpu_count()} CPU(s), {sys.platform}, {load}, {bytecode}"
 
 
 @contextlib.contextmanager
