@@ -217,6 +217,35 @@ class Repo:
         records.sort(key=lambda record: record.id)
         return records
 
+    def ledger_records_since(self, old_tip: str | None, kinds: Iterable[str]) -> tuple[str | None, list[Record]] | None:
+        """Records of ``kinds`` added to the ledger since ``old_tip``: (new tip, records), in id order.
+
+        The ledger is append-only, so a tree diff from the old tip lists exactly the new records and
+        skips every unchanged subtree: the cost follows what was added, not the ledger's size. Returns
+        None when the diff shows anything but additions (a rewritten ledger): the caller rebuilds.
+        """
+        tip = self.ledger_tip()
+        if tip is None or tip == old_tip:
+            return tip, []
+        wanted = set(kinds)
+        new_tree = self._ledger_tree()
+        if old_tip is None:
+            return tip, self.read_records(wanted)
+        try:
+            old_tree = self.pygit[old_tip].peel(_pygit2().Tree)
+        except (KeyError, ValueError):
+            return None
+        added = []
+        for delta in self.pygit.diff(old_tree, new_tree).deltas:
+            path = delta.new_file.path
+            if delta.status_char() != "A":
+                return None
+            if path.split("/", 1)[0] in wanted:
+                blob: Any = self.pygit[delta.new_file.id]
+                added.append(Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}"))
+        added.sort(key=lambda record: record.id)
+        return tip, added
+
     def _ledger_tree(self) -> Any:
         tip = self.ledger_tip()
         return self.pygit[tip].peel(_pygit2().Tree) if tip else None
@@ -250,7 +279,7 @@ class Repo:
             files: dict[str, bytes] = {}
             for commit, lines in wanted.items():
                 path, old = _note_path_and_text(self.pygit, base, commit)
-                merged = sorted(set(old.splitlines()) | lines - {""})
+                merged = sorted((set(old.splitlines()) | lines) - {""})
                 if merged != sorted(set(old.splitlines()) - {""}) or not old:
                     files[path] = ("\n".join(merged) + "\n").encode()
             return self._tree_with_files(base, files, replace=True) if files else None

@@ -119,7 +119,7 @@ def _parse_queue(paths: Iterable[Path]) -> tuple[dict[str, set[str]], list[tuple
     return stamps, copies, bad
 
 
-def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None) -> int:
+def flush(toplevel: Path | Repo, mapping: list[tuple[str, str]] | None = None) -> int:
     """Write every queued stamp into notes. Returns how many commits were stamped.
 
     With ``mapping`` (post-rewrite's old -> new pairs) it also carries the notes of rewritten commits
@@ -127,15 +127,10 @@ def flush(toplevel: Path, mapping: list[tuple[str, str]] | None = None) -> int:
     """
     from gittracker.git import Repo
 
-    repo = Repo.discover(toplevel)
+    repo = toplevel if isinstance(toplevel, Repo) else Repo.discover(toplevel)
     state = LocalState(repo.tracker_dir)
     with file_lock(state.flush_lock, timeout=60):
-        state.flush_marker.touch()
-        try:
-            stamped = _flush_locked(repo, state, mapping)
-        finally:
-            state.flush_marker.unlink(missing_ok=True)
-    return stamped
+        return _flush_locked(repo, state, mapping)
 
 
 def _flush_locked(repo: Repo, state: LocalState, mapping: list[tuple[str, str]] | None) -> int:
@@ -219,15 +214,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flush_until_empty(toplevel: Path) -> None:
-    # Re-check after releasing the lock: a stamp queued while we held it, whose own flusher gave way
-    # to us, is then still picked up (see docs/hooks.md, "flushing").
+    """The detached flusher a post-commit hook started after creating the ``flush.running`` marker.
+
+    Order matters: remove the marker, then re-read the queue. A hook that found the marker left its
+    stamp to us; it appended before we removed the marker, so the re-read sees it. If the queue is not
+    empty we claim the marker again (or another hook already did, and its flusher takes over).
+    """
     from gittracker.git import Repo
 
-    state = LocalState(Repo.discover(toplevel).tracker_dir)
+    repo = Repo.discover(toplevel)
+    state = LocalState(repo.tracker_dir)
     for _ in range(100):
-        flush(toplevel)
+        flush(repo)
+        _remove_marker(state.flush_marker)
         if not state.queue.exists():
             return
+        try:
+            state.flush_marker.mkdir()
+        except FileExistsError:
+            return
+
+
+def _remove_marker(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()
 
 
 if __name__ == "__main__":

@@ -144,7 +144,11 @@ class LocalState:
             except BlockingIOError:
                 return
             try:
-                self.flush_marker.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    if self.flush_marker.is_dir():
+                        self.flush_marker.rmdir()
+                    else:
+                        self.flush_marker.unlink()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

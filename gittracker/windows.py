@@ -434,19 +434,17 @@ def complete(
     score = parse_quality(quality)
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "completion", "void"]))
-        window_id = _resolve_window(ctx, state, records, window)
-        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
-        if not closes:
+        index = _index(ctx)
+        window_id = _resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
+        close = index.live_close(window_id)
+        if close is None:
             raise Refused(f"window {window_id} is still open: `git tracker end` it first")
-        done = [r for r in records if r.kind == "completion" and r["window_id"] == window_id]
+        done = index.live_completions(window_id)
         if done and not replace:
-            raise Refused(
-                f"window {window_id} already has an outcome ({done[-1]['outcome']}); pass --replace to correct it"
-            )
+            raise Refused(f"window {window_id} already has an outcome ({done[-1][1]}); pass --replace to correct it")
         moment = clock.now()
-        new_records = [_new(ctx, "void", moment, target_id=r.id, reason="replaced") for r in done]
-        feature = feature_id if feature_id is not None else closes[-1]["feature_id"]
+        new_records = [_new(ctx, "void", moment, target_id=old[0], reason="replaced") for old in done]
+        feature = feature_id if feature_id is not None else close[2]
         completion = _new(
             ctx, "completion", moment, window_id=window_id, outcome=outcome, quality_score=score, feature_id=feature
         )
@@ -461,11 +459,17 @@ def complete(
         "quality_score": score,
         "feature_id": feature,
         "completion_id": completion.id,
-        "replaced": [r.id for r in done],
+        "replaced": [old[0] for old in done],
     }
 
 
-def _resolve_window(ctx: Context, state: AgentState, records: list[Record], window: str | None) -> str:
+def _index(ctx: Context) -> Any:
+    from gittracker.index import load_index
+
+    return load_index(ctx.repo, ctx.local.root / "cache")
+
+
+def _resolve_window(ctx: Context, state: AgentState, known: set[str], window: str | None) -> str:
     if window is None:
         if state.last_closed_window is None:
             raise Refused(
@@ -473,7 +477,6 @@ def _resolve_window(ctx: Context, state: AgentState, records: list[Record], wind
                 "(see `git tracker log --kind window-close`)"
             )
         return str(state.last_closed_window)
-    known: set[str] = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
     matches = sorted(w for w in known if w.startswith(window.upper()))
     if len(window) < 6 or not matches:
         raise BadInput(f"WINDOW: expected a window id (or a unique prefix of 6+ characters), got {window!r}")
@@ -486,10 +489,8 @@ def _resolve_window(ctx: Context, state: AgentState, records: list[Record], wind
 
 
 def halt_of(ctx: Context, provider: str) -> str | None:
-    from gittracker.preview import halt_reason, live, window_rows
-
-    records = live(ctx.repo.read_records(["window-close", "anomaly", "resume", "void"]))
-    return halt_reason(provider, records, window_rows(records, lambda start, end: None))
+    reason: str | None = _index(ctx).halt_reason(provider)
+    return reason
 
 
 def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
@@ -552,7 +553,8 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         if window is None and state.open:
             target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
         else:
-            target = _resolve_window(ctx, state, records, window)
+            known = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
+            target = _resolve_window(ctx, state, known, window)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == target]
         opens = [r for r in records if r.kind == "window-open" and r["window_id"] == target]
         if not opens:
@@ -618,7 +620,8 @@ def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
         target = state.last_closed_window
     records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
     if _ULID_PREFIX.match(target):
-        window_id = _resolve_window(ctx, state, records, target)
+        known = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
+        window_id = _resolve_window(ctx, state, known, target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:
             return churn_between(ctx.repo, closes[-1]["commit_start"], closes[-1]["commit_end"], policy)

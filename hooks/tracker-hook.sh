@@ -34,9 +34,10 @@ gt_state=$gt_common/tracker
 [ -d "$gt_state" ] || exit $gt_status
 
 gt_spawn_flush() {
-    # Notes are written by a detached flusher so the commit returns at once; it holds a lock and
-    # leaves a marker while it runs, so a burst of commits starts one flusher, not one each.
-    [ -e "$gt_state/flush.running" ] && return 0
+    # Notes are written by a detached flusher so the commit returns at once. mkdir is atomic: the
+    # one commit that creates the marker starts the flusher; the others find it and leave their
+    # stamp to that flusher, which re-reads the queue after it removes the marker.
+    mkdir "$gt_state/flush.running" 2>/dev/null || return 0
     ("$GT_PYTHON" -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
 }
 

@@ -1,0 +1,51 @@
+"""The window index gives the same answers as reading the whole ledger, however it was brought up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gittracker.git import Repo
+from gittracker.index import load_index
+from gittracker.preview import halt_reason, live, window_rows
+from gittracker.records import PROVIDERS
+from tests.conftest import Sandbox
+
+
+def full_read_halts(repo: Repo) -> dict[str, str | None]:
+    records = live(repo.read_records())
+    rows = window_rows(records, lambda start, end: None)
+    return {p: halt_reason(p, records, rows) for p in PROVIDERS}
+
+
+def index_halts(repo: Repo, cache: Path) -> dict[str, str | None]:
+    index = load_index(repo, cache)
+    return {p: index.halt_reason(p) for p in PROVIDERS}
+
+
+def test_index_agrees_with_a_full_read(tracked: Sandbox) -> None:
+    repo = Repo.discover(tracked.path)
+    cache = tracked.path / ".git" / "tracker" / "cache"
+    steps = [
+        ("codex", "10", "20"),
+        ("codex", "30", "20"),
+        ("claude", "5", "9"),
+        ("codex", "40", "30"),
+    ]
+    for provider, before, after in steps:
+        tracked.ok("start", provider, "--used", before)
+        tracked.ok("end", provider, "--used", after)
+        assert index_halts(repo, cache) == full_read_halts(repo)  # incremental, one step at a time
+    assert index_halts(repo, cache)["codex"] is not None
+    tracked.ok("undo", "codex", "--after")  # voids the last negative delta and its anomaly
+    assert index_halts(repo, cache) == full_read_halts(repo)
+    assert index_halts(repo, cache)["codex"] is None
+    tracked.ok("end", "codex", "--used", "35")
+    tracked.ok("resume", "codex")
+    (cache / "window-index.json").unlink()  # rebuilt from scratch
+    assert index_halts(repo, cache) == full_read_halts(repo)
+    (cache / "window-index.json").write_text("{not json")  # corrupt: rebuilt too
+    assert index_halts(repo, cache) == full_read_halts(repo)
+    index = load_index(repo, cache)
+    assert index.tip == repo.ledger_tip()
+    closed = [w for w in index.closes if index.live_close(w)]
+    assert len(closed) == len(steps)
