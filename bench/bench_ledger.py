@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -265,11 +266,26 @@ class Slots:
             raise SystemExit(f"bench: {self.name(slot)} is a symbolic reference")
         return target
 
+    def _index(self, slot: str | None = None) -> Path:
+        # The window index is local state that belongs to one ledger (it follows the ledger as the
+        # ledger grows); swapping ledgers under one repository must swap their indexes too, or every
+        # start would see a foreign ledger and rebuild it from scratch.
+        cache = Path(self.repo.path) / "tracker" / "cache"
+        return cache / (f"window-index.bench-{slot}.json" if slot else "window-index.json")
+
     def load(self, slot: str) -> None:
         self.repo.references.create(self.ref, self.tip(slot), force=True)
+        if self.ref == LEDGER_REF:
+            mine, live = self._index(slot), self._index()
+            if mine.exists():
+                shutil.copyfile(mine, live)
+            else:
+                live.unlink(missing_ok=True)
 
     def save(self, slot: str) -> None:
         self.repo.references.create(self.name(slot), self.repo.references[self.ref].target, force=True)
+        if self.ref == LEDGER_REF and self._index().exists():
+            shutil.copyfile(self._index(), self._index(slot))
 
 
 # -- timing --------------------------------------------------------------------------------------------
@@ -449,6 +465,11 @@ def bench_cli(path: Path, ledgers: list[tuple[str, str]], env: dict[str, str], r
                 elapsed, _ = timed([*cli.argv, *command], path, env)
                 slots.save(slot)
                 results.setdefault((cli.label, name, label), []).append(elapsed)
+    slots.load(big)  # once, for information: the first start on a big ledger builds the window index
+    slots._index().unlink(missing_ok=True)
+    first_start, _ = timed([*primary.argv, *reading("start")], path, env)
+    run([*primary.argv, *reading("end")], path, env)
+    slots.save(big)
     rows = []
     for cli_label, values in version.items():
         rows.append([f"{cli_label} --version (baseline)", "-", *row("", values, median(values))[1:], "", ""])
@@ -475,6 +496,10 @@ def bench_cli(path: Path, ledgers: list[tuple[str, str]], env: dict[str, str], r
     for name in ("start", "end", "complete"):
         ratio = median(results[(primary.label, name, big_label)]) / median(results[(primary.label, name, small_label)])
         print(f"  {name}: {big_label} vs {small_label}: {ratio:.2f}x")
+    print(
+        f"  once, not a target: the first start on the {big_label} ledger, which builds the window index "
+        f"(<git-dir>/tracker/cache), took {first_start:.0f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

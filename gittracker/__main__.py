@@ -1,3 +1,3 @@
-from gittracker.cli import main
+from gittracker.entry import main
 
 raise SystemExit(main())

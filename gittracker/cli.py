@@ -38,23 +38,24 @@ def capacity_options(func: F) -> F:
         click.option("--prompts", metavar="N", help="Prompts used in the 5-hour window (glm)."),
         click.option("--resets-at", metavar="TIME", help="When the 5-hour window resets (ISO-8601)."),
         click.option("--weekly-resets-at", metavar="TIME", help="When the weekly window resets (ISO-8601)."),
+        click.option("--from", "source", metavar="FILE|-", help="A pasted Codex /status or Claude /usage screen."),
+        click.option("--auto", is_flag=True, help="The provider's own data: Codex logs, Claude status line."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _reading(kwargs: dict[str, Any]) -> Any:
-    from gittracker.capacity import from_options
+def _reading(kwargs: dict[str, Any], provider: str, ctx: Any) -> Any:
+    from datetime import timedelta
 
-    return from_options(
-        used=kwargs.pop("used"),
-        left=kwargs.pop("left"),
-        weekly=kwargs.pop("weekly"),
-        prompts=kwargs.pop("prompts"),
-        resets_at=kwargs.pop("resets_at"),
-        weekly_resets_at=kwargs.pop("weekly_resets_at"),
-    )
+    from gittracker.capacity import check_provider
+    from gittracker.readings import reading_for
+
+    names = ("used", "left", "weekly", "prompts", "resets_at", "weekly_resets_at", "source", "auto")
+    options = {name: kwargs.pop(name) for name in names}
+    max_age = timedelta(minutes=ctx.config.auto_max_age_minutes)
+    return reading_for(check_provider(provider), options, repo_root=ctx.repo.toplevel, max_age=max_age)
 
 
 def _context(source: str = "cli") -> Any:
@@ -122,9 +123,10 @@ def start(
     """Record a before-reading and open a window; stamps commit_start."""
     from gittracker.windows import start as do_start
 
-    reading = _reading(capacity)
+    ctx = _context()
+    reading = _reading(capacity, provider, ctx)
     result = do_start(
-        _context(),
+        ctx,
         provider,
         reading,
         feature_id=feature_id,
@@ -151,8 +153,9 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
     """Record an after-reading and close the window; stamps commit_end and computes the delta."""
     from gittracker.windows import end as do_end
 
-    reading = _reading(capacity)
-    result = do_end(_context(), provider, reading, force=force, note=note)
+    ctx = _context()
+    reading = _reading(capacity, provider, ctx)
+    result = do_end(ctx, provider, reading, force=force, note=note)
     if result["flush_warning"]:
         click.echo(f"git-tracker: warning: {result['flush_warning']}", err=True)
 
@@ -196,8 +199,9 @@ def snapshot(provider: str, phase: str, as_json: bool, **capacity: Any) -> int:
     """Record a reading without opening or closing anything."""
     from gittracker.windows import snapshot as do_snapshot
 
-    reading = _reading(capacity)
-    result = do_snapshot(_context(), provider, reading, phase)
+    ctx = _context()
+    reading = _reading(capacity, provider, ctx)
+    result = do_snapshot(ctx, provider, reading, phase)
     return _emit(result, as_json, lambda r: f"{r['provider']} snapshot {r['snapshot_id']} recorded")
 
 
@@ -372,6 +376,15 @@ def export(ledger: str, out: str | None, handoff: str | None) -> int:
             handle.write(f"- {LEDGER_NAMES[ledger]}: `{out}`\n")
         click.echo(f"listed it in {handoff}")
     return EXIT_OK
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--wrap", metavar="CMD", help="Also run your previous statusLine command and show its line first.")
+def statusline(wrap: str | None) -> int:
+    """Claude Code statusLine command: keeps the rate-limit reading for --auto, prints one line."""
+    from gittracker.statusline_cmd import main as statusline_main
+
+    return statusline_main(["--wrap", wrap] if wrap else [])
 
 
 @cli.command()

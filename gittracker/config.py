@@ -14,7 +14,7 @@ from gittracker.errors import BadInput
 CONFIG_NAME = ".git-tracker.toml"
 
 DEFAULTS: dict[str, Any] = {
-    "tracker": {"schema": 1, "reset_buffer_minutes": 5},
+    "tracker": {"schema": 1, "reset_buffer_minutes": 5, "auto_max_age_minutes": 30},
     "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
     "sync": {"remote": "origin"},
 }
@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True)
 class Config:
     reset_buffer_minutes: float = 5.0
+    auto_max_age_minutes: float = 30.0
     baseline: str = ""
     mde: float = 0.25
     divergence_threshold: float = 0.10
@@ -47,9 +48,11 @@ def load(toplevel: Path) -> Config:
         raise BadInput(f"{path.name}: expected TOML ({error})") from None
     try:
         buffer = float(data.get("tracker", {}).get("reset_buffer_minutes", 5))
+        max_age = float(data.get("tracker", {}).get("auto_max_age_minutes", 30))
         stats = data.get("stats", {})
         config = Config(
             reset_buffer_minutes=buffer,
+            auto_max_age_minutes=max_age,
             baseline=str(stats.get("baseline", "")),
             mde=float(stats.get("mde", 0.25)),
             divergence_threshold=float(stats.get("divergence_threshold", 0.10)),

@@ -19,6 +19,7 @@ from gittracker.records import Record
 from gittracker.state import atomic_write
 
 INDEX_VERSION = 1
+RESAVE_AFTER = 64
 KINDS = ("window-open", "window-close", "completion", "void", "anomaly", "resume")
 
 
@@ -124,8 +125,12 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
         assert update is not None
     tip, added = update
     if tip != index.tip:
+        rebuilt = index.tip is None
         for record in added:
             index.add(record)
         index.tip = tip
-        atomic_write(path, index.to_json())
+        # Re-reading a few new records from the tree diff is cheaper than rewriting a large index on every
+        # command, so the file is rewritten only after a rebuild or once enough records piled up.
+        if rebuilt or len(added) >= RESAVE_AFTER:
+            atomic_write(path, index.to_json(), durable=False)
     return index

@@ -31,7 +31,7 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+def atomic_write(path: Path, text: str, mode: int | None = None, *, durable: bool = True) -> None:
     """Write a file so readers see the old or the new content, never a part.
 
     The file keeps its mode when it exists (mkstemp would make it 0600); a new one gets ``mode``
@@ -48,7 +48,8 @@ def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:  # caches skip the fsync: losing one to a crash costs a recomputation, no data
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

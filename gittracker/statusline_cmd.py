@@ -1,0 +1,114 @@
+"""``git tracker statusline``: a Claude Code ``statusLine`` command.
+
+Claude Code runs it on every repaint with a JSON payload on stdin. It keeps the rate-limit reading
+for ``--auto claude`` and prints one short line: model, 5-hour and weekly use, and this agent's open
+windows with their age. It is on the hot path of the editor, so it avoids click, pygit2 and any git
+process: the console script dispatches here before importing the CLI, and open windows are read from
+the local state files, as the commit hook does.
+
+``--wrap CMD`` runs the status-line command you had before with the same stdin and prints its first
+line in front of ours.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from gittracker import clock
+from gittracker.errors import TrackerError
+
+
+def main(argv: list[str]) -> int:
+    wrap = None
+    if argv[:1] == ["--wrap"] and len(argv) == 2:
+        wrap = argv[1]
+    elif argv:
+        print("usage: git tracker statusline [--wrap CMD]  (reads Claude Code's status JSON on stdin)", file=sys.stderr)
+        return 2
+    raw = sys.stdin.buffer.read(1 << 20)
+    try:
+        line = _our_line(raw.decode("utf-8", "replace"))
+    except TrackerError as error:
+        # Never a traceback in the editor: say what was wrong, briefly, and exit 2.
+        print(f"git-tracker: {error}", file=sys.stderr)
+        print("git-tracker: no reading")
+        return 2
+    if wrap:
+        theirs = subprocess.run(wrap, shell=True, input=raw, capture_output=True, check=False).stdout
+        first = theirs.decode("utf-8", "replace").splitlines()[:1]
+        if first and first[0].strip():
+            line = f"{first[0].rstrip()} | {line}"
+    print(line)
+    return 0
+
+
+def _our_line(text: str) -> str:
+    from gittracker.readings import remember_statusline
+    from gittracker.sources.statusline import parse_statusline
+
+    reading, display = parse_statusline(text)
+    parts = [display.get("model") or "claude"]
+    if not reading.is_empty():
+        remember_statusline(reading, display)
+        parts.append(f"5h {_pct(reading.five_hour_used)}")
+        parts.append(f"wk {_pct(reading.weekly_used)}")
+    parts += _open_windows(display.get("cwd") or display.get("project_dir") or os.getcwd())
+    return " · ".join(parts)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def _open_windows(cwd: str) -> list[str]:
+    tracker = _tracker_dir(Path(cwd))
+    if tracker is None:
+        return []
+    agent = os.environ.get("AGENT_ID") or "main"
+    if "/" in agent or agent.startswith("."):
+        return []
+    shown = []
+    for note in sorted((tracker / "agents" / agent / "open").glob("*.note")):
+        try:
+            opened = clock.parse_ts(_field(note.read_text(), "ts"))
+        except (OSError, TrackerError, ValueError):
+            continue
+        minutes = int((clock.now() - opened).total_seconds() // 60)
+        shown.append(
+            f"{note.stem} window {minutes // 60}h{minutes % 60:02d}m"
+            if minutes >= 60
+            else f"{note.stem} window {minutes}m"
+        )
+    return shown
+
+
+def _field(line: str, name: str) -> str:
+    import json
+
+    data: Any = json.loads(line)
+    return str(data[name])
+
+
+def _tracker_dir(start: Path) -> Path | None:
+    """``<common-dir>/tracker`` of the repository containing ``start``, found from files alone."""
+    for directory in (start, *start.parents):
+        dot_git = directory / ".git"
+        if dot_git.is_dir():
+            git_dir = dot_git
+        elif dot_git.is_file():
+            content = dot_git.read_text().strip()
+            if not content.startswith("gitdir:"):
+                return None
+            git_dir = (directory / content[7:].strip()).resolve()
+        else:
+            continue
+        common = git_dir / "commondir"
+        if common.is_file():
+            git_dir = (git_dir / common.read_text().strip()).resolve()
+        tracker = git_dir / "tracker"
+        return tracker if tracker.is_dir() else None
+    return None
