@@ -226,21 +226,13 @@ def _flush_until_empty(toplevel: Path) -> None:
     state = LocalState(repo.tracker_dir)
     for _ in range(100):
         flush(repo)
-        _remove_marker(state.flush_marker)
+        state.remove_flush_marker()
         if not state.queue.exists():
             return
         try:
             state.flush_marker.mkdir()
         except FileExistsError:
             return
-
-
-def _remove_marker(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        if path.is_dir():
-            path.rmdir()
-        else:
-            path.unlink()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from gittracker import __version__, clock
 from gittracker.errors import BadInput
@@ -33,8 +33,17 @@ _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 Validator = Callable[[Any], bool]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def finite_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number that is a real value: not a bool, not NaN or infinite, not an int too big for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+_is_number = finite_number
 
 
 def _optional(check: Validator) -> Validator:
@@ -203,7 +212,7 @@ class Record:
     @classmethod
     def from_json(cls, text: str | bytes, where: str = "record") -> Record:
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=reject_constant)
         except (ValueError, UnicodeDecodeError) as error:
             raise BadInput(f"{where}: expected one JSON object ({error})") from None
         return cls.from_dict(data, where)
@@ -222,7 +231,8 @@ class Record:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def _reject_constant(name: str) -> Any:
+def reject_constant(name: str) -> Any:
+    """``json.loads(parse_constant=…)``: NaN and Infinity are not JSON numbers; refuse them."""
     raise ValueError(f"{name} is not a number JSON allows")
 
 

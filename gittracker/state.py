@@ -132,6 +132,14 @@ class LocalState:
     def flush_marker(self) -> Path:
         return self.root / "flush.running"
 
+    def remove_flush_marker(self) -> None:
+        """The marker is a directory (the hooks create it with an atomic mkdir); accept a file too."""
+        with contextlib.suppress(FileNotFoundError):
+            if self.flush_marker.is_dir():
+                self.flush_marker.rmdir()
+            else:
+                self.flush_marker.unlink()
+
     def clear_stale_flush_marker(self) -> None:
         """A flusher killed outright leaves its marker, and hooks then start no flusher: clear it.
 
@@ -145,11 +153,7 @@ class LocalState:
             except BlockingIOError:
                 return
             try:
-                with contextlib.suppress(FileNotFoundError):
-                    if self.flush_marker.is_dir():
-                        self.flush_marker.rmdir()
-                    else:
-                        self.flush_marker.unlink()
+                self.remove_flush_marker()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

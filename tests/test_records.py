@@ -223,3 +223,9 @@ def test_queue_parser_never_raises_and_keeps_only_well_formed_lines(lines: list[
 def test_rewrite_mapping_parser(text: str) -> None:
     for old, new in read_mapping(text):
         assert len(old) == len(new) == 40
+
+
+def test_an_integer_too_big_for_a_float_is_bad_input_not_a_crash() -> None:
+    text = sample("window-close").to_json().replace('"delta":15.0', '"delta":1' + "0" * 400)
+    with pytest.raises(BadInput, match=r"window-close\.delta: expected a number or null"):
+        Record.from_json(text)

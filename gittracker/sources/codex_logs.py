@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO, TypeGuard
+from typing import Any, BinaryIO
 
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
+from gittracker.records import finite_number as _number
 
 FIVE_HOUR_MINUTES = 300
 WEEK_MINUTES = 10080
@@ -281,15 +281,6 @@ def _window(window: Any, ts: datetime, slot: str) -> tuple[int | None, float, st
     if moment is not None and not 1970 <= moment.year <= 9999:
         raise BadInput(f"rate_limits.{slot}: expected resets_at in epoch seconds")
     return kind, float(used), clock.format_ts(moment) if moment is not None else None
-
-
-def _number(value: object) -> TypeGuard[int | float]:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 def _line_time(value: Any) -> datetime:

@@ -13,13 +13,14 @@ payload without it is valid and yields an empty ``Reading``. This runs on every 
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
+from gittracker.records import finite_number as _number
+from gittracker.records import reject_constant
 
 SHAPE = '{"rate_limits": {"five_hour": {"used_percentage": N, "resets_at": EPOCH_SECONDS}, "seven_day": {…}}}'
 LIMITS_SHAPE = '{"five_hour": {"used_percentage": N, "resets_at": EPOCH_SECONDS}, "seven_day": {…}}'
@@ -35,7 +36,7 @@ def parse_statusline(text: str) -> tuple[Reading, dict[str, Any]]:
     each is None when absent or of an unexpected type (display fields never fail a repaint).
     """
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=reject_constant)
     except (ValueError, RecursionError) as error:
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise BadInput(f"claude status line: expected one JSON object like {SHAPE} ({detail})") from None
@@ -119,19 +120,6 @@ def _text(parent: Any, key: str) -> str | None:
 def _num(parent: Any, key: str) -> float | None:
     value = parent.get(key) if isinstance(parent, dict) else None
     return float(value) if _number(value) else None
-
-
-def _number(value: object) -> TypeGuard[int | float]:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _kind(value: Any) -> str:
