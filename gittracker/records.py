@@ -239,7 +239,8 @@ def reject_constant(name: str) -> Any:
 def _check_stamp(record: Record) -> None:
     if not _ulid(record.id):
         raise BadInput(f"id: expected a 26-character ULID, got {record.id!r}")
-    if record.kind not in SCHEMAS:
+    # isinstance first: an unhashable value (a list from hand-edited JSON) must be bad input, not a TypeError.
+    if not isinstance(record.kind, str) or record.kind not in SCHEMAS:
         raise BadInput(f"kind: expected one of {', '.join(KINDS)}, got {record.kind!r}")
     if not _timestamp(record.ts):
         raise BadInput(f"ts: expected an ISO-8601 UTC time, got {record.ts!r}")
@@ -247,7 +248,7 @@ def _check_stamp(record: Record) -> None:
         raise BadInput(f"schema_version: expected a whole number >= 1, got {record.schema_version!r}")
     if not _text(record.tool_version):
         raise BadInput(f"tool_version: expected a string, got {record.tool_version!r}")
-    if record.source not in SOURCES:
+    if not isinstance(record.source, str) or record.source not in SOURCES:
         raise BadInput(f"source: expected one of {', '.join(sorted(SOURCES))}, got {record.source!r}")
     if not isinstance(record.agent_id, str) or not valid_agent_id(record.agent_id):
         raise BadInput(f"agent_id: expected letters, digits, '.', '_' or '-', got {record.agent_id!r}")

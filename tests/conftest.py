@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI explores a fixed set of examples (a submission cannot fail on a lucky draw) with no per-example
+# deadline (CI machines are slower); elsewhere each run explores new ones. `thorough` digs deeper.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.register_profile("thorough", deadline=None, max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 FIXED_DATE = "2026-06-01T10:00:00+0000"
 # Read before the hermetic fixture swaps HOME: the pre-commit test reuses the machine's pip cache.
