@@ -87,7 +87,7 @@ def churn_between(repo: Repo, start: str | None, end: str | None, policy: Policy
     """Churn from ``start`` (exclusive; None = from the root) to ``end`` (inclusive)."""
     renames, merges = policy.describe()
     label = f"{start[:10] if start else '(root)'}..{end[:10] if end else '(none)'}"
-    if end is None:  # a window in a repository that had no commits when it closed
+    if end is None or start == end:  # no commits in the window (or none in the repository yet)
         return Churn(0, 0, 0, 0, 0, "net" if policy.net else "gross", renames, merges, label)
     revisions = [f"^{start}", end] if start else [end]
     if policy.net:

@@ -8,6 +8,7 @@ repository.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -203,17 +204,30 @@ class Repo:
         return tree is not None and _tree_lookup(tree, record_path(record_id, kind)) is not None
 
     def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
-        """Every record on the ledger branch (optionally only some kinds), in id order."""
+        """Every record on the ledger branch (optionally only some kinds), in id order.
+
+        Parsed records are cached by blob id in ``<tracker>/cache/records.json``: a blob never changes,
+        so each one is read and validated once, and reports over large ledgers skip most of the work.
+        """
         tree = self._ledger_tree()
         if tree is None:
             return []
         wanted = set(kinds) if kinds is not None else None
+        cache = _RecordCache(self.tracker_dir / "cache" / "records.json")
         records = []
         for entry in tree:
             if entry.type_str != "tree" or (wanted is not None and entry.name not in wanted):
                 continue
             for path, blob in _walk_blobs(self.pygit[entry.id], entry.name):
-                records.append(Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}"))
+                key = str(blob.id)
+                cached = cache.get(key)
+                if cached is not None:
+                    records.append(Record.trusted(cached))
+                    continue
+                record = Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}")
+                cache.put(key, record.to_dict())
+                records.append(record)
+        cache.save()
         records.sort(key=lambda record: record.id)
         return records
 
@@ -365,6 +379,35 @@ class Repo:
             elif existing is None or replace:
                 builder.insert(name, repo.create_blob(child), pygit2.enums.FileMode.BLOB)
         return builder.write()
+
+
+class _RecordCache:
+    """Parsed ledger records by blob id; rewritten only when enough new entries piled up."""
+
+    RESAVE_AFTER = 64
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.added = 0
+        try:
+            loaded = json.loads(path.read_text())
+            self.data: dict[str, dict[str, Any]] = loaded if isinstance(loaded, dict) else {}
+        except (FileNotFoundError, ValueError):
+            self.data = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        self.data[key] = record
+        self.added += 1
+
+    def save(self) -> None:
+        if self.added >= self.RESAVE_AFTER or (self.added and len(self.data) < 4 * self.RESAVE_AFTER):
+            from gittracker.state import atomic_write
+
+            if self.path.parent.parent.is_dir():  # only inside an initialised tracker dir
+                atomic_write(self.path, json.dumps(self.data, separators=(",", ":")), durable=False)
 
 
 class _Moved(Exception):

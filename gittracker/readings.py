@@ -13,7 +13,6 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import Reading, from_options
 from gittracker.errors import BadInput
-from gittracker.state import atomic_write
 
 MAX_SCREEN_BYTES = 1 << 20
 DEFAULT_MAX_AGE = timedelta(minutes=30)
@@ -126,4 +125,9 @@ def remember_statusline(reading: Reading, display: dict[str, Any]) -> None:
         "session_id": display.get("session_id"),
         "cwd": display.get("cwd"),
     }
-    atomic_write(statusline_cache(), json.dumps(payload, sort_keys=True), durable=False)
+    # A plain write-then-rename (no tempfile module: it costs more to import than this whole write).
+    path = statusline_cache()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(json.dumps(payload, sort_keys=True))
+    os.replace(scratch, path)

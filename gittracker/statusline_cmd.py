@@ -13,7 +13,6 @@ line in front of ours.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,8 @@ def main(argv: list[str]) -> int:
         print("git-tracker: no reading")
         return 2
     if wrap:
+        import subprocess  # only here: ~7 ms of import that every other repaint need not pay
+
         theirs = subprocess.run(wrap, shell=True, input=raw, capture_output=True, check=False).stdout
         first = theirs.decode("utf-8", "replace").splitlines()[:1]
         if first and first[0].strip():

@@ -24,6 +24,8 @@ from gittracker.records import OUTCOMES, Record, note_line, valid_agent_id
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
+# What preview and decide read: snapshots, opens and checkpoints are not needed for the statistics.
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume")
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
 
@@ -523,7 +525,7 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
         check_provider(provider)
     cache = _lines_cache(ctx)
     result = build_preview(
-        ctx.repo.read_records(), cache, baseline=ctx.config.baseline, mde=ctx.config.mde, provider=provider
+        ctx.repo.read_records(REPORT_KINDS), cache, baseline=ctx.config.baseline, mde=ctx.config.mde, provider=provider
     )
     cache.save()
     return result
@@ -533,7 +535,9 @@ def decide(ctx: Context) -> dict[str, Any]:
     from gittracker.preview import build_decision
 
     cache = _lines_cache(ctx)
-    result = build_decision(ctx.repo.read_records(), cache, baseline=ctx.config.baseline, mde=ctx.config.mde)
+    result = build_decision(
+        ctx.repo.read_records(REPORT_KINDS), cache, baseline=ctx.config.baseline, mde=ctx.config.mde
+    )
     cache.save()
     return result
 
@@ -667,6 +671,7 @@ def select_records(
     ctx: Context, kinds: Iterable[str] | None = None, provider: str | None = None, since: str | None = None
 ) -> list[Record]:
     kind_list = list(kinds) if kinds else None
+    cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
     records = ctx.repo.read_records(None if provider else kind_list)
     if provider is not None:
         check_provider(provider)
@@ -684,7 +689,6 @@ def select_records(
         records = [r for r in records if provider_of(r) == provider]
     if kind_list:
         records = [r for r in records if r.kind in kind_list]
-    if since is not None:
-        cutoff = clock.format_ts(clock.parse_ts(since, "--since"))
+    if cutoff is not None:
         records = [r for r in records if r.ts >= cutoff]
     return records
