@@ -83,6 +83,21 @@ def resolve_range(repo: Repo, spec: str) -> tuple[str | None, str]:
     return start, end
 
 
+def churn_of_window(repo: Repo, window_id: str, start: str | None, end: str | None, policy: Policy) -> Churn:
+    """A closed window's churn: its range while its commits exist; once a rewrite and a gc removed them,
+    the rewritten commits that carry the window's note (notes follow amend and rebase)."""
+    if (end is None or repo.has_commit(end)) and (start is None or repo.has_commit(start)):
+        return churn_between(repo, start, end, policy)
+    commits = repo.commits_noted_with(window_id)
+    renames, merges = policy.describe()
+    label = f"window {window_id} via notes ({len(commits)} rewritten commit(s))"
+    if not commits:
+        return Churn(0, 0, 0, 0, 0, "gross", renames, merges, label + ": none found")
+    log = repo.numstat_commits(commits, renames=policy.renames, first_parent=policy.first_parent)
+    added, deleted, files, binary = _rows(log)
+    return Churn(added, deleted, len(files), log.count("\0"), len(binary), "gross", renames, merges, label)
+
+
 def churn_between(repo: Repo, start: str | None, end: str | None, policy: Policy) -> Churn:
     """Churn from ``start`` (exclusive; None = from the root) to ``end`` (inclusive)."""
     renames, merges = policy.describe()

@@ -151,6 +151,32 @@ class Repo:
         base = old or self.git("hash-object", "-t", "tree", "/dev/null").strip()
         return self.git("diff", "--numstat", "--no-color", "-M" if renames else "--no-renames", base, new, "--")
 
+    def has_commit(self, sha: str) -> bool:
+        return self.resolve_commit(sha) is not None
+
+    def commits_noted_with(self, window_id: str) -> list[str]:
+        """Commits whose ``refs/notes/tracker`` note names ``window_id`` (they follow amend and rebase)."""
+        listing = self.git("notes", "--ref", NOTES_REF, "list", check=False).split()
+        pairs = list(zip(listing[0::2], listing[1::2], strict=False))
+        if not pairs:
+            return []
+        blobs = self.git("cat-file", "--batch", stdin="\n".join(blob for blob, _ in pairs) + "\n")
+        named = [
+            commit
+            for (_, commit), text in zip(pairs, _batch_bodies(blobs), strict=False)
+            if f'"id":"{window_id}"' in text
+        ]
+        if not named:
+            return []
+        # Notes outlive their commits: a note on a rewritten commit that gc removed names nothing now.
+        kinds = self.git("cat-file", "--batch-check=%(objecttype)", stdin="\n".join(named) + "\n").split("\n")
+        return [commit for commit, kind in zip(named, kinds, strict=False) if kind == "commit"]
+
+    def numstat_commits(self, commits: list[str], *, renames: bool, first_parent: bool) -> str:
+        args = ["log", "--no-walk=unsorted", "--numstat", "--format=%x00%H", "-M" if renames else "--no-renames"]
+        args += ["--diff-merges=first-parent"] if first_parent else ["--no-merges"]
+        return self.git(*args, *commits, "--")
+
     def count_commits(self, revisions: list[str], *, first_parent: bool) -> int:
         args = ["rev-list", "--count", *(["--first-parent"] if first_parent else ["--no-merges"]), *revisions]
         return int(self.git(*args, "--").strip() or 0)
@@ -447,6 +473,22 @@ def _walk_blobs(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield from _walk_blobs(entry, path)
         elif entry.type_str == "blob":
             yield path, entry
+
+
+def _batch_bodies(output: str) -> Iterator[str]:
+    """The object bodies of ``git cat-file --batch`` output, in order."""
+    position = 0
+    while position < len(output):
+        header_end = output.index("\n", position)
+        header = output[position:header_end]
+        if header.endswith(" missing"):
+            yield ""
+            position = header_end + 1
+            continue
+        size = int(header.rsplit(" ", 1)[-1])
+        start = header_end + 1
+        yield output[start : start + size]
+        position = start + size + 1
 
 
 def head_file_commit(git_dir: Path, common_dir: Path) -> str | None:

@@ -609,7 +609,7 @@ def export(ctx: Context, which: str) -> str:
 def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
     """Churn of a window (id or unique prefix), of ``REV..REV``, or by default of this agent's open
     window (to HEAD) or else its last closed one."""
-    from gittracker.churn import churn_between, resolve_range
+    from gittracker.churn import churn_between, churn_of_window, resolve_range
 
     if target is not None and ".." in target:
         start, end = resolve_range(ctx.repo, target)
@@ -628,7 +628,8 @@ def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
         window_id = _resolve_window(ctx, state, known, target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:
-            return churn_between(ctx.repo, closes[-1]["commit_start"], closes[-1]["commit_end"], policy)
+            start, end = closes[-1]["commit_start"], closes[-1]["commit_end"]
+            return churn_of_window(ctx.repo, window_id, start, end, policy)
         opens = [r for r in records if r.kind == "window-open" and r["window_id"] == window_id]
         return churn_between(ctx.repo, opens[-1]["commit_start"], ctx.repo.head(), policy)
     start, end = resolve_range(ctx.repo, target)

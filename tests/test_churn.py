@@ -113,3 +113,25 @@ def test_churn_from_the_root_and_bad_ranges(tracked: Sandbox) -> None:
         done = tracked.tracker("churn", bad)
         assert done.returncode == 2, bad
         assert len(done.stderr.splitlines()) == 1
+
+
+def test_a_window_whose_commits_were_rewritten_and_collected_resolves_through_notes(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.commit("one.txt", lines=4)
+    tracked.commit("two.txt", lines=6)
+    tracked.ok("end", "codex", "--used", "20")
+    window = tracked.records("window-close")[0]
+    before = json.loads(tracked.ok("churn", window["window_id"], "--json"))
+    assert (before["added"], before["commits"]) == (10, 2)
+    # Squash the window's two commits into one, then let git collect the originals.
+    squash = "sed -i -e '2s/^pick/squash/'"
+    tracked.git("rebase", "-q", "-i", "HEAD~2", env={"GIT_SEQUENCE_EDITOR": squash, "GIT_EDITOR": "true"})
+    tracked.git("reflog", "expire", "--expire=now", "--all")
+    tracked.git("gc", "-q", "--prune=now")
+    assert tracked.git("cat-file", "-t", window["commit_end"], check=False) == ""
+    after = json.loads(tracked.ok("churn", window["window_id"], "--json"))
+    squashed = tracked.head()
+    numstat = tracked.git("show", "--numstat", "--format=", squashed)
+    assert after["added"] == sum(int(line.split("\t")[0]) for line in numstat.splitlines() if line) == 10
+    assert (after["commits"], after["files"]) == (1, 2)
+    assert "via notes" in after["range"]
