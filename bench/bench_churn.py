@@ -173,6 +173,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"  lines equal to git's own numstat: {verdicts.check('gross churn equals git numstat', equal)}")
 
+        own = Path(__file__).resolve().parent.parent
+        if (own / ".git").exists():  # a real history too: this project's own, as CI's clone has it
+            real = Repo.discover(own)
+            real_first = run(["git", "rev-list", "--max-parents=0", "HEAD"], own, env).split()[-1]
+            real_cmd = ["git", "log", "--numstat", "--no-renames", "--no-merges", "--format=", f"{real_first}..HEAD"]
+            real_base = [timed(real_cmd, own, env)[0] for _ in range(reps)]
+            real_ours = in_process(lambda: churn_between(real, real_first, real.head(), Policy()), reps)
+            found = churn_between(real, real_first, real.head(), Policy())
+            lines = [line.split("\t") for line in run(real_cmd, own, env).splitlines() if "\t" in line]
+            same = found.added == sum(int(a) for a, *_ in lines if a != "-")
+            same = same and found.deleted == sum(int(d) for _, d, *_ in lines if d != "-")
+            ratio = median(real_ours) / median(real_base)
+            print(
+                f"  this project's own history ({found.commits} commits): git log {fmt(median(real_base))} ms, "
+                f"churn_between {fmt(median(real_ours))} ms ({ratio:.2f}x); equal to git numstat: "
+                f"{verdicts.check('churn equals git numstat on a real history', same)}"
+            )
+
         net = in_process(lambda: churn_between(repo, history[-4], last, Policy(net=True)), reps * 2)
         print_table(
             "net churn of a window (3 commits) on this history, ms",
