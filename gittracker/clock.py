@@ -38,7 +38,10 @@ def parse_ts(text: str, what: str = "timestamp") -> datetime:
         raise BadInput(f"{what}: expected an ISO-8601 time such as 2026-06-07T16:12:00Z, got {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the last representable UTC instant
+        raise BadInput(f"{what}: expected an ISO-8601 time before the year 9999, got {text!r}") from None
 
 
 def new_id(moment: datetime | None = None) -> str:

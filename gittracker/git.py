@@ -30,6 +30,7 @@ NOTES_REF = "refs/notes/tracker"
 TRACKER_NAME = "git-tracker"
 TRACKER_EMAIL = "git-tracker@localhost"
 CAS_ATTEMPTS = 200
+STALE_LOCK_SECONDS = 5.0
 
 # Variables that point git at a repository or alter what it does; stripped from internal calls.
 _LOCATION_VARS = (
@@ -247,9 +248,12 @@ class Repo:
             for path, blob in _walk_blobs(self.pygit[entry.id], entry.name):
                 key = str(blob.id)
                 cached = cache.get(key)
-                if cached is not None:
-                    records.append(Record.trusted(cached))
-                    continue
+                if isinstance(cached, dict):
+                    try:
+                        records.append(Record.trusted(cached))
+                        continue
+                    except (KeyError, TypeError):
+                        pass  # a damaged cache entry: read the blob instead
                 record = Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}")
                 cache.put(key, record.to_dict())
                 records.append(record)
@@ -378,9 +382,29 @@ class Repo:
                         raise _Moved
                     txn.set_target(refname, commit, message=message)
                 return str(commit)
-            except (_Moved, pygit2.GitError):
-                time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 20))
+            except _Moved:
+                pass
+            except pygit2.GitError:
+                self._fail_if_stale_lock(refname)
+            time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 20))
         raise LostRace(f"could not update {refname}: {CAS_ATTEMPTS} attempts lost to concurrent writers")
+
+    def _fail_if_stale_lock(self, refname: str) -> None:
+        """A writer holds a ref's lock for milliseconds; one left for seconds was killed mid-write.
+
+        Spinning on it would stall every command and hook for the whole retry budget, so say which file
+        it is and stop (git itself refuses the same way).
+        """
+        lock = self.common_dir / f"{refname}.lock"
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age > STALE_LOCK_SECONDS:
+            raise GitFailed(
+                f"{lock} has been held for {age:.0f} s: another git process is writing {refname}, or one was "
+                "killed; if no git process is running, delete that file"
+            )
 
     def _tree_with_files(self, base: Any, files: Mapping[str, bytes], *, replace: bool = False) -> Any:
         """A new tree: ``base`` plus ``files`` (path -> content). Existing paths are kept unless ``replace``."""

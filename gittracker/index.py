@@ -116,7 +116,7 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
     path = cache_dir / "window-index.json"
     try:
         index = WindowIndex.from_json(path.read_text())
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a cache: any damage means rebuild
         index = WindowIndex()
     update = repo.ledger_records_since(index.tip, KINDS)
     if update is None:  # not a pure extension of what we indexed: start over

@@ -64,6 +64,7 @@ def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None) -> 
         }
     )
     done: list[str] = []
+    _preflight(repo, pre_commit)
 
     settings = repo.toplevel / CONFIG_NAME
     if not settings.exists():
@@ -102,6 +103,25 @@ def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None) -> 
     return {"toplevel": str(repo.toplevel), "changes": done or ["already set up; nothing to change"]}
 
 
+def _preflight(repo: Repo, pre_commit: bool) -> None:
+    """Refuse before changing anything, so a failed init never leaves half an install behind."""
+    try:
+        repo.pygit  # noqa: B018 - opening it is the check (libgit2 cannot open every repository)
+    except Exception as error:  # pygit2 raises several types for repositories libgit2 cannot read
+        raise BadInput(
+            f"git-tracker cannot open this repository with libgit2 ({error}); SHA-256 repositories "
+            "are not supported yet"
+        ) from None
+    if pre_commit:
+        return
+    hooks_dir = repo.hooks_dir()
+    for name in HOOK_NAMES:
+        path = hooks_dir / name
+        legacy = path.with_name(path.name + LEGACY_SUFFIX)
+        if path.exists() and not is_tracker_hook(path) and legacy.exists():
+            raise Refused(f"{path} is not git-tracker's and {legacy.name} already exists: move one of them aside")
+
+
 def _install_hook(path: Path, name: str, manifest: dict[str, Any]) -> str:
     legacy = path.with_name(path.name + LEGACY_SUFFIX)
     rendered = render_hook(name)
@@ -111,6 +131,8 @@ def _install_hook(path: Path, name: str, manifest: dict[str, Any]) -> str:
         os.replace(path, legacy)
         manifest["legacy"].append(str(legacy))
     elif path.exists() and path.read_text() == rendered:
+        if str(path) not in manifest["hooks"]:
+            manifest["hooks"].append(str(path))
         return f"{name} hook: up to date"
     atomic_write(path, rendered, mode=0o755)
     if str(path) not in manifest["hooks"]:

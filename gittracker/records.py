@@ -63,15 +63,15 @@ def _text(value: Any) -> bool:
 
 
 def _ulid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ULID.match(value))
+    return isinstance(value, str) and bool(_ULID.fullmatch(value))
 
 
 def _sha(value: Any) -> bool:
-    return isinstance(value, str) and bool(_SHA.match(value))
+    return isinstance(value, str) and bool(_SHA.fullmatch(value))
 
 
 def _timestamp(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TS.match(value))
+    return isinstance(value, str) and bool(_TS.fullmatch(value))
 
 
 def _one_of(*choices: str) -> Validator:
@@ -161,7 +161,7 @@ KINDS = tuple(SCHEMAS)
 
 
 def valid_agent_id(agent_id: str) -> bool:
-    return bool(_AGENT.match(agent_id))
+    return bool(_AGENT.fullmatch(agent_id))
 
 
 @dataclass(frozen=True)

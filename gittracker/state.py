@@ -77,6 +77,28 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+OPEN_WINDOW_KEYS = frozenset(
+    {
+        "window_id",
+        "provider",
+        "open_id",
+        "snapshot_id",
+        "opened_ts",
+        "commit_start",
+        "feature_id",
+        "methodology",
+        "before",
+        "note_line",
+    }
+)
+CLOSED_WINDOW_KEYS = frozenset({"close_id", "after_snapshot_id", "closed_ts"})
+
+
+def _require(window: Any, keys: frozenset[str]) -> None:
+    if not isinstance(window, dict) or not keys <= set(window):
+        raise KeyError("window")
+
+
 @dataclass
 class AgentState:
     """What one agent has open and last closed, plus the journal of unconfirmed records."""
@@ -100,12 +122,17 @@ class AgentState:
     def from_json(cls, text: str, where: str) -> AgentState:
         try:
             data = json.loads(text)
-            return cls(
+            state = cls(
                 open=dict(data["open"]),
                 last_closed=dict(data["last_closed"]),
                 last_closed_window=data["last_closed_window"],
                 pending=list(data["pending"]),
             )
+            for window in state.open.values():
+                _require(window, OPEN_WINDOW_KEYS)
+            for window in state.last_closed.values():
+                _require(window, OPEN_WINDOW_KEYS | CLOSED_WINDOW_KEYS)
+            return state
         except (ValueError, KeyError, TypeError):
             raise BadInput(f"{where}: expected git-tracker agent state JSON; move it aside to start fresh") from None
 

@@ -12,6 +12,7 @@ line in front of ours.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -54,7 +55,9 @@ def _our_line(text: str) -> str:
     reading, display = parse_statusline(text)
     parts = [display.get("model") or "claude"]
     if not reading.is_empty():
-        remember_statusline(reading, display)
+        # If the cache cannot be written the line still shows; `--auto claude` then says it has no reading.
+        with contextlib.suppress(OSError):
+            remember_statusline(reading, display)
         parts.append(f"5h {_pct(reading.five_hour_used)}")
         parts.append(f"wk {_pct(reading.weekly_used)}")
     parts += _open_windows(display.get("cwd") or display.get("project_dir") or os.getcwd())
@@ -66,7 +69,10 @@ def _pct(value: float | None) -> str:
 
 
 def _open_windows(cwd: str) -> list[str]:
-    tracker = _tracker_dir(Path(cwd))
+    try:
+        tracker = _tracker_dir(Path(cwd))
+    except (OSError, ValueError):  # an unreadable or non-UTF-8 .git file: show no windows, never a traceback
+        return []
     if tracker is None:
         return []
     agent = os.environ.get("AGENT_ID") or "main"

@@ -358,7 +358,7 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
             window = state.last_closed.get(provider)
             if window is None:
                 raise Refused(f"no closed {provider} window of agent {ctx.agent_id} to reopen")
-            if window.get("completed"):
+            if window.get("completed") or _index(ctx).live_completions(window["window_id"]):
                 raise Refused(f"window {window['window_id']} already has an outcome; its after can no longer be undone")
             # The anomalies that end raised belong to the voided close: void them with it.
             targets = [window["after_snapshot_id"], window["close_id"], *window.get("anomaly_ids", [])]

@@ -3,6 +3,7 @@
 # It must cost nothing when no window is open, so the common path uses shell builtins only:
 # no fork, no Python. See docs/hooks.md.
 # git-tracker-hook-version: 1
+# -P: never put the work tree on Python's import path (a repository must not be able to shadow us).
 GT_PYTHON='@PYTHON@'
 GT_HOOK='@HOOK@'
 GT_LEGACY="$0.pre-tracker"
@@ -38,7 +39,7 @@ gt_spawn_flush() {
     # one commit that creates the marker starts the flusher; the others find it and leave their
     # stamp to that flusher, which re-reads the queue after it removes the marker.
     mkdir "$gt_state/flush.running" 2>/dev/null || return 0
-    ("$GT_PYTHON" -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
+    ("$GT_PYTHON" -P -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
 }
 
 gt_post_commit() {
@@ -88,7 +89,7 @@ gt_post_rewrite() {
     set -- "$gt_state/queue"* "$gt_state/flush.running"
     for gt_pending do
         if [ -e "$gt_pending" ]; then
-            printf '%s\n' "$gt_input" | "$GT_PYTHON" -m gittracker.hookrun post-rewrite "$gt_type" "$PWD"
+            printf '%s\n' "$gt_input" | "$GT_PYTHON" -P -m gittracker.hookrun post-rewrite "$gt_type" "$PWD"
             return 0
         fi
     done
