@@ -170,8 +170,14 @@ class Repo:
         if not named:
             return []
         # Notes outlive their commits: a note on a rewritten commit that gc removed names nothing now.
-        kinds = self.git("cat-file", "--batch-check=%(objecttype)", stdin="\n".join(named) + "\n").split("\n")
-        return [commit for commit, kind in zip(named, kinds, strict=False) if kind == "commit"]
+        return self.existing_commits(named)
+
+    def existing_commits(self, shas: list[str]) -> list[str]:
+        """The ones of ``shas`` that are commits in this repository (one ``cat-file`` for all)."""
+        if not shas:
+            return []
+        kinds = self.git("cat-file", "--batch-check=%(objecttype)", stdin="\n".join(shas) + "\n").split("\n")
+        return [sha for sha, kind in zip(shas, kinds, strict=False) if kind == "commit"]
 
     def numstat_commits(self, commits: list[str], *, renames: bool, first_parent: bool) -> str:
         args = ["log", "--no-walk=unsorted", "--numstat", "--format=%x00%H", "-M" if renames else "--no-renames"]

@@ -138,6 +138,7 @@ def _flush_locked(repo: Repo, state: LocalState, mapping: list[tuple[str, str]] 
     stamps, copies, bad = _parse_queue(taken)
     if stamps:
         repo.add_note_lines(stamps)
+        append_lines(state.root / "stamped", [f"{sha} {line}" for sha, lines in stamps.items() for line in lines])
     for source, dest in copies + list(mapping or []):
         lines = [line for line in repo.note_text(source).splitlines() if line.strip()]
         if lines:
@@ -147,6 +148,40 @@ def _flush_locked(repo: Repo, state: LocalState, mapping: list[tuple[str, str]] 
     for path in taken:
         path.unlink(missing_ok=True)
     return len(stamps)
+
+
+def restore_window_notes(repo: Repo, window_id: str) -> int:
+    """Re-apply any of a window's stamps that vanished from ``refs/notes/tracker``; returns how many.
+
+    git's own note copying on amend and rebase (``notes.rewriteRef``) writes the notes ref from a tree it
+    read earlier, without a compare-and-swap: a stamp written meanwhile by another worktree's flush can
+    be overwritten. The flusher logs every stamp it wrote (``stamped``); ``end`` calls this to check its
+    window's stamps and put back the lost ones, then forgets them.
+    """
+    state = LocalState(repo.tracker_dir)
+    path = state.root / "stamped"
+    with file_lock(state.flush_lock, timeout=60):
+        if not path.exists():
+            return 0
+        keep: list[str] = []
+        mine: dict[str, set[str]] = {}
+        for raw in path.read_bytes().decode("utf-8", "replace").split("\n"):
+            sha, _, line = raw.partition(" ")
+            if not line:
+                continue
+            if f'"id":"{window_id}"' in line:
+                mine.setdefault(sha, set()).add(line)
+            else:
+                keep.append(raw)
+        lost = {sha: lines for sha, lines in mine.items() if not lines <= set(repo.note_text(sha).splitlines())}
+        alive = set(repo.existing_commits(sorted(lost)))
+        restored = {sha: lines for sha, lines in lost.items() if sha in alive}
+        if restored:
+            repo.add_note_lines(restored)
+        from gittracker.state import atomic_write
+
+        atomic_write(path, "".join(f"{line}\n" for line in keep))
+    return len(restored)
 
 
 def _record_anomaly(repo: Repo, code: str, detail: str) -> None:

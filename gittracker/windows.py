@@ -270,7 +270,7 @@ def end(
         after.last_closed_window = window["window_id"]
         _commit(ctx, state, after, [snapshot, closed, *anomalies])
         _remember_reading(ctx, provider, snapshot)
-    flush_warning = _flush_notes(ctx)
+    flush_warning = _flush_notes(ctx, window["window_id"])
     return {
         "window_id": window["window_id"],
         "provider": provider,
@@ -322,12 +322,13 @@ def _count_commits(ctx: Context, start: str | None, end: str | None) -> int:
     return int(out) if out.isdigit() else 0
 
 
-def _flush_notes(ctx: Context) -> str | None:
+def _flush_notes(ctx: Context, window_id: str) -> str | None:
     """Write the window's queued note stamps now, so they exist when ``end`` returns."""
     from gittracker import hookrun
 
     try:
         hookrun.flush(ctx.repo.toplevel)
+        hookrun.restore_window_notes(ctx.repo, window_id)
     except Exception as error:
         return f"note stamps stay queued ({error}); they are written by the next commit or `git tracker flush`"
     return None

@@ -114,3 +114,19 @@ def test_statusline_never_shows_a_traceback(tracked: Sandbox, tmp_path: Path) ->
     assert done.returncode == 0
     assert done.stdout.strip() == "Opus · 5h 10% · wk -"
     assert done.stderr == ""
+
+
+def test_end_puts_back_stamps_a_concurrent_rewrite_dropped(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "1")
+    window = tracked.records("window-open")[0]["window_id"]
+    commits = [tracked.commit() for _ in range(3)]
+    tracked.wait_for_flush()
+    assert all(tracked.note(c) for c in commits)
+    # What git's non-atomic note copy during another worktree's rebase can do: a notes commit whose tree
+    # lacks stamps written meanwhile. Reproduced here by removing two notes outright.
+    tracked.git("notes", "--ref", "tracker", "remove", commits[0], commits[2])
+    assert tracked.note(commits[0]) == [] and tracked.note(commits[2]) == []
+    tracked.ok("end", "codex", "--used", "3")
+    assert [[line["id"] for line in tracked.note(c)] for c in commits] == [[window]] * 3
+    stamped = (tracked.path / ".git" / "tracker" / "stamped").read_text()
+    assert window not in stamped  # forgotten once checked
