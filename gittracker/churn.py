@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gittracker.errors import BadInput
+from gittracker.errors import BadInput, GitFailed
 from gittracker.git import Repo
 
 
@@ -96,6 +96,15 @@ def churn_of_window(repo: Repo, window_id: str, start: str | None, end: str | No
     log = repo.numstat_commits(commits, renames=policy.renames, first_parent=policy.first_parent)
     added, deleted, files, binary = _rows(log)
     return Churn(added, deleted, len(files), log.count("\0"), len(binary), "gross", renames, merges, label)
+
+
+def churn_if_known(repo: Repo, start: str | None, end: str | None) -> Churn | None:
+    """Default-policy churn, or None when the range's commits are gone (collected after a rewrite):
+    unknown, never zero."""
+    try:
+        return churn_between(repo, start, end, Policy())
+    except GitFailed:
+        return None
 
 
 def churn_between(repo: Repo, start: str | None, end: str | None, policy: Policy) -> Churn:

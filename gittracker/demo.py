@@ -123,7 +123,7 @@ def _reading(provider: str, value: float) -> Reading:
 
 
 def _summary(repo: Repo, repo_dir: Path, commits: int) -> dict[str, Any]:
-    from gittracker.windows import live_records
+    from gittracker.records import live_records
 
     records = repo.read_records()
     kinds = Counter(record.kind for record in records)

@@ -12,8 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gittracker.preview import live
-from gittracker.records import Record
+from gittracker.records import Record, live_records
 
 TOKEN_CHURN_COLUMNS = (
     "checkpoint_id",
@@ -74,14 +73,14 @@ def _cell(value: Any) -> str:
 def token_churn_csv(records: Sequence[Record]) -> str:
     rows = [
         {"checkpoint_id": r.id, "ts": r.ts, "agent_id": r.agent_id, **r.body}
-        for r in live(records)
+        for r in live_records(records)
         if r.kind == "checkpoint"
     ]
     return _csv(TOKEN_CHURN_COLUMNS, rows)
 
 
 def churn_csv(records: Sequence[Record], churn_of: Callable[[str | None, str | None], dict[str, int] | None]) -> str:
-    alive = live(records)
+    alive = live_records(records)
     opened = {r["window_id"]: r.ts for r in alive if r.kind == "window-open"}
     done = {r["window_id"]: r for r in alive if r.kind == "completion"}
     closes = {r["window_id"]: r for r in alive if r.kind == "window-close"}

@@ -15,7 +15,7 @@ from typing import Any
 
 from gittracker import stats
 from gittracker.capacity import UNITS
-from gittracker.records import PROVIDERS, Record
+from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.state import atomic_write
 
 SCHEMA_VERSION = 1
@@ -48,12 +48,6 @@ class WindowRow:
         if self.outcome is None or self.quality is None:
             return None
         return stats.delivered_work(self.outcome, self.quality)
-
-
-def live(records: Iterable[Record]) -> list[Record]:
-    items = list(records)
-    voided = {r["target_id"] for r in items if r.kind == "void"}
-    return [r for r in items if r.id not in voided and r.kind != "void"]
 
 
 def window_rows(records: Sequence[Record], lines_of: Callable[[str | None, str | None], int | None]) -> list[WindowRow]:
@@ -247,7 +241,7 @@ def build_preview(
     mde: float = 0.25,
     provider: str | None = None,
 ) -> dict[str, Any]:
-    alive = live(records)
+    alive = live_records(records)
     rows = window_rows(alive, lines_of)
     chosen = choose_baseline(baseline, rows)
     base_rows = [row for row in rows if row.provider == chosen]
@@ -290,7 +284,7 @@ def build_decision(
     baseline: str = "",
     mde: float = 0.25,
 ) -> dict[str, Any]:
-    alive = live(records)
+    alive = live_records(records)
     rows = window_rows(alive, lines_of)
     g1 = _gate_g1(records, rows, lines_of, baseline, mde)
     g2 = {"pass": False, "detail": "no data: no task bank yet (`git tracker bank add`); fails closed"}

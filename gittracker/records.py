@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeGuard
@@ -278,6 +278,13 @@ def _check_body(kind: str, body: Mapping[str, Any], schema_version: int) -> None
     # A newer schema may add fields; this version only refuses unknown fields on records it made.
     if extra and schema_version <= SCHEMA_VERSION:
         raise BadInput(f"{kind}: unexpected field(s) {', '.join(sorted(extra))}")
+
+
+def live_records(records: Iterable[Record]) -> list[Record]:
+    """Records not voided (a void is itself never voided: undo appends, it does not delete)."""
+    items = list(records)
+    voided = {r["target_id"] for r in items if r.kind == "void"}
+    return [r for r in items if r.id not in voided and r.kind != "void"]
 
 
 def record_path(record_id: str, kind: str) -> str:

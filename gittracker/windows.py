@@ -20,7 +20,7 @@ from gittracker.capacity import UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.git import Repo
-from gittracker.records import OUTCOMES, Record, note_line, valid_agent_id
+from gittracker.records import OUTCOMES, Record, live_records, note_line, valid_agent_id
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
@@ -416,13 +416,6 @@ def parse_quality(text: str) -> float:
     return value
 
 
-def live_records(records: Iterable[Record]) -> list[Record]:
-    """Records not voided (a void is itself never voided: undo appends, it does not delete)."""
-    items = list(records)
-    voided = {r["target_id"] for r in items if r.kind == "void"}
-    return [r for r in items if r.id not in voided and r.kind != "void"]
-
-
 def complete(
     ctx: Context,
     window: str | None,
@@ -472,6 +465,10 @@ def _index(ctx: Context) -> Any:
     return load_index(ctx.repo, ctx.local.root / "cache")
 
 
+def _window_ids(records: Iterable[Record]) -> set[str]:
+    return {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
+
+
 def _resolve_window(ctx: Context, state: AgentState, known: set[str], window: str | None) -> str:
     if window is None:
         if state.last_closed_window is None:
@@ -505,16 +502,12 @@ def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
 
 
 def _lines_cache(ctx: Context) -> Any:
-    from gittracker.churn import Policy, churn_between
-    from gittracker.errors import GitFailed
+    from gittracker.churn import churn_if_known
     from gittracker.preview import LinesCache
 
     def compute(start: str | None, end: str) -> int | None:
-        try:
-            churn = churn_between(ctx.repo, start, end, Policy())
-        except GitFailed:
-            return None  # the commits are gone (gc after a rewrite): lines unknown, not zero
-        return churn.added + churn.deleted
+        churn = churn_if_known(ctx.repo, start, end)
+        return None if churn is None else churn.added + churn.deleted
 
     return LinesCache(ctx.local.root / "cache" / "churn-lines.json", compute)
 
@@ -558,8 +551,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         if window is None and state.open:
             target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
         else:
-            known = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
-            target = _resolve_window(ctx, state, known, window)
+            target = _resolve_window(ctx, state, _window_ids(records), window)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == target]
         opens = [r for r in records if r.kind == "window-open" and r["window_id"] == target]
         if not opens:
@@ -586,8 +578,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
 
 
 def export(ctx: Context, which: str) -> str:
-    from gittracker.churn import Policy, churn_between
-    from gittracker.errors import GitFailed
+    from gittracker.churn import churn_if_known
     from gittracker.ledgers import churn_csv, token_churn_csv
 
     records = ctx.repo.read_records()
@@ -595,9 +586,8 @@ def export(ctx: Context, which: str) -> str:
         return token_churn_csv(records)
 
     def churn_of(start: str | None, end: str | None) -> dict[str, int] | None:
-        try:
-            found = churn_between(ctx.repo, start, end, Policy())
-        except GitFailed:
+        found = churn_if_known(ctx.repo, start, end)
+        if found is None:
             return None
         return {"added": found.added, "deleted": found.deleted, "files": found.files, "commits": found.commits}
 
@@ -625,8 +615,7 @@ def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
         target = state.last_closed_window
     records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
     if _ULID_PREFIX.match(target):
-        known = {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
-        window_id = _resolve_window(ctx, state, known, target)
+        window_id = _resolve_window(ctx, state, _window_ids(records), target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:
             start, end = closes[-1]["commit_start"], closes[-1]["commit_end"]

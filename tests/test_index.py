@@ -6,13 +6,13 @@ from pathlib import Path
 
 from gittracker.git import Repo
 from gittracker.index import load_index
-from gittracker.preview import halt_reason, live, window_rows
-from gittracker.records import PROVIDERS
+from gittracker.preview import halt_reason, window_rows
+from gittracker.records import PROVIDERS, live_records
 from tests.conftest import Sandbox
 
 
 def full_read_halts(repo: Repo) -> dict[str, str | None]:
-    records = live(repo.read_records())
+    records = live_records(repo.read_records())
     rows = window_rows(records, lambda start, end: None)
     return {p: halt_reason(p, records, rows) for p in PROVIDERS}
 
