@@ -378,6 +378,42 @@ def export(ledger: str, out: str | None, handoff: str | None) -> int:
     return EXIT_OK
 
 
+@cli.command()
+@click.argument("source", metavar="SOURCE")
+@click.argument("target", required=False, metavar="[FILE|-]")
+@click.option(
+    "--dir", "dirs", multiple=True, metavar="DIR", help="Read this Claude config dir or Codex home (repeatable)."
+)
+@click.option("--this-repo", "this_repo_only", is_flag=True, help="claude-logs: only this repository's projects.")
+@click.option("--skip-invalid", is_flag=True, help="Skip and count log lines that cannot be read, instead of stopping.")
+@click.option("--provider", metavar="P", help="ccusage: the provider of a per-agent report (default claude).")
+@json_option
+def ingest(
+    source: str,
+    target: str | None,
+    dirs: tuple[str, ...],
+    this_repo_only: bool,
+    skip_invalid: bool,
+    provider: str | None,
+    as_json: bool,
+) -> int:
+    """Read usage and capacity data: ccusage, claude-logs, codex-sessions, codex-status, claude-usage,
+    claude-statusline."""
+    from gittracker.ingest import run
+    from gittracker.report import format_ingest
+
+    summary = run(
+        _context("ingest"),
+        source,
+        target,
+        dirs=dirs,
+        this_repo_only=this_repo_only,
+        skip_invalid=skip_invalid,
+        provider=provider,
+    )
+    return _emit(summary.to_dict(), as_json, format_ingest)
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--wrap", metavar="CMD", help="Also run your previous statusLine command and show its line first.")
 def statusline(wrap: str | None) -> int:

@@ -58,7 +58,23 @@ def new_id(moment: datetime | None = None) -> str:
     else:
         rand = int.from_bytes(os.urandom(10), "big")
     _last_id_ms, _last_id_rand = ms, rand
-    value = (ms << 80) | rand
+    return _encode_ulid((ms << 80) | rand)
+
+
+def derived_id(moment: datetime, key: str) -> str:
+    """A ULID whose 80 "random" bits are a digest of ``key``: the same data always gets the same id.
+
+    Ingested records use it, so reading the same logs again (in this clone or another) writes the same
+    ledger path, and the idempotent append adds nothing.
+    """
+    import hashlib
+
+    ms = int(moment.timestamp() * 1000)
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
+    return _encode_ulid((ms << 80) | digest)
+
+
+def _encode_ulid(value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

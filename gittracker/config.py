@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 
@@ -17,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "tracker": {"schema": 1, "reset_buffer_minutes": 5, "auto_max_age_minutes": 30},
     "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
     "sync": {"remote": "origin"},
+    "ingest": {"timezone": "UTC"},
 }
 
 
@@ -28,6 +31,20 @@ class Config:
     mde: float = 0.25
     divergence_threshold: float = 0.10
     remote: str = "origin"
+    timezone: str = "UTC"
+
+    def zone(self) -> tzinfo:
+        """The zone that ``ingest`` cuts days in (``ingest.timezone``; UTC unless configured)."""
+        return zone_named(self.timezone)
+
+
+def zone_named(name: str) -> tzinfo:
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"ingest.timezone: expected an IANA zone such as Europe/Berlin or UTC, got {name!r}") from None
 
 
 def default_text(remote: str | None = None) -> str:
@@ -57,10 +74,12 @@ def load(toplevel: Path) -> Config:
             mde=float(stats.get("mde", 0.25)),
             divergence_threshold=float(stats.get("divergence_threshold", 0.10)),
             remote=str(data.get("sync", {}).get("remote", "origin")),
+            timezone=str(data.get("ingest", {}).get("timezone", "UTC")),
         )
     except (TypeError, ValueError, AttributeError) as error:
         expected = "numbers for reset_buffer_minutes, mde, divergence_threshold"
         raise BadInput(f"{path.name}: expected {expected} ({error})") from None
     if not 0 <= config.reset_buffer_minutes <= 24 * 60:
         raise BadInput(f"{path.name}: tracker.reset_buffer_minutes: expected 0 to 1440 minutes")
+    zone_named(config.timezone)
     return config

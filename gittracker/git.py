@@ -13,7 +13,7 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -216,6 +216,39 @@ class Repo:
     def ledger_tip(self) -> str | None:
         ref = self.pygit.references.get(LEDGER_REF)
         return str(ref.target) if ref is not None else None
+
+    def ledger_tip_fast(self) -> str | None:
+        """The ledger tip without loading pygit2 (for paths that usually stop before touching the ledger)."""
+        out = self.git("rev-parse", "-q", "--verify", f"{LEDGER_REF}^{{commit}}", check=False).strip()
+        return out or None
+
+    def missing_records(self, records: Iterable[Record]) -> list[Record]:
+        """The records whose paths the ledger does not have yet (one tree, looked up once per record)."""
+        items = list(records)
+        tree = self._ledger_tree() if items else None
+        if tree is None:
+            return list({record.id: record for record in items}.values())
+        out: dict[str, Record] = {}
+        for record in items:
+            if record.id not in out and _tree_lookup(tree, record_path(record.id, record.kind)) is None:
+                out[record.id] = record
+        return list(out.values())
+
+    def worktree_paths(self) -> list[Path]:
+        out = self.git("worktree", "list", "--porcelain", check=False)
+        paths = [Path(line[len("worktree ") :]) for line in out.splitlines() if line.startswith("worktree ")]
+        return paths or [self.toplevel]
+
+    def this_repo_test(self) -> Callable[[str | None], bool | None]:
+        """A test: is this project path (a transcript's cwd) inside this repository or one of its worktrees?"""
+        roots = [str(path.resolve()) for path in self.worktree_paths()]
+
+        def mine(project: str | None) -> bool | None:
+            if project is None:
+                return None
+            return any(project == root or project.startswith(root.rstrip("/") + "/") for root in roots)
+
+        return mine
 
     def append_records(self, records: Iterable[Record], message: str | None = None) -> str | None:
         """Append records to the ledger branch in one commit; compare-and-swap, retried on a lost race.

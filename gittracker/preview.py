@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from gittracker import stats
 from gittracker.capacity import UNITS
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.state import atomic_write
+from gittracker.usage import Divergence, divergent, window_tokens
 
 SCHEMA_VERSION = 1
 G1_MAX_CI_WIDTH = 0.30
@@ -240,9 +242,13 @@ def build_preview(
     baseline: str = "",
     mde: float = 0.25,
     provider: str | None = None,
+    divergence_threshold: float = 0.10,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
+    tokens = window_tokens(alive)
+    closes = [record for record in alive if record.kind == "window-close"]
+    divergences = divergent(closes, tokens, divergence_threshold)
     chosen = choose_baseline(baseline, rows)
     base_rows = [row for row in rows if row.provider == chosen]
     providers = {}
@@ -253,6 +259,7 @@ def build_preview(
         if versus is not None and UNITS[name] != UNITS[chosen or name]:
             versus = None  # different units: power against an arm like itself
         providers[name] = provider_report(name, rows, versus, mde, halt_reason(name, alive, rows))
+        providers[name].update(_token_report(name, rows, tokens, divergences))
     notes = []
     for name, report in providers.items():
         if report["n"] < stats.MIN_WINDOWS:
@@ -271,6 +278,21 @@ def build_preview(
         "anomalies": sum(1 for r in alive if r.kind == "anomaly"),
         "proxy": None,
         "notes": notes,
+    }
+
+
+def _token_report(
+    provider: str, rows: Sequence[WindowRow], tokens: dict[str, int], found: Sequence[Divergence]
+) -> dict[str, Any]:
+    """Tokens of the provider's windows (from ingested logs) and the windows whose tokens per capacity
+    unit stray from the provider's median (DESIGN §5 item 6), each with both figures."""
+    mine = [row for row in rows if row.provider == provider and row.window_id in tokens]
+    ratios = [tokens[row.window_id] / row.capacity for row in mine if row.capacity]
+    return {
+        "tokens": sum(tokens[row.window_id] for row in mine) if mine else None,
+        "windows_with_tokens": len(mine),
+        "tokens_per_unit": round(statistics.median(ratios), 3) if ratios else None,
+        "divergent": [item.to_dict() for item in found if item.provider == provider],
     }
 
 

@@ -23,6 +23,8 @@ SOURCES = frozenset({"alias", "ingest", "automation", "hook", "cli"})
 PROVIDERS = ("codex", "claude", "glm")
 OUTCOMES = ("shipped", "partial", "failed")
 PHASES = ("before", "after", "mid")
+USAGE_ORIGINS = ("ccusage", "claude-logs", "codex-sessions")
+GRANULARITIES = ("day", "block", "session", "window")
 STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", "agent_id")
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -80,6 +82,14 @@ def _one_of(*choices: str) -> Validator:
 
 def _codes(value: Any) -> bool:
     return isinstance(value, list) and all(_text(item) for item in value)
+
+
+def _cost(value: Any) -> bool:
+    return _is_number(value) and value >= 0
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
 
 
 def _unit_interval(value: Any) -> bool:
@@ -151,6 +161,24 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
         "reason": (_text, "a string"),
     },
+    "usage": {
+        "provider": (_PROVIDER, "one of " + ", ".join(PROVIDERS)),
+        "origin": (_one_of(*USAGE_ORIGINS), "one of " + ", ".join(USAGE_ORIGINS)),
+        "granularity": (_one_of(*GRANULARITIES), "one of " + ", ".join(GRANULARITIES)),
+        "period": (_text, "a day (YYYY-MM-DD), a block start time, a session id or a window's start"),
+        "input_tokens": (_count, "a whole number >= 0"),
+        "output_tokens": (_count, "a whole number >= 0"),
+        "cache_creation_tokens": (_count, "a whole number >= 0"),
+        "cache_read_tokens": (_count, "a whole number >= 0"),
+        "total_tokens": (_count, "a whole number >= 0"),
+        "cost_usd": (_optional(_cost), "a cost >= 0 or null"),
+        "models": (_codes, "a list of model names"),
+        "scope": (_text, "where the data was read (host and directory)"),
+        "project": (_optional(_text), "a project path or null"),
+        "branch": (_optional(_text), "a branch name or null"),
+        "this_repo": (_optional(_flag), "true, false or null"),
+        "window_id": (_optional(_ulid), "a window id or null"),
+    },
     "anomaly": {
         "code": (_text, "an anomaly code"),
         "window_id": (_optional(_ulid), "a window id or null"),
@@ -187,6 +215,30 @@ class Record:
         moment = clock.parse_ts(ts) if ts else clock.now()
         return cls(
             id=clock.new_id(moment),
+            kind=kind,
+            ts=clock.format_ts(moment),
+            schema_version=SCHEMA_VERSION,
+            tool_version=__version__,
+            source=source,
+            agent_id=agent_id,
+            body=body,
+        )
+
+    @classmethod
+    def derived(
+        cls, kind: str, *, source: str, agent_id: str, ts: str, identity: str | None = None, **body: Any
+    ) -> Record:
+        """A record whose id is derived from its time and content (``clock.derived_id``).
+
+        Re-deriving it from the same data gives the same id and ledger path, so appending it again adds
+        nothing; the stamp's agent and tool version are left out of the digest on purpose. ``identity``
+        replaces the body in the digest when a record must keep its id although its text may change.
+        """
+        moment = clock.parse_ts(ts)
+        what: Any = body if identity is None else identity
+        key = json.dumps([kind, clock.format_ts(moment), what], sort_keys=True, separators=(",", ":"))
+        return cls(
+            id=clock.derived_id(moment, key),
             kind=kind,
             ts=clock.format_ts(moment),
             schema_version=SCHEMA_VERSION,

@@ -94,7 +94,8 @@ def format_preview(data: dict[str, Any]) -> str:
         )
     lines = [f"Efficiency per provider (delivered work per capacity unit; baseline: {data['baseline']})", ""]
     lines.append(
-        f"{'provider':<8} {'n/win':>6} {'used':>9} {'efficiency [95% CI]':<27} {'width':>6} {'power':>5} {'qual':>4}"
+        f"{'provider':<8} {'n/win':>6} {'used':>9} {'efficiency [95% CI]':<27} {'width':>6} {'power':>5} {'qual':>4} "
+        f"{'tokens':>6}"
     )
     for name, row in providers.items():
         used = f"{row['capacity_used']:g}{'%' if row['unit'] == 'percent' else ' pr'}"
@@ -106,7 +107,7 @@ def format_preview(data: dict[str, Any]) -> str:
             eff = f"{_num(row['efficiency'])} ci=n/a"
         lines.append(
             f"{name:<8} {row['n']:>2}/{row['windows']:<3} {used:>9} {eff:<27} {_num(row['ci_width'], 2):>6} "
-            f"{_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4}"
+            f"{_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4} {_count(row.get('tokens')):>6}"
         )
     lines.append("")
     for name, row in providers.items():
@@ -120,6 +121,9 @@ def format_preview(data: dict[str, Any]) -> str:
             extra.append(f"{row['pending']} pending outcome")
         if row["unknown_capacity"]:
             extra.append(f"{row['unknown_capacity']} unknown capacity")
+        if row.get("tokens_per_unit") is not None:
+            unit = "%" if row["unit"] == "percent" else "prompt"
+            extra.append(f"{_count(row['tokens_per_unit'])} tokens per {unit} (median of {row['windows_with_tokens']})")
         if extra:
             lines.append(f"  {name}: " + "; ".join(extra))
     tested = {k: v for k, v in data["comparisons"].items() if v.get("method")}
@@ -131,11 +135,32 @@ def format_preview(data: dict[str, Any]) -> str:
                 f"  {name}: x{_num(result['ratio'])}{ci}, {result['method']}, p={_num(result['p'], 2)}, "
                 f"p_holm={_num(result.get('p_holm'), 2)}"
             )
+    divergent = [(name, item) for name, row in providers.items() for item in row.get("divergent", [])]
+    if divergent:
+        lines += ["", "Divergent windows (divergent:ccusage; tokens per unit vs the provider median):"]
+        for name, item in divergent:
+            unit = "%" if providers[name]["unit"] == "percent" else " prompts"
+            lines.append(  # a 12-character id prefix: every command that takes a window accepts it
+                f"  {name} {item['window_id'][:12]}: {_count(item['tokens'])} tokens / {item['delta']:g}{unit} = "
+                f"{_count(item['tokens_per_unit'])} per unit, median {_count(item['median_tokens_per_unit'])} "
+                f"({item['deviation']:+.0%})"
+            )
     if data["notes"]:
         lines += ["", "Notes:"] + [f"  - {note}" for note in data["notes"]]
     if data["anomalies"]:
         lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
     return "\n".join(lines)
+
+
+def _count(value: float | None) -> str:
+    """A token count in 6 characters: 950, 12.3k, 4.56M, 1.2G."""
+    if value is None:
+        return "-"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            scaled = value / size
+            return f"{scaled:.3g}{suffix}" if scaled < 100 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}"
 
 
 def format_decision(data: dict[str, Any]) -> str:
@@ -148,3 +173,23 @@ def format_decision(data: dict[str, Any]) -> str:
                 lines.append(f"    {provider} as of {check['as_of']}: {why}")
     lines.append(f"Verdict: {data['verdict']}")
     return "\n".join(lines)
+
+
+def format_ingest(summary: dict[str, Any]) -> str:
+    if summary["unchanged"]:
+        if not summary["files"]:
+            return f"{summary['source']}: nothing new (already in the ledger)"
+        return f"{summary['source']}: nothing new ({summary['files']} file(s) checked)"
+    parts = [f"{summary['source']}:"]
+    if summary["files_read"]:
+        parts.append(
+            f"read {summary['bytes_read']:,} bytes from {summary['files_read']} of {summary['files']} file(s),"
+        )
+        parts.append(f"{summary['events']:,} token event(s);")
+    parts.append(f"{summary['records_added']} usage record(s) and {summary['snapshots_added']} snapshot(s) added")
+    line = " ".join(parts)
+    if summary["divergent_marked"]:
+        line += f"; {summary['divergent_marked']} window(s) marked divergent:ccusage (see git tracker preview)"
+    if summary["skipped_lines"]:
+        line += f"; {summary['skipped_lines']} unreadable line(s) skipped"
+    return line

@@ -31,7 +31,7 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, text: str, mode: int | None = None, *, durable: bool = True) -> None:
+def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, durable: bool = True) -> None:
     """Write a file so readers see the old or the new content, never a part.
 
     The file keeps its mode when it exists (mkstemp would make it 0600); a new one gets ``mode``
@@ -45,8 +45,8 @@ def atomic_write(path: Path, text: str, mode: int | None = None, *, durable: boo
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.chmod(tmp, final_mode)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode() if isinstance(text, str) else text)
             handle.flush()
             if durable:  # caches skip the fsync: losing one to a crash costs a recomputation, no data
                 os.fsync(handle.fileno())

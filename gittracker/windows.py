@@ -25,7 +25,7 @@ from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
 # What preview and decide read: snapshots, opens and checkpoints are not needed for the statistics.
-REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume")
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
 
@@ -519,7 +519,12 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
         check_provider(provider)
     cache = _lines_cache(ctx)
     result = build_preview(
-        ctx.repo.read_records(REPORT_KINDS), cache, baseline=ctx.config.baseline, mde=ctx.config.mde, provider=provider
+        ctx.repo.read_records(REPORT_KINDS),
+        cache,
+        baseline=ctx.config.baseline,
+        mde=ctx.config.mde,
+        provider=provider,
+        divergence_threshold=ctx.config.divergence_threshold,
     )
     cache.save()
     return result

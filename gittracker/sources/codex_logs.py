@@ -333,6 +333,25 @@ def _remote_key(url: str) -> str:
     return key.removesuffix(".git")
 
 
+def codex_homes(explicit: tuple[str, ...] = ()) -> list[Path]:
+    """``--dir`` when given, else ``$CODEX_HOME``, else ``~/.codex``; each must hold sessions/ or archived_sessions/."""
+    if explicit:
+        homes = [Path(item).expanduser() for item in explicit]
+    else:
+        homes = [Path(os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex"))]
+    for home in homes:
+        if not ((home / "sessions").is_dir() or (home / "archived_sessions").is_dir()):
+            raise BadInput(
+                f"{home}: expected a Codex home with sessions/ or archived_sessions/ (set CODEX_HOME or --dir)"
+            )
+    return homes
+
+
+def rollout_files(codex_home: Path) -> list[Path]:
+    """Every rollout, oldest first (the order a session's running totals were written)."""
+    return [path for _, path in reversed(_rollouts(codex_home))]
+
+
 def _rollouts(codex_home: Path) -> list[tuple[float, Path]]:
     """Every rollout file, newest write first."""
     files: list[tuple[float, Path]] = []

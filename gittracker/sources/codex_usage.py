@@ -1,0 +1,126 @@
+"""Codex rollouts as token events and rate-limit readings (``ingest codex-sessions``).
+
+``token_count`` events carry ``info.total_token_usage``, a running total for the session. A session's
+usage is the sum of the *increases* of that total, so an identical repeated line adds nothing and a
+resumed session that starts from its old total is not counted twice. Codex's ``input_tokens`` include the
+cached input: the event splits them into uncached input and ``cache_read``, as ccusage does.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gittracker.capacity import Reading
+from gittracker.errors import BadInput
+from gittracker.records import reject_constant
+from gittracker.sources.claude_logs import BadLine
+from gittracker.sources.codex_logs import reading_from_event
+from gittracker.usage import TokenEvent
+
+EXPECTED = (
+    "a Codex rollout line: a JSON object {timestamp, type, payload}; token_count payloads with "
+    "info.total_token_usage {input_tokens, cached_input_tokens, output_tokens} as whole numbers >= 0"
+)
+TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+
+
+Found = TokenEvent | tuple[datetime, Reading]
+
+
+def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
+    """The reading and token event one line carries; ``extra`` is the session's running state."""
+    stripped = line.strip()
+    if not stripped:
+        return ()
+    if '"token_count"' not in stripped and '"session_meta"' not in stripped and '"turn_context"' not in stripped:
+        if not (stripped.startswith("{") and stripped.endswith("}")):
+            raise BadLine("a JSON object per line (this one is cut off or not JSON)")
+        return ()
+    try:
+        data = json.loads(stripped, parse_constant=reject_constant)
+    except (ValueError, RecursionError):
+        raise BadLine("a JSON object per line (this one is cut off or not JSON)") from None
+    if not isinstance(data, dict):
+        raise BadLine("a JSON object per line")
+    payload = data.get("payload")
+    if data.get("type") in ("session_meta", "turn_context") and isinstance(payload, dict):
+        _remember_context(payload, extra)
+        return ()
+    if data.get("type") != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
+        return ()
+    try:
+        found = reading_from_event(data)
+    except BadInput as error:
+        raise BadLine(str(error)) from None
+    event = _increase(data, payload, extra, f"{file_key}#{number}")
+    return tuple(item for item in (found, event) if item is not None)
+
+
+def _remember_context(payload: dict[str, Any], extra: dict[str, Any]) -> None:
+    cwd = payload.get("cwd")
+    if isinstance(cwd, str) and cwd:
+        extra["cwd"] = cwd
+    git = payload.get("git")
+    if isinstance(git, dict) and isinstance(git.get("branch"), str):
+        extra["branch"] = git["branch"]
+    model = payload.get("model")
+    if isinstance(model, str) and model:
+        extra["model"] = model
+
+
+def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, Any], key: str) -> TokenEvent | None:
+    info = payload.get("info")
+    if info is None:
+        return None  # a rate-limit-only line
+    if not isinstance(info, dict):
+        raise BadLine("token_count info to be an object or null")
+    totals = info.get("total_token_usage")
+    if totals is None:
+        return None
+    if not isinstance(totals, dict):
+        raise BadLine("info.total_token_usage to be an object")
+    now = {name: _count(totals, name) for name in TOTAL_FIELDS}
+    before = extra.get("total")
+    previous = dict.fromkeys(TOTAL_FIELDS, 0) if not isinstance(before, dict) else before
+    if all(now[name] == previous.get(name, 0) for name in TOTAL_FIELDS):
+        return None  # a repeated line: the running total did not move
+    if any(now[name] < previous.get(name, 0) for name in TOTAL_FIELDS):
+        previous = dict.fromkeys(TOTAL_FIELDS, 0)  # the total restarted (a new context): count it afresh
+    extra["total"] = now
+    # Like ccusage 20: when the total moved, the turn's own figures (last_token_usage) are the usage;
+    # the difference of totals is the fallback for builds that write no last_token_usage.
+    last = info.get("last_token_usage")
+    if isinstance(last, dict):
+        grew = {name: _count(last, name, "last_token_usage") for name in TOTAL_FIELDS}
+    else:
+        grew = {name: now[name] - previous.get(name, 0) for name in TOTAL_FIELDS}
+    cached = min(grew["cached_input_tokens"], grew["input_tokens"])
+    timestamp = data.get("timestamp")
+    if not isinstance(timestamp, str):
+        raise BadLine("timestamp to be an ISO-8601 time")
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        raise BadLine(f"timestamp to be an ISO-8601 time, got {timestamp[:40]!r}") from None
+    if moment.tzinfo is None:
+        raise BadLine(f"timestamp to carry a zone (Z), got {timestamp[:40]!r}")
+    return TokenEvent(
+        key=key,
+        ms=round(moment.timestamp() * 1000),
+        input=grew["input_tokens"] - cached,
+        output=grew["output_tokens"],
+        cache_creation=0,
+        cache_read=cached,
+        project=extra.get("cwd"),
+        branch=extra.get("branch"),
+        model=extra.get("model"),
+    )
+
+
+def _count(totals: dict[str, Any], name: str, where: str = "total_token_usage") -> int:
+    value = totals.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadLine(f"info.{where}.{name} to be a whole number >= 0, got {json.dumps(value)[:40]}")
+    return value

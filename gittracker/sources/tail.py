@@ -1,0 +1,113 @@
+"""Read only what is new in append-only log files.
+
+For each file we remember (size, mtime, offset, digest of the bytes just before the offset). A file whose
+size and mtime are unchanged is not opened. One that grew is read from the offset, after checking that the
+bytes before it are still the ones we read (the digest); a file that was replaced or rewritten is read
+again from the start, which is safe because every reader deduplicates events by key. A last line
+without its newline is still being written: it is left for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gittracker.errors import BadInput
+
+TAIL_BYTES = 4096
+CHUNK_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class Seen:
+    size: int
+    mtime_ns: int
+    offset: int
+    tail: str
+    extra: dict[str, Any]
+
+    def to_json(self) -> list[Any]:
+        return [self.size, self.mtime_ns, self.offset, self.tail, self.extra]
+
+    @classmethod
+    def from_json(cls, value: Any) -> Seen | None:
+        if not (isinstance(value, list) and len(value) == 5 and isinstance(value[4], dict)):
+            return None
+        size, mtime, offset, tail, extra = value
+        if not all(isinstance(item, int) and not isinstance(item, bool) for item in (size, mtime, offset)):
+            return None
+        return cls(size, mtime, offset, str(tail), extra)
+
+
+@dataclass
+class Reading:
+    """New complete lines of one file: iterate ``lines()``, then take ``seen()`` for the manifest."""
+
+    path: Path
+    start: int
+    restarted: bool
+    stat: os.stat_result
+    extra: dict[str, Any]
+    end: int = 0
+    line_count: int = 0
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, text without newline) for each complete line after ``start``.
+
+        Line numbers count from the file's first line (the manifest keeps how many were read), so a
+        line has the same number whether it is read in this run or again from the start.
+        """
+        self.end = self.start
+        self.line_count = int(self.extra.get("lines", 0)) if self.start else 0
+        with self.path.open("rb") as handle:
+            handle.seek(self.start)
+            carry = b""
+            while True:
+                chunk = handle.read(CHUNK_BYTES)
+                if not chunk:
+                    break
+                if b"\0" in chunk:
+                    raise BadInput(f"{self.path}: expected JSON lines (text), got binary data")
+                data = carry + chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1 :]
+                first = self.line_count + 1
+                lines = data[:cut].decode("utf-8", "replace").split("\n")
+                yield from enumerate(lines, first)
+                self.line_count = first + len(lines) - 1
+                self.end += len(data) - len(carry)
+        self.extra["lines"] = self.line_count
+
+    def seen(self) -> Seen:
+        return Seen(self.stat.st_size, self.stat.st_mtime_ns, self.end, _tail_digest(self.path, self.end), self.extra)
+
+
+def open_new(path: Path, seen: Seen | None) -> Reading | None:
+    """What to read of ``path`` given what was seen last time; None when nothing changed."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read ({error.strerror or error})") from None
+    if seen is not None and stat.st_size == seen.size and stat.st_mtime_ns == seen.mtime_ns:
+        return None
+    if seen is not None and seen.offset <= stat.st_size and _tail_digest(path, seen.offset) == seen.tail:
+        return Reading(path, seen.offset, False, stat, dict(seen.extra), seen.offset)
+    return Reading(path, 0, seen is not None, stat, {})
+
+
+def _tail_digest(path: Path, offset: int) -> str:
+    start = max(0, offset - TAIL_BYTES)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read(offset - start)
+    except OSError:
+        return ""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
