@@ -1,0 +1,136 @@
+"""Property tests for the ingest parsers: never an uncaught exception; round trips where the format allows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gittracker.errors import BadInput
+from gittracker.sources.ccusage_json import parse_report
+from gittracker.sources.claude_logs import BadLine, parse_line
+from gittracker.sources.codex_usage import parse_rollout_line
+from gittracker.usage import EventTable, TokenEvent, aggregate
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+usage_keys = st.sampled_from(["input_tokens", "output_tokens", "cache_creation_input_tokens",
+                              "cache_read_input_tokens", "usage", "message", "timestamp", "requestId", "id"])
+shaped = st.recursive(
+    st.none() | st.integers(min_value=-5, max_value=10**20) | st.text(max_size=6) | st.floats(),
+    lambda children: st.dictionaries(usage_keys, children, max_size=5),
+    max_leaves=10,
+)
+
+
+@given(st.text(max_size=300))
+def test_claude_any_text_is_an_event_nothing_or_a_bad_line(text: str) -> None:
+    try:
+        event = parse_line(text, "f#1")
+    except BadLine as error:
+        assert str(error)
+        return
+    assert event is None or isinstance(event, TokenEvent)
+
+
+@given(shaped)
+def test_claude_json_of_any_shape_never_crashes(value: Any) -> None:
+    try:
+        event = parse_line(json.dumps(value), "f#1")
+    except BadLine:
+        return
+    except ValueError:  # json.dumps of inf/nan: not a line a transcript can hold
+        return
+    assert event is None or (event.total >= 0 and event.input >= 0)
+
+
+tokens = st.integers(min_value=0, max_value=10**12)
+
+
+@given(tokens, tokens, tokens, tokens, st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+       st.text(min_size=1, max_size=12).filter(lambda s: "\n" not in s))
+def test_claude_usage_round_trips(i: int, o: int, cc: int, cr: int, when: datetime, cwd: str) -> None:
+    moment = when.replace(tzinfo=UTC, microsecond=when.microsecond // 1000 * 1000)
+    line = json.dumps({"timestamp": moment.isoformat().replace("+00:00", "Z"), "requestId": "r", "cwd": cwd,
+                       "message": {"id": "m", "usage": {"input_tokens": i, "output_tokens": o,
+                                                        "cache_creation_input_tokens": cc,
+                                                        "cache_read_input_tokens": cr}}})
+    event = parse_line(line, "f#1")
+    assert event is not None
+    assert (event.input, event.output, event.cache_creation, event.cache_read) == (i, o, cc, cr)
+    assert event.ms == round(moment.timestamp() * 1000) and event.key == "m:r" and event.project == cwd
+
+
+leaf = st.none() | st.integers(min_value=-5, max_value=10**20) | st.floats() | st.text(max_size=6)
+codex_lines = st.fixed_dictionaries(
+    {"timestamp": st.just("2026-06-01T10:00:00Z") | leaf, "type": st.sampled_from(["event_msg", "session_meta"]) | leaf,
+     "payload": st.fixed_dictionaries(
+         {"type": st.just("token_count") | leaf,
+          "info": st.none() | leaf | st.fixed_dictionaries(
+              {"total_token_usage": leaf | st.dictionaries(st.sampled_from(["input_tokens", "output_tokens",
+                                                                            "cached_input_tokens"]), leaf),
+               "last_token_usage": leaf | st.dictionaries(st.sampled_from(["input_tokens", "output_tokens"]), leaf)}),
+          "rate_limits": st.none() | leaf | st.fixed_dictionaries(
+              {"primary": leaf | st.dictionaries(st.sampled_from(["used_percent", "window_minutes", "resets_at"]),
+                                                 leaf)})})}
+)
+
+
+@given(st.text(max_size=300) | codex_lines.map(lambda value: json.dumps(value, allow_nan=True)))
+def test_codex_any_line_is_found_items_or_a_bad_line(text: str) -> None:
+    extra: dict[str, Any] = {}
+    try:
+        found = parse_rollout_line(1, text, extra, "f")
+    except BadLine as error:
+        assert str(error)
+        return
+    assert isinstance(found, tuple)
+    for item in found:
+        assert isinstance(item, TokenEvent) or len(item) == 2
+
+
+@given(json_values)
+def test_ccusage_any_json_is_rows_or_bad_input(value: Any) -> None:
+    try:
+        rows = parse_report(json.dumps(value))
+    except BadInput as error:
+        assert "ccusage" in str(error) and "\n" not in str(error)
+        return
+    assert isinstance(rows, list)
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=20 * 86400 * 1000), tokens, tokens), max_size=40))
+def test_every_event_is_in_exactly_one_day_and_one_block(rows: list[tuple[int, int, int]]) -> None:
+    events = [TokenEvent(f"k{n}", ms, i, o, 0, 0) for n, (ms, i, o) in enumerate(rows)]
+    sums = aggregate(events)
+    total = sum(e.total for e in events)
+    assert sum(body["total_tokens"] for body, _ in sums if body["granularity"] == "day") == total
+    assert sum(body["total_tokens"] for body, _ in sums if body["granularity"] == "block") == total
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), tokens), max_size=20))
+def test_table_keeps_the_largest_per_key_and_survives_a_round_trip(rows: list[tuple[str, int]]) -> None:
+    table = EventTable()
+    for key, size in rows:
+        table.add(TokenEvent(key, 0, size, 0, 0, 0, model=None))
+    for key in {key for key, _ in rows}:
+        assert table.events[key].input == max(size for k, size in rows if k == key)
+    again = EventTable.loads(table.dumps(), "table")
+    assert again.events == table.events
+
+
+def test_block_rule_edges() -> None:
+    start = int(datetime(2026, 6, 1, 10, 30, tzinfo=UTC).timestamp() * 1000)
+    five = int(timedelta(hours=5).total_seconds() * 1000)
+    events = [TokenEvent("a", start, 1, 0, 0, 0), TokenEvent("b", start - 30 * 60000 + five, 2, 0, 0, 0),
+              TokenEvent("c", start - 30 * 60000 + five + 1, 4, 0, 0, 0)]
+    blocks = sorted((body["period"], body["input_tokens"]) for body, _ in aggregate(events)
+                    if body["granularity"] == "block")
+    # The block starts at 10:00; an event exactly at 15:00 stays in it, one a millisecond later does not.
+    assert blocks == [("2026-06-01T10:00:00.000Z", 3), ("2026-06-01T15:00:00.000Z", 4)]
