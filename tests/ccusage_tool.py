@@ -30,10 +30,20 @@ def _install(version: str) -> Path:
     package = prefix / "node_modules" / "ccusage"
     if not package.is_dir():
         prefix.mkdir(parents=True, exist_ok=True)
-        cache = Path(os.environ.get("npm_config_cache") or ROOT / ".cache" / "npm")
+        cache = Path(os.environ.get("NPM_CONFIG_CACHE") or ROOT / ".cache" / "npm")
         subprocess.run(
-            [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), "--cache", str(cache),
-             f"ccusage@{version}"],
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                "--cache",
+                str(cache),
+                f"ccusage@{version}",
+            ],
             check=True,
             capture_output=True,
         )

@@ -17,8 +17,12 @@ from tests import ccusage_tool
 from tests.conftest import Sandbox
 from tests.test_ingest import assistant_line, current, usage
 
-FIELDS = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
-          "cacheCreationTokens": "cache_creation_tokens", "cacheReadTokens": "cache_read_tokens"}
+FIELDS = {
+    "inputTokens": "input_tokens",
+    "outputTokens": "output_tokens",
+    "cacheCreationTokens": "cache_creation_tokens",
+    "cacheReadTokens": "cache_read_tokens",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +35,22 @@ def ccusage() -> list[str]:
 
 def run_ccusage(command: list[str], config: Path, *args: str) -> Any:
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config), "TZ": "UTC"}
-    done = subprocess.run([*command, "claude", *args, "--json", "--offline"], env=env, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [*command, "claude", *args, "--json", "--offline"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
 def transcripts(tmp_path: Path) -> Path:
     config = tmp_path / "claude"
-    write_claude_transcripts(config, ClaudeSpec(lines=6000, days=6, start=datetime(2026, 5, 30, 20, tzinfo=UTC),
-                                                repeat_share=0.25))
+    write_claude_transcripts(
+        config, ClaudeSpec(lines=6000, days=6, start=datetime(2026, 5, 30, 20, tzinfo=UTC), repeat_share=0.25)
+    )
     odd = config / "projects" / "-w-odd" / "edge.jsonl"
     odd.parent.mkdir(parents=True)
     midnight = datetime(2026, 6, 1, 23, 59, 59, 999000, tzinfo=UTC)

@@ -34,8 +34,10 @@ def reference_days(config: Path) -> dict[str, dict[str, int]]:
                 continue
             mid, rid = data["message"].get("id"), data.get("requestId")
             key = f"{mid}:{rid}" if mid and rid else f"{number}:{index}"
-            size = sum(usage.get(name, 0) for name in
-                       ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            size = sum(
+                usage.get(name, 0)
+                for name in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+            )
             if key not in best or size > best[key][0]:
                 best[key] = (size, data)
     days: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -53,8 +55,10 @@ def current(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Independent of gittracker.usage.current: the largest record of each series."""
     best: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
-        key = tuple(record[name] for name in
-                    ("origin", "provider", "granularity", "period", "scope", "project", "branch", "window_id"))
+        key = tuple(
+            record[name]
+            for name in ("origin", "provider", "granularity", "period", "scope", "project", "branch", "window_id")
+        )
         if key not in best or (record["total_tokens"], record["id"]) > (best[key]["total_tokens"], best[key]["id"]):
             best[key] = record
     return list(best.values())
@@ -71,7 +75,11 @@ def ledger_days(box: Sandbox) -> dict[str, dict[str, int]]:
 
 def assistant_line(when: datetime, msg: str, req: str | None, usage: dict[str, int], cwd: str = "/w/p") -> str:
     line: dict[str, Any] = {
-        "type": "assistant", "timestamp": iso(when), "sessionId": "s1", "cwd": cwd, "gitBranch": "main",
+        "type": "assistant",
+        "timestamp": iso(when),
+        "sessionId": "s1",
+        "cwd": cwd,
+        "gitBranch": "main",
         "version": "2.0.14",
         "message": {"id": msg, "model": "claude-sonnet-4-5-20250929", "role": "assistant", "usage": usage},
     }
@@ -104,9 +112,11 @@ def test_claude_logs_days_equal_an_independent_sum_and_rerun_adds_nothing(tracke
     again = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--json"))
     assert again["unchanged"] and again["records_added"] == 0 and len(tracked.records("usage")) == count
     # Even with this clone's ingest state gone, the same logs derive the same records: nothing is added.
-    shutil.rmtree(Path(tracked.git("rev-parse", "--git-common-dir").strip()).resolve() / "tracker" / "ingest"
-                  if Path(tracked.git("rev-parse", "--git-common-dir").strip()).is_absolute()
-                  else tracked.path / ".git" / "tracker" / "ingest")
+    shutil.rmtree(
+        Path(tracked.git("rev-parse", "--git-common-dir").strip()).resolve() / "tracker" / "ingest"
+        if Path(tracked.git("rev-parse", "--git-common-dir").strip()).is_absolute()
+        else tracked.path / ".git" / "tracker" / "ingest"
+    )
     fresh = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--json"))
     assert fresh["records_added"] == 0 and len(tracked.records("usage")) == count
 
@@ -130,7 +140,9 @@ def test_incremental_run_reads_only_new_bytes_and_keeps_the_largest_usage(tracke
     config = tmp_path / "claude"
     log = config / "projects" / "-w-p" / "s1.jsonl"
     log.parent.mkdir(parents=True)
-    log.write_text(assistant_line(DAY0, "msg_1", "req_1", usage(10, 5)) + assistant_line(DAY0, "msg_2", None, usage(1, 1)))
+    log.write_text(
+        assistant_line(DAY0, "msg_1", "req_1", usage(10, 5)) + assistant_line(DAY0, "msg_2", None, usage(1, 1))
+    )
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
     grown = assistant_line(DAY0 + timedelta(minutes=1), "msg_1", "req_1", usage(10, 50))  # the stream's final chunk
     with log.open("a") as handle:
@@ -142,8 +154,10 @@ def test_incremental_run_reads_only_new_bytes_and_keeps_the_largest_usage(tracke
     assert (day["input_tokens"], day["output_tokens"]) == (11, 51)  # msg_1 once, at its largest; msg_2 once
     # The half-written line is finished later: read then, and counted once.
     with log.open("a") as handle:
-        handle.write('.000Z","cwd":"/w/p","gitBranch":"main","requestId":"req_3",'
-                     '"message":{"id":"msg_3","usage":{"input_tokens":7,"output_tokens":0}}}\n')
+        handle.write(
+            '.000Z","cwd":"/w/p","gitBranch":"main","requestId":"req_3",'
+            '"message":{"id":"msg_3","usage":{"input_tokens":7,"output_tokens":0}}}\n'
+        )
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
     (day,) = [r for r in current(tracked.records("usage")) if r["granularity"] == "day"]
     assert day["input_tokens"] == 18
@@ -155,7 +169,9 @@ def test_a_rewritten_file_is_read_again_without_double_counting(tracked: Sandbox
     log.parent.mkdir(parents=True)
     log.write_text(assistant_line(DAY0, "msg_1", "req_1", usage(10, 5)))
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
-    log.write_text(assistant_line(DAY0, "msg_9", "req_9", usage(3, 3)) + assistant_line(DAY0, "msg_1", "req_1", usage(10, 5)))
+    log.write_text(
+        assistant_line(DAY0, "msg_9", "req_9", usage(3, 3)) + assistant_line(DAY0, "msg_1", "req_1", usage(10, 5))
+    )
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
     (day,) = [r for r in current(tracked.records("usage")) if r["granularity"] == "day"]
     assert (day["input_tokens"], day["output_tokens"]) == (13, 8)
@@ -193,8 +209,10 @@ def test_projects_are_tagged_and_this_repo_narrows(tracked: Sandbox, tmp_path: P
     log = config / "projects" / "-mixed" / "s1.jsonl"
     log.parent.mkdir(parents=True)
     here = str(tracked.path.resolve() / "sub")
-    log.write_text(assistant_line(DAY0, "m1", "r1", usage(10, 1), cwd=here)
-                   + assistant_line(DAY0, "m2", "r2", usage(20, 2), cwd="/elsewhere"))
+    log.write_text(
+        assistant_line(DAY0, "m1", "r1", usage(10, 1), cwd=here)
+        + assistant_line(DAY0, "m2", "r2", usage(20, 2), cwd="/elsewhere")
+    )
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
     tags = {(r["project"], r["this_repo"]) for r in tracked.records("usage") if r["granularity"] == "day"}
     assert tags == {(here, True), ("/elsewhere", False)}
@@ -256,8 +274,11 @@ def test_codex_sessions_tokens_and_mid_snapshots(tracked: Sandbox, tmp_path: Pat
 def test_codex_bad_token_totals_are_refused(tracked: Sandbox, tmp_path: Path) -> None:
     home = tmp_path / "codex"
     (home / "sessions").mkdir(parents=True)
-    line = {"timestamp": iso(DAY0), "type": "event_msg",
-            "payload": {"type": "token_count", "info": {"total_token_usage": {"input_tokens": 1.5}}}}
+    line = {
+        "timestamp": iso(DAY0),
+        "type": "event_msg",
+        "payload": {"type": "token_count", "info": {"total_token_usage": {"input_tokens": 1.5}}},
+    }
     (home / "sessions" / "rollout-x.jsonl").write_text(json.dumps(line) + "\n")
     bad = tracked.tracker("ingest", "codex-sessions", "--dir", str(home))
     assert bad.returncode == 2 and "rollout-x.jsonl:1: expected info.total_token_usage.input_tokens" in bad.stderr
@@ -265,17 +286,45 @@ def test_codex_bad_token_totals_are_refused(tracked: Sandbox, tmp_path: Path) ->
 
 # -- ccusage reports ------------------------------------------------------------------------------
 
-V18_DAILY = {
-    "daily": [{"date": "2026-06-01", "inputTokens": 111, "outputTokens": 222, "cacheCreationTokens": 333,
-               "cacheReadTokens": 444, "totalTokens": 1110, "totalCost": 0.02, "modelsUsed": ["claude-sonnet-4-5"],
-               "modelBreakdowns": []}],
-    "totals": {"inputTokens": 111, "outputTokens": 222, "cacheCreationTokens": 333, "cacheReadTokens": 444,
-               "totalTokens": 1110, "totalCost": 0.02},
+V18_DAILY: dict[str, Any] = {
+    "daily": [
+        {
+            "date": "2026-06-01",
+            "inputTokens": 111,
+            "outputTokens": 222,
+            "cacheCreationTokens": 333,
+            "cacheReadTokens": 444,
+            "totalTokens": 1110,
+            "totalCost": 0.02,
+            "modelsUsed": ["claude-sonnet-4-5"],
+            "modelBreakdowns": [],
+        }
+    ],
+    "totals": {
+        "inputTokens": 111,
+        "outputTokens": 222,
+        "cacheCreationTokens": 333,
+        "cacheReadTokens": 444,
+        "totalTokens": 1110,
+        "totalCost": 0.02,
+    },
 }
-V20_UNIFIED = {
-    "daily": [{"agent": "all", "period": "2026-06-01", "metadata": {"agents": ["claude"]}, "inputTokens": 111,
-               "outputTokens": 222, "cacheCreationTokens": 333, "cacheReadTokens": 444, "totalTokens": 1110,
-               "totalCost": 0.02, "modelsUsed": ["claude-sonnet-4-5"], "modelBreakdowns": []}],
+V20_UNIFIED: dict[str, Any] = {
+    "daily": [
+        {
+            "agent": "all",
+            "period": "2026-06-01",
+            "metadata": {"agents": ["claude"]},
+            "inputTokens": 111,
+            "outputTokens": 222,
+            "cacheCreationTokens": 333,
+            "cacheReadTokens": 444,
+            "totalTokens": 1110,
+            "totalCost": 0.02,
+            "modelsUsed": ["claude-sonnet-4-5"],
+            "modelBreakdowns": [],
+        }
+    ],
     "totals": {},
 }
 
@@ -288,7 +337,11 @@ def test_ccusage_per_agent_and_unified_shapes_agree_and_dedupe(tracked: Sandbox,
     tracked.ok("ingest", "ccusage", str(new))  # the same day, the same figures: the same record
     (record,) = tracked.records("usage")
     assert (record["origin"], record["provider"], record["period"], record["total_tokens"]) == (
-        "ccusage", "claude", "2026-06-01", 1110)
+        "ccusage",
+        "claude",
+        "2026-06-01",
+        1110,
+    )
     assert record["source"] == "ingest"
 
 
@@ -298,31 +351,78 @@ def test_ccusage_mixed_agents_need_the_breakdown(tracked: Sandbox, tmp_path: Pat
     mixed.write_text(json.dumps({"daily": [row]}))
     bad = tracked.tracker("ingest", "ccusage", str(mixed))
     assert bad.returncode == 2 and "--by-agent" in bad.stderr
-    parts = [dict(row, agent="claude", inputTokens=100, totalTokens=100),
-             dict(row, agent="codex", inputTokens=11, totalTokens=11),
-             dict(row, agent="opencode", inputTokens=5, totalTokens=5)]
+    parts = [
+        dict(row, agent="claude", inputTokens=100, totalTokens=100),
+        dict(row, agent="codex", inputTokens=11, totalTokens=11),
+        dict(row, agent="opencode", inputTokens=5, totalTokens=5),
+    ]
     mixed.write_text(json.dumps({"daily": [dict(row, agents=parts)]}))
     tracked.ok("ingest", "ccusage", str(mixed))
     assert {(r["provider"], r["total_tokens"]) for r in tracked.records("usage")} == {("claude", 100), ("codex", 11)}
 
 
 def test_ccusage_blocks_and_sessions(tracked: Sandbox) -> None:
-    blocks = {"blocks": [
-        {"id": "2026-06-01T10:00:00.000Z", "startTime": "2026-06-01T10:00:00.000Z", "endTime": "2026-06-01T15:00:00.000Z",
-         "actualEndTime": "2026-06-01T10:30:00.000Z", "isActive": False, "isGap": False, "entries": 2,
-         "tokenCounts": {"inputTokens": 11, "outputTokens": 22, "cacheCreationInputTokens": 33, "cacheReadInputTokens": 44},
-         "totalTokens": 110, "costUSD": 0.0005, "models": ["claude-sonnet-4-5"], "burnRate": None, "projection": None},
-        {"id": "gap-x", "startTime": "2026-06-01T15:30:00.000Z", "isGap": True, "tokenCounts": {}, "totalTokens": 0},
-    ]}
-    out = tracked.tracker("ingest", "ccusage", "-", )
+    blocks = {
+        "blocks": [
+            {
+                "id": "2026-06-01T10:00:00.000Z",
+                "startTime": "2026-06-01T10:00:00.000Z",
+                "endTime": "2026-06-01T15:00:00.000Z",
+                "actualEndTime": "2026-06-01T10:30:00.000Z",
+                "isActive": False,
+                "isGap": False,
+                "entries": 2,
+                "tokenCounts": {
+                    "inputTokens": 11,
+                    "outputTokens": 22,
+                    "cacheCreationInputTokens": 33,
+                    "cacheReadInputTokens": 44,
+                },
+                "totalTokens": 110,
+                "costUSD": 0.0005,
+                "models": ["claude-sonnet-4-5"],
+                "burnRate": None,
+                "projection": None,
+            },
+            {
+                "id": "gap-x",
+                "startTime": "2026-06-01T15:30:00.000Z",
+                "isGap": True,
+                "tokenCounts": {},
+                "totalTokens": 0,
+            },
+        ]
+    }
+    out = tracked.tracker(
+        "ingest",
+        "ccusage",
+        "-",
+    )
     assert out.returncode == 2  # nothing on stdin is not a report
     done = json.loads(_run_stdin(tracked, ["ingest", "ccusage", "-", "--json"], json.dumps(blocks)))
     assert done["records_added"] == 1
     (block,) = tracked.records("usage")
-    assert (block["granularity"], block["period"], block["cache_read_tokens"]) == ("block", "2026-06-01T10:00:00.000Z", 44)
-    sessions = {"sessions": [{"sessionId": "abc", "inputTokens": 1, "outputTokens": 2, "cacheCreationTokens": 0,
-                              "cacheReadTokens": 0, "totalTokens": 3, "totalCost": 0, "lastActivity": "2026-06-01",
-                              "modelsUsed": [], "projectPath": "Unknown Project"}]}
+    assert (block["granularity"], block["period"], block["cache_read_tokens"]) == (
+        "block",
+        "2026-06-01T10:00:00.000Z",
+        44,
+    )
+    sessions = {
+        "sessions": [
+            {
+                "sessionId": "abc",
+                "inputTokens": 1,
+                "outputTokens": 2,
+                "cacheCreationTokens": 0,
+                "cacheReadTokens": 0,
+                "totalTokens": 3,
+                "totalCost": 0,
+                "lastActivity": "2026-06-01",
+                "modelsUsed": [],
+                "projectPath": "Unknown Project",
+            }
+        ]
+    }
     _run_stdin(tracked, ["ingest", "ccusage", "-"], json.dumps(sessions))
     session = [r for r in tracked.records("usage") if r["granularity"] == "session"]
     assert [(r["period"], r["project"], r["total_tokens"]) for r in session] == [("abc", None, 3)]
@@ -331,8 +431,10 @@ def test_ccusage_blocks_and_sessions(tracked: Sandbox) -> None:
 def test_ccusage_bad_reports(tracked: Sandbox, tmp_path: Path) -> None:
     cases = {
         "truncated.json": ('{"daily": [{"date": "2026-06-01", "inputTok', "expected JSON from `ccusage"),
-        "wrongtype.json": (json.dumps({"daily": [dict(V18_DAILY["daily"][0], inputTokens="12")]}),
-                           "daily[0].inputTokens: expected a whole number >= 0"),
+        "wrongtype.json": (
+            json.dumps({"daily": [dict(V18_DAILY["daily"][0], inputTokens="12")]}),
+            "daily[0].inputTokens: expected a whole number >= 0",
+        ),
         "nan.json": ('{"daily": [{"date": "2026-06-01", "inputTokens": NaN}]}', "expected JSON from `ccusage"),
         "date.json": (json.dumps({"daily": [dict(V18_DAILY["daily"][0], date="June 1")]}), "expected a day YYYY-MM-DD"),
         "other.json": (json.dumps({"monthly": []}), "found keys monthly"),
@@ -357,7 +459,9 @@ def _run_stdin(box: Sandbox, args: list[str], text: str) -> str:
 
 # -- pasted screens and status-line payloads ------------------------------------------------------
 
-CODEX_SCREEN = "  5h limit:     [███████░░░░░░░] 64% left (resets 16:12)\n  Weekly limit: 80% left (resets 08:00 on 7 Jun)\n"
+CODEX_SCREEN = (
+    "  5h limit:     [███████░░░░░░░] 64% left (resets 16:12)\n  Weekly limit: 80% left (resets 08:00 on 7 Jun)\n"
+)
 
 
 def test_pastes_become_mid_snapshots_once(tracked: Sandbox, tmp_path: Path) -> None:
@@ -399,12 +503,15 @@ def test_window_tokens_and_divergence_in_preview(tracked: Sandbox, tmp_path: Pat
     log.parent.mkdir(parents=True)
     lines = []
     windows = []
-    for number, (used_before, used_after, tokens) in enumerate([(10, 20, 1000), (20, 30, 1050), (30, 40, 950),
-                                                              (40, 50, 3000)]):
+    for number, (used_before, used_after, tokens) in enumerate(
+        [(10, 20, 1000), (20, 30, 1050), (30, 40, 950), (40, 50, 3000)]
+    ):
         opened = DAY0 + timedelta(hours=number)
         tracked.ok("start", "claude", "--used", str(used_before), env={"GIT_TRACKER_NOW": iso(opened)})
         tracked.commit()
-        tracked.ok("end", "claude", "--used", str(used_after), env={"GIT_TRACKER_NOW": iso(opened + timedelta(minutes=30))})
+        tracked.ok(
+            "end", "claude", "--used", str(used_after), env={"GIT_TRACKER_NOW": iso(opened + timedelta(minutes=30))}
+        )
         tracked.ok("complete", "--outcome", "shipped", "--quality", "0.9")
         lines.append(assistant_line(opened + timedelta(minutes=10), f"m{number}", f"r{number}", usage(tokens, 0)))
         windows.append(number)

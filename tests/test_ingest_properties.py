@@ -20,8 +20,19 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-usage_keys = st.sampled_from(["input_tokens", "output_tokens", "cache_creation_input_tokens",
-                              "cache_read_input_tokens", "usage", "message", "timestamp", "requestId", "id"])
+usage_keys = st.sampled_from(
+    [
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "usage",
+        "message",
+        "timestamp",
+        "requestId",
+        "id",
+    ]
+)
 shaped = st.recursive(
     st.none() | st.integers(min_value=-5, max_value=10**20) | st.text(max_size=6) | st.floats(),
     lambda children: st.dictionaries(usage_keys, children, max_size=5),
@@ -53,14 +64,32 @@ def test_claude_json_of_any_shape_never_crashes(value: Any) -> None:
 tokens = st.integers(min_value=0, max_value=10**12)
 
 
-@given(tokens, tokens, tokens, tokens, st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
-       st.text(min_size=1, max_size=12).filter(lambda s: "\n" not in s))
+@given(
+    tokens,
+    tokens,
+    tokens,
+    tokens,
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.text(min_size=1, max_size=12).filter(lambda s: "\n" not in s),
+)
 def test_claude_usage_round_trips(i: int, o: int, cc: int, cr: int, when: datetime, cwd: str) -> None:
     moment = when.replace(tzinfo=UTC, microsecond=when.microsecond // 1000 * 1000)
-    line = json.dumps({"timestamp": moment.isoformat().replace("+00:00", "Z"), "requestId": "r", "cwd": cwd,
-                       "message": {"id": "m", "usage": {"input_tokens": i, "output_tokens": o,
-                                                        "cache_creation_input_tokens": cc,
-                                                        "cache_read_input_tokens": cr}}})
+    line = json.dumps(
+        {
+            "timestamp": moment.isoformat().replace("+00:00", "Z"),
+            "requestId": "r",
+            "cwd": cwd,
+            "message": {
+                "id": "m",
+                "usage": {
+                    "input_tokens": i,
+                    "output_tokens": o,
+                    "cache_creation_input_tokens": cc,
+                    "cache_read_input_tokens": cr,
+                },
+            },
+        }
+    )
     event = parse_line(line, "f#1")
     assert event is not None
     assert (event.input, event.output, event.cache_creation, event.cache_read) == (i, o, cc, cr)
@@ -69,16 +98,35 @@ def test_claude_usage_round_trips(i: int, o: int, cc: int, cr: int, when: dateti
 
 leaf = st.none() | st.integers(min_value=-5, max_value=10**20) | st.floats() | st.text(max_size=6)
 codex_lines = st.fixed_dictionaries(
-    {"timestamp": st.just("2026-06-01T10:00:00Z") | leaf, "type": st.sampled_from(["event_msg", "session_meta"]) | leaf,
-     "payload": st.fixed_dictionaries(
-         {"type": st.just("token_count") | leaf,
-          "info": st.none() | leaf | st.fixed_dictionaries(
-              {"total_token_usage": leaf | st.dictionaries(st.sampled_from(["input_tokens", "output_tokens",
-                                                                            "cached_input_tokens"]), leaf),
-               "last_token_usage": leaf | st.dictionaries(st.sampled_from(["input_tokens", "output_tokens"]), leaf)}),
-          "rate_limits": st.none() | leaf | st.fixed_dictionaries(
-              {"primary": leaf | st.dictionaries(st.sampled_from(["used_percent", "window_minutes", "resets_at"]),
-                                                 leaf)})})}
+    {
+        "timestamp": st.just("2026-06-01T10:00:00Z") | leaf,
+        "type": st.sampled_from(["event_msg", "session_meta"]) | leaf,
+        "payload": st.fixed_dictionaries(
+            {
+                "type": st.just("token_count") | leaf,
+                "info": st.none()
+                | leaf
+                | st.fixed_dictionaries(
+                    {
+                        "total_token_usage": leaf
+                        | st.dictionaries(
+                            st.sampled_from(["input_tokens", "output_tokens", "cached_input_tokens"]), leaf
+                        ),
+                        "last_token_usage": leaf
+                        | st.dictionaries(st.sampled_from(["input_tokens", "output_tokens"]), leaf),
+                    }
+                ),
+                "rate_limits": st.none()
+                | leaf
+                | st.fixed_dictionaries(
+                    {
+                        "primary": leaf
+                        | st.dictionaries(st.sampled_from(["used_percent", "window_minutes", "resets_at"]), leaf)
+                    }
+                ),
+            }
+        ),
+    }
 )
 
 
@@ -128,9 +176,13 @@ def test_table_keeps_the_largest_per_key_and_survives_a_round_trip(rows: list[tu
 def test_block_rule_edges() -> None:
     start = int(datetime(2026, 6, 1, 10, 30, tzinfo=UTC).timestamp() * 1000)
     five = int(timedelta(hours=5).total_seconds() * 1000)
-    events = [TokenEvent("a", start, 1, 0, 0, 0), TokenEvent("b", start - 30 * 60000 + five, 2, 0, 0, 0),
-              TokenEvent("c", start - 30 * 60000 + five + 1, 4, 0, 0, 0)]
-    blocks = sorted((body["period"], body["input_tokens"]) for body, _ in aggregate(events)
-                    if body["granularity"] == "block")
+    events = [
+        TokenEvent("a", start, 1, 0, 0, 0),
+        TokenEvent("b", start - 30 * 60000 + five, 2, 0, 0, 0),
+        TokenEvent("c", start - 30 * 60000 + five + 1, 4, 0, 0, 0),
+    ]
+    blocks = sorted(
+        (body["period"], body["input_tokens"]) for body, _ in aggregate(events) if body["granularity"] == "block"
+    )
     # The block starts at 10:00; an event exactly at 15:00 stays in it, one a millisecond later does not.
     assert blocks == [("2026-06-01T10:00:00.000Z", 3), ("2026-06-01T15:00:00.000Z", 4)]
