@@ -25,7 +25,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.errors import BadInput
 from gittracker.records import Record, live_records
-from gittracker.sources.claude_logs import BadLine
+from gittracker.sources.jsonl import BadLine
 from gittracker.sources.tail import Seen, open_new
 from gittracker.state import atomic_write, file_lock
 from gittracker.usage import (

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from gittracker.errors import BadInput
 from gittracker.sources.ccusage_json import parse_report
-from gittracker.sources.claude_logs import BadLine, parse_line
+from gittracker.sources.claude_logs import parse_line
 from gittracker.sources.codex_usage import parse_rollout_line
+from gittracker.sources.jsonl import BadLine
 from gittracker.usage import EventTable, TokenEvent, aggregate
 
 json_values = st.recursive(

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gittracker.errors import BadInput
-from gittracker.records import reject_constant
+from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
 from gittracker.usage import TokenEvent
 
 EXPECTED = (
@@ -25,10 +24,6 @@ EXPECTED = (
     "{input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens} as whole numbers >= 0"
 )
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's placeholder: its tokens count, but it is not a model
-
-
-class BadLine(Exception):
-    """A line that is not what EXPECTED describes; the caller names the file and line."""
 
 
 def config_dirs(explicit: Sequence[str] = ()) -> list[Path]:
@@ -62,9 +57,6 @@ def transcript_files(config_dir: Path) -> list[Path]:
     return files
 
 
-_decode = json.JSONDecoder(parse_constant=reject_constant).decode
-
-
 def parse_line(line: str, fallback_key: str) -> TokenEvent | None:
     """The event one transcript line records, or None for lines that record no usage.
 
@@ -72,17 +64,9 @@ def parse_line(line: str, fallback_key: str) -> TokenEvent | None:
     ``usage.cache_creation`` (5-minute plus 1-hour writes), when present, is the cache-creation figure.
     """
     if '"usage"' not in line:
-        # Most lines are prompts, tool output and summaries: never decoded, only checked to be whole.
-        stripped = line.strip()
-        if stripped and not (stripped[0] == "{" and stripped[-1] == "}"):
-            raise BadLine("a JSON object per line (this one is cut off or not JSON)")
+        check_whole(line)  # most lines are prompts, tool output and summaries: never decoded
         return None
-    try:
-        data = _decode(line)
-    except (ValueError, RecursionError):
-        raise BadLine("a JSON object per line (this one is cut off or not JSON)") from None
-    if type(data) is not dict:
-        raise BadLine("a JSON object per line")
+    data = decode_object(line)
     message = data.get("message")
     if type(message) is not dict:
         return None
@@ -104,7 +88,7 @@ def parse_line(line: str, fallback_key: str) -> TokenEvent | None:
         cache_creation = _tokens(usage, "cache_creation_input_tokens")
     return TokenEvent(
         key,
-        _epoch_ms(data.get("timestamp")),
+        epoch_ms(data.get("timestamp")),
         _tokens(usage, "input_tokens", required=True),
         _tokens(usage, "output_tokens", required=True),
         cache_creation,
@@ -129,18 +113,6 @@ def _cost(value: Any) -> float | None:
     if type(value) in (int, float) and 0 <= value < 1e12:  # 1e999 parses as inf: not a cost
         return float(value)
     return None
-
-
-def _epoch_ms(value: Any) -> int:
-    if not isinstance(value, str):
-        raise BadLine("timestamp to be an ISO-8601 time")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadLine(f"timestamp to be an ISO-8601 time, got {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise BadLine(f"timestamp to carry a zone (Z), got {value[:40]!r}")
-    return round(moment.timestamp() * 1000)
 
 
 def _text(value: Any) -> str | None:

@@ -14,9 +14,8 @@ from typing import Any
 
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
-from gittracker.records import reject_constant
-from gittracker.sources.claude_logs import BadLine
 from gittracker.sources.codex_logs import reading_from_event
+from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
 from gittracker.usage import TokenEvent
 
 EXPECTED = (
@@ -31,19 +30,10 @@ Found = TokenEvent | tuple[datetime, Reading]
 
 def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
     """The reading and token event one line carries; ``extra`` is the session's running state."""
-    stripped = line.strip()
-    if not stripped:
+    if '"token_count"' not in line and '"session_meta"' not in line and '"turn_context"' not in line:
+        check_whole(line)
         return ()
-    if '"token_count"' not in stripped and '"session_meta"' not in stripped and '"turn_context"' not in stripped:
-        if not (stripped.startswith("{") and stripped.endswith("}")):
-            raise BadLine("a JSON object per line (this one is cut off or not JSON)")
-        return ()
-    try:
-        data = json.loads(stripped, parse_constant=reject_constant)
-    except (ValueError, RecursionError):
-        raise BadLine("a JSON object per line (this one is cut off or not JSON)") from None
-    if not isinstance(data, dict):
-        raise BadLine("a JSON object per line")
+    data = decode_object(line)
     payload = data.get("payload")
     if data.get("type") in ("session_meta", "turn_context") and isinstance(payload, dict):
         _remember_context(payload, extra)
@@ -88,6 +78,7 @@ def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, An
         return None  # a repeated line: the running total did not move
     if any(now[name] < previous.get(name, 0) for name in TOTAL_FIELDS):
         previous = dict.fromkeys(TOTAL_FIELDS, 0)  # the total restarted (a new context): count it afresh
+    ms = epoch_ms(data.get("timestamp"))  # checked before the running total moves: a bad line changes nothing
     extra["total"] = now
     # Like ccusage 20: when the total moved, the turn's own figures (last_token_usage) are the usage;
     # the difference of totals is the fallback for builds that write no last_token_usage.
@@ -97,18 +88,9 @@ def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, An
     else:
         grew = {name: now[name] - previous.get(name, 0) for name in TOTAL_FIELDS}
     cached = min(grew["cached_input_tokens"], grew["input_tokens"])
-    timestamp = data.get("timestamp")
-    if not isinstance(timestamp, str):
-        raise BadLine("timestamp to be an ISO-8601 time")
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
-        raise BadLine(f"timestamp to be an ISO-8601 time, got {timestamp[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise BadLine(f"timestamp to carry a zone (Z), got {timestamp[:40]!r}")
     return TokenEvent(
         key=key,
-        ms=round(moment.timestamp() * 1000),
+        ms=ms,
         input=grew["input_tokens"] - cached,
         output=grew["output_tokens"],
         cache_creation=0,

@@ -1,0 +1,50 @@
+"""What every JSON-lines log reader needs: whole-line checks, decoding, and event times.
+
+Shared by the Claude transcript and Codex rollout readers, so both refuse the same things with the same
+words, and the caller (``ingest``) names the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gittracker.records import reject_constant
+
+CUT_OFF = "a JSON object per line (this one is cut off or not JSON)"
+_decode = json.JSONDecoder(parse_constant=reject_constant).decode
+
+
+class BadLine(Exception):
+    """A line that is not what its reader expects; the caller names the file and line."""
+
+
+def check_whole(line: str) -> None:
+    """A line a reader skips undecoded must still look like one whole JSON object (not cut off)."""
+    stripped = line.strip()
+    if stripped and not (stripped[0] == "{" and stripped[-1] == "}"):
+        raise BadLine(CUT_OFF)
+
+
+def decode_object(line: str) -> dict[str, Any]:
+    try:
+        data = _decode(line)
+    except (ValueError, RecursionError):
+        raise BadLine(CUT_OFF) from None
+    if type(data) is not dict:
+        raise BadLine("a JSON object per line")
+    return data
+
+
+def epoch_ms(value: Any) -> int:
+    """An ISO-8601 ``timestamp`` with a zone, as epoch milliseconds."""
+    if not isinstance(value, str):
+        raise BadLine("timestamp to be an ISO-8601 time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadLine(f"timestamp to be an ISO-8601 time, got {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        raise BadLine(f"timestamp to carry a zone (Z), got {value[:40]!r}")
+    return round(moment.timestamp() * 1000)
