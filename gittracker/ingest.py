@@ -145,6 +145,8 @@ def ingest_logs(
         summary.scopes.append(store.scope)
         with store.lock():
             _ingest_folder(ctx, source, folder, store, summary, tip, settings, zone, this_repo_only, skip_invalid)
+    if not summary.unchanged:  # once, over every folder's totals: a median of part of them would mark wrongly
+        summary.divergent_marked = mark_divergent(ctx)
     return summary
 
 
@@ -191,7 +193,6 @@ def _ingest_folder(
     ctx.repo.append_records(added, f"tracker: ingest {source.name}")
     summary.records_added += sum(1 for record in added if record.kind == "usage")
     summary.snapshots_added += sum(1 for record in added if record.kind == "snapshot")
-    summary.divergent_marked += mark_divergent(ctx)
     listed = {str(path.relative_to(folder)) for path in files}
     manifest["files"] = {rel: seen for rel, seen in known.items() if rel in listed}  # forget deleted files
     manifest.update(tip=ctx.repo.ledger_tip_fast(), settings=settings, version=MANIFEST_VERSION)
@@ -240,17 +241,17 @@ def read_all(
 ) -> list[tuple[str, FileResult]]:
     """Read every pending file; large reads are split over the machine's cores (forked workers)."""
     global _JOB
-    size = sum(reading.stat.st_size - reading.start for _, _, reading in pending)
+    size = sum(reading.unread for _, _, reading in pending)
     workers = min(len(os.sched_getaffinity(0)), 4, len(pending))
     if size < PARALLEL_MIN_BYTES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [(rel, read_file(source, folder, path, reading, skip_invalid)) for rel, path, reading in pending]
     groups: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    order = sorted(range(len(pending)), key=lambda i: pending[i][2].stat.st_size - pending[i][2].start, reverse=True)
+    order = sorted(range(len(pending)), key=lambda i: pending[i][2].unread, reverse=True)
     for index in order:  # largest first onto the least loaded worker: an even split of bytes
         lightest = loads.index(min(loads))
         groups[lightest].append(index)
-        loads[lightest] += pending[index][2].stat.st_size - pending[index][2].start
+        loads[lightest] += pending[index][2].unread
     _JOB = (source, folder, pending, skip_invalid)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -262,7 +263,7 @@ def read_all(
         if isinstance(part, str):
             raise BadInput(part)
         for rel, packed, seen, size, skipped in marshal.loads(part):
-            out.append((rel, FileResult(packed, Seen(*seen), size, skipped)))
+            out.append((rel, FileResult(packed, Seen(*seen), size, skipped)))  # seen: Seen.to_json()
     order_of = {rel: i for i, (rel, _, _) in enumerate(pending)}
     return sorted(out, key=lambda item: order_of[item[0]])
 
@@ -277,18 +278,7 @@ def _read_group(indices: list[int]) -> bytes | str:
         ]
     except BadInput as error:
         return str(error)
-    return marshal.dumps(
-        [
-            (
-                rel,
-                r.found,
-                (r.seen.size, r.seen.mtime_ns, r.seen.offset, r.seen.tail, r.seen.extra),
-                r.bytes_read,
-                r.skipped,
-            )
-            for rel, r in results
-        ]
-    )
+    return marshal.dumps([(rel, r.found, r.seen.to_json(), r.bytes_read, r.skipped) for rel, r in results])
 
 
 def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
@@ -304,12 +294,14 @@ def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) 
     )
 
 
-def closed_windows(ctx: Context, provider: str | None = None) -> tuple[list[Record], list[Window]]:
+def closed_windows(ctx: Context, provider: str) -> list[Window]:
+    """The spans of the provider's closed (not voided) windows, for attributing tokens."""
     closes = [r for r in live_records(ctx.repo.read_records(("window-close", "void"))) if r.kind == "window-close"]
-    if provider is not None:
-        closes = [r for r in closes if r["provider"] == provider]
-    spans = [Window(r["window_id"], r["provider"], _ms(r["opened_ts"]), _ms(r.ts), r["opened_ts"]) for r in closes]
-    return closes, spans
+    return [
+        Window(r["window_id"], _ms(r["opened_ts"]), _ms(r.ts), r["opened_ts"])
+        for r in closes
+        if r["provider"] == provider
+    ]
 
 
 def _ms(ts: str) -> int:
@@ -319,11 +311,9 @@ def _ms(ts: str) -> int:
 def _derive(
     ctx: Context, source: LogSource, table: EventTable, scope: str, zone: tzinfo, this_repo_only: bool
 ) -> list[Record]:
-    _, windows = closed_windows(ctx, source.provider)
+    windows = closed_windows(ctx, source.provider)
     mine = ctx.repo.this_repo_test()
-    keep: Callable[[TokenEvent], bool] = (
-        (lambda event: bool(mine(event.project))) if this_repo_only else (lambda event: True)
-    )
+    keep: Callable[[TokenEvent], bool] | None = (lambda event: bool(mine(event.project))) if this_repo_only else None
     sums = aggregate(table.events.values(), zone=zone, keep=keep, windows=windows)
     return usage_records(
         sums, provider=source.provider, origin=source.origin, scope=scope, agent_id=ctx.agent_id, this_repo=mine
@@ -332,14 +322,14 @@ def _derive(
 
 def mark_divergent(ctx: Context) -> int:
     """Append a ``divergent:ccusage`` anomaly for each divergent window not yet marked; returns how many."""
-    closes, _ = closed_windows(ctx)
-    tokens = window_tokens(ctx.repo.read_records(("usage",)))
-    found = divergent(closes, tokens, ctx.config.divergence_threshold)
+    records = live_records(ctx.repo.read_records(("window-close", "void", "usage", "anomaly")))  # one ledger read
+    closes = [record for record in records if record.kind == "window-close"]
+    found = divergent(closes, window_tokens(records), ctx.config.divergence_threshold)
     if not found:
         return 0
     closed_ts = {close["window_id"]: close.ts for close in closes}
     marks = [divergence_anomaly(item, closed_ts[item.window_id], ctx.agent_id) for item in found]
-    marked = {r["window_id"] for r in ctx.repo.read_records(("anomaly",)) if r["code"] == DIVERGENT_CODE}
+    marked = {r["window_id"] for r in records if r.kind == "anomaly" and r["code"] == DIVERGENT_CODE}
     new = [mark for mark in marks if mark["window_id"] not in marked]
     ctx.repo.append_records(new, "tracker: mark divergent windows")
     return len(new)

@@ -78,9 +78,6 @@ class EventTable:
             self.events[event.key] = event
             self.changed = True
 
-    def __len__(self) -> int:
-        return len(self.events)
-
     # The table is this machine's cache of what it read, rewritten on every run that read something:
     # marshal (a header, then plain tuples) is several times faster than JSON both ways.
     def dumps(self) -> bytes:
@@ -144,7 +141,6 @@ class Window:
     """A closed window's span, for attributing tokens to it."""
 
     window_id: str
-    provider: str
     opened_ms: int
     closed_ms: int
     opened_ts: str

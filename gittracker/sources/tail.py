@@ -49,7 +49,6 @@ class Reading:
 
     path: Path
     start: int
-    restarted: bool
     stat: os.stat_result
     extra: dict[str, Any]
     end: int = 0
@@ -85,6 +84,11 @@ class Reading:
                 self.end += len(data) - len(carry)
         self.extra["lines"] = self.line_count
 
+    @property
+    def unread(self) -> int:
+        """Bytes after ``start`` when the file was looked at: what reading it will cost."""
+        return self.stat.st_size - self.start
+
     def seen(self) -> Seen:
         return Seen(self.stat.st_size, self.stat.st_mtime_ns, self.end, _tail_digest(self.path, self.end), self.extra)
 
@@ -98,8 +102,8 @@ def open_new(path: Path, seen: Seen | None) -> Reading | None:
     if seen is not None and stat.st_size == seen.size and stat.st_mtime_ns == seen.mtime_ns:
         return None
     if seen is not None and seen.offset <= stat.st_size and _tail_digest(path, seen.offset) == seen.tail:
-        return Reading(path, seen.offset, False, stat, dict(seen.extra), seen.offset)
-    return Reading(path, 0, seen is not None, stat, {})
+        return Reading(path, seen.offset, stat, dict(seen.extra), seen.offset)
+    return Reading(path, 0, stat, {})
 
 
 def _tail_digest(path: Path, offset: int) -> str:
