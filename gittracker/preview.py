@@ -18,7 +18,7 @@ from gittracker import stats
 from gittracker.capacity import UNITS
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.state import atomic_write
-from gittracker.usage import Divergence, divergent, window_tokens
+from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 
 SCHEMA_VERSION = 1
 G1_MAX_CI_WIDTH = 0.30
@@ -249,6 +249,7 @@ def build_preview(
     tokens = window_tokens(alive)
     closes = [record for record in alive if record.kind == "window-close"]
     divergences = divergent(closes, tokens, divergence_threshold)
+    ratios = unit_ratios(closes, tokens)
     chosen = choose_baseline(baseline, rows)
     base_rows = [row for row in rows if row.provider == chosen]
     providers = {}
@@ -259,7 +260,7 @@ def build_preview(
         if versus is not None and UNITS[name] != UNITS[chosen or name]:
             versus = None  # different units: power against an arm like itself
         providers[name] = provider_report(name, rows, versus, mde, halt_reason(name, alive, rows))
-        providers[name].update(_token_report(name, rows, tokens, divergences))
+        providers[name].update(_token_report(name, rows, tokens, ratios.get(name, []), divergences))
     notes = []
     for name, report in providers.items():
         if report["n"] < stats.MIN_WINDOWS:
@@ -282,16 +283,19 @@ def build_preview(
 
 
 def _token_report(
-    provider: str, rows: Sequence[WindowRow], tokens: dict[str, int], found: Sequence[Divergence]
+    provider: str,
+    rows: Sequence[WindowRow],
+    tokens: dict[str, int],
+    ratios: Sequence[tuple[Record, float]],
+    found: Sequence[Divergence],
 ) -> dict[str, Any]:
     """Tokens of the provider's windows (from ingested logs) and the windows whose tokens per capacity
     unit stray from the provider's median (DESIGN §5 item 6), each with both figures."""
     mine = [row for row in rows if row.provider == provider and row.window_id in tokens]
-    ratios = [tokens[row.window_id] / row.capacity for row in mine if row.capacity]
     return {
         "tokens": sum(tokens[row.window_id] for row in mine) if mine else None,
         "windows_with_tokens": len(mine),
-        "tokens_per_unit": round(statistics.median(ratios), 3) if ratios else None,
+        "tokens_per_unit": round(statistics.median(ratio for _, ratio in ratios), 3) if ratios else None,
         "divergent": [item.to_dict() for item in found if item.provider == provider],
     }
 

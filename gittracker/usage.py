@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import marshal
+import statistics
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -296,8 +297,8 @@ class Divergence:
 MIN_DIVERGENCE_WINDOWS = 3  # with two windows the median is their mean and both always "diverge" equally
 
 
-def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: float) -> list[Divergence]:
-    """Windows whose tokens per capacity unit differ from their provider's median by more than ``threshold``."""
+def unit_ratios(closes: Iterable[Record], tokens: Mapping[str, int]) -> dict[str, list[tuple[Record, float]]]:
+    """Per provider, each closed window with tokens and a positive delta, and its tokens per capacity unit."""
     ratios: dict[str, list[tuple[Record, float]]] = {}
     for close in closes:
         delta = close.get("delta")
@@ -305,11 +306,16 @@ def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: fl
         if used is None or delta is None or delta <= 0:
             continue
         ratios.setdefault(close["provider"], []).append((close, used / delta))
+    return ratios
+
+
+def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: float) -> list[Divergence]:
+    """Windows whose tokens per capacity unit differ from their provider's median by more than ``threshold``."""
     found = []
-    for provider, rows in sorted(ratios.items()):
+    for provider, rows in sorted(unit_ratios(closes, tokens).items()):
         if len(rows) < MIN_DIVERGENCE_WINDOWS:
             continue
-        middle = _median([ratio for _, ratio in rows])
+        middle = statistics.median(ratio for _, ratio in rows)
         if middle <= 0:
             continue
         for close, ratio in rows:
@@ -318,12 +324,6 @@ def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: fl
                     Divergence(close["window_id"], provider, tokens[close["window_id"]], close["delta"], ratio, middle)
                 )
     return found
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 DIVERGENT_CODE = "divergent:ccusage"
