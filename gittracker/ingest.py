@@ -412,21 +412,17 @@ MAX_INPUT_BYTES = 64 << 20
 
 def read_input(target: str, source: str) -> str:
     """FILE or ``-``: text, refusing binary data and anything larger than a report could be."""
-    import sys
+    from gittracker.readings import read_text
 
-    try:
-        if target == "-":
-            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        else:
-            with open(target, "rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
-    except OSError as error:
-        raise BadInput(f"ingest {source}: cannot read {target!r} ({error.strerror or error})") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise BadInput(f"ingest {source}: expected at most 64 MiB from {target!r}")
-    if b"\0" in data:
-        raise BadInput(f"ingest {source}: expected text, got binary data from {target!r}")
-    return data.decode("utf-8", "replace")
+    return read_text(target, MAX_INPUT_BYTES, f"ingest {source}", INPUT_EXPECTED[source])
+
+
+INPUT_EXPECTED = {
+    "ccusage": "a ccusage JSON report",
+    "codex-status": "a pasted Codex /status screen",
+    "claude-usage": "a pasted Claude /usage screen",
+    "claude-statusline": "a Claude Code status-line JSON payload",
+}
 
 
 PASTE_PROVIDER = {"codex-status": "codex", "claude-usage": "claude", "claude-statusline": "claude"}

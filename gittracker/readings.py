@@ -29,20 +29,24 @@ def statusline_cache() -> Path:
 
 def read_screen(source: str) -> str:
     """The text of ``--from FILE`` or ``--from -`` (stdin), refusing what cannot be a pasted screen."""
+    return read_text(source, MAX_SCREEN_BYTES, "--from", "a pasted /status or /usage screen")
+
+
+def read_text(source: str, limit: int, label: str, expected: str) -> str:
+    """FILE or ``-`` (stdin) as text: at most ``limit`` bytes, no binary data; errors start with ``label``."""
     try:
-        data = sys.stdin.buffer.read(MAX_SCREEN_BYTES + 1) if source == "-" else _read_file(source)
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(source, "rb") as handle:
+                data = handle.read(limit + 1)
     except OSError as error:
-        raise BadInput(f"--from: cannot read {source!r} ({error.strerror or error})") from None
-    if len(data) > MAX_SCREEN_BYTES:
-        raise BadInput(f"--from: expected a pasted /status or /usage screen (at most 1 MiB), got more from {source!r}")
+        raise BadInput(f"{label}: cannot read {source!r} ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise BadInput(f"{label}: expected {expected} (at most {limit >> 20} MiB), got more from {source!r}")
     if b"\0" in data:
-        raise BadInput(f"--from: expected a pasted /status or /usage screen (text), got binary data from {source!r}")
+        raise BadInput(f"{label}: expected {expected} (text), got binary data from {source!r}")
     return data.decode("utf-8", "replace")
-
-
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(MAX_SCREEN_BYTES + 1)
 
 
 def reading_for(

@@ -531,3 +531,15 @@ def test_window_tokens_and_divergence_in_preview(tracked: Sandbox, tmp_path: Pat
     assert item["median_tokens_per_unit"] == (100 + 105) / 2
     text = tracked.ok("preview")
     assert "Divergent windows" in text and "tokens" in text and max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_binary_or_huge_reports_are_refused_before_parsing(tracked: Sandbox, tmp_path: Path) -> None:
+    binary = tmp_path / "report.bin"
+    binary.write_bytes(b'{"daily": []}\x00')
+    bad = tracked.tracker("ingest", "ccusage", str(binary))
+    assert bad.returncode == 2 and "expected a ccusage JSON report (text), got binary data" in bad.stderr
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b" " * ((64 << 20) + 1))
+    bad = tracked.tracker("ingest", "codex-status", str(huge))
+    assert bad.returncode == 2 and "expected a pasted Codex /status screen (at most 64 MiB)" in bad.stderr
+    assert tracked.records("usage") == [] and tracked.records("snapshot") == []
