@@ -400,7 +400,7 @@ def ingest(
     """Read usage and capacity data: ccusage, claude-logs, codex-sessions, codex-status, claude-usage,
     claude-statusline."""
     from gittracker.ingest import run
-    from gittracker.report import format_ingest
+    from gittracker.logstate import describe
 
     summary = run(
         _context("ingest"),
@@ -411,7 +411,7 @@ def ingest(
         skip_invalid=skip_invalid,
         provider=provider,
     )
-    return _emit(summary.to_dict(), as_json, format_ingest)
+    return _emit(summary.to_dict(), as_json, describe)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

@@ -1,4 +1,6 @@
-"""The console script. Commands on an editor's hot path are dispatched before click is imported."""
+"""The console script. Commands on a hot path are dispatched before click is imported: the status line
+(every editor repaint) and a log ``ingest`` that finds nothing new (``logstate.quick``; when it cannot
+tell from files alone, the full command runs)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ def main(argv: list[str] | None = None) -> int:
         from gittracker.statusline_cmd import main as statusline
 
         return statusline(args[1:])
+    if args[:1] == ["ingest"]:
+        from gittracker.logstate import quick
+
+        done = quick(args)
+        if done is not None:
+            return done
     from gittracker.cli import main as cli
 
     return cli(args)

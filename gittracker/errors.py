@@ -6,8 +6,6 @@ single line and exits with its ``exit_code``. Anything else is a bug and is show
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 EXIT_OK = 0
 EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, halted provider)
 EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initialised)
@@ -17,7 +15,7 @@ EXIT_INTERNAL = 3  # a bug: an unexpected exception
 class TrackerError(Exception):
     """Root of every error the user may see; the message is one line."""
 
-    exit_code: ClassVar[int] = EXIT_BAD_INPUT
+    exit_code = EXIT_BAD_INPUT
 
 
 class BadInput(TrackerError):

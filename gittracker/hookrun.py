@@ -185,7 +185,8 @@ def restore_window_notes(repo: Repo, window_id: str) -> int:
 
 
 def _record_anomaly(repo: Repo, code: str, detail: str) -> None:
-    from gittracker.records import Record, valid_agent_id
+    from gittracker.names import valid_agent_id
+    from gittracker.records import Record
 
     agent = os.environ.get("AGENT_ID") or "main"
 

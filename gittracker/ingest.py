@@ -1,11 +1,12 @@
 """``git tracker ingest SOURCE``: provider data into the ledger, idempotently and incrementally.
 
 Log sources (``claude-logs``, ``codex-sessions``) keep, per place read (host and directory: the *scope*),
-a manifest of what each file had when last read and a table of the deduplicated token events, under
-``<tracker>/ingest/``. A run with nothing new checks file sizes and the ledger tip and stops; a run with
-new bytes reads only those, then derives every total again from the table. Records are derived from
-their content (``Record.derived``), so a repeated or interrupted run appends nothing twice. The ledger
-is written first and the local files after: a run killed in between is simply done again.
+a manifest of what each file had when last read and a table of the deduplicated token events
+(``logstate``). A run with nothing new checks file sizes and the ledger tip and stops (``entry`` even
+does so before loading the CLI); a run with new bytes reads only those, in parallel when they are many,
+then derives every total again from the table's slot totals. Records are derived from their content
+(``Record.derived``), so a repeated or interrupted run appends nothing twice. The ledger is written
+first and the local files after: a run killed in between is simply done again.
 """
 
 from __future__ import annotations
@@ -13,101 +14,53 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
-import multiprocessing
 import os
-import socket
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
 from gittracker import clock
 from gittracker.errors import BadInput
+from gittracker.logstate import (
+    LOG_SOURCES,
+    MANIFEST_VERSION,
+    Store,
+    Summary,
+    config_stamp,
+    folders_of,
+    hostname,
+    list_files,
+    nothing_new,
+    relative,
+    scope_of,
+)
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
-from gittracker.sources.tail import Seen, open_new
+from gittracker.sources.tail import Reading, Seen, open_new
 from gittracker.state import atomic_write, file_lock
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,
-    TokenEvent,
+    GroupKey,
+    Row,
+    Totals,
     Window,
     aggregate,
     divergence_anomaly,
     divergent,
+    group_rows,
+    keep_largest,
     usage_records,
     window_tokens,
 )
 from gittracker.windows import Context
 
-LOG_SOURCES = ("claude-logs", "codex-sessions")
 PASTE_SOURCES = ("codex-status", "claude-usage", "claude-statusline")
 SOURCES = ("ccusage", *LOG_SOURCES, *PASTE_SOURCES)
-MANIFEST_VERSION = 1
-
-
-@dataclass
-class Summary:
-    source: str
-    scopes: list[str] = field(default_factory=list)
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    events: int = 0
-    records_added: int = 0
-    snapshots_added: int = 0
-    divergent_marked: int = 0
-    skipped_lines: int = 0
-    unchanged: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-# -- the local store --------------------------------------------------------------------------------
-
-
-class Store:
-    """Manifest and event table of one (source, scope)."""
-
-    def __init__(self, ctx: Context, source: str, scope: str) -> None:
-        digest = hashlib.blake2b(scope.encode(), digest_size=8).hexdigest()
-        self.base = ctx.local.root / "ingest" / f"{source}-{digest}"
-        self.scope = scope
-
-    def lock(self) -> Any:
-        self.base.parent.mkdir(parents=True, exist_ok=True)
-        return file_lock(self.base.with_suffix(".lock"))
-
-    def manifest(self) -> dict[str, Any]:
-        path = self.base.with_suffix(".manifest.json")
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            return {"version": MANIFEST_VERSION, "scope": self.scope, "tip": None, "settings": None, "files": {}}
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-            raise BadInput(f"{path}: expected git-tracker's ingest manifest; delete it to read the logs again")
-        return data
-
-    def table(self) -> EventTable:
-        path = self.base.with_suffix(".events")
-        try:
-            return EventTable.loads(path.read_bytes(), str(path))
-        except FileNotFoundError:
-            return EventTable()
-
-    def save(self, manifest: dict[str, Any], table: EventTable) -> None:
-        # The table first: a manifest never claims bytes whose events are not saved.
-        if table.changed:
-            atomic_write(self.base.with_suffix(".events"), table.dumps(), durable=False)
-        atomic_write(self.base.with_suffix(".manifest.json"), json.dumps(manifest, sort_keys=True), durable=False)
-
-
-def scope_of(folder: Path) -> str:
-    return f"{socket.gethostname()}:{folder.resolve()}"
 
 
 # -- log sources ------------------------------------------------------------------------------------
@@ -121,17 +74,19 @@ class LogSource:
     provider: str
     origin: str
     expected: str
-    files: Callable[[Path], list[Path]]
     parse: Parser
     # The key a file's keyless events are known by: Codex moves rollouts to archived_sessions/, and the
     # same session read from its new place must give the same keys, so Codex uses the file's name.
-    file_key: Callable[[Path, Path], str] = lambda folder, path: str(path.relative_to(folder))
+    by_name: bool = False
+
+    def file_key(self, rel: str) -> str:
+        return os.path.basename(rel) if self.by_name else rel
 
 
 def ingest_logs(
     ctx: Context,
     source: LogSource,
-    folders: list[Path],
+    folders: list[str],
     *,
     zone: tzinfo = UTC,
     this_repo_only: bool = False,
@@ -140,145 +95,254 @@ def ingest_logs(
     summary = Summary(source.name)
     tip = ctx.repo.ledger_tip_fast()
     settings = {"zone": str(zone), "this_repo_only": this_repo_only}
+    stamp = config_stamp(str(ctx.repo.toplevel))
+    _forget_older_state(str(ctx.local.root))
     for folder in folders:
-        store = Store(ctx, source.name, scope_of(folder))
+        store = Store(str(ctx.local.root), source.name, scope_of(folder))
         summary.scopes.append(store.scope)
-        with store.lock():
-            _ingest_folder(ctx, source, folder, store, summary, tip, settings, zone, this_repo_only, skip_invalid)
+        with _locked(store):
+            _ingest_folder(ctx, source, folder, store, summary, tip, settings, stamp, zone, skip_invalid)
     if not summary.unchanged:  # once, over every folder's totals: a median of part of them would mark wrongly
         summary.divergent_marked = mark_divergent(ctx)
     return summary
 
 
+def _forget_older_state(tracker_dir: str) -> None:
+    """git-tracker 0.1 kept JSON manifests (``*.manifest.json``) under other names: drop them and their tables."""
+    folder = os.path.join(tracker_dir, "ingest")
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.endswith(".manifest.json"):
+            base = os.path.join(folder, name.removesuffix(".manifest.json"))
+            for path in (base + ".events", base + ".lock", base + ".manifest.json"):
+                with suppress(FileNotFoundError):
+                    os.remove(path)
+
+
+@contextmanager
+def _locked(store: Store) -> Iterator[None]:
+    os.makedirs(os.path.dirname(store.base), exist_ok=True)
+    with file_lock(Path(store.base + ".lock")):
+        yield
+
+
 def _ingest_folder(
     ctx: Context,
     source: LogSource,
-    folder: Path,
+    folder: str,
     store: Store,
     summary: Summary,
     tip: str | None,
     settings: dict[str, Any],
+    stamp: list[int] | None,
     zone: tzinfo,
-    this_repo_only: bool,
     skip_invalid: bool,
 ) -> None:
     manifest = store.manifest()
-    known: dict[str, Any] = manifest["files"]
-    files = source.files(folder)
+    if manifest["files"] and not os.path.exists(store.events_path):  # the events read are gone: read all again
+        manifest = store.fresh()
+    files = list_files(source.name, folder)
     summary.files += len(files)
-    pending = []
+    if nothing_new(manifest, folder, files, tip, settings):
+        if manifest.get("config") != stamp:  # the config was touched, not the settings: note it for `quick`
+            manifest["config"] = stamp
+            atomic_write(Path(store.manifest_path), store.manifest_bytes(manifest), durable=False)
+        return
+    known: dict[str, Any] = manifest["files"]
+    pending: Pending = []
     for path in files:
-        rel = str(path.relative_to(folder))
-        reading = open_new(path, Seen.from_json(known.get(rel)))
+        rel = relative(folder, path)
+        reading = open_new(Path(path), Seen.from_json(known.get(rel)))
         if reading is not None:
-            pending.append((rel, path, reading))
-    if not pending and manifest.get("tip") == tip and manifest.get("settings") == settings:
-        return  # nothing new to read, and no window closed since the last run
+            pending.append((rel, Path(path), reading))
     summary.unchanged = False
-    table = store.table()
+    with Readers(source, pending, skip_invalid) as readers:
+        # While the readers work: what the totals need from the ledger, and the saved table.
+        windows = closed_windows(ctx, source.provider)
+        mine = ctx.repo.this_repo_test()
+        table = _load_table(store) if known else EventTable()
+        parts = readers.parts()
     snapshots: list[Record] = []
-    for rel, result in read_all(source, folder, pending, skip_invalid):
-        for found in result.found:
-            if len(found) == 10:
-                table.add(TokenEvent(*found))
-                summary.events += 1
-            else:
-                snapshots.append(_mid_snapshot(ctx, source.provider, *found))
-        summary.files_read += 1
-        summary.bytes_read += result.bytes_read
-        summary.skipped_lines += result.skipped
-        known[rel] = result.seen.to_json()
-    records = _derive(ctx, source, table, store.scope, zone, this_repo_only)
+    for part in parts:
+        table.merge(part.rows, part.groups)
+        snapshots.extend(_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in part.snapshots)
+        summary.events += part.events
+        for rel, seen, size, skipped in part.files:
+            summary.files_read += 1
+            summary.bytes_read += size
+            summary.skipped_lines += skipped
+            known[rel] = seen
+    keep = (lambda project: bool(mine(project))) if settings["this_repo_only"] else None
+    sums = aggregate(table, zone=zone, keep=keep, windows=windows)
+    records = usage_records(
+        sums, provider=source.provider, origin=source.origin, scope=store.scope, agent_id=ctx.agent_id, this_repo=mine
+    )
     added = ctx.repo.missing_records([*records, *snapshots])
     ctx.repo.append_records(added, f"tracker: ingest {source.name}")
     summary.records_added += sum(1 for record in added if record.kind == "usage")
     summary.snapshots_added += sum(1 for record in added if record.kind == "snapshot")
-    listed = {str(path.relative_to(folder)) for path in files}
+    listed = {relative(folder, path) for path in files}
     manifest["files"] = {rel: seen for rel, seen in known.items() if rel in listed}  # forget deleted files
-    manifest.update(tip=ctx.repo.ledger_tip_fast(), settings=settings, version=MANIFEST_VERSION)
-    store.save(manifest, table)
+    manifest.update(tip=ctx.repo.ledger_tip_fast(), settings=settings, config=stamp, version=MANIFEST_VERSION)
+    # The table first: a manifest never claims bytes whose events are not saved.
+    if table.changed:
+        atomic_write(Path(store.events_path), table.dumps(), durable=False)
+    atomic_write(Path(store.manifest_path), store.manifest_bytes(manifest), durable=False)
+
+
+def _load_table(store: Store) -> EventTable:
+    try:
+        with open(store.events_path, "rb") as handle:
+            return EventTable.loads(handle.read(), store.events_path)
+    except FileNotFoundError:
+        return EventTable()
+
+
+Pending = list[tuple[str, Path, Reading]]
 
 
 @dataclass
-class FileResult:
-    found: list[Any]  # token events as plain tuples (cheap to send between processes), or readings
-    seen: Seen
-    bytes_read: int
-    skipped: int
+class Part:
+    """What one reader read from a run of consecutive files: deduplicated events and their slot totals."""
+
+    files: list[tuple[str, list[Any], int, int]]  # (file, Seen.to_json(), bytes read, lines skipped)
+    rows: dict[str, Row]
+    groups: dict[GroupKey, Totals]
+    snapshots: list[tuple[str, dict[str, Any]]]  # rate-limit readings: (time, snapshot fields)
+    events: int
+
+    def pack(self) -> bytes:
+        # Plain dicts and tuples, marshalled: they cross a pipe several times faster than pickles.
+        return marshal.dumps((self.files, self.rows, self.groups, self.snapshots, self.events))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Part:
+        return cls(*marshal.loads(data))
 
 
-def read_file(source: LogSource, folder: Path, path: Path, reading: Any, skip_invalid: bool) -> FileResult:
+def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
     parse = source.parse
-    extra = reading.extra
-    file_key = source.file_key(folder, path)
-    found: list[Any] = []
-    skipped = 0
-    for number, line in reading.lines():
-        try:
-            items = parse(number, line, extra, file_key)
-        except BadLine as error:
-            if not skip_invalid:
-                raise BadInput(
-                    f"{path}:{number}: expected {error} ({source.expected}); fix or remove the line, "
-                    "or pass --skip-invalid"
-                ) from None
-            skipped += 1
-            continue
-        for item in items:
-            if type(item) is TokenEvent:
-                found.append((item.key, *item.row()))
-            else:  # a rate-limit reading: (time, Reading) as plain values
-                found.append((clock.format_ts(item[0]), item[1].snapshot_fields()))
-    return FileResult(found, reading.seen(), reading.end - reading.start, skipped)
+    rows: dict[str, Row] = {}
+    snapshots: list[tuple[str, dict[str, Any]]] = []
+    files = []
+    events = 0
+    for rel, path, reading in pending:
+        extra = reading.extra
+        file_key = source.file_key(rel)
+        skipped = 0
+        for number, line in reading.lines():
+            try:
+                found = parse(number, line, extra, file_key)
+            except BadLine as error:
+                if not skip_invalid:
+                    raise BadInput(
+                        f"{path}:{number}: expected {error} ({source.expected}); fix or remove the line, "
+                        "or pass --skip-invalid"
+                    ) from None
+                skipped += 1
+                continue
+            for item in found:
+                if type(item[1]) is tuple:  # a token event: (key, row)
+                    keep_largest(rows, item[0], item[1])
+                    events += 1
+                else:  # a rate-limit reading: (time, Reading), as plain values
+                    snapshots.append((clock.format_ts(item[0]), item[1].snapshot_fields()))
+        files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
+    return Part(files, rows, group_rows(rows.values()), snapshots, events)
 
 
-PARALLEL_MIN_BYTES = 16 << 20  # below this, starting workers costs more than it saves
-_JOB: tuple[LogSource, Path, list[tuple[str, Path, Any]], bool] | None = None
+# Below this many new bytes, starting processes costs more than it saves. Tests set it to 0 to read
+# small logs in parallel too.
+PARALLEL_MIN_BYTES = int(os.environ.get("GIT_TRACKER_PARALLEL_MIN_BYTES") or 16 << 20)
 
 
-def read_all(
-    source: LogSource, folder: Path, pending: list[tuple[str, Path, Any]], skip_invalid: bool
-) -> list[tuple[str, FileResult]]:
-    """Read every pending file; large reads are split over the machine's cores (forked workers)."""
-    global _JOB
+class Readers:
+    """Read the pending files: large reads in forked processes, one per core, each a run of consecutive files.
+
+    Each process deduplicates and totals its own share; the parts come back in file order, so merging
+    them one after another keeps the first of equal events, as one process reading every file would.
+    The parent is free meanwhile (``parts()`` collects). A process that fails is reported, not hidden.
+    """
+
+    def __init__(self, source: LogSource, pending: Pending, skip_invalid: bool) -> None:
+        self.job = (source, skip_invalid)
+        self.pending = pending
+        self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+        size = sum(reading.unread for _, _, reading in pending)
+        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4, len(pending))
+        if size >= PARALLEL_MIN_BYTES and size and workers >= 2 and hasattr(os, "fork"):
+            for share in split_evenly(pending, workers):
+                self._fork(share)
+
+    def __enter__(self) -> Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fork(self, share: Pending) -> None:
+        source, skip_invalid = self.job
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: read, send, and leave without running the parent's exit handlers
+            os.close(read_end)
+            try:
+                payload = b"+" + read_part(source, share, skip_invalid).pack()
+            except BadInput as error:
+                payload = b"!" + str(error).encode()
+            except BaseException as error:  # anything at all must reach the parent, as a message
+                payload = b"!" + f"ingest: a reader process failed: {type(error).__name__}: {error}".encode()
+            try:
+                with open(write_end, "wb") as pipe:
+                    pipe.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        self.children.append((pid, read_end))
+
+    def parts(self) -> list[Part]:
+        source, skip_invalid = self.job
+        if not self.children:
+            return [read_part(source, self.pending, skip_invalid)]
+        parts = []
+        while self.children:
+            pid, read_end = self.children.pop(0)
+            with open(read_end, "rb") as pipe:
+                payload = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            if payload[:1] == b"!":
+                raise BadInput(payload[1:].decode(errors="replace"))
+            if payload[:1] != b"+" or status != 0:
+                raise BadInput(f"ingest: a reader process ended without its result (wait status {status})")
+            parts.append(Part.unpack(payload[1:]))
+        return parts
+
+    def close(self) -> None:
+        """Stop and reap readers still running (the run failed or was interrupted)."""
+        for pid, read_end in self.children:
+            os.close(read_end)
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self.children = []
+
+
+def split_evenly(pending: Pending, shares: int) -> list[Pending]:
+    """Consecutive runs of files with about the same number of new bytes each."""
     size = sum(reading.unread for _, _, reading in pending)
-    workers = min(len(os.sched_getaffinity(0)), 4, len(pending))
-    if size < PARALLEL_MIN_BYTES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [(rel, read_file(source, folder, path, reading, skip_invalid)) for rel, path, reading in pending]
-    groups: list[list[int]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    order = sorted(range(len(pending)), key=lambda i: pending[i][2].unread, reverse=True)
-    for index in order:  # largest first onto the least loaded worker: an even split of bytes
-        lightest = loads.index(min(loads))
-        groups[lightest].append(index)
-        loads[lightest] += pending[index][2].unread
-    _JOB = (source, folder, pending, skip_invalid)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_read_group, groups)
-    finally:
-        _JOB = None
-    out: list[tuple[str, FileResult]] = []
-    for part in parts:
-        if isinstance(part, str):
-            raise BadInput(part)
-        for rel, packed, seen, size, skipped in marshal.loads(part):
-            out.append((rel, FileResult(packed, Seen(*seen), size, skipped)))  # seen: Seen.to_json()
-    order_of = {rel: i for i, (rel, _, _) in enumerate(pending)}
-    return sorted(out, key=lambda item: order_of[item[0]])
-
-
-def _read_group(indices: list[int]) -> bytes | str:
-    """A worker's share, sent back marshalled: plain tuples cross the pipe several times faster than pickles."""
-    assert _JOB is not None  # set by the parent before it forked
-    source, folder, pending, skip_invalid = _JOB
-    try:
-        results = [
-            (pending[i][0], read_file(source, folder, pending[i][1], pending[i][2], skip_invalid)) for i in indices
-        ]
-    except BadInput as error:
-        return str(error)
-    return marshal.dumps([(rel, r.found, r.seen.to_json(), r.bytes_read, r.skipped) for rel, r in results])
+    out: list[Pending] = [[]]
+    done = 0
+    for item in pending:
+        if done >= size * len(out) / shares and len(out) < shares and out[-1]:
+            out.append([])
+        out[-1].append(item)
+        done += item[2].unread
+    return out
 
 
 def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
@@ -308,18 +372,6 @@ def _ms(ts: str) -> int:
     return round(clock.parse_ts(ts).timestamp() * 1000)
 
 
-def _derive(
-    ctx: Context, source: LogSource, table: EventTable, scope: str, zone: tzinfo, this_repo_only: bool
-) -> list[Record]:
-    windows = closed_windows(ctx, source.provider)
-    mine = ctx.repo.this_repo_test()
-    keep: Callable[[TokenEvent], bool] | None = (lambda event: bool(mine(event.project))) if this_repo_only else None
-    sums = aggregate(table.events.values(), zone=zone, keep=keep, windows=windows)
-    return usage_records(
-        sums, provider=source.provider, origin=source.origin, scope=scope, agent_id=ctx.agent_id, this_repo=mine
-    )
-
-
 def mark_divergent(ctx: Context) -> int:
     """Append a ``divergent:ccusage`` anomaly for each divergent window not yet marked; returns how many."""
     records = live_records(ctx.repo.read_records(("window-close", "void", "usage", "anomaly")))  # one ledger read
@@ -341,28 +393,14 @@ def mark_divergent(ctx: Context) -> int:
 def claude_logs_source() -> LogSource:
     from gittracker.sources import claude_logs
 
-    return LogSource(
-        "claude-logs",
-        "claude",
-        "claude-logs",
-        claude_logs.EXPECTED,
-        claude_logs.transcript_files,
-        claude_logs.parse_counted,
-    )
+    return LogSource("claude-logs", "claude", "claude-logs", claude_logs.EXPECTED, claude_logs.parse_counted)
 
 
 def codex_sessions_source() -> LogSource:
     from gittracker.sources import codex_usage
-    from gittracker.sources.codex_logs import rollout_files
 
     return LogSource(
-        "codex-sessions",
-        "codex",
-        "codex-sessions",
-        codex_usage.EXPECTED,
-        rollout_files,
-        codex_usage.parse_rollout_line,
-        lambda folder, path: path.name,
+        "codex-sessions", "codex", "codex-sessions", codex_usage.EXPECTED, codex_usage.parse_rollout_line, by_name=True
     )
 
 
@@ -383,21 +421,15 @@ def run(
             raise BadInput(f"ingest {source}: reads the provider's own logs; expected --dir DIR, not a file")
         if this_repo_only and source != "claude-logs":
             raise BadInput("--this-repo: only claude-logs records projects; codex-sessions has no such choice")
-        zone = ctx.config.zone()
-        if source == "claude-logs":
-            from gittracker.sources.claude_logs import config_dirs
-
-            return ingest_logs(
-                ctx,
-                claude_logs_source(),
-                config_dirs(dirs),
-                zone=zone,
-                this_repo_only=this_repo_only,
-                skip_invalid=skip_invalid,
-            )
-        from gittracker.sources.codex_logs import codex_homes
-
-        return ingest_logs(ctx, codex_sessions_source(), codex_homes(dirs), zone=zone, skip_invalid=skip_invalid)
+        log_source = claude_logs_source() if source == "claude-logs" else codex_sessions_source()
+        return ingest_logs(
+            ctx,
+            log_source,
+            folders_of(source, dirs),
+            zone=ctx.config.zone(),
+            this_repo_only=this_repo_only,
+            skip_invalid=skip_invalid,
+        )
     if dirs or this_repo_only or skip_invalid:
         raise BadInput(f"ingest {source}: --dir, --this-repo and --skip-invalid are for claude-logs and codex-sessions")
     if target is None:
@@ -478,7 +510,7 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
     from gittracker.sources.ccusage_json import parse_report
 
     rows = parse_report(text, provider=provider)
-    scope = f"{socket.gethostname()}:ccusage"
+    scope = f"{hostname()}:ccusage"
     records = [
         Record.derived(
             "usage",
@@ -495,6 +527,8 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
     ]
     added = ctx.repo.missing_records(records)
     ctx.repo.append_records(added, "tracker: ingest ccusage")
-    summary = Summary("ccusage", scopes=[scope], events=len(rows), unchanged=not added)
+    summary = Summary("ccusage", unchanged=not added)
+    summary.scopes.append(scope)
+    summary.events = len(rows)
     summary.records_added = len(added)
     return summary

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from gittracker import __version__, clock
 from gittracker.errors import BadInput
+from gittracker.names import valid_agent_id
 
 SCHEMA_VERSION = 1
 SOURCES = frozenset({"alias", "ingest", "automation", "hook", "cli"})
@@ -29,7 +30,6 @@ STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", 
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 Validator = Callable[[Any], bool]
@@ -186,10 +186,6 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
     },
 }
 KINDS = tuple(SCHEMAS)
-
-
-def valid_agent_id(agent_id: str) -> bool:
-    return bool(_AGENT.fullmatch(agent_id))
 
 
 @dataclass(frozen=True)

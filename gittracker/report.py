@@ -173,23 +173,3 @@ def format_decision(data: dict[str, Any]) -> str:
                 lines.append(f"    {provider} as of {check['as_of']}: {why}")
     lines.append(f"Verdict: {data['verdict']}")
     return "\n".join(lines)
-
-
-def format_ingest(summary: dict[str, Any]) -> str:
-    if summary["unchanged"]:
-        if not summary["files"]:
-            return f"{summary['source']}: nothing new (already in the ledger)"
-        return f"{summary['source']}: nothing new ({summary['files']} file(s) checked)"
-    parts = [f"{summary['source']}:"]
-    if summary["files_read"]:
-        parts.append(
-            f"read {summary['bytes_read']:,} bytes from {summary['files_read']} of {summary['files']} file(s),"
-        )
-        parts.append(f"{summary['events']:,} token event(s);")
-    parts.append(f"{summary['records_added']} usage record(s) and {summary['snapshots_added']} snapshot(s) added")
-    line = " ".join(parts)
-    if summary["divergent_marked"]:
-        line += f"; {summary['divergent_marked']} window(s) marked divergent:ccusage (see git tracker preview)"
-    if summary["skipped_lines"]:
-        line += f"; {summary['skipped_lines']} unreadable line(s) skipped"
-    return line

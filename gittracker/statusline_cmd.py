@@ -69,12 +69,12 @@ def _pct(value: float | None) -> str:
 
 
 def _open_windows(cwd: str) -> list[str]:
-    try:
-        tracker = _tracker_dir(Path(cwd))
-    except (OSError, ValueError):  # an unreadable or non-UTF-8 .git file: show no windows, never a traceback
+    from gittracker.gitfiles import tracker_dir
+
+    found = tracker_dir(cwd)  # None for an unreadable .git file too: no windows shown, never a traceback
+    if found is None:
         return []
-    if tracker is None:
-        return []
+    tracker = Path(found)
     agent = os.environ.get("AGENT_ID") or "main"
     if "/" in agent or agent.startswith("."):
         return []
@@ -98,24 +98,3 @@ def _field(line: str, name: str) -> str:
 
     data: Any = json.loads(line)
     return str(data[name])
-
-
-def _tracker_dir(start: Path) -> Path | None:
-    """``<common-dir>/tracker`` of the repository containing ``start``, found from files alone."""
-    for directory in (start, *start.parents):
-        dot_git = directory / ".git"
-        if dot_git.is_dir():
-            git_dir = dot_git
-        elif dot_git.is_file():
-            content = dot_git.read_text().strip()
-            if not content.startswith("gitdir:"):
-                return None
-            git_dir = (directory / content[7:].strip()).resolve()
-        else:
-            continue
-        common = git_dir / "commondir"
-        if common.is_file():
-            git_dir = (git_dir / common.read_text().strip()).resolve()
-        tracker = git_dir / "tracker"
-        return tracker if tracker.is_dir() else None
-    return None

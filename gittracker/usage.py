@@ -1,9 +1,14 @@
 """Token usage: deduplicated token events, their totals per day, 5-hour block and window, as ``usage`` records.
 
-A reader (``sources.claude_logs``, ``sources.codex_usage``) turns log lines into ``TokenEvent``s. Events
-live in an ``EventTable`` keyed so that the same message read twice is one event (Claude: message id and
-request id, keeping the largest usage; Codex: the line's place in its file). Totals are always computed
-from the whole table, so a run that read only new bytes still writes complete totals.
+A reader (``sources.claude_logs``, ``sources.codex_usage``) turns log lines into events: a key and a row
+(``event``). Events live in an ``EventTable`` keyed so that the same message read twice is one event
+(Claude: message id and request id, keeping the largest usage; Codex: the line's place in its file).
+
+The table also keeps running totals per *slot* (a quarter hour, with the quarter's first millisecond a
+slot of its own), project and branch. No day (every zone's offset is a whole number of quarter hours)
+and no 5-hour block (blocks start on the hour, and the boundary millisecond belongs to the block before)
+splits a slot, so every total is a sum of slot totals. Tables built in parallel merge exactly, and a run
+that read a few new lines re-derives every total from the slots, without visiting every event again.
 
 Every ``usage`` record is a total *as of* its newest event, with an id derived from its content. Reading
 the same logs again derives the same records (the append adds nothing); reading more derives a larger
@@ -28,113 +33,169 @@ from gittracker.records import Record
 BLOCK = timedelta(hours=5)
 _BLOCK_MS = int(BLOCK.total_seconds() * 1000)
 _HOUR_MS = 3_600_000
+_QUARTER_MS = 900_000
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-TABLE_MAGIC = b"git-tracker events 1\n"
+TABLE_MAGIC = b"git-tracker events 2\n"
 SERIES_FIELDS = ("origin", "provider", "granularity", "period", "scope", "project", "branch", "window_id")
 
+# An event's row, a plain tuple (cheap to build, compare, marshal and send between processes):
+# (ms, input, output, cache_creation, cache_read, project, branch, model, cost in nano-dollars or None).
+# Costs are whole nano-dollars so that sums are exact whatever order events are added in.
+Row = tuple[Any, ...]
+MS, INPUT, OUTPUT, CACHE_CREATION, CACHE_READ, PROJECT, BRANCH, MODEL, COST = range(9)
 
-@dataclass(frozen=True, slots=True)
-class TokenEvent:
-    """One counted request: its time (epoch ms), tokens, and where it happened."""
+# A slot's running totals: [events, first ms, last ms, input, output, cache_creation, cache_read,
+# cost in nano-dollars (None once an event had none), set of models].
+Totals = list[Any]
+GroupKey = tuple[int, str | None, str | None]  # (slot, project, branch)
 
-    key: str
-    ms: int
-    input: int
-    output: int
-    cache_creation: int
-    cache_read: int
-    project: str | None = None
-    branch: str | None = None
-    model: str | None = None
-    cost: float | None = None
 
-    @property
-    def total(self) -> int:
-        return self.input + self.output + self.cache_creation + self.cache_read
+def event(
+    key: str,
+    ms: int,
+    input: int = 0,
+    output: int = 0,
+    cache_creation: int = 0,
+    cache_read: int = 0,
+    project: str | None = None,
+    branch: str | None = None,
+    model: str | None = None,
+    cost: float | None = None,
+) -> tuple[str, Row]:
+    """An event as readers produce it: (key, row)."""
+    return key, (ms, input, output, cache_creation, cache_read, project, branch, model, nanos(cost))
 
-    def row(self) -> tuple[Any, ...]:
-        return (
-            self.ms,
-            self.input,
-            self.output,
-            self.cache_creation,
-            self.cache_read,
-            self.project,
-            self.branch,
-            self.model,
-            self.cost,
-        )
+
+def nanos(cost: float | None) -> int | None:
+    return None if cost is None else round(cost * 1e9)
+
+
+def total(row: Row) -> int:
+    return int(row[INPUT] + row[OUTPUT] + row[CACHE_CREATION] + row[CACHE_READ])
+
+
+def slot_of(ms: int) -> int:
+    """Quarter hour q is slots 2q (its first millisecond) and 2q + 1 (the rest): ordered like time."""
+    return 2 * (ms // _QUARTER_MS) + (ms % _QUARTER_MS != 0)
+
+
+def keep_largest(rows: dict[str, Row], key: str, row: Row) -> None:
+    """Streamed responses repeat a line: the largest usage of a key wins, the first one on a tie."""
+    known = rows.get(key)
+    if known is None or row[1] + row[2] + row[3] + row[4] > known[1] + known[2] + known[3] + known[4]:
+        rows[key] = row
+
+
+def group_rows(rows: Iterable[Row]) -> dict[GroupKey, Totals]:
+    """Totals per (slot, project, branch)."""
+    groups: dict[GroupKey, Totals] = {}
+    for row in rows:
+        ms = row[0]
+        key = (2 * (ms // _QUARTER_MS) + (ms % _QUARTER_MS != 0), row[5], row[6])
+        known = groups.get(key)
+        if known is None:
+            groups[key] = [1, ms, ms, row[1], row[2], row[3], row[4], row[8], {row[7]} if row[7] else set()]
+            continue
+        known[0] += 1
+        known[1] = min(known[1], ms)
+        known[2] = max(known[2], ms)
+        known[3] += row[1]
+        known[4] += row[2]
+        known[5] += row[3]
+        known[6] += row[4]
+        if known[7] is not None:
+            known[7] = None if row[8] is None else known[7] + row[8]
+        if row[7]:
+            known[8].add(row[7])
+    return groups
+
+
+def add_totals(into: dict[Any, Totals], key: Any, totals: Totals) -> None:
+    known = into.get(key)
+    if known is None:
+        into[key] = [*totals[:8], set(totals[8])]
+        return
+    known[0] += totals[0]
+    known[1] = min(known[1], totals[1])
+    known[2] = max(known[2], totals[2])
+    for index in range(3, 7):
+        known[index] += totals[index]
+    known[7] = None if known[7] is None or totals[7] is None else known[7] + totals[7]
+    known[8] |= totals[8]
+
+
+def totals_body(totals: Totals) -> dict[str, Any]:
+    return {
+        "input_tokens": totals[3],
+        "output_tokens": totals[4],
+        "cache_creation_tokens": totals[5],
+        "cache_read_tokens": totals[6],
+        "total_tokens": totals[3] + totals[4] + totals[5] + totals[6],
+        "cost_usd": round(totals[7] / 1e9, 6) if totals[7] is not None else None,
+        "models": sorted(totals[8]),
+    }
 
 
 class EventTable:
-    """Deduplicated events by key; on a repeated key the event with the larger usage is kept."""
+    """Deduplicated events by key, with their totals per (slot, project, branch)."""
 
-    def __init__(self, events: Mapping[str, TokenEvent] | None = None) -> None:
-        self.events: dict[str, TokenEvent] = dict(events or {})
+    def __init__(self, rows: dict[str, Row] | None = None, groups: dict[GroupKey, Totals] | None = None) -> None:
+        self.rows: dict[str, Row] = rows if rows is not None else {}
+        self.groups = groups if groups is not None else group_rows(self.rows.values())
         self.changed = False
 
-    def add(self, event: TokenEvent) -> None:
-        known = self.events.get(event.key)
-        if known is None or event.total > known.total:
-            self.events[event.key] = event
+    def merge(self, rows: dict[str, Row], groups: dict[GroupKey, Totals] | None = None) -> None:
+        """Add a batch read after everything in the table: a key's larger usage wins, the table's on a tie.
+
+        ``groups`` are the batch's own totals (``group_rows``), when its reader already made them. The
+        batch's dicts are the table's afterwards. A slot where one event replaced another is summed
+        again from the events, exactly.
+        """
+        if groups is None:
+            groups = group_rows(rows.values())
+        stale: set[int] = set()
+        for key in self.rows.keys() & rows.keys():
+            known, new = self.rows[key], rows[key]
+            if total(new) > total(known):
+                stale.add(slot_of(known[MS]))
+            else:
+                stale.add(slot_of(new[MS]))
+                del rows[key]
+        if rows:
             self.changed = True
+        self.rows.update(rows)
+        if not self.groups:
+            self.groups = groups
+        else:
+            for group, totals in groups.items():
+                add_totals(self.groups, group, totals)
+        if stale:
+            self._regroup(stale)
+
+    def _regroup(self, slots: set[int]) -> None:
+        for key in [key for key in self.groups if key[0] in slots]:
+            del self.groups[key]
+        quarters = {slot // 2 for slot in slots}
+        rows = (row for row in self.rows.values() if row[0] // _QUARTER_MS in quarters)
+        self.groups.update((key, totals) for key, totals in group_rows(rows).items() if key[0] in slots)
 
     # The table is this machine's cache of what it read, rewritten on every run that read something:
-    # marshal (a header, then plain tuples) is several times faster than JSON both ways.
+    # marshal (a header, then plain dicts and tuples) is several times faster than JSON both ways.
     def dumps(self) -> bytes:
-        rows = [(key, *event.row()) for key, event in self.events.items()]
-        return TABLE_MAGIC + marshal.dumps(rows)
+        return TABLE_MAGIC + marshal.dumps((self.rows, self.groups))
 
     @classmethod
     def loads(cls, data: bytes, where: str) -> EventTable:
+        expected = f"{where}: expected git-tracker's ingest table; delete it to read the logs again"
         if not data.startswith(TABLE_MAGIC):
-            raise BadInput(f"{where}: expected git-tracker's ingest table; delete it to read the logs again")
+            raise BadInput(expected)
         try:
-            rows = marshal.loads(data[len(TABLE_MAGIC) :])
-            return cls({row[0]: TokenEvent(*row) for row in rows})
+            rows, groups = marshal.loads(data[len(TABLE_MAGIC) :])
         except (ValueError, TypeError, EOFError):
-            raise BadInput(f"{where}: expected git-tracker's ingest table; delete it to read the logs again") from None
-
-
-class _Sum:
-    """Running totals; ``cost`` stays a figure only while every event had one."""
-
-    __slots__ = ("cache_creation", "cache_read", "cost", "input", "last_ms", "models", "output")
-
-    def __init__(self) -> None:
-        self.input = self.output = self.cache_creation = self.cache_read = self.last_ms = 0
-        self.cost: float | None = 0.0
-        self.models: set[str] = set()
-
-    def add(self, event: TokenEvent) -> None:
-        self.input += event.input
-        self.output += event.output
-        self.cache_creation += event.cache_creation
-        self.cache_read += event.cache_read
-        self.cost = None if self.cost is None or event.cost is None else self.cost + event.cost
-        self.last_ms = max(self.last_ms, event.ms)
-        if event.model:
-            self.models.add(event.model)
-
-    def merge(self, other: _Sum) -> None:
-        self.input += other.input
-        self.output += other.output
-        self.cache_creation += other.cache_creation
-        self.cache_read += other.cache_read
-        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
-        self.last_ms = max(self.last_ms, other.last_ms)
-        self.models |= other.models
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input,
-            "output_tokens": self.output,
-            "cache_creation_tokens": self.cache_creation,
-            "cache_read_tokens": self.cache_read,
-            "total_tokens": self.input + self.output + self.cache_creation + self.cache_read,
-            "cost_usd": round(self.cost, 6) if self.cost is not None else None,
-            "models": sorted(self.models),
-        }
+            raise BadInput(expected) from None
+        if type(rows) is not dict or type(groups) is not dict:
+            raise BadInput(expected)
+        return cls(rows, groups)
 
 
 @dataclass(frozen=True)
@@ -147,75 +208,82 @@ class Window:
     opened_ts: str
 
 
-_QUARTER_MS = 900_000  # every zone's offset is a whole number of quarter hours, so a quarter is in one day
-
-
 def aggregate(
-    events: Iterable[TokenEvent],
+    table: EventTable,
     *,
     zone: tzinfo = UTC,
-    keep: Callable[[TokenEvent], bool] | None = None,
+    keep: Callable[[str | None], bool] | None = None,
     windows: Iterable[Window] = (),
 ) -> list[tuple[dict[str, Any], int]]:
-    """(body, as-of ms) per day, per 5-hour block and per window; ``keep`` narrows days and blocks only.
+    """(body, as-of ms) per day, per 5-hour block and per window; ``keep`` (by project) narrows days and blocks.
 
     Blocks are drawn as ccusage draws them, over every event: a block starts at the UTC hour of its
     first event and lasts five hours; an event more than five hours after the block's start, or after
-    the previous event, starts the next one. Windows take every event in their span, whatever the
-    project: a capacity percentage is the whole account's, so its tokens must be too.
+    the previous event, starts the next one. Within a slot no event starts a block, except its first
+    (see the module's note), so the rule runs over slots. Windows take every event in their span,
+    whatever the project: a capacity percentage is the whole account's, so its tokens must be too.
     """
-    ordered = sorted(events, key=_ms)
-    starts: list[int] = []
-    groups: dict[tuple[int, int, str | None, str | None], _Sum] = {}
+    spans: dict[int, list[int]] = {}
+    for (slot, _, _), totals in table.groups.items():
+        span = spans.get(slot)
+        if span is None:
+            spans[slot] = [totals[1], totals[2]]
+        else:
+            span[0] = min(span[0], totals[1])
+            span[1] = max(span[1], totals[2])
+    block_of: dict[int, str] = {}
     block_start = previous = -_BLOCK_MS - 1
-    for event in ordered:
-        ms = event.ms
-        if ms - block_start > _BLOCK_MS or ms - previous > _BLOCK_MS:
-            block_start = ms - ms % _HOUR_MS
-            starts.append(block_start)
-        previous = ms
-        if keep is not None and not keep(event):
-            continue
-        key = (ms // _QUARTER_MS, len(starts) - 1, event.project, event.branch)
-        total = groups.get(key)
-        if total is None:
-            total = groups[key] = _Sum()
-        total.add(event)
-    sums: dict[tuple[str, str, str | None, str | None], _Sum] = {}
+    block_ts = ""
+    for slot in sorted(spans):
+        first, last = spans[slot]
+        if first - block_start > _BLOCK_MS or first - previous > _BLOCK_MS:
+            block_start = first - first % _HOUR_MS
+            block_ts = clock.format_ts(datetime.fromtimestamp(block_start / 1000, UTC))
+        block_of[slot] = block_ts
+        previous = last
     days: dict[int, str] = {}
-    for (quarter, block, project, branch), total in groups.items():
+    sums: dict[tuple[str, str, str | None, str | None], Totals] = {}
+    for (slot, project, branch), totals in table.groups.items():
+        if keep is not None and not keep(project):
+            continue
+        quarter = slot // 2
         day = days.get(quarter)
         if day is None:
             day = days[quarter] = datetime.fromtimestamp(quarter * _QUARTER_MS / 1000, zone).strftime("%Y-%m-%d")
-        block_ts = clock.format_ts(datetime.fromtimestamp(starts[block] / 1000, UTC))
-        for series in (("day", day, project, branch), ("block", block_ts, project, branch)):
-            known = sums.get(series)
-            if known is None:
-                known = sums[series] = _Sum()
-            known.merge(total)
+        add_totals(sums, ("day", day, project, branch), totals)
+        add_totals(sums, ("block", block_of[slot], project, branch), totals)
     out = []
-    for (granularity, period, project, branch), total in sums.items():
+    for (granularity, period, project, branch), totals in sums.items():
         body = {"granularity": granularity, "period": period, "project": project, "branch": branch, "window_id": None}
-        out.append(({**body, **total.body()}, total.last_ms))
-    out.extend(_window_sums(ordered, windows))
+        out.append(({**body, **totals_body(totals)}, totals[2]))
+    out.extend(_window_sums(table, list(windows)))
     return out
 
 
-def _ms(event: TokenEvent) -> int:
-    return event.ms
-
-
-def _window_sums(ordered: list[TokenEvent], windows: Iterable[Window]) -> list[tuple[dict[str, Any], int]]:
-    times = [event.ms for event in ordered]
+def _window_sums(table: EventTable, windows: list[Window]) -> list[tuple[dict[str, Any], int]]:
+    """Each window's totals: whole slots inside its span from the slot totals, the two edge slots event by event."""
+    if not windows:
+        return []
+    by_slot: dict[int, Totals] = {}
+    for (slot, _, _), totals in table.groups.items():
+        add_totals(by_slot, slot, totals)
+    slots = sorted(by_slot)
+    edges = {slot_of(ms) // 2 for window in windows for ms in (window.opened_ms, window.closed_ms)}
+    edge_rows = [row for row in table.rows.values() if row[0] // _QUARTER_MS in edges]
     out = []
     for window in windows:
-        low = bisect.bisect_left(times, window.opened_ms)
-        high = bisect.bisect_right(times, window.closed_ms)
-        if low == high:
+        low, high = slot_of(window.opened_ms), slot_of(window.closed_ms)
+        inner_low = low + 1 if low % 2 else low  # an odd edge slot is only partly inside the span
+        inner_high = high - 1 if high % 2 else high
+        found: dict[int, Totals] = {}
+        for slot in slots[bisect.bisect_left(slots, inner_low) : bisect.bisect_right(slots, inner_high)]:
+            add_totals(found, 0, by_slot[slot])
+        partial = [row for row in edge_rows if window.opened_ms <= row[0] <= window.closed_ms]
+        partial = [row for row in partial if not inner_low <= slot_of(row[0]) <= inner_high]
+        for totals in group_rows(partial).values():
+            add_totals(found, 0, totals)
+        if not found:
             continue  # no event in the span: these logs did not see the window, which is not zero tokens
-        total = _Sum()
-        for event in ordered[low:high]:
-            total.add(event)
         body = {
             "granularity": "window",
             "period": window.opened_ts,
@@ -223,7 +291,7 @@ def _window_sums(ordered: list[TokenEvent], windows: Iterable[Window]) -> list[t
             "branch": None,
             "window_id": window.window_id,
         }
-        out.append(({**body, **total.body()}, window.closed_ms))
+        out.append(({**body, **totals_body(found[0])}, window.closed_ms))
     return out
 
 

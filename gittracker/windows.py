@@ -20,7 +20,8 @@ from gittracker.capacity import UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.git import Repo
-from gittracker.records import OUTCOMES, Record, live_records, note_line, valid_agent_id
+from gittracker.names import valid_agent_id
+from gittracker.records import OUTCOMES, Record, live_records, note_line
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)

@@ -437,7 +437,7 @@ def test_ccusage_bad_reports(tracked: Sandbox, tmp_path: Path) -> None:
         ),
         "nan.json": ('{"daily": [{"date": "2026-06-01", "inputTokens": NaN}]}', "expected JSON from `ccusage"),
         "date.json": (json.dumps({"daily": [dict(V18_DAILY["daily"][0], date="June 1")]}), "expected a day YYYY-MM-DD"),
-        "other.json": (json.dumps({"monthly": []}), "found keys monthly"),
+        "other.json": (json.dumps({"monthly": []}), 'found keys "monthly"'),
     }
     for name, (text, message) in cases.items():
         path = tmp_path / name

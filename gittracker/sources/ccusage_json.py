@@ -44,7 +44,9 @@ def parse_report(text: str, *, provider: str | None = None) -> list[Row]:
             if not isinstance(rows, list):
                 raise BadInput(f"ccusage: {key}: expected a list of rows")
             return list(_rows(key, granularity, rows, provider))
-    raise BadInput(f"ccusage: expected {EXPECTED}; found keys {', '.join(sorted(data)) or 'none'}")
+    raise BadInput(
+        f"ccusage: expected {EXPECTED}; found keys {', '.join(json.dumps(key) for key in sorted(data))[:200] or 'none'}"
+    )
 
 
 def _rows(key: str, granularity: str, rows: list[Any], provider: str | None) -> Iterator[Row]:

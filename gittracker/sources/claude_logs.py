@@ -1,23 +1,17 @@
 """Claude Code transcripts (``<config>/projects/**/*.jsonl``) as token events.
 
-Where the transcripts are follows Claude Code and ccusage: ``--dir`` when given, else the comma-separated
-``CLAUDE_CONFIG_DIR``, else ``~/.config/claude`` and ``~/.claude``; a directory counts when it has a
-``projects`` folder. A line counts when its ``message.usage`` has whole-number ``input_tokens`` and
-``output_tokens``; streamed responses repeat a line, so events are keyed by (``message.id``,
-``requestId``) and the largest usage of a key wins (``usage.EventTable``).
+Where the transcripts are: ``sources.places``. A line counts when its ``message.usage`` has whole-number
+``input_tokens`` and ``output_tokens``; streamed responses repeat a line, so events are keyed by
+(``message.id``, ``requestId``) and the largest usage of a key wins (``usage.keep_largest``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from gittracker.errors import BadInput
 from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
-from gittracker.usage import TokenEvent
+from gittracker.usage import Row, nanos
 
 EXPECTED = (
     "a Claude Code transcript line: a JSON object with timestamp (ISO-8601) and message.usage "
@@ -26,42 +20,12 @@ EXPECTED = (
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's placeholder: its tokens count, but it is not a model
 
 
-def config_dirs(explicit: Sequence[str] = ()) -> list[Path]:
-    if explicit:
-        found = [Path(item).expanduser() for item in explicit]
-        for folder in found:
-            if not (folder / "projects").is_dir():
-                raise BadInput(f"--dir {folder}: expected a Claude config directory with a projects/ folder")
-        return found
-    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
-    if env:
-        candidates = [Path(item.strip()).expanduser() for item in env.split(",") if item.strip()]
-        where = "CLAUDE_CONFIG_DIR"
-    else:
-        home = Path(os.path.expanduser("~"))
-        xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        candidates = [xdg / "claude", home / ".claude"]
-        where = "~/.config/claude or ~/.claude"
-    found = [folder for folder in candidates if (folder / "projects").is_dir()]
-    if not found:
-        raise BadInput(f"no Claude Code transcripts: expected a projects/ folder in {where} (or pass --dir)")
-    return found
-
-
-def transcript_files(config_dir: Path) -> list[Path]:
-    """Every ``*.jsonl`` under ``projects``, in a stable order."""
-    files: list[Path] = []
-    for root, dirs, names in os.walk(config_dir / "projects"):
-        dirs.sort()
-        files.extend(Path(root) / name for name in sorted(names) if name.endswith(".jsonl"))
-    return files
-
-
-def parse_line(line: str, fallback_key: str) -> TokenEvent | None:
-    """The event one transcript line records, or None for lines that record no usage.
+def parse_line(line: str, fallback_key: str) -> tuple[str, Row] | None:
+    """The event (key, row) one transcript line records, or None for lines that record no usage.
 
     Raises BadLine for a line that is not a JSON object, or whose usage is malformed. Follows ccusage 20:
     ``usage.cache_creation`` (5-minute plus 1-hour writes), when present, is the cache-creation figure.
+    This runs once per line of every transcript, so the common case is written out rather than helped.
     """
     if '"usage"' not in line:
         check_whole(line)  # most lines are prompts, tool output and summaries: never decoded
@@ -86,17 +50,26 @@ def parse_line(line: str, fallback_key: str) -> TokenEvent | None:
         cache_creation = _tokens(writes, "ephemeral_5m_input_tokens") + _tokens(writes, "ephemeral_1h_input_tokens")
     else:
         cache_creation = _tokens(usage, "cache_creation_input_tokens")
-    return TokenEvent(
-        key,
-        epoch_ms(data.get("timestamp")),
-        _tokens(usage, "input_tokens", required=True),
-        _tokens(usage, "output_tokens", required=True),
+    ms = epoch_ms(data.get("timestamp"))
+    input_tokens = usage.get("input_tokens")
+    output_tokens = usage.get("output_tokens")
+    if type(input_tokens) is not int or input_tokens < 0:
+        input_tokens = _tokens(usage, "input_tokens", required=True)  # raises, naming the field
+    if type(output_tokens) is not int or output_tokens < 0:
+        output_tokens = _tokens(usage, "output_tokens", required=True)
+    cwd = data.get("cwd")
+    branch = data.get("gitBranch")
+    cost = data.get("costUSD")
+    return key, (
+        ms,
+        input_tokens,
+        output_tokens,
         cache_creation,
         _tokens(usage, "cache_read_input_tokens"),
-        _text(data.get("cwd")),
-        _text(data.get("gitBranch")),
+        cwd if type(cwd) is str and _plain(cwd) else None,
+        branch if type(branch) is str and _plain(branch) else None,
         model if model != SYNTHETIC_MODEL else None,  # counted, but no model produced it
-        _cost(data.get("costUSD")),
+        _cost(cost),
     )
 
 
@@ -109,17 +82,17 @@ def _tokens(usage: dict[str, Any], name: str, *, required: bool = False) -> int:
     return value
 
 
-def _cost(value: Any) -> float | None:
+def _cost(value: Any) -> int | None:
     if type(value) in (int, float) and 0 <= value < 1e12:  # 1e999 parses as inf: not a cost
-        return float(value)
+        return nanos(value)
     return None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value and "\n" not in value and len(value) <= 4096 else None
+def _plain(text: str) -> bool:
+    return bool(text) and "\n" not in text and len(text) <= 4096
 
 
-def parse_counted(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[TokenEvent, ...]:
+def parse_counted(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[tuple[str, Row], ...]:
     """``ingest``'s per-line parser: the line's event, if it records one (keyless lines by place)."""
     event = parse_line(line, f"{file_key}#{number}")
     return (event,) if event is not None else ()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
 from gittracker.records import finite_number as _number
+from gittracker.sources.places import codex_rollouts
 
 FIVE_HOUR_MINUTES = 300
 WEEK_MINUTES = 10080
@@ -78,7 +78,7 @@ def latest_rate_limits(
     """
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     scan = _Scan(now, max_age, prefer_cwd, prefer_remote)
-    files = _rollouts(codex_home)
+    files = [(mtime, Path(path)) for mtime, path in codex_rollouts(str(codex_home))]
     for mtime, path in files:
         if scan.done(mtime):
             break
@@ -331,45 +331,6 @@ def _remote_key(url: str) -> str:
         key = key.replace(":", "/", 1)
     key = key.split("@", 1)[-1].rstrip("/")
     return key.removesuffix(".git")
-
-
-def codex_homes(explicit: tuple[str, ...] = ()) -> list[Path]:
-    """``--dir`` when given, else ``$CODEX_HOME``, else ``~/.codex``; each must hold sessions/ or archived_sessions/."""
-    if explicit:
-        homes = [Path(item).expanduser() for item in explicit]
-    else:
-        homes = [Path(os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex"))]
-    for home in homes:
-        if not ((home / "sessions").is_dir() or (home / "archived_sessions").is_dir()):
-            raise BadInput(
-                f"{home}: expected a Codex home with sessions/ or archived_sessions/ (set CODEX_HOME or --dir)"
-            )
-    return homes
-
-
-def rollout_files(codex_home: Path) -> list[Path]:
-    """Every rollout, oldest first (the order a session's running totals were written)."""
-    return [path for _, path in reversed(_rollouts(codex_home))]
-
-
-def _rollouts(codex_home: Path) -> list[tuple[float, Path]]:
-    """Every rollout file, newest write first."""
-    files: list[tuple[float, Path]] = []
-    for root in (codex_home / "sessions", codex_home / "archived_sessions"):
-        try:
-            if not root.is_dir():
-                continue
-            for path in root.rglob("rollout-*.jsonl"):
-                try:
-                    info = path.stat()
-                except OSError:
-                    continue
-                if stat.S_ISREG(info.st_mode):
-                    files.append((info.st_mtime, path))
-        except OSError:
-            continue
-    files.sort(key=lambda item: (item[0], item[1].name), reverse=True)
-    return files
 
 
 def _lines_backward(handle: BinaryIO) -> Iterator[bytes]:

@@ -16,7 +16,7 @@ from gittracker.capacity import Reading
 from gittracker.errors import BadInput
 from gittracker.sources.codex_logs import reading_from_event
 from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
-from gittracker.usage import TokenEvent
+from gittracker.usage import Row, event
 
 EXPECTED = (
     "a Codex rollout line: a JSON object {timestamp, type, payload}; token_count payloads with "
@@ -25,7 +25,7 @@ EXPECTED = (
 TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 
-Found = TokenEvent | tuple[datetime, Reading]
+Found = tuple[str, Row] | tuple[datetime, Reading]  # a token event (key, row), or a rate-limit reading
 
 
 def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
@@ -60,7 +60,7 @@ def _remember_context(payload: dict[str, Any], extra: dict[str, Any]) -> None:
         extra["model"] = model
 
 
-def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, Any], key: str) -> TokenEvent | None:
+def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, Any], key: str) -> tuple[str, Row] | None:
     info = payload.get("info")
     if info is None:
         return None  # a rate-limit-only line
@@ -88,8 +88,8 @@ def _increase(data: dict[str, Any], payload: dict[str, Any], extra: dict[str, An
     else:
         grew = {name: now[name] - previous.get(name, 0) for name in TOTAL_FIELDS}
     cached = min(grew["cached_input_tokens"], grew["input_tokens"])
-    return TokenEvent(
-        key=key,
+    return event(
+        key,
         ms=ms,
         input=grew["input_tokens"] - cached,
         output=grew["output_tokens"],

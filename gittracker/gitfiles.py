@@ -1,0 +1,91 @@
+"""git's own files, read directly, for the hot paths that cannot wait for a git process or load pygit2.
+
+The status line (every editor repaint) and a second ``ingest`` with nothing new (a check that should cost
+little more than starting Python) find the repository and read one ref here. Everything else goes
+through ``git.py``. Anything unusual answers None: ``GIT_DIR`` and friends set, a ``.git`` file that is
+not a ``gitdir:`` link, a reftable repository, a symbolic or unreadable ref. The caller then takes the
+exact path through ``git``, so this module can only make a command faster, never give another answer.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Set by the user or by git itself (inside hooks): only git knows what they resolve to.
+REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+_HEX = frozenset("0123456789abcdef")
+
+
+def find_repo(start: str) -> tuple[str, str] | None:
+    """(top of the work tree, common git directory) of the repository holding ``start``, from files alone."""
+    if any(name in os.environ for name in REPO_ENV):
+        return None
+    directory = os.path.abspath(start)
+    try:
+        while True:
+            dot_git = os.path.join(directory, ".git")
+            if os.path.isdir(dot_git):
+                git_dir = dot_git
+                break
+            if os.path.isfile(dot_git):  # a linked worktree or submodule: "gitdir: <path>"
+                content = _read(dot_git)
+                if not content.startswith("gitdir:"):
+                    return None
+                git_dir = os.path.normpath(os.path.join(directory, content[len("gitdir:") :].strip()))
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return None
+            directory = parent
+        common = os.path.join(git_dir, "commondir")
+        if os.path.isfile(common):
+            git_dir = os.path.normpath(os.path.join(git_dir, _read(common).strip()))
+    except (OSError, UnicodeDecodeError):
+        return None
+    return directory, git_dir
+
+
+def tracker_dir(start: str) -> str | None:
+    """``<common git dir>/tracker`` of the repository holding ``start``, if git-tracker was set up there."""
+    found = find_repo(start)
+    if found is None:
+        return None
+    tracker = os.path.join(found[1], "tracker")
+    return tracker if os.path.isdir(tracker) else None
+
+
+def branch_tip(common_dir: str, branch: str) -> tuple[bool, str | None]:
+    """(known, commit) of ``refs/heads/<branch>``: known is False when only git can tell."""
+    if os.path.exists(os.path.join(common_dir, "reftable")):
+        return False, None
+    ref = f"refs/heads/{branch}"
+    try:
+        return True, _object_id(_read(os.path.join(common_dir, ref)).strip())
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False, None
+    try:
+        packed = _read(os.path.join(common_dir, "packed-refs"))
+    except FileNotFoundError:
+        return True, None  # neither a loose nor a packed ref: the branch does not exist
+    except (OSError, UnicodeDecodeError):
+        return False, None
+    for line in packed.splitlines():
+        if line.endswith(f" {ref}"):
+            try:
+                return True, _object_id(line.split(" ", 1)[0])
+            except ValueError:
+                return False, None
+    return True, None
+
+
+def _object_id(text: str) -> str:
+    if len(text) not in (40, 64) or not set(text) <= _HEX:
+        raise ValueError(f"expected an object id, got {text[:80]!r}")  # a symbolic ref, or a torn write
+    return text
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
