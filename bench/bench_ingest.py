@@ -19,11 +19,11 @@ from pathlib import Path
 from benchlib import (
     Verdicts,
     arg_parser,
+    cli_variants,
     git_init,
     hermetic_env,
     machine_line,
     median,
-    primary_cli,
     print_table,
     run,
     scratch_dir,
@@ -79,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(path.stat().st_size for path in config.rglob("*.jsonl"))
         env.update(CLAUDE_CONFIG_DIR=str(config), TZ="UTC")
         repo = git_init(root / "repo", env)
-        cli = primary_cli()
+        # The console script itself, as pipx installs it: a version manager's shim on PATH (pyenv's is a
+        # bash script) would add its own start-up to both runs and hide the nothing-new check's cost.
+        cli = cli_variants()[-1]
         run([*cli.argv, "init"], repo, env)
         print(f"bench_ingest: {lines:,} transcript lines, {size / 1e6:.0f} MB, {reps} run(s) each, warm cache")
-        print(f"  ({machine_line(env)})")
+        print(f"  ({machine_line(env)}; {cli.label})")
         native_cmd = [*native, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
         node_cmd = [*node, "daily", "--json", "--offline", "--timezone", "UTC"]
         timed(native_cmd, repo, env)  # warm the page cache and the binary

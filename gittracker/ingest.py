@@ -45,13 +45,12 @@ from gittracker.state import atomic_write, file_lock
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,
-    GroupKey,
     Row,
-    Totals,
     Window,
     aggregate,
     divergence_anomaly,
     divergent,
+    frame_of,
     group_rows,
     keep_largest,
     usage_records,
@@ -167,7 +166,7 @@ def _ingest_folder(
         parts = readers.parts()
     snapshots: list[Record] = []
     for part in parts:
-        table.merge(part.rows, part.groups)
+        table.merge_frame(part.frame)
         snapshots.extend(_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in part.snapshots)
         summary.events += part.events
         for rel, seen, size, skipped in part.files:
@@ -206,21 +205,24 @@ Pending = list[tuple[str, Path, Reading]]
 
 @dataclass
 class Part:
-    """What one reader read from a run of consecutive files: deduplicated events and their slot totals."""
+    """What one reader read from a run of consecutive files: its deduplicated events and their slot totals
+    as a table frame (``usage.frame_of``), which the table both merges and saves as it is."""
 
     files: list[tuple[str, list[Any], int, int]]  # (file, Seen.to_json(), bytes read, lines skipped)
-    rows: dict[str, Row]
-    groups: dict[GroupKey, Totals]
     snapshots: list[tuple[str, dict[str, Any]]]  # rate-limit readings: (time, snapshot fields)
     events: int
+    frame: bytes
 
     def pack(self) -> bytes:
-        # Plain dicts and tuples, marshalled: they cross a pipe several times faster than pickles.
-        return marshal.dumps((self.files, self.rows, self.groups, self.snapshots, self.events))
+        # Plain values, marshalled: they cross a pipe several times faster than pickles.
+        head = marshal.dumps((self.files, self.snapshots, self.events))
+        return len(head).to_bytes(8, "little") + head + self.frame
 
     @classmethod
     def unpack(cls, data: bytes) -> Part:
-        return cls(*marshal.loads(data))
+        size = int.from_bytes(data[:8], "little")
+        files, snapshots, events = marshal.loads(data[8 : 8 + size])
+        return cls(files, snapshots, events, data[8 + size :])
 
 
 def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
@@ -251,7 +253,7 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
                 else:  # a rate-limit reading: (time, Reading), as plain values
                     snapshots.append((clock.format_ts(item[0]), item[1].snapshot_fields()))
         files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
-    return Part(files, rows, group_rows(rows.values()), snapshots, events)
+    return Part(files, snapshots, events, frame_of(rows, group_rows(rows.values())))
 
 
 # Below this many new bytes, starting processes costs more than it saves. Tests set it to 0 to read

@@ -35,7 +35,8 @@ _BLOCK_MS = int(BLOCK.total_seconds() * 1000)
 _HOUR_MS = 3_600_000
 _QUARTER_MS = 900_000
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-TABLE_MAGIC = b"git-tracker events 2\n"
+TABLE_MAGIC = b"git-tracker events 3\n"
+MAX_FRAMES = 16  # batches kept as read before the table is rewritten as one
 SERIES_FIELDS = ("origin", "provider", "granularity", "period", "scope", "project", "branch", "window_id")
 
 # An event's row, a plain tuple (cheap to build, compare, marshal and send between processes):
@@ -137,12 +138,33 @@ def totals_body(totals: Totals) -> dict[str, Any]:
 
 
 class EventTable:
-    """Deduplicated events by key, with their totals per (slot, project, branch)."""
+    """Deduplicated events by key, with their totals per (slot, project, branch).
+
+    On disk the table is the batches it was merged from, in order, each as read (a *frame*:
+    ``marshal`` of its rows and slot totals); loading merges them again, which gives the same table.
+    A run appends its batches' bytes as they came from the readers, so saving costs no serialising;
+    past ``MAX_FRAMES`` batches the table is written as one.
+    """
 
     def __init__(self, rows: dict[str, Row] | None = None, groups: dict[GroupKey, Totals] | None = None) -> None:
         self.rows: dict[str, Row] = rows if rows is not None else {}
         self.groups = groups if groups is not None else group_rows(self.rows.values())
         self.changed = False
+        self.frames: list[bytes] | None = [] if rows is None else None  # None: not what the table is made of
+
+    def merge_frame(self, frame: bytes, where: str = "ingest batch") -> None:
+        """Merge a batch given as a frame (``frame_of``), and keep the frame for ``dumps``."""
+        try:
+            rows, groups = marshal.loads(frame)
+        except (ValueError, TypeError, EOFError):
+            raise BadInput(_TABLE_EXPECTED.format(where=where)) from None
+        if type(rows) is not dict or type(groups) is not dict:
+            raise BadInput(_TABLE_EXPECTED.format(where=where))
+        frames = self.frames
+        self.merge(rows, groups)
+        if frames is not None:
+            frames.append(frame)
+            self.frames = frames
 
     def merge(self, rows: dict[str, Row], groups: dict[GroupKey, Totals] | None = None) -> None:
         """Add a batch read after everything in the table: a key's larger usage wins, the table's on a tie.
@@ -151,6 +173,7 @@ class EventTable:
         batch's dicts are the table's afterwards. A slot where one event replaced another is summed
         again from the events, exactly.
         """
+        self.frames = None  # a batch merged without its frame: ``dumps`` writes the table as one
         if groups is None:
             groups = group_rows(rows.values())
         stale: set[int] = set()
@@ -179,23 +202,34 @@ class EventTable:
         rows = (row for row in self.rows.values() if row[0] // _QUARTER_MS in quarters)
         self.groups.update((key, totals) for key, totals in group_rows(rows).items() if key[0] in slots)
 
-    # The table is this machine's cache of what it read, rewritten on every run that read something:
-    # marshal (a header, then plain dicts and tuples) is several times faster than JSON both ways.
     def dumps(self) -> bytes:
-        return TABLE_MAGIC + marshal.dumps((self.rows, self.groups))
+        """The table as a file: its frames, or (when there are none to reuse or too many) one new frame."""
+        if self.frames is None or len(self.frames) > MAX_FRAMES:
+            self.frames = [frame_of(self.rows, self.groups)]
+        return TABLE_MAGIC + b"".join(len(frame).to_bytes(8, "little") + frame for frame in self.frames)
 
     @classmethod
     def loads(cls, data: bytes, where: str) -> EventTable:
-        expected = f"{where}: expected git-tracker's ingest table; delete it to read the logs again"
         if not data.startswith(TABLE_MAGIC):
-            raise BadInput(expected)
-        try:
-            rows, groups = marshal.loads(data[len(TABLE_MAGIC) :])
-        except (ValueError, TypeError, EOFError):
-            raise BadInput(expected) from None
-        if type(rows) is not dict or type(groups) is not dict:
-            raise BadInput(expected)
-        return cls(rows, groups)
+            raise BadInput(_TABLE_EXPECTED.format(where=where))
+        table = cls()
+        view = memoryview(data)
+        at = len(TABLE_MAGIC)
+        while at < len(data):
+            size = int.from_bytes(view[at : at + 8], "little")
+            if size <= 0 or at + 8 + size > len(data):  # cut short: the file was not written by us
+                raise BadInput(_TABLE_EXPECTED.format(where=where))
+            table.merge_frame(bytes(view[at + 8 : at + 8 + size]), where)
+            at += 8 + size
+        table.changed = False
+        return table
+
+
+_TABLE_EXPECTED = "{where}: expected git-tracker's ingest table; delete it to read the logs again"
+
+
+def frame_of(rows: dict[str, Row], groups: dict[GroupKey, Totals]) -> bytes:
+    return marshal.dumps((rows, groups))
 
 
 @dataclass(frozen=True)
@@ -241,23 +275,49 @@ def aggregate(
             block_ts = clock.format_ts(datetime.fromtimestamp(block_start / 1000, UTC))
         block_of[slot] = block_ts
         previous = last
-    days: dict[int, str] = {}
-    sums: dict[tuple[str, str, str | None, str | None], Totals] = {}
+    day_of = _day_namer(zone)
+    cells: dict[tuple[str, str, str | None, str | None], Totals] = {}  # (day, block, project, branch)
     for (slot, project, branch), totals in table.groups.items():
-        if keep is not None and not keep(project):
-            continue
-        quarter = slot // 2
-        day = days.get(quarter)
-        if day is None:
-            day = days[quarter] = datetime.fromtimestamp(quarter * _QUARTER_MS / 1000, zone).strftime("%Y-%m-%d")
+        if keep is None or keep(project):
+            add_totals(cells, (day_of(slot // 2), block_of[slot], project, branch), totals)
+    sums: dict[tuple[str, str, str | None, str | None], Totals] = {}
+    for (day, block, project, branch), totals in cells.items():
         add_totals(sums, ("day", day, project, branch), totals)
-        add_totals(sums, ("block", block_of[slot], project, branch), totals)
+        add_totals(sums, ("block", block, project, branch), totals)
     out = []
     for (granularity, period, project, branch), totals in sums.items():
         body = {"granularity": granularity, "period": period, "project": project, "branch": branch, "window_id": None}
         out.append(({**body, **totals_body(totals)}, totals[2]))
     out.extend(_window_sums(table, list(windows)))
     return out
+
+
+_DAY_MS = 86_400_000
+
+
+def _day_namer(zone: tzinfo) -> Callable[[int], str]:
+    """The zone's date of a quarter hour, worked out once per quarter (once per day for a fixed offset)."""
+    names: dict[int, str] = {}
+    offset = zone.utcoffset(None)
+    if offset is not None:  # UTC and other fixed offsets: a day is a whole number of quarters
+        shift = int(offset.total_seconds() * 1000)
+
+        def fixed(quarter: int) -> str:
+            day = (quarter * _QUARTER_MS + shift) // _DAY_MS
+            name = names.get(day)
+            if name is None:
+                name = names[day] = datetime.fromtimestamp(day * _DAY_MS / 1000, UTC).strftime("%Y-%m-%d")
+            return name
+
+        return fixed
+
+    def zoned(quarter: int) -> str:
+        name = names.get(quarter)
+        if name is None:
+            name = names[quarter] = datetime.fromtimestamp(quarter * _QUARTER_MS / 1000, zone).strftime("%Y-%m-%d")
+        return name
+
+    return zoned
 
 
 def _window_sums(table: EventTable, windows: list[Window]) -> list[tuple[dict[str, Any], int]]:

@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gittracker.errors import BadInput
+from gittracker.sources import claude_logs
 from gittracker.sources.ccusage_json import parse_report
 from gittracker.sources.claude_logs import parse_line
 from gittracker.sources.codex_usage import parse_rollout_line
-from gittracker.sources.jsonl import BadLine
+from gittracker.sources.jsonl import BadLine, check_whole, decode_object, fast_decode
 from gittracker.usage import EventTable, aggregate, event, total
 
 json_values = st.recursive(
@@ -65,6 +66,43 @@ def test_claude_json_of_any_shape_never_crashes(value: Any) -> None:
     except ValueError:  # json.dumps of inf/nan: not a line a transcript can hold
         return
     assert found is None or (total(found[1]) >= 0 and min(found[1][1:5]) >= 0)
+
+
+def outcome(parse: Any, line: str) -> Any:
+    try:
+        return parse(line)
+    except BadLine as error:
+        return f"BadLine: {error}"
+
+
+def exact_parse(line: str) -> Any:
+    """The reader with json alone: the reference the optional orjson path must agree with."""
+    if '"usage"' not in line:
+        check_whole(line)
+        return None
+    return claude_logs._event(decode_object(line), "f#1")
+
+
+huge = st.integers(min_value=-(2**70), max_value=2**70)
+lines = (
+    shaped.map(lambda value: json.dumps(value, allow_nan=True))
+    | st.fixed_dictionaries(
+        {
+            "timestamp": st.just("2026-06-01T10:00:00Z"),
+            "message": st.fixed_dictionaries(
+                {"usage": st.dictionaries(usage_keys, huge | st.floats(allow_nan=False), max_size=4)}
+            ),
+            "costUSD": huge | st.floats(allow_nan=False),
+        }
+    ).map(json.dumps)
+    | st.text(max_size=60).map(lambda text: '{"message":{"usage":{}},"x":"' + text + '"}')
+)
+
+
+@given(lines)
+def test_the_optional_fast_decoder_changes_no_result(line: str) -> None:
+    assert fast_decode is not None  # the test extras install orjson, so both paths run here
+    assert outcome(lambda text: parse_line(text, "f#1"), line) == outcome(exact_parse, line)
 
 
 tokens = st.integers(min_value=0, max_value=10**12)

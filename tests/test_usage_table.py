@@ -17,7 +17,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gittracker.config import zone_named
-from gittracker.usage import EventTable, Row, Window, aggregate, event, group_rows, keep_largest, total
+from gittracker.errors import BadInput
+from gittracker.usage import (
+    MAX_FRAMES,
+    EventTable,
+    Row,
+    Window,
+    aggregate,
+    event,
+    frame_of,
+    group_rows,
+    keep_largest,
+    total,
+)
 
 HOUR = 3_600_000
 QUARTER = 900_000
@@ -161,3 +173,35 @@ def test_a_duplicate_read_later_replaces_the_smaller_event_in_its_slot() -> None
             None,
         ),
     }
+
+
+@given(events, st.lists(st.integers(min_value=0, max_value=40), max_size=20))
+def test_a_table_saved_as_its_batches_loads_as_the_same_table(read: list[tuple[str, Row]], cuts: list[int]) -> None:
+    """Saved as frames (each batch as read) or, past MAX_FRAMES, as one: loading gives the same table."""
+    table = EventTable()
+    bounds = sorted({0, len(read), *(cut % (len(read) + 1) for cut in cuts)})
+    for low, high in pairwise(bounds):
+        batch: dict[str, Row] = {}
+        for key, row in read[low:high]:
+            keep_largest(batch, key, row)
+        table.merge_frame(frame_of(batch, group_rows(batch.values())))
+    saved = table.dumps()
+    again = EventTable.loads(saved, "table")
+    assert again.rows == table.rows == batched(read, cuts).rows
+    assert derived(again, UTC, None, []) == derived(table, UTC, None, [])
+    assert again.frames is not None and len(again.frames) <= MAX_FRAMES + 1
+    assert EventTable.loads(again.dumps(), "table").rows == table.rows
+
+
+def test_a_damaged_table_is_refused_with_one_line() -> None:
+    table = EventTable()
+    rows = dict([event("a", BASE, 1)])
+    table.merge_frame(frame_of(rows, group_rows(rows.values())))
+    saved = table.dumps()
+    for damaged in (saved[:-3], saved[:-1] + b"\xff", b"git-tracker events 1\n" + saved[21:]):
+        try:
+            EventTable.loads(damaged, "t.events")
+        except BadInput as error:
+            assert str(error) == "t.events: expected git-tracker's ingest table; delete it to read the logs again"
+        else:
+            raise AssertionError(f"loaded a damaged table: {damaged[-20:]!r}")

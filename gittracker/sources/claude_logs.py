@@ -8,9 +8,10 @@ Where the transcripts are: ``sources.places``. A line counts when its ``message.
 from __future__ import annotations
 
 import json
+from sys import intern
 from typing import Any
 
-from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
+from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms, fast_decode
 from gittracker.usage import Row, nanos
 
 EXPECTED = (
@@ -30,7 +31,17 @@ def parse_line(line: str, fallback_key: str) -> tuple[str, Row] | None:
     if '"usage"' not in line:
         check_whole(line)  # most lines are prompts, tool output and summaries: never decoded
         return None
-    data = decode_object(line)
+    if fast_decode is not None:
+        data = fast_decode(line)
+        if data is not None:
+            try:
+                return _event(data, fallback_key)
+            except BadLine:
+                pass  # orjson reads integers past 64 bits as floats: json, exact, has the last word
+    return _event(decode_object(line), fallback_key)
+
+
+def _event(data: dict[str, Any], fallback_key: str) -> tuple[str, Row] | None:
     message = data.get("message")
     if type(message) is not dict:
         return None
@@ -66,9 +77,10 @@ def parse_line(line: str, fallback_key: str) -> tuple[str, Row] | None:
         output_tokens,
         cache_creation,
         _tokens(usage, "cache_read_input_tokens"),
-        cwd if type(cwd) is str and _plain(cwd) else None,
-        branch if type(branch) is str and _plain(branch) else None,
-        model if model != SYNTHETIC_MODEL else None,  # counted, but no model produced it
+        # Interned: thousands of events share a few of these, and marshal then writes each once.
+        intern(cwd) if type(cwd) is str and _plain(cwd) else None,
+        intern(branch) if type(branch) is str and _plain(branch) else None,
+        intern(model) if model is not None and model != SYNTHETIC_MODEL else None,  # <synthetic>: counted, no model
         _cost(cost),
     )
 

@@ -7,6 +7,7 @@ words, and the caller (``ingest``) names the file and line.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,29 @@ CUT_OFF = "a JSON object per line (this one is cut off or not JSON)"
 _decoder = json.JSONDecoder(parse_constant=reject_constant)
 _decode = _decoder.decode
 _raw_decode = _decoder.raw_decode
+
+
+def _orjson_decoder() -> Callable[[str], dict[str, Any] | None] | None:
+    try:
+        from orjson import loads
+    except ImportError:
+        return None
+
+    def decode(line: str) -> dict[str, Any] | None:
+        """The object on the line, or None where json must decide (anything orjson refuses or that is not
+        an object: json accepts lone surrogates and 1e400, and says what is wrong in our words)."""
+        try:
+            data = loads(line)
+        except ValueError:
+            return None
+        return data if type(data) is dict else None
+
+    return decode
+
+
+# With the optional orjson (``pip install 'git-tracker[fast]'``) the Claude reader decodes about twice as
+# fast. It reads integers past 64 bits as floats, so a reader that refuses what it got asks json again.
+fast_decode = _orjson_decoder()
 
 
 class BadLine(Exception):
