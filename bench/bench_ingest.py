@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         cli = cli_variants()[-1]
         run([*cli.argv, "init"], repo, env)
         print(f"bench_ingest: {lines:,} transcript lines, {size / 1e6:.0f} MB, {reps} run(s) each, warm cache")
-        print(f"  ({machine_line(env)}; {cli.label})")
+        fast = subprocess.run([sys.executable, "-c", "import orjson"], capture_output=True, check=False).returncode == 0
+        decoder = "orjson (the [fast] extra)" if fast else "json (no [fast] extra)"
+        print(f"  ({machine_line(env)}; {cli.label}; decoding with {decoder})")
         native_cmd = [*native, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
         node_cmd = [*node, "daily", "--json", "--offline", "--timezone", "UTC"]
         timed(native_cmd, repo, env)  # warm the page cache and the binary
