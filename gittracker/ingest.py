@@ -141,8 +141,6 @@ def _ingest_folder(
     skip_invalid: bool,
 ) -> None:
     manifest = store.manifest()
-    if manifest["files"] and not os.path.exists(store.events_path):  # the events read are gone: read all again
-        manifest = store.fresh()
     files = list_files(source.name, folder)
     summary.files += len(files)
     if nothing_new(manifest, folder, files, tip, settings):

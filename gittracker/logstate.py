@@ -125,7 +125,8 @@ class Store:
         return {"version": MANIFEST_VERSION, "scope": self.scope, "tip": None, "settings": None, "files": {}}
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest; a fresh one when there is none, or it is an older version's or another scope's."""
+        """The manifest; a fresh one when there is none, when it is an older version's or another scope's,
+        or when the event table of what it lists is gone."""
         try:
             with open(self.manifest_path, "rb") as handle:
                 data = handle.read()
@@ -138,6 +139,8 @@ class Store:
         if not (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)):
             raise BadInput(f"{self.manifest_path}: expected git-tracker's ingest manifest; delete it to read again")
         if manifest.get("version") != MANIFEST_VERSION or manifest.get("scope") != self.scope:
+            return self.fresh()
+        if manifest["files"] and not os.path.exists(self.events_path):  # the events read are gone: read again
             return self.fresh()
         return manifest
 

@@ -67,6 +67,13 @@ def test_anything_new_goes_to_the_full_command(ingested: tuple[Sandbox, Path], t
     assert out["files_read"] == 1 and not out["unchanged"]
     assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
 
+    (events,) = (box.path / ".git" / "tracker" / "ingest").glob("*.events")
+    events.unlink()  # what was read is gone: both the quick check and the full command read it all again
+    assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
+    reread = json.loads(box.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
+    assert reread["files_read"] == reread["files"] and reread["records_added"] == 0
+    assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
+
     box.ok("snapshot", "claude", "--used", "40")  # the ledger moved: a window may have closed
     assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
     box.ok("ingest", "claude-logs", "--dir", str(claude))
