@@ -254,7 +254,7 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
     return Part(files, snapshots, events, frame_of(rows, group_rows(rows.values())))
 
 
-# Below this many new bytes, starting processes costs more than it saves. Tests set it to 0 to read
+# Below this many new bytes, starting processes costs more than it saves. Tests set it to 1 to read
 # small logs in parallel too.
 PARALLEL_MIN_BYTES = int(os.environ.get("GIT_TRACKER_PARALLEL_MIN_BYTES") or 16 << 20)
 

@@ -204,11 +204,11 @@ def quick(argv: list[str]) -> int | None:
         for folder in folders:
             store = Store(tracker, source, scope_of(folder))
             manifest = store.manifest()
-            settings = manifest.get("settings")
-            if manifest.get("config") != stamp or not isinstance(settings, dict):
+            saved = manifest.get("settings")
+            if manifest.get("config") != stamp or not isinstance(saved, dict):
                 return None
-            if settings.get("this_repo_only") != this_repo_only:
-                return None
+            # The zone is the config's, unchanged since the stamp; the narrowing is this command's.
+            settings = {**saved, "this_repo_only": this_repo_only}
             files = list_files(source, folder)
             if not nothing_new(manifest, folder, files, tip, settings):
                 return None

@@ -83,7 +83,7 @@ def slot_of(ms: int) -> int:
 def keep_largest(rows: dict[str, Row], key: str, row: Row) -> None:
     """Streamed responses repeat a line: the largest usage of a key wins, the first one on a tie."""
     known = rows.get(key)
-    if known is None or row[1] + row[2] + row[3] + row[4] > known[1] + known[2] + known[3] + known[4]:
+    if known is None or total(row) > total(known):
         rows[key] = row
 
 
@@ -92,7 +92,7 @@ def group_rows(rows: Iterable[Row]) -> dict[GroupKey, Totals]:
     groups: dict[GroupKey, Totals] = {}
     for row in rows:
         ms = row[0]
-        key = (2 * (ms // _QUARTER_MS) + (ms % _QUARTER_MS != 0), row[5], row[6])
+        key = (slot_of(ms), row[5], row[6])
         known = groups.get(key)
         if known is None:
             groups[key] = [1, ms, ms, row[1], row[2], row[3], row[4], row[8], {row[7]} if row[7] else set()]
@@ -160,11 +160,9 @@ class EventTable:
             raise BadInput(_TABLE_EXPECTED.format(where=where)) from None
         if type(rows) is not dict or type(groups) is not dict:
             raise BadInput(_TABLE_EXPECTED.format(where=where))
-        frames = self.frames
-        self.merge(rows, groups)
-        if frames is not None:
-            frames.append(frame)
-            self.frames = frames
+        self._merge(rows, groups)
+        if self.frames is not None:
+            self.frames.append(frame)
 
     def merge(self, rows: dict[str, Row], groups: dict[GroupKey, Totals] | None = None) -> None:
         """Add a batch read after everything in the table: a key's larger usage wins, the table's on a tie.
@@ -174,8 +172,9 @@ class EventTable:
         again from the events, exactly.
         """
         self.frames = None  # a batch merged without its frame: ``dumps`` writes the table as one
-        if groups is None:
-            groups = group_rows(rows.values())
+        self._merge(rows, group_rows(rows.values()) if groups is None else groups)
+
+    def _merge(self, rows: dict[str, Row], groups: dict[GroupKey, Totals]) -> None:
         stale: set[int] = set()
         for key in self.rows.keys() & rows.keys():
             known, new = self.rows[key], rows[key]
@@ -338,8 +337,11 @@ def _window_sums(table: EventTable, windows: list[Window]) -> list[tuple[dict[st
         found: dict[int, Totals] = {}
         for slot in slots[bisect.bisect_left(slots, inner_low) : bisect.bisect_right(slots, inner_high)]:
             add_totals(found, 0, by_slot[slot])
-        partial = [row for row in edge_rows if window.opened_ms <= row[0] <= window.closed_ms]
-        partial = [row for row in partial if not inner_low <= slot_of(row[0]) <= inner_high]
+        partial = [  # in the span, and in an edge slot the slot totals above did not cover
+            row
+            for row in edge_rows
+            if window.opened_ms <= row[0] <= window.closed_ms and not inner_low <= slot_of(row[0]) <= inner_high
+        ]
         for totals in group_rows(partial).values():
             add_totals(found, 0, totals)
         if not found:
