@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
@@ -209,16 +210,7 @@ class Record:
     @classmethod
     def new(cls, kind: str, *, source: str, agent_id: str, ts: str | None = None, **body: Any) -> Record:
         moment = clock.parse_ts(ts) if ts else clock.now()
-        return cls(
-            id=clock.new_id(moment),
-            kind=kind,
-            ts=clock.format_ts(moment),
-            schema_version=SCHEMA_VERSION,
-            tool_version=__version__,
-            source=source,
-            agent_id=agent_id,
-            body=body,
-        )
+        return cls._stamped(clock.new_id(moment), kind, moment, source, agent_id, body)
 
     @classmethod
     def derived(
@@ -233,8 +225,15 @@ class Record:
         moment = clock.parse_ts(ts)
         what: Any = body if identity is None else identity
         key = json.dumps([kind, clock.format_ts(moment), what], sort_keys=True, separators=(",", ":"))
+        return cls._stamped(clock.derived_id(moment, key), kind, moment, source, agent_id, body)
+
+    @classmethod
+    def _stamped(
+        cls, record_id: str, kind: str, moment: datetime, source: str, agent_id: str, body: dict[str, Any]
+    ) -> Record:
+        """A record stamped with this version of git-tracker and the current schema."""
         return cls(
-            id=clock.derived_id(moment, key),
+            id=record_id,
             kind=kind,
             ts=clock.format_ts(moment),
             schema_version=SCHEMA_VERSION,

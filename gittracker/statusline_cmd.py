@@ -70,13 +70,14 @@ def _pct(value: float | None) -> str:
 
 def _open_windows(cwd: str) -> list[str]:
     from gittracker.gitfiles import tracker_dir
+    from gittracker.names import valid_agent_id
 
     found = tracker_dir(cwd)  # None for an unreadable .git file too: no windows shown, never a traceback
     if found is None:
         return []
     tracker = Path(found)
     agent = os.environ.get("AGENT_ID") or "main"
-    if "/" in agent or agent.startswith("."):
+    if not valid_agent_id(agent):  # no window can be open under an id `start` refuses
         return []
     shown = []
     for note in sorted((tracker / "agents" / agent / "open").glob("*.note")):

@@ -122,14 +122,22 @@ def derived(table: EventTable, zone: tzinfo, keep: Any, spans: list[tuple[int, i
     return out
 
 
-def batched(read: list[tuple[str, Row]], cuts: list[int]) -> EventTable:
-    """The table as ingest builds it: consecutive batches, each deduplicated and totalled on its own."""
-    table = EventTable()
+def batches(read: list[tuple[str, Row]], cuts: list[int]) -> list[dict[str, Row]]:
+    """``read`` cut at ``cuts`` into consecutive batches, each deduplicated on its own, as a reader does."""
+    out = []
     bounds = sorted({0, len(read), *(cut % (len(read) + 1) for cut in cuts)})
     for low, high in pairwise(bounds):
         batch: dict[str, Row] = {}
         for key, row in read[low:high]:
             keep_largest(batch, key, row)
+        out.append(batch)
+    return out
+
+
+def batched(read: list[tuple[str, Row]], cuts: list[int]) -> EventTable:
+    """The table as ingest builds it: batches merged in order, each with its own slot totals."""
+    table = EventTable()
+    for batch in batches(read, cuts):
         table.merge(batch, group_rows(batch.values()))
     return table
 
@@ -179,11 +187,7 @@ def test_a_duplicate_read_later_replaces_the_smaller_event_in_its_slot() -> None
 def test_a_table_saved_as_its_batches_loads_as_the_same_table(read: list[tuple[str, Row]], cuts: list[int]) -> None:
     """Saved as frames (each batch as read) or, past MAX_FRAMES, as one: loading gives the same table."""
     table = EventTable()
-    bounds = sorted({0, len(read), *(cut % (len(read) + 1) for cut in cuts)})
-    for low, high in pairwise(bounds):
-        batch: dict[str, Row] = {}
-        for key, row in read[low:high]:
-            keep_largest(batch, key, row)
+    for batch in batches(read, cuts):
         table.merge_frame(frame_of(batch, group_rows(batch.values())))
     saved = table.dumps()
     again = EventTable.loads(saved, "table")
