@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ import click
 
 from gittracker import __version__
 from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TrackerError
+from gittracker.records import Record, SkippedWarning, describe_skipped, stored_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -243,19 +245,24 @@ def status(as_json: bool) -> int:
 @click.option("--kind", "kinds", multiple=True, metavar="K", help="Only this kind (repeatable).")
 @click.option("--provider", metavar="P", help="Only records of this provider's windows.")
 @click.option("--since", metavar="DATE", help="Only records at or after this ISO-8601 date/time.")
+@click.option(
+    "--all", "everything", is_flag=True, help="Also records this version cannot use (unknown kinds, newer versions)."
+)
 @json_option
-def log(kinds: tuple[str, ...], provider: str | None, since: str | None, as_json: bool) -> int:
+def log(kinds: tuple[str, ...], provider: str | None, since: str | None, everything: bool, as_json: bool) -> int:
     """The records, newest last (--json: one stored record per line)."""
     from gittracker.records import KINDS
-    from gittracker.report import format_record
+    from gittracker.report import format_record, format_stored
     from gittracker.windows import select_records
 
     for kind in kinds:
-        if kind not in KINDS:
-            raise _bad_input(f"--kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    records = select_records(_context(), kinds, provider, since)
-    for record in records:
-        click.echo(record.to_json() if as_json else format_record(record))
+        if kind not in KINDS and not everything:
+            raise _bad_input(f"--kind: expected one of {', '.join(KINDS)} (or --all for others), got {kind!r}")
+    for item in select_records(_context(), kinds, provider, since, foreign=everything):
+        if isinstance(item, Record):
+            click.echo(item.to_json() if as_json else format_record(item))
+        else:
+            click.echo(stored_json(item.stored or {}) if as_json else format_stored(item))
     return EXIT_OK
 
 
@@ -264,9 +271,9 @@ def log(kinds: tuple[str, ...], provider: str | None, since: str | None, as_json
 def anomalies(as_json: bool) -> int:
     """Anomaly records with their codes."""
     from gittracker.report import format_record
-    from gittracker.windows import select_records
+    from gittracker.windows import anomaly_records
 
-    records = select_records(_context(), ["anomaly"])
+    records = anomaly_records(_context())
     if as_json:
         for record in records:
             click.echo(record.to_json())
@@ -455,6 +462,14 @@ def _bad_input(message: str) -> TrackerError:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedWarning)
+        code = _run(args)
+    _warn_once(caught)
+    return code
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args or bool(os.environ.get("GIT_TRACKER_DEBUG"))
     try:
         result = cli.main(args=args, prog_name="git tracker", standalone_mode=False)
@@ -480,3 +495,16 @@ def main(argv: list[str] | None = None) -> int:
             click.echo(f"git-tracker: internal error: {type(error).__name__}: {error} (rerun with --debug)", err=True)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _warn_once(caught: list[warnings.WarningMessage]) -> None:
+    """One line for every ledger file the command skipped, however often it read the ledger; other warnings
+    are shown as Python would have shown them."""
+    skipped: dict[str, str] = {}
+    for item in caught:
+        if isinstance(item.message, SkippedWarning):
+            skipped[item.message.skipped.path] = item.message.skipped.reason
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    if skipped:
+        click.echo(f"git-tracker: warning: {describe_skipped(skipped.values())}; git tracker doctor", err=True)

@@ -13,14 +13,15 @@ import os
 import random
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gittracker.errors import GitFailed, LostRace, NotARepository
-from gittracker.records import Record, record_path
+from gittracker.errors import GitFailed, LostRace, NotARepository, Refused
+from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
     import pygit2
@@ -261,73 +262,118 @@ class Repo:
             blobs[record_path(record.id, record.kind)] = (record.to_json() + "\n").encode()
         if not blobs:
             return None
+        self._refuse_while_ledger_checked_out()
         kinds = sorted({path.split("/", 1)[0] for path in blobs})
         summary = message or f"tracker: append {len(blobs)} record(s) ({', '.join(kinds)})"
         return self._cas_update(LEDGER_REF, lambda base: self._tree_with_files(base, blobs), summary)
+
+    def ledger_checked_out_in(self) -> Path | None:
+        """The work tree that has the ledger branch checked out, if any does."""
+        listing = self.git("worktree", "list", "--porcelain", check=False)
+        path = None
+        for line in listing.splitlines():
+            if line.startswith("worktree "):
+                path = Path(line[len("worktree ") :])
+            elif line == f"branch {LEDGER_REF}" and path is not None:
+                return path
+        return None
+
+    def _refuse_while_ledger_checked_out(self) -> None:
+        """Moving a checked-out branch leaves that work tree's index behind: its next commit would take back
+        every record appended meanwhile. So nothing is written while anyone has it checked out."""
+        where = self.ledger_checked_out_in()
+        if where is not None:
+            raise Refused(
+                f"{LEDGER_REF.removeprefix('refs/heads/')} is checked out in {where}: git-tracker writes nothing to it "
+                "while it is (a commit there would drop records); switch that work tree to another branch first"
+            )
 
     def ledger_has(self, record_id: str, kind: str) -> bool:
         tree = self._ledger_tree()
         return tree is not None and _tree_lookup(tree, record_path(record_id, kind)) is not None
 
     def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
-        """Every record on the ledger branch (optionally only some kinds), in id order.
+        """Every record on the ledger branch that this version can use (optionally only some kinds), in id order.
 
-        Parsed records are cached by blob id in ``<tracker>/cache/records.json``: a blob never changes,
-        so each one is read and validated once, and reports over large ledgers skip most of the work.
+        Files it cannot use (another version's kinds, hand-written or damaged files) are skipped and reported
+        through ``warnings`` as ``SkippedWarning``; see ``read_ledger``.
         """
-        tree = self._ledger_tree()
+        return self.read_ledger(kinds)[0]
+
+    def read_ledger(self, kinds: Iterable[str] | None = None) -> tuple[list[Record], list[Skipped]]:
+        """The usable records in id order, and the files skipped (each also reported as a ``SkippedWarning``).
+
+        With ``kinds``, only those kinds are read, plus whatever is no record of a known kind (another
+        version's kinds, stray files), so that every read reports those.
+        """
+        records, skipped = self._read_tree(self._ledger_tree(), set(kinds) if kinds is not None else None)
+        report_skipped(skipped)
+        return records, skipped
+
+    def _read_tree(self, tree: Any, wanted: set[str] | None) -> tuple[list[Record], list[Skipped]]:
+        """Parsed records are cached by blob id in ``<tracker>/cache/records.json``: a blob never changes,
+        so each one is read and validated once, and reports over large ledgers skip most of the work.
+        Skipped files are not cached: they are rare, and reading them again keeps what they held at hand.
+        """
         if tree is None:
-            return []
-        wanted = set(kinds) if kinds is not None else None
+            return [], []
         cache = _RecordCache(self.tracker_dir / "cache" / "records.json")
-        records = []
-        for entry in tree:
-            if entry.type_str != "tree" or (wanted is not None and entry.name not in wanted):
+        records: list[Record] = []
+        skipped: list[Skipped] = []
+        for path, blob in _walk_blobs(tree, "", wanted):
+            key = str(blob.id)
+            cached = cache.get(key)
+            if isinstance(cached, dict):
+                try:
+                    records.append(Record.trusted(cached))
+                    continue
+                except (KeyError, TypeError):
+                    pass  # a damaged cache entry: read the blob instead
+            found = read_stored(path, blob.data)
+            if isinstance(found, Skipped):
+                skipped.append(found)
                 continue
-            for path, blob in _walk_blobs(self.pygit[entry.id], entry.name):
-                key = str(blob.id)
-                cached = cache.get(key)
-                if isinstance(cached, dict):
-                    try:
-                        records.append(Record.trusted(cached))
-                        continue
-                    except (KeyError, TypeError):
-                        pass  # a damaged cache entry: read the blob instead
-                record = Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}")
-                cache.put(key, record.to_dict())
-                records.append(record)
+            cache.put(key, found.to_dict())
+            records.append(found)
         cache.save()
         records.sort(key=lambda record: record.id)
-        return records
+        return records, skipped
 
-    def ledger_records_since(self, old_tip: str | None, kinds: Iterable[str]) -> tuple[str | None, list[Record]] | None:
-        """Records of ``kinds`` added to the ledger since ``old_tip``: (new tip, records), in id order.
+    def ledger_records_since(self, old_tip: str | None, kinds: Iterable[str]) -> LedgerUpdate | None:
+        """Records of ``kinds`` added to the ledger since ``old_tip``, in id order, and the files skipped.
 
         The ledger is append-only, so a tree diff from the old tip lists exactly the new records and
         skips every unchanged subtree: the cost follows what was added, not the ledger's size. Returns
         None when the diff shows anything but additions (a rewritten ledger): the caller rebuilds.
+        Files that are no record of a known kind are read too, so that they are always reported; the
+        caller reports what was skipped.
         """
         tip = self.ledger_tip()
         if tip is None or tip == old_tip:
-            return tip, []
+            return LedgerUpdate(tip, [], [])
         wanted = set(kinds)
         new_tree = self._ledger_tree()
         if old_tip is None:
-            return tip, self.read_records(wanted)
+            return LedgerUpdate(tip, *self._read_tree(new_tree, wanted))
         try:
             old_tree = self.pygit[old_tip].peel(_pygit2().Tree)
         except (KeyError, ValueError):
             return None
-        added = []
+        added: list[Record] = []
+        skipped: list[Skipped] = []
         for delta in self.pygit.diff(old_tree, new_tree).deltas:
             path = delta.new_file.path
             if delta.status_char() != "A":
                 return None
-            if path.split("/", 1)[0] in wanted:
+            if _worth_reading(path.split("/", 1)[0] if "/" in path else "", wanted):
                 blob: Any = self.pygit[delta.new_file.id]
-                added.append(Record.from_json(blob.data, where=f"{LEDGER_REF}:{path}"))
+                found = read_stored(path, blob.data)
+                if isinstance(found, Skipped):
+                    skipped.append(found)
+                else:
+                    added.append(found)
         added.sort(key=lambda record: record.id)
-        return tip, added
+        return LedgerUpdate(tip, added, skipped)
 
     def _ledger_tree(self) -> Any:
         tip = self.ledger_tip()
@@ -529,9 +575,29 @@ def _tree_lookup(tree: Any, path: str) -> Any:
         return None
 
 
-def _walk_blobs(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+class LedgerUpdate(NamedTuple):
+    tip: str | None
+    added: list[Record]
+    skipped: list[Skipped]
+
+
+def report_skipped(skipped: Iterable[Skipped]) -> None:
+    """Tell the command's caller (the CLI sums these into one line) which ledger files were not used."""
+    for item in skipped:
+        warnings.warn(SkippedWarning(item), stacklevel=3)
+
+
+def _worth_reading(top: str, wanted: set[str] | None) -> bool:
+    """A kind that was asked for, or anything that is no known kind (to be reported as skipped)."""
+    return wanted is None or top in wanted or top not in KINDS
+
+
+def _walk_blobs(tree: Any, prefix: str, top: set[str] | None = None) -> Iterator[tuple[str, Any]]:
+    """(path, blob) under ``tree``; ``top`` limits the walk to those kinds and to what is no known kind."""
     for entry in tree:
-        path = f"{prefix}/{entry.name}"
+        if not prefix and not _worth_reading(entry.name if entry.type_str == "tree" else "", top):
+            continue  # whole kinds left unread: the reports over a large ledger stay cheap
+        path = f"{prefix}/{entry.name}" if prefix else entry.name
         if entry.type_str == "tree":
             yield from _walk_blobs(entry, path)
         elif entry.type_str == "blob":

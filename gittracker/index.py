@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittracker.git import Repo
-from gittracker.records import Record
+from gittracker.git import Repo, report_skipped
+from gittracker.records import Record, Skipped
 from gittracker.state import atomic_write
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the files skipped, so every command reports them
 RESAVE_AFTER = 64
 KINDS = ("window-open", "window-close", "completion", "void", "anomaly", "resume")
 
@@ -32,6 +32,7 @@ class WindowIndex:
     negative: dict[str, list[Any]] = field(default_factory=dict)  # anomaly id -> [window_id, ts]
     resumes: dict[str, str] = field(default_factory=dict)  # provider -> latest resume ts
     voided: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)  # ledger path -> why it was not used
 
     def add(self, record: Record) -> None:
         kind = record.kind
@@ -91,6 +92,7 @@ class WindowIndex:
                 "negative": self.negative,
                 "resumes": self.resumes,
                 "voided": sorted(self.voided),
+                "skipped": self.skipped,
             },
             separators=(",", ":"),
         )
@@ -108,11 +110,15 @@ class WindowIndex:
             negative=data["negative"],
             resumes=data["resumes"],
             voided=set(data["voided"]),
+            skipped=data["skipped"],
         )
 
 
 def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
-    """The index, brought up to date with the ledger (and saved when it moved)."""
+    """The index, brought up to date with the ledger (and saved when it moved).
+
+    The ledger files it could not use are reported (``SkippedWarning``) every time, not only when first seen.
+    """
     path = cache_dir / "window-index.json"
     try:
         index = WindowIndex.from_json(path.read_text())
@@ -123,14 +129,15 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
         index = WindowIndex()
         update = repo.ledger_records_since(None, KINDS)
         assert update is not None
-    tip, added = update
-    if tip != index.tip:
+    if update.tip != index.tip:
         rebuilt = index.tip is None
-        for record in added:
+        for record in update.added:
             index.add(record)
-        index.tip = tip
+        index.skipped.update((item.path, item.reason) for item in update.skipped)
+        index.tip = update.tip
         # Re-reading a few new records from the tree diff is cheaper than rewriting a large index on every
         # command, so the file is rewritten only after a rebuild or once enough records piled up.
-        if rebuilt or len(added) >= RESAVE_AFTER:
+        if rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER:
             atomic_write(path, index.to_json(), durable=False)
+    report_skipped(Skipped(where, reason, "see git tracker doctor") for where, reason in index.skipped.items())
     return index

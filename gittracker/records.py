@@ -288,7 +288,92 @@ class Record:
         return {**stamp, **self.body}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return stored_json(self.to_dict())
+
+
+def stored_json(data: Mapping[str, Any]) -> str:
+    """A record as the ledger stores it: one line, keys sorted, no spaces."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+# -- records as stored on the ledger: read what can be read, skip the rest and say why ---------------------
+
+# Why a ledger file was not used, as the warning and `doctor` word it.
+UNREADABLE = "unreadable"
+NOT_A_RECORD = "not a record file"
+MISPLACED = "not at its own path"
+UNKNOWN_KIND = "unknown kind"
+NEWER_UNKNOWN_KIND = "unknown kind from a newer version"
+NEWER_INVALID = "from a newer version"
+INVALID = "invalid"
+
+_RECORD_FILE = re.compile(r"^([a-z][a-z0-9-]*)/\d{4}/\d{2}/\d{2}/([0-9A-HJKMNP-TV-Z]{26})\.json$")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A ledger file this version did not use: where it is, why, and what it held when that was a JSON object
+    with a record's stamp (``log --all`` shows those as stored)."""
+
+    path: str
+    reason: str
+    detail: str
+    stored: Mapping[str, Any] | None = None
+
+
+class SkippedWarning(UserWarning):
+    """Raised through ``warnings`` by every ledger read that skipped a file; the CLI sums them into one line."""
+
+    def __init__(self, skipped: Skipped) -> None:
+        super().__init__(f"{skipped.path}: {skipped.reason} ({skipped.detail})")
+        self.skipped = skipped
+
+
+def read_stored(path: str, data: bytes) -> Record | Skipped:
+    """A ledger file as a record, or why it cannot be one: never an exception, whatever the bytes.
+
+    The ledger is append-only and may hold what other clones and other versions wrote, so a file this version
+    cannot use is skipped, never guessed at: a newer kind, a value a newer version added, a hand-written file,
+    a merge conflict's text.
+    """
+    shape = _RECORD_FILE.fullmatch(path)
+    if shape is None:
+        return Skipped(path, NOT_A_RECORD, "expected <kind>/<yyyy>/<mm>/<dd>/<id>.json")
+    try:
+        stored = json.loads(data, parse_constant=reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        return Skipped(path, UNREADABLE, f"expected one JSON object ({_first_line(error)})")
+    if not isinstance(stored, dict) or not all(name in stored for name in STAMP_FIELDS):
+        return Skipped(path, UNREADABLE, f"expected a JSON object with {', '.join(STAMP_FIELDS)}")
+    try:
+        record = Record.from_dict(stored, path)
+    except BadInput as error:
+        return Skipped(path, _why_invalid(stored), str(error), stored)
+    if (record.kind, record.id) != shape.groups():
+        return Skipped(path, MISPLACED, f"expected {record_path(record.id, record.kind)}", stored)
+    return record
+
+
+def _why_invalid(stored: Mapping[str, Any]) -> str:
+    newer = finite_number(stored["schema_version"]) and stored["schema_version"] > SCHEMA_VERSION
+    known_kind = isinstance(stored["kind"], str) and stored["kind"] in SCHEMAS
+    if known_kind:
+        return NEWER_INVALID if newer else INVALID
+    return NEWER_UNKNOWN_KIND if newer else UNKNOWN_KIND
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+def describe_skipped(reasons: Iterable[str]) -> str:
+    """``3 ledger records skipped (2 unknown kind from a newer version, 1 unreadable)``."""
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return f"{total} ledger record{'s' if total != 1 else ''} skipped ({parts})"
 
 
 def reject_constant(name: str) -> Any:

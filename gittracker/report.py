@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gittracker.records import Record
+from gittracker.records import STAMP_FIELDS, Record, Skipped
 
 
 def _fmt(value: Any) -> str:
@@ -36,6 +36,14 @@ def format_record(record: Record) -> str:
         if value is not None and value != []:
             fields.append(f"{name}={_fmt(value)}")
     return f"{record.ts}  {record.kind:<12} {record.agent_id:<8} {' '.join(fields)}"
+
+
+def format_stored(item: Skipped) -> str:
+    """A stored record this version cannot use (``log --all``): its stamp, why it was skipped, its fields."""
+    stored = item.stored or {}
+    kind, agent = _fmt(stored.get("kind")), _fmt(stored.get("agent_id"))
+    fields = " ".join(f"{name}={_fmt(value)}" for name, value in sorted(stored.items()) if name not in STAMP_FIELDS)
+    return f"{_fmt(stored.get('ts'))}  {kind:<12} {agent:<8} [skipped: {item.reason}] {fields}".rstrip()
 
 
 def format_status(data: dict[str, Any]) -> str:

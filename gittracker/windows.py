@@ -21,7 +21,7 @@ from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.git import Repo
 from gittracker.names import valid_agent_id
-from gittracker.records import OUTCOMES, Record, live_records, note_line
+from gittracker.records import OUTCOMES, Record, Skipped, describe_skipped, live_records, note_line
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
@@ -200,6 +200,11 @@ def end(
         window = state.open.get(provider)
         if window is None:
             raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
+        if _index(ctx).live_close(window["window_id"]) is not None:
+            raise Refused(
+                f"{provider} window {window['window_id']} is already closed on the ledger, but this machine's state "
+                "still has it open: `git tracker doctor --fix` brings the state up to date"
+            )
         moment = clock.now()
         opened = clock.parse_ts(window["opened_ts"])
         errors: list[str] = []
@@ -519,8 +524,9 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
     if provider is not None:
         check_provider(provider)
     cache = _lines_cache(ctx)
+    records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
     result = build_preview(
-        ctx.repo.read_records(REPORT_KINDS),
+        records,
         cache,
         baseline=ctx.config.baseline,
         mde=ctx.config.mde,
@@ -528,6 +534,8 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
         divergence_threshold=ctx.config.divergence_threshold,
     )
     cache.save()
+    if skipped:
+        result["notes"].append(f"{describe_skipped(item.reason for item in skipped)}: left out of every figure")
     return result
 
 
@@ -664,28 +672,64 @@ def status(ctx: Context) -> dict[str, Any]:
     return {"schema_version": 1, "agents": agents, "readings": readings, "queued_stamps": queued, "halts": {}}
 
 
+def anomaly_records(ctx: Context) -> list[Record]:
+    return ctx.repo.read_records(["anomaly"])
+
+
 def select_records(
-    ctx: Context, kinds: Iterable[str] | None = None, provider: str | None = None, since: str | None = None
-) -> list[Record]:
+    ctx: Context,
+    kinds: Iterable[str] | None = None,
+    provider: str | None = None,
+    since: str | None = None,
+    *,
+    foreign: bool = False,
+) -> list[Record | Skipped]:
+    """The records ``log`` shows, in id order; with ``foreign`` also the stored records this version cannot
+    use (unknown kinds, newer versions), as they are stored."""
     kind_list = list(kinds) if kinds else None
     cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
-    records = ctx.repo.read_records(None if provider else kind_list)
     if provider is not None:
         check_provider(provider)
-        window_provider = {r["window_id"]: r["provider"] for r in records if r.kind == "window-open"}
-        by_id = {r.id: r for r in records}
+    records, skipped = ctx.repo.read_ledger(None if provider else kind_list)
+    if provider is not None:
+        records = _of_provider(records, provider)
+    shown: list[Record | Skipped] = list(records)
+    if foreign:
+        shown += [item for item in skipped if item.stored is not None]
 
-        def provider_of(record: Record) -> str | None:
-            if "provider" in record.body:
-                return str(record["provider"])
-            if record.get("window_id"):
-                return window_provider.get(record["window_id"])
-            target = by_id.get(record.get("target_id") or "")
-            return provider_of(target) if target is not None and target is not record else None
+    def keep(item: Record | Skipped) -> bool:
+        kind, ts, of_provider = _face(item)
+        return (
+            (kind_list is None or kind in kind_list)
+            and (cutoff is None or ts >= cutoff)
+            and (provider is None or isinstance(item, Record) or of_provider == provider)
+        )
 
-        records = [r for r in records if provider_of(r) == provider]
-    if kind_list:
-        records = [r for r in records if r.kind in kind_list]
-    if cutoff is not None:
-        records = [r for r in records if r.ts >= cutoff]
-    return records
+    return sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item)))
+
+
+def _face(item: Record | Skipped) -> tuple[str, str, object]:
+    if isinstance(item, Record):
+        return item.kind, item.ts, item.get("provider")
+    stored = item.stored or {}
+    return str(stored.get("kind")), str(stored.get("ts")), stored.get("provider")
+
+
+def _id_of(item: Record | Skipped) -> object:
+    return item.id if isinstance(item, Record) else (item.stored or {}).get("id")
+
+
+def _of_provider(records: list[Record], provider: str) -> list[Record]:
+    """Records of the provider's windows: their own ``provider``, their window's, or their target's."""
+    window_provider = {r["window_id"]: r["provider"] for r in records if r.kind == "window-open"}
+    by_id = {r.id: r for r in records}
+
+    def provider_of(record: Record) -> str | None:
+        if "provider" in record.body:
+            return str(record["provider"])
+        if record.get("window_id"):
+            return window_provider.get(record["window_id"])
+        target = by_id.get(record.get("target_id") or "")
+        return provider_of(target) if target is not None and target is not record else None
+
+    return [r for r in records if provider_of(r) == provider]

@@ -104,6 +104,25 @@ class Sandbox:
         out = self.git("notes", "--ref", "tracker", "show", commit, check=False)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
+    def write_ledger_files(self, files: dict[str, bytes], message: str = "written by another clone") -> str:
+        """Commit files onto the ledger branch with git's own plumbing, as another clone or version would."""
+        index = self.path.parent / f"ledger-index-{self.counter}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        parent = self.git("rev-parse", "-q", "--verify", "refs/heads/tracker-ledger", check=False).strip()
+        if parent:
+            self.git("read-tree", parent, env=env)
+        for path, content in files.items():
+            hashed = subprocess.run(
+                ["git", "hash-object", "-w", "--stdin"], cwd=self.path, input=content, capture_output=True, check=True
+            )
+            blob = hashed.stdout.decode().strip()
+            self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        tree = self.git("write-tree", env=env).strip()
+        index.unlink()
+        commit = self.git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message).strip()
+        self.git("update-ref", "refs/heads/tracker-ledger", commit, *([parent] if parent else []))
+        return commit
+
     def wait_for_flush(self, timeout: float = 20.0) -> None:
         """Background flushers: wait until none runs and nothing is queued."""
         tracker = Path(self.git("rev-parse", "--git-common-dir").strip())
