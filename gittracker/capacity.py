@@ -12,7 +12,7 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.errors import BadInput
-from gittracker.records import PROVIDERS
+from gittracker.records import MAX_COUNT, PROVIDERS
 
 # The unit a provider's capacity delta is measured in (STATS.md: prompts for glm, else percent).
 UNITS = {"codex": "percent", "claude": "percent", "glm": "prompts"}
@@ -67,12 +67,13 @@ def parse_percent(text: str, option: str) -> float:
 
 
 def parse_count(text: str, option: str) -> int:
+    expected = f"{option}: expected a whole number from 0 to {MAX_COUNT}, got {text[:40]!r}"
     try:
         value = int(text.strip())
     except ValueError:
-        raise BadInput(f"{option}: expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise BadInput(f"{option}: expected a whole number >= 0, got {text!r}")
+        raise BadInput(expected) from None
+    if not 0 <= value <= MAX_COUNT:
+        raise BadInput(expected)
     return value
 
 

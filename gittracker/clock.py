@@ -17,17 +17,29 @@ _last_id_ms = 0
 _last_id_rand = 0
 
 
+# Ids carry their time as 48 bits of milliseconds since 1970: no id can stand for a time outside this span.
+FIRST = datetime(1970, 1, 1, tzinfo=UTC)
+LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def now() -> datetime:
     pinned = os.environ.get("GIT_TRACKER_NOW")
-    if pinned:
-        return parse_ts(pinned, what="GIT_TRACKER_NOW")
-    return datetime.now(UTC)
+    moment = parse_ts(pinned, what="GIT_TRACKER_NOW") if pinned else datetime.now(UTC)
+    return require_recordable(moment, "GIT_TRACKER_NOW" if pinned else "the system clock")
+
+
+def require_recordable(moment: datetime, what: str) -> datetime:
+    """A time a record can carry: from 1970 (ids count milliseconds from then) to the year 9999."""
+    if not FIRST <= moment <= LAST:
+        raise BadInput(f"{what}: expected a time from 1970 to 9999, got {format_ts(moment)}")
+    return moment
 
 
 def format_ts(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a ``Z``: sortable as text."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y drops leading zeros before the year 1000 on glibc.
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 def parse_ts(text: str, what: str = "timestamp") -> datetime:
@@ -51,7 +63,7 @@ def new_id(moment: datetime | None = None) -> str:
     so the ledger's natural order is the order records were made.
     """
     global _last_id_ms, _last_id_rand
-    stamp = moment or now()
+    stamp = require_recordable(moment, "record time") if moment else now()
     ms = int(stamp.timestamp() * 1000)
     if ms == _last_id_ms:
         rand = (_last_id_rand + 1) & ((1 << 80) - 1)
@@ -69,7 +81,7 @@ def derived_id(moment: datetime, key: str) -> str:
     """
     import hashlib
 
-    ms = int(moment.timestamp() * 1000)
+    ms = int(require_recordable(moment, "record time").timestamp() * 1000)
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
     return _encode_ulid((ms << 80) | digest)
 

@@ -12,7 +12,6 @@ first and the local files after: a run killed in between is simply done again.
 from __future__ import annotations
 
 import hashlib
-import json
 import marshal
 import os
 import signal
@@ -461,7 +460,11 @@ PASTE_PROVIDER = {"codex-status": "codex", "claude-usage": "claude", "claude-sta
 
 
 def ingest_paste(ctx: Context, source: str, text: str) -> Summary:
-    """A pasted screen or one status-line payload as a ``mid`` snapshot; the same text twice adds nothing."""
+    """A pasted screen or one status-line payload as a ``mid`` snapshot.
+
+    Its id comes from the text and the day (UTC), so the same paste again that day adds nothing, in this clone
+    or any other, whatever local state was lost meanwhile.
+    """
     provider = PASTE_PROVIDER[source]
     if source == "claude-statusline":
         from gittracker.sources.statusline import parse_statusline
@@ -476,34 +479,30 @@ def ingest_paste(ctx: Context, source: str, text: str) -> Summary:
         if shown != provider:
             names = {"codex": "a Codex /status", "claude": "a Claude /usage"}
             raise BadInput(f"ingest {source}: expected {names[provider]} screen, but this is {names[shown]} screen")
-    summary = Summary(source, unchanged=False)
-    digest = hashlib.blake2b(text.strip().encode(), digest_size=16).hexdigest()
-    seen_path = ctx.local.root / "ingest" / "pastes.json"
-    seen_path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(seen_path.with_suffix(".lock")):
-        try:
-            seen = json.loads(seen_path.read_text())
-        except (FileNotFoundError, ValueError):
-            seen = {}
-        if not isinstance(seen, dict):
-            seen = {}
-        if digest in seen:
-            summary.unchanged = True
-            return summary
-        record = Record.new(
-            "snapshot",
-            source="ingest",
-            agent_id=ctx.agent_id,
-            provider=provider,
-            phase="mid",
-            window_id=None,
-            **reading.snapshot_fields(),
-        )
-        ctx.repo.append_records([record], f"tracker: ingest {source}")
-        seen[digest] = record.id
-        atomic_write(seen_path, json.dumps(seen, sort_keys=True), durable=False)
-    summary.snapshots_added = 1
+    moment = clock.now()
+    record = Record.derived(
+        "snapshot",
+        source="ingest",
+        agent_id=ctx.agent_id,
+        ts=clock.format_ts(moment),
+        identity=f"{source}:{paste_digest(text)}",
+        id_ts=clock.format_ts(moment.replace(hour=0, minute=0, second=0, microsecond=0)),
+        provider=provider,
+        phase="mid",
+        window_id=None,
+        **reading.snapshot_fields(),
+    )
+    added = ctx.repo.missing_records([record])
+    ctx.repo.append_records(added, f"tracker: ingest {source}")
+    summary = Summary(source, unchanged=not added)
+    summary.snapshots_added = len(added)
     return summary
+
+
+def paste_digest(text: str) -> str:
+    """What identifies a pasted screen: its text without the line ends and trailing blanks a copy may add."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
 
 
 def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> Summary:

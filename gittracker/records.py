@@ -57,12 +57,25 @@ def _percent(value: Any) -> bool:
     return _is_number(value) and 0 <= value <= 100
 
 
+# Counts stay exact through every float and every JSON reader (2**53 is where doubles stop counting by one).
+MAX_COUNT = 2**53
+
+
 def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _text(value: Any) -> bool:
-    return isinstance(value, str) and "\n" not in value and len(value) <= 4096
+    return isinstance(value, str) and "\n" not in value and len(value) <= 4096 and _utf8(value)
+
+
+def _utf8(value: str) -> bool:
+    """Python hands over command-line bytes that are not UTF-8 as lone surrogates: text no JSON reader accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _ulid(value: Any) -> bool:
@@ -214,18 +227,28 @@ class Record:
 
     @classmethod
     def derived(
-        cls, kind: str, *, source: str, agent_id: str, ts: str, identity: str | None = None, **body: Any
+        cls,
+        kind: str,
+        *,
+        source: str,
+        agent_id: str,
+        ts: str,
+        identity: str | None = None,
+        id_ts: str | None = None,
+        **body: Any,
     ) -> Record:
         """A record whose id is derived from its time and content (``clock.derived_id``).
 
         Re-deriving it from the same data gives the same id and ledger path, so appending it again adds
         nothing; the stamp's agent and tool version are left out of the digest on purpose. ``identity``
-        replaces the body in the digest when a record must keep its id although its text may change.
+        replaces the body in the digest when a record must keep its id although its text may change;
+        ``id_ts`` replaces ``ts`` in the id when the time of the reading is not part of what identifies it.
         """
         moment = clock.parse_ts(ts)
+        anchor = clock.parse_ts(id_ts) if id_ts is not None else moment
         what: Any = body if identity is None else identity
-        key = json.dumps([kind, clock.format_ts(moment), what], sort_keys=True, separators=(",", ":"))
-        return cls._stamped(clock.derived_id(moment, key), kind, moment, source, agent_id, body)
+        key = json.dumps([kind, clock.format_ts(anchor), what], sort_keys=True, separators=(",", ":"))
+        return cls._stamped(clock.derived_id(anchor, key), kind, moment, source, agent_id, body)
 
     @classmethod
     def _stamped(

@@ -77,6 +77,22 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """The lock of ``file_lock`` if nobody holds it right now: yields whether it was taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 OPEN_WINDOW_KEYS = frozenset(
     {
         "window_id",
@@ -189,6 +205,9 @@ class LocalState:
 
     def agent_lock(self, agent_id: str) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.agent_dir(agent_id) / "lock")
+
+    def try_agent_lock(self, agent_id: str) -> contextlib.AbstractContextManager[bool]:
+        return try_file_lock(self.agent_dir(agent_id) / "lock")
 
     def agents(self) -> list[str]:
         base = self.root / "agents"

@@ -18,7 +18,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
-from gittracker.errors import BadInput, NotInitialised, Refused
+from gittracker.errors import BadInput, NotInitialised, Refused, TrackerError
 from gittracker.git import Repo
 from gittracker.names import valid_agent_id
 from gittracker.records import OUTCOMES, Record, Skipped, describe_skipped, live_records, note_line
@@ -53,21 +53,52 @@ def open_context(path: Path | str = ".", agent_id: str | None = None, source: st
     if not local.manifest.exists():
         raise NotInitialised("git-tracker is not set up in this repository: run `git tracker init` first")
     local.clear_stale_flush_marker()
-    return Context(repo, local, load(repo.toplevel), agent, source)
+    ctx = Context(repo, local, load(repo.toplevel), agent, source)
+    replay_journals(ctx)
+    return ctx
 
 
 # -- journal -------------------------------------------------------------------------------------------
 
 
+def replay_journals(ctx: Context) -> list[str]:
+    """Finish what killed processes of other agents on this machine started; returns whose journals were replayed.
+
+    An agent's journal holds records only while one of its commands runs, and that command holds the agent's
+    lock: a journal whose lock is free was left by a process that died, and any command may finish it. One that
+    cannot be replayed now (its state damaged, the ledger checked out) is left for ``doctor``.
+    """
+    replayed = []
+    for agent in ctx.local.agents():
+        if agent == ctx.agent_id:
+            continue  # our own is replayed under our lock by the action itself (``_recover``)
+        with ctx.local.try_agent_lock(agent) as held:
+            if not held:
+                continue
+            try:
+                state = ctx.local.load(agent)
+                if state.pending:
+                    _replay(ctx, agent, state)
+                    replayed.append(agent)
+            except TrackerError:
+                continue
+    return replayed
+
+
 def _recover(ctx: Context) -> AgentState:
-    """Finish what a killed process started: replay journalled records (appends are idempotent)."""
+    """Finish what a killed process of this agent started (call with the agent's lock held)."""
     state = ctx.local.load(ctx.agent_id)
     if state.pending:
-        records = [Record.from_dict(data, where="journal") for data in state.pending]
-        ctx.repo.append_records(records, "tracker: replay journalled records")
-        state.pending = []
-        ctx.local.save(ctx.agent_id, state)
+        _replay(ctx, ctx.agent_id, state)
     return state
+
+
+def _replay(ctx: Context, agent_id: str, state: AgentState) -> None:
+    """Append an agent's journalled records (appends are idempotent), then clear its journal."""
+    records = [Record.from_dict(data, where=f"journal of agent {agent_id}") for data in state.pending]
+    ctx.repo.append_records(records, "tracker: replay journalled records")
+    state.pending = []
+    ctx.local.save(agent_id, state)
 
 
 def _commit(ctx: Context, before: AgentState, after: AgentState, records: list[Record]) -> None:
@@ -207,6 +238,12 @@ def end(
             )
         moment = clock.now()
         opened = clock.parse_ts(window["opened_ts"])
+        if moment < opened:
+            raise Refused(
+                f"the clock says {clock.format_ts(moment)}, before this {provider} window opened "
+                f"({window['opened_ts']}): a window cannot end before it started; check the system clock "
+                "(or GIT_TRACKER_NOW) and end it again"
+            )
         errors: list[str] = []
         notes: list[str] = []
         resets = [r for r in _reset_times(ctx, provider, window["before"], reading) if r <= moment]

@@ -67,6 +67,9 @@ def decode_object(line: str) -> dict[str, Any]:
     return data
 
 
+MAX_MS = 253402300800000  # 10000-01-01T00:00:00Z: records carry no later time
+
+
 def epoch_ms(value: Any) -> int:
     """An ISO-8601 ``timestamp`` with a zone, as epoch milliseconds."""
     if not isinstance(value, str):
@@ -77,4 +80,7 @@ def epoch_ms(value: Any) -> int:
         raise BadLine(f"timestamp to be an ISO-8601 time, got {value[:40]!r}") from None
     if moment.tzinfo is None:
         raise BadLine(f"timestamp to carry a zone (Z), got {value[:40]!r}")
-    return round(moment.timestamp() * 1000)
+    ms = round(moment.timestamp() * 1000)
+    if not 0 <= ms < MAX_MS:
+        raise BadLine(f"timestamp from 1970 to 9999, got {value[:40]!r}")
+    return ms

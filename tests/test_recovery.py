@@ -1,0 +1,142 @@
+"""What goes wrong around the tool (clocks, killed processes, lost local state, odd input) never loses or
+invents data: each case gives one line and a non-zero exit, or is finished by the next command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import Sandbox, tracker_command
+
+NOW = "2026-06-03T10:00:00Z"
+
+
+def tracker_dir(box: Sandbox) -> Path:
+    return box.path / ".git" / "tracker"
+
+
+# -- time -----------------------------------------------------------------------------------------------
+
+
+def test_a_clock_that_went_back_cannot_end_a_window_before_it_opened(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10", env={"GIT_TRACKER_NOW": NOW})
+    back = tracked.tracker("end", "codex", "--used", "20", env={"GIT_TRACKER_NOW": "2026-06-03T09:00:00Z"})
+    assert back.returncode == 1 and back.stderr.count("\n") == 1
+    assert "before this codex window opened (2026-06-03T10:00:00.000Z)" in back.stderr
+    assert tracked.records("window-close") == []
+    tracked.ok("end", "codex", "--used", "20", env={"GIT_TRACKER_NOW": "2026-06-03T11:00:00Z"})
+    assert tracked.records("window-close")[0]["delta"] == 10
+
+
+def test_times_before_1970_are_bad_input(tracked: Sandbox) -> None:
+    for pinned in ("1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        done = tracked.tracker("start", "codex", "--used", "10", env={"GIT_TRACKER_NOW": pinned})
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().endswith(f"expected a time from 1970 to 9999, got {pinned[:19]}.000Z")
+    assert tracked.records() == []
+
+
+# -- odd input ---------------------------------------------------------------------------------------------
+
+
+def test_a_huge_prompt_count_is_bad_input_everywhere(tracked: Sandbox) -> None:
+    huge = "9" * 401
+    for args in (["start", "glm", "--prompts", huge], ["snapshot", "glm", "--prompts", huge]):
+        done = tracked.tracker(*args)
+        assert done.returncode == 2 and "--prompts: expected a whole number from 0 to 9007199254740992" in done.stderr
+    tracked.ok("snapshot", "glm", "--prompts", str(2**53))
+    assert [r["prompts"] for r in tracked.records("snapshot")] == [2**53]
+
+
+def test_arguments_that_are_not_utf8_are_refused_not_stored(tracked: Sandbox) -> None:
+    args = [*tracker_command(), "start", "codex", "--used", "10"]
+    for option in ("--note", "--feature", "--methodology"):
+        done = subprocess.run(
+            [os.fsencode(a) for a in args] + [option.encode(), b"caf\xe9"], cwd=tracked.path, capture_output=True
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.decode().count("\n") == 1 and "expected a string or null" in done.stderr.decode()
+    assert tracked.records() == []
+
+
+# -- pasted screens are one record wherever and however often they are ingested ----------------------------
+
+SCREEN = "  5h limit:     [███████░░░░░░░] 64% left (resets 16:12)\n  Weekly limit: 80% left (resets 08:00 on 7 Jun)\n"
+
+
+def test_a_pasted_screen_is_the_same_record_after_local_state_is_lost_and_in_another_clone(
+    tracked: Sandbox, tmp_path: Path
+) -> None:
+    screen = tmp_path / "status.txt"
+    screen.write_text(SCREEN)
+    env = {"GIT_TRACKER_NOW": NOW}
+    tracked.ok("ingest", "codex-status", str(screen), env=env)
+    (first,) = tracked.records("snapshot")
+    shutil.rmtree(tracker_dir(tracked) / "ingest", ignore_errors=True)
+    later = {"GIT_TRACKER_NOW": "2026-06-03T10:40:00Z"}
+    screen.write_text(SCREEN.replace("\n", "  \r\n"))  # the same screen, copied through another terminal
+    assert "nothing new" in tracked.ok("ingest", "codex-status", str(screen), env=later)
+    assert tracked.records("snapshot") == [first]
+
+    other = Sandbox(tmp_path / "other")
+    subprocess.run(["git", "clone", "-q", str(tracked.path), str(other.path)], check=True)
+    other.git("fetch", "-q", "origin", "tracker-ledger:tracker-ledger")
+    other.ok("init")
+    assert "nothing new" in other.ok("ingest", "codex-status", str(screen), env=later)
+    assert other.records("snapshot") == [first]
+    # A different screen is a different reading.
+    screen.write_text(SCREEN.replace("64% left", "60% left"))
+    other.ok("ingest", "codex-status", str(screen), env=later)
+    assert len(other.records("snapshot")) == 2
+
+
+# -- journals of agents that died ----------------------------------------------------------------------------
+
+
+def test_any_command_finishes_the_journal_of_an_agent_that_died(tracked: Sandbox) -> None:
+    worker = {"AGENT_ID": "worker-1"}
+    tracked.ok("start", "codex", "--used", "10", env=worker)
+    tracked.ok("end", "codex", "--used", "30", env=worker)
+    closing = [r for r in tracked.records() if r["kind"] in ("snapshot", "window-close")][-2:]
+    # What `end` leaves when it is killed between saving its journal and writing the ledger: the state after,
+    # with the records still to append, and a ledger without them.
+    state_path = tracker_dir(tracked) / "agents" / "worker-1" / "state.json"
+    state = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps({**state, "pending": closing}))
+    tracked.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
+    listing = tracked.git("ls-tree", "-r", "--name-only", "tracker-ledger")
+    assert closing[1]["id"] not in listing
+
+    # Another agent's read-only command finishes it, and the journal is cleared.
+    assert "journalled" not in tracked.ok("log")
+    assert closing[1]["id"] in tracked.git("ls-tree", "-r", "--name-only", "tracker-ledger")
+    assert [r["id"] for r in tracked.records("window-close")] == [closing[1]["id"]]
+    assert json.loads(state_path.read_text())["pending"] == []
+
+
+def test_a_live_agents_journal_is_left_to_it(tracked: Sandbox) -> None:
+    worker = {"AGENT_ID": "worker-1"}
+    tracked.ok("start", "codex", "--used", "10", env=worker)
+    tracked.ok("end", "codex", "--used", "30", env=worker)
+    closing = [r for r in tracked.records() if r["kind"] in ("snapshot", "window-close")][-2:]
+    state_path = tracker_dir(tracked) / "agents" / "worker-1" / "state.json"
+    state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "pending": closing}))
+    tracked.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
+    # worker-1 is busy: it holds its lock (as every command of its does while its journal is not empty).
+    lock = str(state_path.parent / "lock")
+    holder = subprocess.Popen(
+        ["flock", "-o", lock, "sh", "-c", "echo held; sleep 30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        tracked.ok("status")
+        assert json.loads(state_path.read_text())["pending"] == closing
+        assert closing[1]["id"] not in tracked.git("ls-tree", "-r", "--name-only", "tracker-ledger")
+    finally:
+        holder.kill()
+        holder.wait()
+    tracked.ok("status")
+    assert json.loads(state_path.read_text())["pending"] == []
