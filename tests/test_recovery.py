@@ -140,3 +140,42 @@ def test_a_live_agents_journal_is_left_to_it(tracked: Sandbox) -> None:
         holder.wait()
     tracked.ok("status")
     assert json.loads(state_path.read_text())["pending"] == []
+
+
+# -- an unfinished line of any size costs one read ----------------------------------------------------------
+
+
+def claude_line(request: str, ts: str, input_tokens: int) -> str:
+    usage = {"input_tokens": input_tokens, "output_tokens": 1, "cache_creation_input_tokens": 0}
+    usage["cache_read_input_tokens"] = 0
+    message = {"id": f"msg-{request}", "model": "claude-test", "usage": usage}
+    line = {"timestamp": ts, "sessionId": "s1", "requestId": request, "cwd": "/work/app", "message": message}
+    return json.dumps(line) + "\n"
+
+
+def test_a_huge_unfinished_line_is_refused_or_skipped_and_never_read_again(tracked: Sandbox, tmp_path: Path) -> None:
+    from gittracker.sources.tail import MAX_LINE_BYTES
+
+    config = tmp_path / "claude"
+    log = config / "projects" / "-work-app" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(claude_line("r1", "2026-06-01T10:00:00.000Z", 100) + '{"cut": "' + "x" * (MAX_LINE_BYTES + 10))
+    ingest = ["ingest", "claude-logs", "--dir", str(config), "--json"]
+
+    refused = tracked.tracker(*ingest)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert f"{log}:2: expected a line of at most 64 MiB, got more without its newline" in refused.stderr
+    assert tracked.records("usage") == []
+
+    first = json.loads(tracked.ok(*ingest, "--skip-invalid"))
+    assert (first["skipped_lines"], first["events"]) == (1, 1)
+    with log.open("a") as handle:
+        handle.write("x" * 1000)  # the line goes on growing
+    grown = json.loads(tracked.ok(*ingest, "--skip-invalid"))
+    assert grown["bytes_read"] == 1000 and grown["events"] == 0
+    with log.open("a") as handle:
+        handle.write('"}\n' + claude_line("r2", "2026-06-01T10:05:00.000Z", 50))
+    finished = json.loads(tracked.ok(*ingest, "--skip-invalid"))
+    assert finished["events"] == 1 and finished["skipped_lines"] == 0
+    days = [r for r in tracked.records("usage") if r["granularity"] == "day"]
+    assert max(r["input_tokens"] for r in days) == 150

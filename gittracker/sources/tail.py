@@ -20,6 +20,8 @@ from gittracker.errors import BadInput
 
 TAIL_BYTES = 4096
 CHUNK_BYTES = 8 << 20
+# No log line of a real client comes near this; an unfinished line past it is not kept or read again.
+MAX_LINE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -54,34 +56,49 @@ class Reading:
     end: int = 0
     line_count: int = 0
 
-    def lines(self) -> Iterator[tuple[int, str]]:
+    def lines(self) -> Iterator[tuple[int, str | None]]:
         """(line number, text without newline) for each complete line after ``start``.
 
         Line numbers count from the file's first line (the manifest keeps how many were read), so a
-        line has the same number whether it is read in this run or again from the start.
+        line has the same number whether it is read in this run or again from the start. A line that
+        grows past ``MAX_LINE_BYTES`` without its newline is yielded once as None (the caller says it is
+        unreadable or skips it) and its bytes are passed over, in this run and the next, never kept.
         """
         self.end = self.start
         self.line_count = int(self.extra.get("lines", 0)) if self.start else 0
+        skipping = bool(self.extra.pop("skipping", False)) and self.start > 0
+        held: list[bytes] = []  # the unfinished line so far: joined once, when its newline comes
+        held_size = 0
         with self.path.open("rb") as handle:
             handle.seek(self.start)
-            carry = b""
-            while True:
-                chunk = handle.read(CHUNK_BYTES)
-                if not chunk:
-                    break
+            while chunk := handle.read(CHUNK_BYTES):
                 if b"\0" in chunk:
                     raise BadInput(f"{self.path}: expected JSON lines (text), got binary data")
-                data = carry + chunk
-                cut = data.rfind(b"\n")
+                if skipping:
+                    newline = chunk.find(b"\n")
+                    self.end += len(chunk) if newline < 0 else newline + 1
+                    if newline < 0:
+                        continue
+                    skipping, chunk = False, chunk[newline + 1 :]
+                cut = chunk.rfind(b"\n")
                 if cut < 0:
-                    carry = data
+                    held.append(chunk)
+                    held_size += len(chunk)
+                    if held_size > MAX_LINE_BYTES:
+                        self.line_count += 1
+                        yield self.line_count, None
+                        self.end += held_size
+                        skipping, held, held_size = True, [], 0
                     continue
-                carry = data[cut + 1 :]
+                data = b"".join([*held, chunk[:cut]])
+                held, held_size = [chunk[cut + 1 :]], len(chunk) - cut - 1
                 first = self.line_count + 1
-                lines = data[:cut].decode("utf-8", "replace").split("\n")
+                lines = data.decode("utf-8", "replace").split("\n")
                 yield from enumerate(lines, first)
                 self.line_count = first + len(lines) - 1
-                self.end += len(data) - len(carry)
+                self.end += len(data) + 1
+        if skipping:
+            self.extra["skipping"] = True
         self.extra["lines"] = self.line_count
 
     @property
