@@ -16,6 +16,8 @@ from gittracker.records import MAX_COUNT, PROVIDERS
 
 # The unit a provider's capacity delta is measured in (STATS.md: prompts for glm, else percent).
 UNITS = {"codex": "percent", "claude": "percent", "glm": "prompts"}
+# What a reading adds to a snapshot record (``Reading.snapshot_fields``).
+READING_FIELDS = ("five_hour_used", "weekly_used", "resets_at", "weekly_resets_at", "prompts", "tokens", "parse_errors")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from gittracker import __version__
-from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TrackerError
+from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TrackerError, storage_failed
 from gittracker.records import Record, SkippedWarning, describe_skipped, stored_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -489,6 +489,12 @@ def _run(args: list[str]) -> int:
         click.echo(f"git-tracker: {error.format_message()}{where}", err=True)
         return EXIT_BAD_INPUT
     except Exception as error:
+        refused = storage_failed(error, "could not write") if isinstance(error, OSError) else None
+        if refused is not None:  # the disk said no: the user's to fix, not a bug
+            click.echo(f"git-tracker: {refused}", err=True)
+            if debug:
+                traceback.print_exc()
+            return refused.exit_code
         if debug:
             traceback.print_exc()
         else:

@@ -6,6 +6,8 @@ single line and exits with its ``exit_code``. Anything else is a bug and is show
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, halted provider)
 EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initialised)
@@ -46,3 +48,21 @@ class GitFailed(TrackerError):
     """A git command or object operation failed."""
 
     exit_code = EXIT_REFUSED
+
+
+class StorageFailed(TrackerError):
+    """The disk said no (full, read-only, no permission); the message says what was and was not recorded."""
+
+    exit_code = EXIT_REFUSED
+
+
+# What the storage says when it refuses (full, over quota, read-only, no permission, failing), as opposed to a bug.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+
+
+def storage_failed(error: OSError, doing: str) -> StorageFailed | None:
+    """``error`` as a one-line ``StorageFailed`` when the storage refused, else None (then it is a bug)."""
+    if error.errno not in STORAGE_ERRNOS:
+        return None
+    where = f" ({error.filename})" if error.filename else ""
+    return StorageFailed(f"{doing}{where}: {error.strerror or error}")

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gittracker.errors import GitFailed, LostRace, NotARepository, Refused
+from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -206,6 +206,10 @@ class Repo:
     def config_unset_value(self, key: str, value: str) -> None:
         # --fixed-value: the value is a literal, not a regex (git >= 2.30).
         self.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
+
+    def object_format(self) -> str:
+        """``sha1``, or ``sha256`` for a repository that libgit2 (so git-tracker) cannot read."""
+        return self.git("rev-parse", "--show-object-format", check=False).strip() or "sha1"
 
     def hooks_dir(self) -> Path:
         """Where git looks for hooks: ``core.hooksPath`` when set, else ``<common-dir>/hooks``."""
@@ -447,6 +451,12 @@ class Repo:
 
     def _cas_update(self, refname: str, rebuild: Any, message: str) -> str | None:
         """Commit ``rebuild(current tree)`` on top of ``refname`` and move the ref only if unchanged."""
+        try:
+            return self._cas_attempts(refname, rebuild, message)
+        except OSError as error:  # libgit2 could not write an object or the ref: the disk is full or read-only
+            raise StorageFailed(f"could not write {refname}: {error}; it was left as it was") from None
+
+    def _cas_attempts(self, refname: str, rebuild: Any, message: str) -> str | None:
         pygit2 = _pygit2()
         repo = self.pygit
         for attempt in range(CAS_ATTEMPTS):
@@ -539,10 +549,10 @@ class _RecordCache:
 
     def save(self) -> None:
         if self.added >= self.RESAVE_AFTER or (self.added and len(self.data) < 4 * self.RESAVE_AFTER):
-            from gittracker.state import atomic_write
+            from gittracker.state import write_cache
 
             if self.path.parent.parent.is_dir():  # only inside an initialised tracker dir
-                atomic_write(self.path, json.dumps(self.data, separators=(",", ":")), durable=False)
+                write_cache(self.path, json.dumps(self.data, separators=(",", ":")))
 
 
 class _Moved(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 
 from gittracker.git import Repo, report_skipped
 from gittracker.records import Record, Skipped
-from gittracker.state import atomic_write
+from gittracker.state import write_cache
 
 INDEX_VERSION = 2  # 2: the files skipped, so every command reports them
 RESAVE_AFTER = 64
@@ -138,6 +138,6 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
         # Re-reading a few new records from the tree diff is cheaper than rewriting a large index on every
         # command, so the file is rewritten only after a rebuild or once enough records piled up.
         if rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER:
-            atomic_write(path, index.to_json(), durable=False)
+            write_cache(path, index.to_json())
     report_skipped(Skipped(where, reason, "see git tracker doctor") for where, reason in index.skipped.items())
     return index

@@ -40,7 +40,7 @@ from gittracker.logstate import (
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
 from gittracker.sources.tail import MAX_LINE_BYTES, Reading, Seen, open_new
-from gittracker.state import atomic_write, file_lock
+from gittracker.state import file_lock, write_cache
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,
@@ -145,7 +145,7 @@ def _ingest_folder(
     if nothing_new(manifest, folder, files, tip, settings):
         if manifest.get("config") != stamp:  # the config was touched, not the settings: note it for `quick`
             manifest["config"] = stamp
-            atomic_write(Path(store.manifest_path), store.manifest_bytes(manifest), durable=False)
+            write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
         return
     known: dict[str, Any] = manifest["files"]
     pending: Pending = []
@@ -183,10 +183,11 @@ def _ingest_folder(
     listed = {relative(folder, path) for path in files}
     manifest["files"] = {rel: seen for rel, seen in known.items() if rel in listed}  # forget deleted files
     manifest.update(tip=ctx.repo.ledger_tip_fast(), settings=settings, config=stamp, version=MANIFEST_VERSION)
-    # The table first: a manifest never claims bytes whose events are not saved.
-    if table.changed:
-        atomic_write(Path(store.events_path), table.dumps(), durable=False)
-    atomic_write(Path(store.manifest_path), store.manifest_bytes(manifest), durable=False)
+    # The table first: a manifest never claims bytes whose events are not saved (if the table cannot be saved, the
+    # old manifest stays and the next run reads these bytes again).
+    if table.changed and not write_cache(Path(store.events_path), table.dumps()):
+        return
+    write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
 
 
 def _load_table(store: Store) -> EventTable:

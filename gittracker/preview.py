@@ -17,7 +17,7 @@ from typing import Any
 from gittracker import stats
 from gittracker.capacity import UNITS
 from gittracker.records import PROVIDERS, Record, live_records
-from gittracker.state import atomic_write
+from gittracker.state import write_cache
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 
 SCHEMA_VERSION = 1
@@ -418,4 +418,4 @@ class LinesCache:
 
     def save(self) -> None:
         if self.dirty:
-            atomic_write(self.path, json.dumps(self.data, sort_keys=True))
+            write_cache(self.path, json.dumps(self.data, sort_keys=True))

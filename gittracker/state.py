@@ -57,6 +57,16 @@ def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, dura
         raise
 
 
+def write_cache(path: Path, text: str | bytes) -> bool:
+    """Keep a cache if the disk lets us; returns whether it did. A cache that could not be saved costs a
+    recomputation, never data, so a full or read-only disk must not fail the command that made it."""
+    try:
+        atomic_write(path, text, durable=False)
+    except OSError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
     """An exclusive ``flock``: released by the kernel if the holder dies, so it never goes stale."""
@@ -135,7 +145,7 @@ class AgentState:
         return json.dumps(data, indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, where: str) -> AgentState:
+    def from_json(cls, text: str | bytes, where: str) -> AgentState:
         try:
             data = json.loads(text)
             state = cls(
@@ -150,7 +160,10 @@ class AgentState:
                 _require(window, OPEN_WINDOW_KEYS | CLOSED_WINDOW_KEYS)
             return state
         except (ValueError, KeyError, TypeError):
-            raise BadInput(f"{where}: expected git-tracker agent state JSON; move it aside to start fresh") from None
+            raise BadInput(
+                f"{where}: expected git-tracker agent state JSON; `git tracker doctor --fix` rebuilds it from the "
+                "ledger"
+            ) from None
 
 
 class LocalState:
@@ -216,7 +229,7 @@ class LocalState:
     def load(self, agent_id: str) -> AgentState:
         path = self.agent_dir(agent_id) / "state.json"
         try:
-            text = path.read_text()
+            text = path.read_bytes()
         except FileNotFoundError:
             return AgentState()
         return AgentState.from_json(text, str(path))

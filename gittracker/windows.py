@@ -6,6 +6,7 @@ appends them to the ledger in one compare-and-swap commit, then clears the journ
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import clock
-from gittracker.capacity import UNITS, Reading, check_provider, require_binding
+from gittracker.capacity import READING_FIELDS, UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
-from gittracker.errors import BadInput, NotInitialised, Refused, TrackerError
+from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, TrackerError, storage_failed
 from gittracker.git import Repo
 from gittracker.names import valid_agent_id
 from gittracker.records import OUTCOMES, Record, Skipped, describe_skipped, live_records, note_line
@@ -78,7 +79,7 @@ def replay_journals(ctx: Context) -> list[str]:
             try:
                 state = ctx.local.load(agent)
                 if state.pending:
-                    _replay(ctx, agent, state)
+                    replay_journal(ctx, agent, state)
                     replayed.append(agent)
             except TrackerError:
                 continue
@@ -89,11 +90,11 @@ def _recover(ctx: Context) -> AgentState:
     """Finish what a killed process of this agent started (call with the agent's lock held)."""
     state = ctx.local.load(ctx.agent_id)
     if state.pending:
-        _replay(ctx, ctx.agent_id, state)
+        replay_journal(ctx, ctx.agent_id, state)
     return state
 
 
-def _replay(ctx: Context, agent_id: str, state: AgentState) -> None:
+def replay_journal(ctx: Context, agent_id: str, state: AgentState) -> None:
     """Append an agent's journalled records (appends are idempotent), then clear its journal."""
     records = [Record.from_dict(data, where=f"journal of agent {agent_id}") for data in state.pending]
     ctx.repo.append_records(records, "tracker: replay journalled records")
@@ -102,16 +103,37 @@ def _replay(ctx: Context, agent_id: str, state: AgentState) -> None:
 
 
 def _commit(ctx: Context, before: AgentState, after: AgentState, records: list[Record]) -> None:
+    """Journal, append, clear the journal: what the command then reports is what happened, at every failure.
+
+    - The journal cannot be saved: nothing changed (the state file is replaced whole or not at all).
+    - The ledger refuses: the state goes back to ``before``; if even that cannot be saved, the journal stands and
+      the next command completes the action, and the error says so.
+    - The cleared journal cannot be saved: the records are on the ledger, so the action is done; the stale journal
+      is replayed as a no-op later (appends are idempotent).
+    """
     after.pending = [record.to_dict() for record in records]
-    ctx.local.save(ctx.agent_id, after)
+    try:
+        ctx.local.save(ctx.agent_id, after)
+    except OSError as error:
+        raise storage_failed(error, "nothing was recorded: could not save the journal") or error from None
     try:
         ctx.repo.append_records(records)
-    except Exception:
-        before.pending = []
-        ctx.local.save(ctx.agent_id, before)
+    except Exception as error:
+        _roll_back(ctx, before, error)
         raise
     after.pending = []
-    ctx.local.save(ctx.agent_id, after)
+    with contextlib.suppress(OSError):
+        ctx.local.save(ctx.agent_id, after)
+
+
+def _roll_back(ctx: Context, before: AgentState, error: Exception) -> None:
+    before.pending = []
+    try:
+        ctx.local.save(ctx.agent_id, before)
+    except OSError:
+        raise StorageFailed(
+            f"{error}; this action stays journalled and the next git-tracker command in this repository completes it"
+        ) from None
 
 
 def _copy(state: AgentState) -> AgentState:
@@ -122,12 +144,15 @@ def _new(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record:
     return Record.new(kind, source=ctx.source, agent_id=ctx.agent_id, ts=clock.format_ts(moment), **body)
 
 
-def _reading_entry(ctx: Context, snapshot: Record) -> dict[str, Any]:
-    return {**snapshot.body, "ts": snapshot.ts, "agent_id": ctx.agent_id, "snapshot_id": snapshot.id}
+def _reading_entry(snapshot: Record) -> dict[str, Any]:
+    return {**snapshot.body, "ts": snapshot.ts, "agent_id": snapshot.agent_id, "snapshot_id": snapshot.id}
 
 
 def _remember_reading(ctx: Context, provider: str, snapshot: Record) -> None:
-    ctx.local.save_provider_reading(provider, _reading_entry(ctx, snapshot))
+    """The last reading is kept for ``status`` and the reset guards; the ledger already has it, so a disk that
+    refuses this copy does not undo the command."""
+    with contextlib.suppress(OSError):
+        ctx.local.save_provider_reading(provider, _reading_entry(snapshot))
 
 
 # -- start ---------------------------------------------------------------------------------------------
@@ -178,20 +203,7 @@ def start(
             note=note,
         )
         after = _copy(state)
-        after.open[provider] = {
-            "window_id": window_id,
-            "provider": provider,
-            "open_id": opened.id,
-            "snapshot_id": snapshot.id,
-            "opened_ts": opened.ts,
-            "commit_start": head,
-            "feature_id": feature_id,
-            "methodology": methodology,
-            "note": note,
-            "before": reading.snapshot_fields(),
-            "before_reading": _reading_entry(ctx, snapshot),
-            "note_line": note_line(window_id, provider, ctx.agent_id, opened.ts),
-        }
+        after.open[provider] = _open_entry(snapshot, opened)
         _commit(ctx, state, after, [snapshot, opened])
         _remember_reading(ctx, provider, snapshot)
     return {
@@ -201,6 +213,72 @@ def start(
         "commit_start": head,
         "opened_ts": opened.ts,
     }
+
+
+def _open_entry(snapshot: Record, opened: Record) -> dict[str, Any]:
+    """What the local state keeps of an open window: all from its before snapshot and its window-open record."""
+    return {
+        "window_id": opened["window_id"],
+        "provider": opened["provider"],
+        "open_id": opened.id,
+        "snapshot_id": snapshot.id,
+        "opened_ts": opened.ts,
+        "commit_start": opened["commit_start"],
+        "feature_id": opened["feature_id"],
+        "methodology": opened["methodology"],
+        "note": opened["note"],
+        "before": {name: snapshot.get(name) for name in READING_FIELDS},
+        "before_reading": {
+            **snapshot.body,
+            "ts": snapshot.ts,
+            "agent_id": snapshot.agent_id,
+            "snapshot_id": snapshot.id,
+        },
+        "note_line": note_line(opened["window_id"], opened["provider"], opened.agent_id, opened.ts),
+    }
+
+
+def _closed_entry(window: dict[str, Any], closed: Record, after: Record, anomalies: list[str]) -> dict[str, Any]:
+    return {
+        **window,
+        "close_id": closed.id,
+        "after_snapshot_id": after.id,
+        "closed_ts": closed.ts,
+        "completed": False,
+        "anomaly_ids": anomalies,
+    }
+
+
+def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
+    """An agent's local state as the ledger tells it, for a state file that was lost or damaged (``doctor --fix``).
+
+    Its journal is empty: what was journalled and never reached the ledger was never recorded.
+    """
+    live = live_records(records)
+    by_id = {record.id: record for record in live}
+    closes = {r["window_id"]: r for r in live if r.kind == "window-close"}  # id order: the latest live close wins
+    completed = {r["window_id"] for r in live if r.kind == "completion"}
+    state = AgentState()
+    latest = ""
+    for opened in (r for r in live if r.kind == "window-open" and r.agent_id == agent_id):
+        snapshot = by_id.get(opened["snapshot_id"])
+        if snapshot is None:
+            continue
+        window = _open_entry(snapshot, opened)
+        close = closes.get(opened["window_id"])
+        after = by_id.get(close["snapshot_id"]) if close is not None else None
+        if close is None or after is None:
+            state.open[opened["provider"]] = window
+            continue
+        raised = [
+            r.id for r in live if r.kind == "anomaly" and r.ts == close.ts and r["window_id"] == window["window_id"]
+        ]
+        entry = _closed_entry(window, close, after, raised)
+        entry["completed"] = window["window_id"] in completed
+        state.last_closed[opened["provider"]] = entry
+        if close.ts >= latest:
+            latest, state.last_closed_window = close.ts, window["window_id"]
+    return state
 
 
 # -- end -----------------------------------------------------------------------------------------------
@@ -302,14 +380,7 @@ def end(
         ]
         after = _copy(state)
         del after.open[provider]
-        after.last_closed[provider] = {
-            **window,
-            "close_id": closed.id,
-            "after_snapshot_id": snapshot.id,
-            "closed_ts": closed.ts,
-            "completed": False,
-            "anomaly_ids": [anomaly.id for anomaly in anomalies],
-        }
+        after.last_closed[provider] = _closed_entry(window, closed, snapshot, [anomaly.id for anomaly in anomalies])
         after.last_closed_window = window["window_id"]
         _commit(ctx, state, after, [snapshot, closed, *anomalies])
         _remember_reading(ctx, provider, snapshot)
