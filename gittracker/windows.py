@@ -63,27 +63,31 @@ def open_context(path: Path | str = ".", agent_id: str | None = None, source: st
 
 
 def replay_journals(ctx: Context) -> list[str]:
-    """Finish what killed processes of other agents on this machine started; returns whose journals were replayed.
+    """Finish what killed processes of any agent on this machine started; returns whose journals were replayed.
 
     An agent's journal holds records only while one of its commands runs, and that command holds the agent's
     lock: a journal whose lock is free was left by a process that died, and any command may finish it. One that
-    cannot be replayed now (its state damaged, the ledger checked out) is left for ``doctor``.
+    cannot be replayed now (its state damaged, the ledger checked out) is left for later, and for ``doctor``.
     """
     replayed = []
     for agent in ctx.local.agents():
-        if agent == ctx.agent_id:
-            continue  # our own is replayed under our lock by the action itself (``_recover``)
-        with ctx.local.try_agent_lock(agent) as held:
-            if not held:
-                continue
-            try:
-                state = ctx.local.load(agent)
-                if state.pending:
-                    replay_journal(ctx, agent, state)
-                    replayed.append(agent)
-            except TrackerError:
-                continue
+        if _journal_of(ctx, agent) is None:  # the common case: read, and nothing to lock or write
+            continue
+        with contextlib.suppress(TrackerError, OSError), ctx.local.try_agent_lock(agent) as held:
+            state = _journal_of(ctx, agent) if held else None  # read again: it may have finished meanwhile
+            if state is not None:
+                replay_journal(ctx, agent, state)
+                replayed.append(agent)
     return replayed
+
+
+def _journal_of(ctx: Context, agent: str) -> AgentState | None:
+    """The agent's state when it holds a journal; None when it holds none or cannot be read (``doctor`` says so)."""
+    try:
+        state = ctx.local.load(agent)
+    except TrackerError:
+        return None
+    return state if state.pending else None
 
 
 def _recover(ctx: Context) -> AgentState:

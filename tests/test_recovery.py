@@ -3,12 +3,18 @@ invents data: each case gives one line and a non-zero exit, or is finished by th
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from gittracker.errors import StorageFailed
+from gittracker.state import AgentState, LocalState
 from tests.conftest import Sandbox, tracker_command
 
 NOW = "2026-06-03T10:00:00Z"
@@ -179,3 +185,45 @@ def test_a_huge_unfinished_line_is_refused_or_skipped_and_never_read_again(track
     assert finished["events"] == 1 and finished["skipped_lines"] == 0
     days = [r for r in tracked.records("usage") if r["granularity"] == "day"]
     assert max(r["input_tokens"] for r in days) == 150
+
+
+# -- an action whose roll-back cannot be saved says it will be completed, and it is -------------------------
+
+
+class SaveFailsAfter(LocalState):
+    """This machine's state on a disk that fills up after ``allowed`` more writes of an agent's state."""
+
+    def __init__(self, root: Path, allowed: int) -> None:
+        super().__init__(root)
+        self.allowed = allowed
+
+    def save(self, agent_id: str, state: AgentState) -> None:
+        if self.allowed == 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.allowed -= 1
+        super().save(agent_id, state)
+
+
+def test_when_the_ledger_refuses_and_the_roll_back_cannot_be_saved_the_next_command_completes_it(
+    tracked: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gittracker.capacity import Reading
+    from gittracker.windows import end, open_context
+
+    tracked.ok("start", "codex", "--used", "10")
+    elsewhere = tracked.path.parent / "ledger-checkout"
+    tracked.git("worktree", "add", "-q", str(elsewhere), "tracker-ledger")
+    monkeypatch.chdir(tracked.path)
+    ctx = open_context(".")
+    ctx = dataclasses.replace(ctx, local=SaveFailsAfter(ctx.local.root, allowed=1))  # the journal fits, no more
+    with pytest.raises(StorageFailed) as refused:
+        end(ctx, "codex", Reading(five_hour_used=30.0))
+    assert "checked out in" in str(refused.value)
+    assert str(refused.value).endswith(
+        "this action stays journalled and the next git-tracker command in this repository completes it"
+    )
+    assert tracked.records("window-close") == []  # the ledger still refuses: `log` could not replay it yet
+    tracked.git("worktree", "remove", str(elsewhere))
+    tracked.ok("status")
+    assert [r["delta"] for r in tracked.records("window-close")] == [20]
+    assert "no open windows" in tracked.ok("status")
