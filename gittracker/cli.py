@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from gittracker import __version__
-from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TrackerError, storage_failed
+from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TrackerError, storage_failed
 from gittracker.records import Record, SkippedWarning, describe_skipped, stored_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -428,6 +428,19 @@ def statusline(wrap: str | None) -> int:
     from gittracker.statusline_cmd import main as statusline_main
 
     return statusline_main(["--wrap", wrap] if wrap else [])
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Also repair what is safe to repair (nothing committed is lost).")
+@json_option
+def doctor(fix: bool, as_json: bool) -> int:
+    """Check everything git-tracker depends on and say what to do; exit 1 while a problem remains."""
+    from gittracker.doctor import run
+    from gittracker.report import format_doctor
+
+    report = run(".", fix=fix)
+    _emit(report.to_dict(), as_json, format_doctor)
+    return EXIT_OK if not report.findings else EXIT_REFUSED
 
 
 @cli.command()

@@ -70,6 +70,24 @@ def format_status(data: dict[str, Any]) -> str:
         )
     if data["queued_stamps"]:
         lines.append(f"{data['queued_stamps']} commit stamp(s) queued for notes (`git tracker flush` writes them)")
+    if data["problems"]:
+        lines.append(
+            f"{len(data['problems'])} problem(s) need attention ({', '.join(data['problems'])}): git tracker doctor"
+        )
+    return "\n".join(lines)
+
+
+def format_doctor(data: dict[str, Any]) -> str:
+    lines = [f"fixed: {line}" for line in data["fixed"]]
+    if not data["findings"]:
+        return "\n".join([*lines, "no problems found"])
+    count = len(data["findings"])
+    lines.append(f"{count} problem{'s' if count != 1 else ''}:")
+    for finding in data["findings"]:
+        lines.append(f"  {finding['code']}: {finding['problem']}")
+        lines.append(f"    {'fix' if finding['fixable'] else 'to do'}: {finding['action']}")
+    if any(finding["fixable"] for finding in data["findings"]) and not data["fixed"]:
+        lines.append("`git tracker doctor --fix` repairs those marked fix")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker.errors import BadInput, Refused
+from gittracker.findings import Finding
 
 STATE_VERSION = 1
 
@@ -225,6 +226,46 @@ class LocalState:
     def agents(self) -> list[str]:
         base = self.root / "agents"
         return sorted(p.name for p in base.iterdir() if (p / "state.json").exists()) if base.is_dir() else []
+
+    def findings(self) -> list[Finding]:
+        """What is wrong with the agents' states, from their files alone: cheap enough for ``status``."""
+        found = []
+        for agent in self.agent_dirs():
+            try:
+                state = self.load(agent)
+            except BadInput:
+                found.append(
+                    Finding(
+                        "state-damaged",
+                        f"the state of agent {agent} ({self.agent_dir(agent) / 'state.json'}) is not readable",
+                        "--fix keeps it as state.json.damaged and rebuilds the state from the ledger",
+                        fixable=True,
+                    )
+                )
+                continue
+            if state.pending and self._unlocked(agent):
+                found.append(
+                    Finding(
+                        "journal-left",
+                        f"agent {agent} was stopped with {len(state.pending)} record(s) journalled, not yet on the "
+                        "ledger",
+                        "--fix appends them (so does any git-tracker command in this repository)",
+                        fixable=True,
+                    )
+                )
+        return found
+
+    def _unlocked(self, agent_id: str) -> bool:
+        try:
+            with self.try_agent_lock(agent_id) as free:
+                return free
+        except OSError:
+            return False
+
+    def agent_dirs(self) -> list[str]:
+        """Every agent folder, also those whose state cannot be read (``agents`` lists the readable ones)."""
+        base = self.root / "agents"
+        return sorted(path.name for path in base.iterdir() if path.is_dir()) if base.is_dir() else []
 
     def load(self, agent_id: str) -> AgentState:
         path = self.agent_dir(agent_id) / "state.json"

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gittracker import clock
+from gittracker import clock, install
 from gittracker.capacity import READING_FIELDS, UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, TrackerError, storage_failed
@@ -759,7 +759,10 @@ def status(ctx: Context) -> dict[str, Any]:
     now = clock.now()
     agents = {}
     for agent in ctx.local.agents():
-        state = ctx.local.load(agent)
+        try:
+            state = ctx.local.load(agent)
+        except BadInput:
+            continue  # a damaged state is one of the problems listed below
         agents[agent] = {
             "open": [
                 {key: window[key] for key in ("window_id", "provider", "opened_ts", "commit_start", "feature_id")}
@@ -781,7 +784,15 @@ def status(ctx: Context) -> dict[str, Any]:
     for path in [ctx.local.queue, *ctx.local.root.glob("queue.*.taken")]:
         if path.exists():
             queued += sum(1 for line in path.read_text().splitlines() if line.strip())
-    return {"schema_version": 1, "agents": agents, "readings": readings, "queued_stamps": queued, "halts": {}}
+    problems = sorted({finding.code for finding in [*install.findings(ctx.repo), *ctx.local.findings()]})
+    return {
+        "schema_version": 1,
+        "agents": agents,
+        "readings": readings,
+        "queued_stamps": queued,
+        "halts": {},
+        "problems": problems,
+    }
 
 
 def anomaly_records(ctx: Context) -> list[Record]:
