@@ -94,7 +94,8 @@ def _say_interrupted(message: str) -> Iterator[None]:
 def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None, force: bool = False) -> dict[str, Any]:
     record = load_record(repo)
     folder = None if pre_commit else repo.hooks_dir()
-    _preflight(repo, folder, force)
+    # Forced once, the folder is in the journal: a later plain init (after a Python upgrade, say) may update it.
+    _preflight(repo, folder, force or (record is not None and str(folder) in record.hook_folders))
     done: list[str] = []
     repo.tracker_dir.mkdir(parents=True, exist_ok=True)
     with _say_interrupted(f"init {INTERRUPTED}"):
@@ -211,7 +212,7 @@ def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Any) -
             "with `git tracker init`, and `uninstall` leaves them while another such repository uses them"
         )
     elif folder_record.kind == WORKTREE:
-        done.append(f"hooks folder {folder} is inside the work tree: installed there because of --force")
+        done.append(f"hooks folder {folder} is inside the work tree (installed there with --force)")
     return done
 
 

@@ -122,35 +122,33 @@ def test_a_hundred_interrupted_inits_and_uninstalls_are_restored_byte_for_byte(s
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     caught_midway = 0
+    journal = box.path / ".git" / "tracker" / "install.json"
+
+    def interrupt(command: str, duration: float, steps: list[str]) -> None:
+        how = rng.choice(("kill", "ctrl-c"))
+        # Half of the interruptions of a first init count from when its journal appears, so they land in
+        # the middle of the work (Python's start-up takes most of a run); the others land anywhere.
+        watch = command == "init" and not journal.exists() and rng.random() < 0.5
+        delay = rng.uniform(0, work_time) if watch else rng.uniform(0.1, 1.1) * duration
+        status = interrupted(box, command, delay, how, journal if watch else None)
+        steps.append(f"{command} {how} after {delay * 1000:.0f} ms{' of work' if watch else ''} -> {status}")
+
     for iteration in range(ITERATIONS):
         steps: list[str] = []
-
-        def interrupt(command: str, duration: float) -> None:
-            how = rng.choice(("kill", "ctrl-c"))
-            # Half of the interruptions start counting when the journal appears, so they land in the
-            # middle of the work (Python's start-up takes most of a run); the others anywhere at all.
-            journal = box.path / ".git" / "tracker" / "install.json"
-            watch = command == "init" and not journal.exists() and rng.random() < 0.5
-            delay = rng.uniform(0, work_time) if watch else rng.uniform(0.1, 1.1) * duration
-            status = interrupted(box, command, delay, how, journal if watch else None)
-            steps.append(f"{command} {how} after {delay * 1000:.0f} ms{' of work' if watch else ''} -> {status}")
-
         scenario = rng.random()
-        interrupt("init", init_time)
+        interrupt("init", init_time, steps)
         if scenario > 0.6:  # a second init, itself interrupted: it must finish or leave a journal too
-            interrupt("init", init_time)
+            interrupt("init", init_time, steps)
         if scenario > 0.8:  # set up completely, then an interrupted uninstall
             box.ok("init")
-            interrupt("uninstall", uninstall_time)
-        manifest = box.path / ".git" / "tracker" / "install.json"
-        if manifest.exists() and json.loads(manifest.read_text())["state"] != "complete":
+            interrupt("uninstall", uninstall_time, steps)
+        if journal.exists() and json.loads(journal.read_text())["state"] != "complete":
             caught_midway += 1
         done = box.tracker("uninstall")
-        context = f"seed {seed}, iteration {iteration}: {'; '.join(steps)}; uninstall -> {done.returncode} {done.stderr}"
+        context = f"seed {seed}, run {iteration}: {'; '.join(steps)}; uninstall -> {done.returncode} {done.stderr}"
         assert done.returncode == 0 or (done.returncode == 2 and "nothing to uninstall" in done.stderr), context
         assert picture(box) == original, context
         assert leftovers(box) == [], context
-    print(f"caught midway: {caught_midway}")
     # The kills must land inside the work, not only before or after it, for the test to mean anything.
     assert caught_midway >= ITERATIONS // 10, f"seed {seed}: only {caught_midway} interruptions caught midway"
     assert (box.path / ".git" / "hooks" / "post-commit").read_bytes() == USER_HOOK
