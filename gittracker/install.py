@@ -132,11 +132,12 @@ def _preflight(repo: Repo, folder: Path | None, force: bool) -> None:
     if classify(folder, repo.common_dir, repo.toplevel) == WORKTREE and not force:
         where = folder.relative_to(repo.toplevel)
         tracked = [name for name in HOOK_NAMES if repo.is_tracked(folder / name)]
-        edited = f", {' and '.join(tracked)} there are tracked files" if tracked else ""
+        edited = f" (its {' and '.join(tracked)} {'is a tracked file' if len(tracked) == 1 else 'are tracked files'})"
         raise Refused(
-            f"core.hooksPath is {where}/ inside the work tree{edited}: hooks there are shared through the "
-            "repository, and git-tracker's name this machine's Python; use `git tracker init --pre-commit` "
-            "(let pre-commit run them), or `git tracker init --force` to install there anyway"
+            f"core.hooksPath is {where}/ inside the work tree{edited if tracked else ''}: hooks there are shared "
+            "through the repository and git-tracker's would carry this machine's Python path; use "
+            "`git tracker init --pre-commit` (pre-commit runs the hooks) or `git tracker init --force` to "
+            "install there anyway"
         )
     for name in HOOK_NAMES:
         path = folder / name
@@ -223,7 +224,7 @@ def _add_rewrite_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]:
         record.had_rewrite_ref = False
         save()
     repo.config_add("notes.rewriteRef", NOTES_REF)
-    return [f"notes.rewriteRef += {NOTES_REF} (amend and rebase carry the notes)"]
+    return [f"notes.rewriteRef += {NOTES_REF}"]
 
 
 def _create_notes_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]:

