@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from gittracker.state import ANY_NAME, LocalState, atomic_write, dead_temp_files
 
 __all__ = ["findings", "fix", "init", "is_tracker_hook", "render_hook", "uninstall"]
 
+Save = Callable[[], None]  # writes the journal as it is now
 SETTINGS_PATTERN = f"/{CONFIG_NAME}"
 OLD_REWRITE_MODE = "cat_sort_uniq"  # what git-tracker 0.1 set; it applies to every notes ref
 INTERRUPTED = "interrupted: run `git tracker init` again to finish setting up, or `git tracker uninstall` to undo it"
@@ -72,7 +73,7 @@ def load_record(repo: Repo) -> InstallRecord | None:
     return InstallRecord.parse(raw, path, repo.common_dir, repo.toplevel)
 
 
-def _saver(repo: Repo, record: InstallRecord) -> Any:
+def _saver(repo: Repo, record: InstallRecord) -> Save:
     def save() -> None:
         atomic_write(LocalState(repo.tracker_dir).manifest, record.to_json())
 
@@ -166,7 +167,7 @@ def _snapshot(repo: Repo, remote: str | None) -> InstallRecord:
     )
 
 
-def _apply(repo: Repo, record: InstallRecord, folder: Path | None, remote: str | None, save: Any) -> list[str]:
+def _apply(repo: Repo, record: InstallRecord, folder: Path | None, remote: str | None, save: Save) -> list[str]:
     """Every step of init, each idempotent; a step writes the journal before what it cannot undo alone."""
     done = _write_settings(repo, record, remote, save)
     done += _exclude_settings(repo, record)
@@ -178,7 +179,7 @@ def _apply(repo: Repo, record: InstallRecord, folder: Path | None, remote: str |
     return done
 
 
-def _write_settings(repo: Repo, record: InstallRecord, remote: str | None, save: Any) -> list[str]:
+def _write_settings(repo: Repo, record: InstallRecord, remote: str | None, save: Save) -> list[str]:
     settings = repo.toplevel / record.settings_path
     if settings.exists():
         return []
@@ -200,7 +201,7 @@ def _exclude_settings(repo: Repo, record: InstallRecord) -> list[str]:
     return [f"listed {CONFIG_NAME} in .git/info/exclude (`git add -f` it to share your settings)"]
 
 
-def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Any) -> list[str]:
+def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save) -> list[str]:
     key = str(folder)
     if key not in record.hook_folders:
         record.hook_folders[key] = FolderRecord.plan(folder, classify(folder, repo.common_dir, repo.toplevel))
@@ -217,7 +218,7 @@ def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Any) -
     return done
 
 
-def _add_rewrite_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]:
+def _add_rewrite_ref(repo: Repo, record: InstallRecord, save: Save) -> list[str]:
     if NOTES_REF in repo.config_get_all("notes.rewriteRef"):
         return []
     if record.had_rewrite_ref:  # the user removed it since: the one we add now is ours to remove
@@ -227,7 +228,7 @@ def _add_rewrite_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]:
     return [f"notes.rewriteRef += {NOTES_REF}"]
 
 
-def _create_notes_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]:
+def _create_notes_ref(repo: Repo, record: InstallRecord, save: Save) -> list[str]:
     if repo.notes_ref_exists():
         return []
     if record.notes_ref_existed:
@@ -237,7 +238,7 @@ def _create_notes_ref(repo: Repo, record: InstallRecord, save: Any) -> list[str]
     return []
 
 
-def _migrate_rewrite_mode(repo: Repo, record: InstallRecord, save: Any) -> list[str]:
+def _migrate_rewrite_mode(repo: Repo, record: InstallRecord, save: Save) -> list[str]:
     """Put back the notes.rewriteMode an older git-tracker replaced with cat_sort_uniq (for every notes ref)."""
     previous = record.rewrite_mode_previous
     if previous is None:
@@ -311,14 +312,16 @@ def _restore_config(repo: Repo, record: InstallRecord) -> list[str]:
     done = []
     if not record.had_rewrite_ref and NOTES_REF in repo.config_get_all("notes.rewriteRef"):
         repo.config_unset_value("notes.rewriteRef", NOTES_REF)
-        repo.config_remove_section_if_empty("notes")
         done.append(f"notes.rewriteRef -= {NOTES_REF}")
     if previous is not None and repo.config_get_all("notes.rewriteMode") == [OLD_REWRITE_MODE]:
         repo.config_unset_all("notes.rewriteMode")
         for value in previous:
             repo.config_add("notes.rewriteMode", value)
-        repo.config_remove_section_if_empty("notes")
         done.append("notes.rewriteMode restored")
+    # `--unset` leaves an empty [notes] header; drop it unless the user's config had one before init.
+    had_notes_section = not record.config.known or b"[notes" in record.config.data.lower()
+    if done and not had_notes_section:
+        repo.config_remove_section_if_empty("notes")
     return done
 
 
@@ -440,6 +443,8 @@ def findings(repo: Repo) -> list[Finding]:
         )
     if record is not None:
         found += _record_findings(repo, record)
+    elif not found:
+        found += _unrecorded_hooks(repo)
     found += _stranded_originals(repo, record)
     leftovers = _dead_temps(repo, record)
     if leftovers:
@@ -463,6 +468,27 @@ def findings(repo: Repo) -> list[Finding]:
             )
         )
     return found
+
+
+def _unrecorded_hooks(repo: Repo) -> list[Finding]:
+    """Our hooks in this repository's own hooks folder, but no journal: uninstall would not find them.
+
+    (In a shared folder that is normal: another repository installed them.)
+    """
+    folder = repo.hooks_dir()
+    if classify(folder, repo.common_dir, repo.toplevel) == SHARED:
+        return []
+    if not any(is_tracker_hook(folder / name) for name in HOOK_NAMES):
+        return []
+    return [
+        Finding(
+            "install-record-missing",
+            f"git-tracker's hooks are in {folder} but {LocalState(repo.tracker_dir).manifest} is missing: "
+            "uninstall cannot remove them",
+            "doctor --fix rebuilds install.json from what is installed",
+            fixable=True,
+        )
+    ]
 
 
 def _record_findings(repo: Repo, record: InstallRecord) -> list[Finding]:
@@ -580,7 +606,7 @@ def fix(repo: Repo, found: list[Finding]) -> list[str]:
     if "temp-leftover" in codes:
         removed = _remove_dead_temps(repo, None if "install-damaged" in codes else _try_load(repo))
         done.append(f"removed {len(removed)} temp file(s) left by killed writes")
-    if "install-damaged" in codes:
+    if codes & {"install-damaged", "install-record-missing"}:
         done += _rebuild_record(repo)
     record = _try_load(repo)
     if record is not None:
@@ -628,8 +654,13 @@ def _move_back_stranded(repo: Repo, record: InstallRecord | None) -> list[str]:
 def _rebuild_record(repo: Repo) -> list[str]:
     """A new journal from what is installed now; what it cannot know is taken the safe way and said."""
     manifest = LocalState(repo.tracker_dir).manifest
-    aside = manifest.with_name("install.json.damaged")
-    os.replace(manifest, aside)
+    done = []
+    if manifest.exists():
+        aside = _unused_name(manifest.with_name("install.json.damaged"))
+        os.replace(manifest, aside)
+        done.append(f"kept the damaged install.json as {aside.name} and rebuilt it from what is installed")
+    else:
+        done.append("rebuilt the missing install.json from what is installed")
     folder = repo.hooks_dir()
     ours = [name for name in HOOK_NAMES if is_tracker_hook(folder / name)]
     record = InstallRecord(
@@ -651,8 +682,7 @@ def _rebuild_record(repo: Repo) -> list[str]:
         kind = classify(folder, repo.common_dir, repo.toplevel)
         record.hook_folders[str(folder)] = FolderRecord(kind=kind, originals=originals, moved=moved)
     atomic_write(manifest, record.to_json())
-    done = [
-        f"kept the damaged install.json as {aside.name} and rebuilt it from what is installed",
+    done += [
         "could not know the bytes of .git/config and .git/info/exclude from before init: uninstall will remove "
         "only git-tracker's entries there",
         f"could not know whether you wrote {CONFIG_NAME}: uninstall will keep it",
@@ -665,3 +695,12 @@ def _rebuild_record(repo: Repo) -> list[str]:
             "set it, `git config --unset notes.rewriteMode`"
         )
     return done
+
+
+def _unused_name(path: Path) -> Path:
+    """``path``, or ``path.1``, ``path.2``…: an earlier file kept for the user is never overwritten."""
+    candidate, number = path, 0
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.{number}")
+    return candidate

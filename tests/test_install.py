@@ -332,3 +332,13 @@ def test_a_stranded_original_hook_and_leftover_temp_files(sandbox: Sandbox) -> N
     assert install.findings(repo) == []
     assert (hooks / "post-commit").read_text() == USER_HOOK
     assert not list(hooks.glob("*git-tracker-tmp"))
+
+
+def test_hooks_without_a_record_are_found_and_the_record_rebuilt(tracked: Sandbox) -> None:
+    (tracked.path / ".git" / "tracker" / "install.json").unlink()
+    repo = Repo.discover(tracked.path)
+    assert codes(tracked) == ["install-record-missing"]
+    install.fix(repo, install.findings(repo))
+    assert install.findings(repo) == []
+    tracked.ok("uninstall")
+    assert not (tracked.path / ".git" / "hooks" / "post-commit").exists()
