@@ -222,7 +222,7 @@ class Repo:
         self.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
 
     def config_remove_section_if_empty(self, section: str) -> bool:
-        """Remove ``[section]`` when no key is left in it (``--unset`` leaves the empty header behind)."""
+        """Remove ``[section]`` when no key is left in it (``--unset`` may leave the empty header behind)."""
         if self.git("config", "--local", "--get-regexp", f"^{section}\\.", check=False).strip():
             return False
         self.git("config", "--local", "--remove-section", section, check=False)
@@ -236,8 +236,9 @@ class Repo:
     def config_bytes_after_add(self, original: bytes, key: str, value: str, scratch: Path) -> bytes:
         """The bytes ``config_add(key, value)`` turns ``original`` into, computed by git on a copy.
 
-        ``uninstall`` compares the config with this to know that nobody else changed it since ``init``
-        (then it can put the original bytes back, not leave the empty section header ``--unset`` would).
+        ``uninstall`` compares the config with this to know that nobody else changed it since ``init``;
+        then it puts the original bytes back, where ``--unset`` may leave an empty section header or
+        otherwise differ from what was there.
         """
         from gittracker.state import temp_path
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittracker.errors import BadInput
+from gittracker.errors import BadInput, Refused
 from gittracker.state import atomic_write, remove_dead_temp_files
 
 HOOK_NAMES = ("post-commit", "post-rewrite")
@@ -223,7 +223,7 @@ def _install_hook(
         return f"{name} hook: updated"
     if path.exists():
         if legacy.exists():  # _preflight refuses this before anything changes; a user may race us
-            raise BadInput(f"{path} is not git-tracker's and {legacy.name} already exists: move one of them aside")
+            raise Refused(f"{path} is not git-tracker's and {legacy.name} already exists: move one of them aside")
         # Written down before the rename, so an interruption right after it can be undone.
         if name not in record.moved:
             record.moved.append(name)

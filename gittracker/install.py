@@ -7,7 +7,10 @@ last step marks the install complete. So a killed or interrupted ``init`` is fin
 ``.git/config`` and ``info/exclude`` and the hooks folder as they were before the first ``init``, or,
 where something else changed them meanwhile, removes exactly our entries and keeps the rest.
 
-``findings`` and ``fix`` are the set-up's health checks for ``git tracker doctor``.
+``findings`` and ``fix`` are the set-up's health checks for ``git tracker doctor``. Their codes:
+``install-damaged``, ``install-record-missing``, ``install-incomplete``, ``uninstall-incomplete``,
+``hook-missing``, ``hook-foreign``, ``hook-interpreter-gone``, ``hook-original-stranded``,
+``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``.
 """
 
 from __future__ import annotations
