@@ -110,7 +110,7 @@ def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None, for
             done.append("finished a set-up that was interrupted")
         elif record.state == UNINSTALLING:
             done.append("an interrupted uninstall is undone: set up again")
-        record.state = INSTALLING
+        record.state, record.pre_commit = INSTALLING, pre_commit
         save = _saver(repo, record)
         save()  # the originals are on disk before anything changes
         done += _apply(repo, record, folder, remote, save)
@@ -616,6 +616,10 @@ def fix(repo: Repo, found: list[Finding]) -> list[str]:
         save = _saver(repo, record)
         if "install-incomplete" in codes and record.state == INSTALLING:
             folders: list[Path | None] = [Path(folder) for folder in record.hook_folders]
+            if not folders and not record.pre_commit:  # killed before it got to the hooks
+                current = repo.hooks_dir()
+                if classify(current, repo.common_dir, repo.toplevel) != WORKTREE:  # that takes init --force
+                    folders = [current]
             for folder in folders or [None]:
                 done += [f"init: {line}" for line in _apply(repo, record, folder, None, save)]
             record.state = COMPLETE
@@ -678,6 +682,7 @@ def _rebuild_record(repo: Repo) -> list[str]:
         settings_existed=True,  # unknown: uninstall keeps the file
         settings_sha256=None,
         notes_ref_existed=False,  # uninstall deletes the ref only while it is init's empty one
+        pre_commit=not ours,
     )
     if ours:
         moved = [name for name in ours if legacy_path(folder / name).exists()]

@@ -78,6 +78,7 @@ class InstallRecord:
     settings_existed: bool
     settings_sha256: str | None  # of the text init writes; uninstall deletes the file only if unchanged
     notes_ref_existed: bool
+    pre_commit: bool = False  # the last init was --pre-commit: no hooks were wanted
     hook_folders: dict[str, FolderRecord] = field(default_factory=dict)
     # notes.rewriteMode values from before an older git-tracker set cat_sort_uniq; put back, then None.
     rewrite_mode_previous: list[str] | None = None
@@ -94,6 +95,7 @@ class InstallRecord:
             "info_dir_existed": self.info_dir_existed,
             "settings": {"path": self.settings_path, "existed": self.settings_existed, "sha256": self.settings_sha256},
             "notes_ref_existed": self.notes_ref_existed,
+            "pre_commit": self.pre_commit,
             "hook_folders": {path: record.to_dict() for path, record in self.hook_folders.items()},
             "rewrite_mode_previous": self.rewrite_mode_previous,
         }
@@ -154,6 +156,7 @@ def _from_version_2(data: dict[str, Any]) -> InstallRecord:
         settings_existed=_bool(settings["existed"]),
         settings_sha256=None if sha is None else _str(sha),
         notes_ref_existed=_bool(data["notes_ref_existed"]),
+        pre_commit=_bool(data.get("pre_commit", False)),
         hook_folders={_str(path): FolderRecord.from_dict(rec) for path, rec in dict(data["hook_folders"]).items()},
         rewrite_mode_previous=previous,
     )
@@ -192,6 +195,7 @@ def _from_version_1(data: dict[str, Any], common_dir: Path, toplevel: Path) -> I
         settings_existed=not settings,
         settings_sha256=_str(settings["sha256"]) if settings else None,
         notes_ref_existed=not data.get("notes_ref_created"),
+        pre_commit=not folders,
         hook_folders=folders,
         rewrite_mode_previous=[str(v) for v in previous] if isinstance(previous, list) else None,
     )

@@ -259,6 +259,22 @@ def test_an_interrupted_init_is_found_and_finished(tracked: Sandbox) -> None:
     assert tracked.git("config", "notes.rewriteRef").strip() == "refs/notes/tracker"
 
 
+def test_an_init_killed_before_the_hooks_is_finished_with_hooks(sandbox: Sandbox) -> None:
+    sandbox.commit("README.md")
+    sandbox.ok("init")
+    manifest = sandbox.path / ".git" / "tracker" / "install.json"
+    record = json.loads(manifest.read_text())
+    record["state"], record["hook_folders"] = "installing", {}  # journalled, then killed before any hook
+    manifest.write_text(json.dumps(record))
+    hooks = sandbox.path / ".git" / "hooks"
+    for name in ("post-commit", "post-rewrite"):
+        (hooks / name).unlink()
+    repo = Repo.discover(sandbox.path)
+    install.fix(repo, install.findings(repo))
+    assert install.findings(repo) == []
+    assert all(install.is_tracker_hook(hooks / name) for name in ("post-commit", "post-rewrite"))
+
+
 def test_a_damaged_record_is_rebuilt_from_what_is_installed(sandbox: Sandbox) -> None:
     sandbox.commit("README.md")
     hooks = sandbox.path / ".git" / "hooks"

@@ -83,7 +83,35 @@ def interrupted(box: Sandbox, command: str, delay: float, how: str, after: Path 
     except ProcessLookupError:
         pass
     status = process.wait()
+    wait_for_group(process.pid)
     return None if status == -signal.SIGKILL else status
+
+
+def wait_for_group(group: int, timeout: float = 10.0) -> None:
+    """Wait until every live process of the group is gone: a git that git-tracker started finishes its
+    own write after git-tracker is killed (as it would under a terminal), and must not race the next step.
+    Zombies do not count (an orphan's may wait a while for the container's init to reap it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not live_members(group):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"processes of group {group} still running after {timeout} s")
+
+
+def live_members(group: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()  # after "(command name)"
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            members.append(int(entry))
+    return members
 
 
 def leftovers(box: Sandbox) -> list[str]:
