@@ -160,7 +160,7 @@ class Registry:
             return cls(_strings(data["repos"]), _strings(data["moved"]), _strings(data["created_dirs"]))
         except FileNotFoundError:
             return cls()
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise BadInput(
                 f"{path}: expected git-tracker's list of the repositories using this shared hooks folder; "
                 "fix or delete it, then run `git tracker init` in each of them"

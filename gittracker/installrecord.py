@@ -120,7 +120,7 @@ class InstallRecord:
             if data.get("version") != VERSION:
                 raise ValueError("unknown version")
             return _from_version_2(data)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # a field of the wrong type or missing
             raise DamagedRecord(path, "not git-tracker's install record") from None
 
 
