@@ -80,12 +80,13 @@ def cli(debug: bool) -> None:
 @cli.command()
 @click.option("--pre-commit", "pre_commit", is_flag=True, help="Leave hooks to pre-commit (see docs/hooks.md).")
 @click.option("--remote", metavar="NAME", help="Remote that `sync` uses (default origin).")
-def init(pre_commit: bool, remote: str | None) -> int:
-    """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent."""
+@click.option("--force", is_flag=True, help="Install into a core.hooksPath inside the work tree anyway.")
+def init(pre_commit: bool, remote: str | None, force: bool) -> int:
+    """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent; finishes an interrupted init."""
     from gittracker.git import Repo
     from gittracker.install import init as do_init
 
-    result = do_init(Repo.discover("."), pre_commit=pre_commit, remote=remote)
+    result = do_init(Repo.discover("."), pre_commit=pre_commit, remote=remote, force=force)
     click.echo(f"git-tracker set up in {result['toplevel']}")
     for change in result["changes"]:
         click.echo(f"  - {change}")

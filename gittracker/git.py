@@ -8,6 +8,7 @@ repository.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -32,6 +33,7 @@ TRACKER_NAME = "git-tracker"
 TRACKER_EMAIL = "git-tracker@localhost"
 CAS_ATTEMPTS = 200
 STALE_LOCK_SECONDS = 5.0
+INITIAL_NOTES_MESSAGE = "Notes ref created by 'git tracker init'"
 
 # Variables that point git at a repository or alter what it does; stripped from internal calls.
 _LOCATION_VARS = (
@@ -61,14 +63,15 @@ def run_git(
     check: bool = True,
     stdin: str | None = None,
     hooks_off: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """Run ``git`` with hooks off and a clean environment; return stdout."""
+    """Run ``git`` with hooks off and a clean environment (plus ``env``); return stdout."""
     command = ["git", *(["-c", "core.hooksPath=/dev/null"] if hooks_off else []), *args]
     try:
         done = subprocess.run(
             command,
             cwd=cwd,
-            env=clean_env(),
+            env=clean_env(env),
             input=stdin,
             capture_output=True,
             text=True,
@@ -192,7 +195,19 @@ class Repo:
     # -- config ---------------------------------------------------------------------------------------
 
     def config_get_all(self, key: str) -> list[str]:
-        return self.git("config", "--local", "--get-all", key, check=False).splitlines()
+        """The repository's own values of ``key``; an empty list when it has none (git exits 1 then)."""
+        done = subprocess.run(
+            ["git", "config", "--local", "--get-all", key],
+            cwd=self.toplevel,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode not in (0, 1):  # 1 is "no such key"; anything else must not read as "unset"
+            detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise GitFailed(f"git config failed: {detail}")
+        return done.stdout.splitlines()
 
     def config_set(self, key: str, value: str) -> None:
         self.git("config", "--local", key, value)
@@ -210,6 +225,106 @@ class Repo:
     def object_format(self) -> str:
         """``sha1``, or ``sha256`` for a repository that libgit2 (so git-tracker) cannot read."""
         return self.git("rev-parse", "--show-object-format", check=False).strip() or "sha1"
+
+    def config_remove_section_if_empty(self, section: str) -> bool:
+        """Remove ``[section]`` when no key is left in it (``--unset`` may leave the empty header behind)."""
+        if self.git("config", "--local", "--get-regexp", f"^{section}\\.", check=False).strip():
+            return False
+        self.git("config", "--local", "--remove-section", section, check=False)
+        return True
+
+    @property
+    def config_file(self) -> Path:
+        """The file ``git config --local`` writes (shared by every worktree)."""
+        return self.common_dir / "config"
+
+    def config_bytes_after_add(self, original: bytes, key: str, value: str, scratch: Path) -> bytes:
+        """The bytes ``config_add(key, value)`` turns ``original`` into, computed by git on a copy.
+
+        ``uninstall`` compares the config with this to know that nobody else changed it since ``init``;
+        then it puts the original bytes back, where ``--unset`` may leave an empty section header or
+        otherwise differ from what was there.
+        """
+        from gittracker.state import temp_path
+
+        scratch.mkdir(parents=True, exist_ok=True)
+        copy = temp_path(scratch / "config")
+        try:
+            copy.write_bytes(original)
+            run_git(["config", "--file", str(copy), "--add", key, value], cwd=self.toplevel)
+            return copy.read_bytes()
+        finally:
+            copy.unlink(missing_ok=True)
+
+    def replace_config_file(self, expected: bytes, data: bytes) -> bool:
+        """Put ``data`` in the config file if it still holds ``expected``; False if it changed meanwhile.
+
+        Written the way git writes it, through ``config.lock`` (created exclusively, renamed over the
+        config), so a concurrent ``git config`` either finishes first (and we see its change) or waits
+        for us. Our lock is a hard link to a temp file named with our pid: if we are killed holding it,
+        ``remove_dead_config_writes`` can tell the lock is ours and remove it.
+        """
+        from gittracker.state import temp_path
+
+        config = self.config_file
+        lock = config.with_name("config.lock")
+        tmp = temp_path(config)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), config.stat().st_mode & 0o7777)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, lock)
+            except FileExistsError:
+                raise GitFailed(
+                    f"{lock} exists: another git process is changing the config (if none is, delete that file)"
+                ) from None
+            try:
+                if config.read_bytes() != expected:
+                    return False
+                os.rename(lock, config)
+                return True
+            finally:
+                if lock.exists() and os.path.samefile(lock, tmp):
+                    lock.unlink()
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def dead_config_writes(self) -> list[Path]:
+        """Temp files of a ``replace_config_file`` that was killed, and the ``config.lock`` it still held."""
+        from gittracker.state import dead_temp_files
+
+        found = []
+        lock = self.config_file.with_name("config.lock")
+        for leftover in dead_temp_files(self.common_dir, only="config"):
+            with contextlib.suppress(FileNotFoundError):
+                if lock.exists() and os.path.samefile(lock, leftover):
+                    found.append(lock)
+            found.append(leftover)
+        return found
+
+    def remove_dead_config_writes(self) -> list[Path]:
+        removed = []
+        for leftover in self.dead_config_writes():  # the lock comes before the temp file it links to
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed.append(leftover)
+        return removed
+
+    def config_lock_age(self) -> float | None:
+        """Seconds since ``config.lock`` was created, or None when there is none."""
+        try:
+            return time.time() - self.config_file.with_name("config.lock").stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def is_tracked(self, path: Path) -> bool:
+        """Whether ``path`` (in this work tree) is a file git tracks."""
+        done = self.git("ls-files", "--", str(path), check=False)
+        return bool(done.strip())
 
     def hooks_dir(self) -> Path:
         """Where git looks for hooks: ``core.hooksPath`` when set, else ``<common-dir>/hooks``."""
@@ -419,24 +534,49 @@ class Repo:
 
         return self._cas_update(NOTES_REF, rebuild, "Notes added by 'git tracker'")
 
+    def notes_ref_exists(self) -> bool:
+        return bool(self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip())
+
+    def delete_initial_notes_ref(self) -> bool:
+        """Delete ``refs/notes/tracker`` while it is still the empty commit ``create_notes_ref`` makes.
+
+        Told apart by its shape (no parent, the empty tree, init's message), so it works whether or not
+        the creating ``init`` lived to record the commit id; compare-and-swap on that commit.
+        """
+        tip = self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip()
+        if not tip:
+            return False
+        header, _, message = self.git("cat-file", "commit", tip, check=False).partition("\n\n")
+        fields = header.splitlines()
+        empty_tree = self.git("hash-object", "-t", "tree", "/dev/null").strip()
+        if f"tree {empty_tree}" not in fields or any(line.startswith("parent ") for line in fields):
+            return False
+        if message.strip() != INITIAL_NOTES_MESSAGE:
+            return False
+        self.git("update-ref", "-d", NOTES_REF, tip, check=False)
+        return not self.notes_ref_exists()
+
     def create_notes_ref(self) -> str | None:
         """Create an empty ``refs/notes/tracker`` if missing; the new tip, or None if it existed.
 
         git warns "notes ref … is invalid" on every amend and rebase while a configured
-        ``notes.rewriteRef`` does not exist yet.
+        ``notes.rewriteRef`` does not exist yet. Written by git processes, not libgit2: a git child
+        finishes its ref update (or, on Ctrl-C, removes its lock) even when ``init`` is killed, where a
+        libgit2 write killed halfway leaves ``refs/notes/tracker.lock`` behind.
         """
-        if self.notes_tip() is not None:
+        if self.notes_ref_exists():
             return None
-        pygit2 = _pygit2()
-        repo = self.pygit
-        signature = pygit2.Signature(TRACKER_NAME, TRACKER_EMAIL)
-        empty = repo.TreeBuilder().write()
-        commit = repo.create_commit(None, signature, signature, "Notes ref created by 'git tracker init'", empty, [])
-        try:
-            repo.references.create(NOTES_REF, commit)  # fails if another process created it first
-        except (ValueError, pygit2.GitError, pygit2.AlreadyExistsError):
-            return None
-        return str(commit)
+        identity = {
+            "GIT_AUTHOR_NAME": TRACKER_NAME,
+            "GIT_AUTHOR_EMAIL": TRACKER_EMAIL,
+            "GIT_COMMITTER_NAME": TRACKER_NAME,
+            "GIT_COMMITTER_EMAIL": TRACKER_EMAIL,
+        }
+        empty = self.git("hash-object", "-t", "tree", "-w", "--stdin", stdin="").strip()
+        commit = run_git(["commit-tree", empty, "-m", INITIAL_NOTES_MESSAGE], cwd=self.toplevel, env=identity).strip()
+        # The empty old value: only if the ref still does not exist (another process may have created it).
+        self.git("update-ref", NOTES_REF, commit, "", check=False)
+        return commit if self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip() == commit else None
 
     def delete_ref_if_at(self, refname: str, expected: str) -> bool:
         """Delete ``refname`` only while it still points at ``expected`` (compare-and-swap)."""
