@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gittracker.errors import BadInput
 
@@ -64,7 +64,7 @@ def new_id(moment: datetime | None = None) -> str:
     """
     global _last_id_ms, _last_id_rand
     stamp = require_recordable(moment, "record time") if moment else now()
-    ms = int(stamp.timestamp() * 1000)
+    ms = _epoch_ms(stamp)
     if ms == _last_id_ms:
         rand = (_last_id_rand + 1) & ((1 << 80) - 1)
     else:
@@ -81,9 +81,14 @@ def derived_id(moment: datetime, key: str) -> str:
     """
     import hashlib
 
-    ms = int(require_recordable(moment, "record time").timestamp() * 1000)
+    ms = _epoch_ms(require_recordable(moment, "record time"))
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
     return _encode_ulid((ms << 80) | digest)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    """Whole milliseconds since 1970, exactly (``timestamp() * 1000`` loses a millisecond to float rounding)."""
+    return (moment - FIRST) // timedelta(milliseconds=1)
 
 
 def _encode_ulid(value: int) -> str:

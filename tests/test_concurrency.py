@@ -113,8 +113,12 @@ def test_a_process_killed_mid_start_is_finished_by_the_next_command(tracked: San
     killed = subprocess.run([sys.executable, "-c", KILL_AFTER_JOURNAL, str(tracked.path)])
     assert killed.returncode == 137
     assert tracked.git("rev-parse", "-q", "--verify", "tracker-ledger", check=False) == ""
+    state = json.loads((tracked.path / ".git" / "tracker" / "agents" / "main" / "state.json").read_text())
+    assert len(state["pending"]) == 2
+    # Any command finishes it, a read-only one too.
     status = json.loads(tracked.ok("status", "--json"))
-    assert status["agents"]["main"]["journal"] == 2
+    assert status["agents"]["main"]["journal"] == 0
+    assert [r["kind"] for r in tracked.records()] == ["snapshot", "window-open"]
     # The window the killed process opened is honoured: a second start is refused, end works.
     assert tracked.tracker("start", "codex", "--used", "11").returncode == 1
     tracked.ok("end", "codex", "--used", "30")
