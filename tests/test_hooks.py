@@ -15,7 +15,12 @@ REWORD_ALL = "sed -i -e 's/^pick/reword/'"
 
 
 def window_ids(box: Sandbox, commit: str) -> set[str]:
-    return {line["id"] for line in box.note(commit)}
+    return {line["id"] for line in box.note(commit) if line["kind"] == "window"}
+
+
+def replaced_by(box: Sandbox, commit: str) -> set[str]:
+    """The commits this commit's note says it replaces (amend, rebase, cherry-pick)."""
+    return {line["id"] for line in box.note(commit) if line["kind"] == "replaces"}
 
 
 def open_window(box: Sandbox, provider: str = "codex") -> str:
@@ -41,6 +46,7 @@ def test_amend_keeps_the_note(tracked: Sandbox) -> None:
     window = open_window(tracked)
     tracked.commit()
     tracked.wait_for_flush()
+    original = tracked.head()
     tracked.git("commit", "-q", "--amend", "-m", "amended, flushed before")
     amended = tracked.head()
     # Amend again at once, before any flush can run, so the stamp is still queued at the rewrite.
@@ -49,7 +55,10 @@ def test_amend_keeps_the_note(tracked: Sandbox) -> None:
     tracked.ok("end", "codex", "--used", "20")
     assert window_ids(tracked, amended) == {window}
     assert window_ids(tracked, twice) == {window}
-    assert len(tracked.note(twice)) == 1  # identical lines merge, they do not pile up
+    # identical lines merge, they do not pile up; the chain of replaced commits travels along
+    assert sum(1 for line in tracked.note(twice) if line["kind"] == "window") == 1
+    assert replaced_by(tracked, amended) == {original}
+    assert replaced_by(tracked, twice) == {original, amended}
 
 
 def test_amend_of_a_queued_stamp_keeps_the_note(tracked: Sandbox) -> None:
@@ -85,8 +94,10 @@ def test_rebase_reword_and_squash_keep_notes(tracked: Sandbox) -> None:
     tracked.git("rebase", "-q", "-i", "HEAD~4", env={"GIT_SEQUENCE_EDITOR": squash, "GIT_EDITOR": "true"})
     squashed = tracked.head()
     assert tracked.git("rev-list", "--count", "HEAD~1..HEAD").strip() == "1"
+    tracked.wait_for_flush()
     assert window_ids(tracked, squashed) == {window, other}
-    assert len(tracked.note(squashed)) == 2
+    assert sum(1 for line in tracked.note(squashed) if line["kind"] == "window") == 2
+    assert set(reworded) <= replaced_by(tracked, squashed)  # so churn counts the squash, not its parts too
 
 
 def test_commits_made_during_a_rebase_are_stamped_once_and_picks_not_restamped(tracked: Sandbox) -> None:
