@@ -273,7 +273,7 @@ def build_preview(
         if result.get("method") is None:
             notes.append(f"{name} vs {chosen}: {result['note']}")
     if churn_selection is not None and providers:
-        notes.append(_churn_note(churn_selection, [row for row in rows if row.provider in providers]))
+        notes += _churn_notes(churn_selection, [row for row in rows if row.provider in providers])
     return {
         "schema_version": SCHEMA_VERSION,
         "baseline": chosen,
@@ -286,15 +286,14 @@ def build_preview(
     }
 
 
-def _churn_note(selection: str, rows: Sequence[WindowRow]) -> str:
+def _churn_notes(selection: str, rows: Sequence[WindowRow]) -> list[str]:
     """Which commits the lines per capacity unit come from (churn.selection), and what was left out."""
-    source = {
-        "noted": "the commits carrying each window's note",
-        "range": "every commit from each window's commit_start to its commit_end",
-    }.get(selection, selection)
+    source = {"noted": "each window's noted commits", "range": "each window's whole range"}.get(selection, selection)
+    notes = [f"lines per unit: {source} (churn.selection = {selection})"]
     unknown = sum(1 for row in rows if row.lines is None)
-    left_out = f"; {unknown} window(s) with unknown churn left out" if unknown else ""
-    return f"lines per unit: churn of {source} (churn.selection = {selection}){left_out}"
+    if unknown:
+        notes.append(f"lines per unit: {unknown} window(s) left out, their churn unknown (commits gone)")
+    return notes
 
 
 def _token_report(

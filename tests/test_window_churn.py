@@ -201,7 +201,7 @@ def test_commits_rewritten_without_notes_and_collected_are_unknown_not_zero(trac
     assert "unknown" in tracked.ok("churn", window)
     report = json.loads(tracked.ok("preview", "--json"))
     assert report["providers"]["codex"]["lines_per_pct"] is None
-    assert any("1 window(s) with unknown churn" in note for note in report["notes"])
+    assert any("1 window(s) left out, their churn unknown" in note for note in report["notes"])
     (row,) = csv.DictReader(io.StringIO(tracked.ok("export", "churn"), newline=""))
     assert (row["added"], row["commits"], row["churn_selection"]) == ("", "", "noted")
 
@@ -219,7 +219,7 @@ def test_preview_lines_per_pct_uses_the_noted_churn(tracked: Sandbox, upstream: 
     lines = expected["added"] + expected["deleted"]
     assert report["providers"]["codex"]["lines_per_pct"] == pytest.approx(lines / 20)
     assert report["churn_selection"] == "noted"
-    assert any("commits carrying each window's note" in note for note in report["notes"])
+    assert "lines per unit: each window's noted commits (churn.selection = noted)" in report["notes"]
     assert "churn.selection = noted" in tracked.ok("preview")
 
 
