@@ -29,10 +29,11 @@ churn, never 0.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gittracker.errors import BadInput, GitFailed
 from gittracker.git import Repo, is_object_id
@@ -198,77 +199,86 @@ def parse_note(body: bytes) -> NoteFacts:
     return NoteFacts(tuple(sorted(windows)), tuple(sorted(replaces)))
 
 
+NOTES_MAGIC = b"git-tracker notes index 1\n"
+BLOBS_MAGIC = b"git-tracker note blobs 1\n"
+STATS_MAGIC = b"git-tracker commit stats 1\n"
+FILES_MAGIC = b"git-tracker commit files 1\n"
+
+
 class NoteIndex:
     """Every note of ``refs/notes/tracker``, read in one pass: which commits carry which window, and
-    which commits say they replace others. Parsed notes are cached by blob id (a blob never changes)."""
+    which commits say they replace others.
 
-    def __init__(self, by_commit: dict[str, NoteFacts]) -> None:
-        self.by_commit = by_commit
-        self.windows: dict[str, set[str]] = {}
-        for commit, facts in by_commit.items():
-            for window_id in facts.windows:
-                self.windows.setdefault(window_id, set()).add(commit)
-        self.replacers = {commit for commit, facts in by_commit.items() if facts.replaces}
+    Cached in ``<tracker>/cache/notes-index`` with the notes tip it was read at: while the tip stays,
+    nothing is read again. When it moved, only note blobs not seen before are read (each blob's facts
+    are kept in ``notes-blobs``; a blob never changes).
+    """
+
+    def __init__(self, windows: dict[str, list[str]], replaces: dict[str, tuple[str, ...]]) -> None:
+        self.windows = windows  # window id -> the commits whose note names it
+        self.replaces = replaces  # commit -> the commits its note says it replaces
 
     @classmethod
-    def read(cls, repo: Repo, cache_path: Path | None) -> NoteIndex:
-        listing = repo.notes_listing()
-        cached = _load_json(cache_path)
-        missing = sorted({blob for blob, _ in listing if blob not in cached})
+    def read(cls, repo: Repo, cache_dir: Path | None) -> NoteIndex:
+        tip = repo.notes_tip()
+        index_path = cache_dir / "notes-index" if cache_dir else None
+        blobs_path = cache_dir / "notes-blobs" if cache_dir else None
+        cached = _load_marshal(index_path, NOTES_MAGIC)
+        if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == tip:
+            return cls(cached[1], cached[2])
+        loaded = _load_marshal(blobs_path, BLOBS_MAGIC)
+        blobs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = loaded if isinstance(loaded, dict) else {}
+        listing = repo.notes_listing(tip) if tip else []
+        missing = sorted({blob for blob, _ in listing if blob not in blobs})
         for blob, body in zip(missing, repo.blob_bodies(missing), strict=True):
             facts = parse_note(body)
-            cached[blob] = [list(facts.windows), list(facts.replaces)]
-        by_commit: dict[str, NoteFacts] = {}
+            blobs[blob] = (facts.windows, facts.replaces)
+        windows: dict[str, list[str]] = {}
+        replaces: dict[str, tuple[str, ...]] = {}
         for blob, commit in listing:
-            try:
-                windows, replaces = cached[blob]
-                by_commit[commit] = NoteFacts(tuple(windows), tuple(replaces))
-            except (KeyError, TypeError, ValueError):  # a damaged cache entry: read the blob again next time
-                cached.pop(blob, None)
-        if cache_path is not None and (missing or len(cached) > len(listing)):
+            named, replaced = blobs[blob]
+            for window_id in named:
+                windows.setdefault(window_id, []).append(commit)
+            if replaced:
+                replaces[commit] = replaced
+        if missing or len(blobs) > len(listing):
             current = {blob for blob, _ in listing}
-            _save_json(cache_path, {blob: facts for blob, facts in cached.items() if blob in current})
-        return cls(by_commit)
+            _save_marshal(blobs_path, BLOBS_MAGIC, {blob: blobs[blob] for blob in current})
+        _save_marshal(index_path, NOTES_MAGIC, (tip, windows, replaces))
+        return cls(windows, replaces)
 
 
 # -- per-commit numstat, cached by commit id (a commit never changes) ----------------------------------------
 
 
-@dataclass(frozen=True)
-class CommitStat:
+class CommitStat(NamedTuple):
     """One commit under the default policy (no renames; a merge has no diff of its own)."""
 
     added: int
     deleted: int
-    files: tuple[str, ...]
-    binary: tuple[str, ...]
     author: str  # "name <email> seconds zone": git keeps it across amend, rebase and cherry-pick
     merge: bool
 
-    def to_json(self) -> list[Any]:
-        return [self.added, self.deleted, list(self.files), list(self.binary), self.author, self.merge]
-
-    @classmethod
-    def from_json(cls, data: Any) -> CommitStat:
-        added, deleted, files, binary, author, merge = data
-        return cls(int(added), int(deleted), tuple(files), tuple(binary), str(author), bool(merge))
-
 
 class CommitStats:
-    def __init__(self, repo: Repo, cache_path: Path | None) -> None:
+    """``CommitStat`` by commit id, and the paths each commit touched (binary ones apart).
+
+    Cached in ``<tracker>/cache/commit-stats`` and ``commit-files`` (marshal: several times faster to
+    load than JSON); preview needs only the first, so the paths are loaded when asked for.
+    """
+
+    def __init__(self, repo: Repo, cache_dir: Path | None) -> None:
         self.repo = repo
-        self.path = cache_path
-        self.data: dict[str, CommitStat] = {}
-        for sha, entry in _load_json(cache_path).items():
-            try:
-                self.data[sha] = CommitStat.from_json(entry)
-            except (TypeError, ValueError):
-                continue  # a damaged entry is computed again
-        self.dirty = False
+        self.stats_path = cache_dir / "commit-stats" if cache_dir else None
+        self.files_path = cache_dir / "commit-files" if cache_dir else None
+        loaded = _load_marshal(self.stats_path, STATS_MAGIC)
+        self.raw: dict[str, tuple[int, int, str, bool]] = loaded if isinstance(loaded, dict) else {}
+        self._files: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+        self._new_files: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def ensure(self, commits: Iterable[str]) -> None:
         """Compute the ones not cached yet, with one ``git log --no-walk`` for all of them."""
-        missing = sorted(set(commits) - set(self.data))
+        missing = sorted({commit for commit in commits if commit not in self.raw})
         if not missing:
             return
         parts = self.repo.commit_stats_log(missing).split("\0")[1:]
@@ -276,17 +286,44 @@ class CommitStats:
             sha, parents, body = parts[at : at + 3]
             author, _, rows = body.partition("\n")
             added, deleted, files, binary = _rows(rows)
-            merge = len(parents.split()) > 1
-            self.data[sha] = CommitStat(added, deleted, tuple(sorted(files)), tuple(sorted(binary)), author, merge)
-        self.dirty = True
+            self.raw[sha] = (added, deleted, author, len(parents.split()) > 1)
+            self._new_files[sha] = (tuple(sorted(files)), tuple(sorted(binary)))
 
     def __getitem__(self, sha: str) -> CommitStat:
-        return self.data[sha]
+        return CommitStat._make(self.raw[sha])
+
+    def files(self, sha: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(paths, binary paths) of a commit that ``ensure`` has seen."""
+        if sha in self._new_files:
+            return self._new_files[sha]
+        if self._files is None:
+            loaded = _load_marshal(self.files_path, FILES_MAGIC)
+            self._files = loaded if isinstance(loaded, dict) else {}
+        if sha not in self._files:  # the stats were cached, the paths were lost: compute both again
+            self.raw.pop(sha, None)
+            self.ensure([sha])
+            return self._new_files[sha]
+        return self._files[sha]
+
+    def lines(self, commits: Iterable[str]) -> int:
+        """Added plus deleted lines of these commits, merges left out (preview's hot path)."""
+        total = 0
+        for commit in commits:
+            added, deleted, _, merge = self.raw[commit]
+            if not merge:
+                total += added + deleted
+        return total
 
     def save(self) -> None:
-        if self.dirty and self.path is not None:
-            _save_json(self.path, {sha: stat.to_json() for sha, stat in self.data.items()})
-            self.dirty = False
+        if not self._new_files:
+            return
+        if self._files is None:
+            loaded = _load_marshal(self.files_path, FILES_MAGIC)
+            self._files = loaded if isinstance(loaded, dict) else {}
+        self._files.update(self._new_files)
+        _save_marshal(self.files_path, FILES_MAGIC, self._files)
+        _save_marshal(self.stats_path, STATS_MAGIC, self.raw)
+        self._new_files = {}
 
 
 # -- the commits of windows ------------------------------------------------------------------------------
@@ -304,7 +341,7 @@ class WindowChurn:
         self.repo = repo
         self.selection = parse_selection(selection, "churn selection")
         self.cache_dir = cache_dir
-        self.stats = CommitStats(repo, cache_dir / "commit-stats.json" if cache_dir else None)
+        self.stats = CommitStats(repo, cache_dir)
         self._notes: NoteIndex | None = None
         self._commits: dict[str, list[str] | None] = {}
         self._noted_count: dict[str, int] = {}
@@ -316,45 +353,52 @@ class WindowChurn:
 
     def notes(self) -> NoteIndex:
         if self._notes is None:
-            self._notes = NoteIndex.read(self.repo, self.cache_dir / "notes.json" if self.cache_dir else None)
+            self._notes = NoteIndex.read(self.repo, self.cache_dir)
         return self._notes
 
     def prepare(self, window_ids: Iterable[str]) -> None:
         """Find the noted commits of these windows, all in one pass."""
-        wanted = sorted(set(window_ids) - set(self._commits))
+        wanted = sorted({window_id for window_id in window_ids if window_id not in self._commits})
         if not wanted:
             return
         index = self.notes()
-        noted = {window_id: index.windows.get(window_id, set()) for window_id in wanted}
-        candidates = set().union(*noted.values())
+        noted = {window_id: index.windows.get(window_id, []) for window_id in wanted}
+        candidates = {commit for commits in noted.values() for commit in commits}
         # Only a commit that exists can vouch that it replaces another (its own replacement may be gone).
-        alive = set(self.repo.existing_commits(sorted(candidates | index.replacers)))
-        replaced = {old for commit in index.replacers & alive for old in index.by_commit[commit].replaces}
-        kept: dict[str, set[str]] = {}
-        for window_id in wanted:
-            present = noted[window_id] & alive
-            self._noted_count[window_id] = len(noted[window_id])
-            if not noted[window_id]:
+        alive = set(self.repo.existing_commits(sorted(candidates | set(index.replaces))))
+        replaced = {old for commit, olds in index.replaces.items() if commit in alive for old in olds}
+        gone = candidates - alive
+        kept: dict[str, list[str]] = {}
+        for window_id, commits in noted.items():  # set tests first: most windows have nothing to drop
+            self._noted_count[window_id] = len(commits)
+            present = [c for c in commits if c not in gone] if not gone.isdisjoint(commits) else commits
+            if not commits:
                 self._commits[window_id] = []
             elif not present:
                 self._commits[window_id] = None  # unknown: its commits were collected
+            elif replaced.isdisjoint(present):
+                kept[window_id] = present
             else:
                 # Every present commit replaced, by commits that do not carry this window: someone edited
                 # the notes. The originals are then the only evidence of the work left.
-                kept[window_id] = (present - replaced) or present
-        self.stats.ensure(set().union(*kept.values()) if kept else set())
+                kept[window_id] = [commit for commit in present if commit not in replaced] or present
+        self.stats.ensure(commit for commits in kept.values() for commit in commits)
         originals = self._copied_originals(kept)
         for window_id, commits in kept.items():
-            self._commits[window_id] = sorted(commits - originals.get(window_id, set()))
+            dropped = originals.get(window_id)
+            self._commits[window_id] = [c for c in commits if c not in dropped] if dropped else commits
 
-    def _copied_originals(self, kept: dict[str, set[str]]) -> dict[str, set[str]]:
+    def _copied_originals(self, kept: dict[str, list[str]]) -> dict[str, set[str]]:
         """Per window, unreachable commits that share their author line with a reachable commit of the
         same window: originals whose copy git made (and noted) without a ``replaces`` line."""
         groups: list[set[str]] = []
+        raw = self.stats.raw
         for commits in kept.values():
+            if len(commits) < 2 or len({raw[commit][2] for commit in commits}) == len(commits):
+                continue  # no two commits share an author line: nothing to tell apart
             by_author: dict[str, set[str]] = {}
             for commit in commits:
-                by_author.setdefault(self.stats[commit].author, set()).add(commit)
+                by_author.setdefault(raw[commit][2], set()).add(commit)
             groups += [group for group in by_author.values() if len(group) > 1]
         if not groups:
             return {}
@@ -363,11 +407,13 @@ class WindowChurn:
         for group in groups:
             if group - unreachable:  # some member is reachable: the unreachable ones are its originals
                 dropped |= group & unreachable
-        return {window_id: commits & dropped for window_id, commits in kept.items() if commits & dropped}
+        found = {window_id: set(commits) & dropped for window_id, commits in kept.items()}
+        return {window_id: commits for window_id, commits in found.items() if commits}
 
     def commits_of(self, window_id: str) -> list[str] | None:
         """The window's own commits (merges included), or None when they no longer exist."""
-        self.prepare([window_id])
+        if window_id not in self._commits:
+            self.prepare([window_id])
         return self._commits[window_id]
 
     # -- results --------------------------------------------------------------------------------------
@@ -394,12 +440,12 @@ class WindowChurn:
             return Churn(
                 added, deleted, len(files), log.count("\0"), len(binary), "gross", renames, merges, label, "noted"
             )
-        stats = [self.stats[commit] for commit in commits if not self.stats[commit].merge]
-        files = {path for stat in stats for path in stat.files}
-        binary = {path for stat in stats for path in stat.binary}
-        added = sum(stat.added for stat in stats)
-        deleted = sum(stat.deleted for stat in stats)
-        return Churn(added, deleted, len(files), len(stats), len(binary), "gross", renames, merges, label, "noted")
+        counted = [commit for commit in commits if not self.stats[commit].merge]
+        files = {path for commit in counted for path in self.stats.files(commit)[0]}
+        binary = {path for commit in counted for path in self.stats.files(commit)[1]}
+        added = sum(self.stats[commit].added for commit in counted)
+        deleted = sum(self.stats[commit].deleted for commit in counted)
+        return Churn(added, deleted, len(files), len(counted), len(binary), "gross", renames, merges, label, "noted")
 
     def lines(self, window_id: str, start: str | None, end: str | None) -> int | None:
         """Added plus deleted lines under the default policy; None when unknown."""
@@ -411,8 +457,8 @@ class WindowChurn:
                 self._range_dirty = True
             value = self._range[key]
             return value if isinstance(value, int) else None
-        found = self.churn(window_id, start, end)
-        return found.added + found.deleted if isinstance(found, Churn) else None
+        commits = self.commits_of(window_id)
+        return None if commits is None else self.stats.lines(commits)
 
     def _range_churn(self, start: str | None, end: str | None, policy: Policy) -> Churn | UnknownChurn:
         return range_churn_if_known(self.repo, start, end, policy)
@@ -422,6 +468,22 @@ class WindowChurn:
         if self._range_dirty and self._range_path is not None:
             _save_json(self._range_path, self._range)
             self._range_dirty = False
+
+
+def _load_marshal(path: Path | None, magic: bytes) -> Any:
+    """A cache written by ``_save_marshal``; None when missing, damaged or from another version."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+        return marshal.loads(data[len(magic) :]) if data.startswith(magic) else None
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
+def _save_marshal(path: Path | None, magic: bytes, value: Any) -> None:
+    if path is not None and path.parent.parent.is_dir():  # only inside an initialised tracker dir
+        atomic_write(path, magic + marshal.dumps(value), durable=False)
 
 
 def _load_json(path: Path | None) -> dict[str, Any]:

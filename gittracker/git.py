@@ -239,10 +239,20 @@ class Repo:
                 rows.append((parts[0], int(parts[1]), int(parts[2]), parts[3]))
         return rows
 
-    def notes_listing(self) -> list[tuple[str, str]]:
-        """Every note of ``refs/notes/tracker`` as (note blob, annotated commit), at any fanout."""
-        listing = self.git("notes", "--ref", NOTES_REF, "list", check=False).split()
-        return list(zip(listing[0::2], listing[1::2], strict=False))
+    def notes_listing(self, tip: str | None = None) -> list[tuple[str, str]]:
+        """Every note of ``refs/notes/tracker`` (or of the notes commit ``tip``) as (note blob, annotated
+        commit), at any fanout."""
+        if tip is None:
+            listing = self.git("notes", "--ref", NOTES_REF, "list", check=False).split()
+            return list(zip(listing[0::2], listing[1::2], strict=False))
+        pairs = []
+        for line in self.git("ls-tree", "-r", tip).splitlines():
+            meta, _, path = line.partition("\t")
+            parts = meta.split()
+            commit = path.replace("/", "")
+            if len(parts) == 3 and parts[1] == "blob" and is_object_id(commit):
+                pairs.append((parts[2], commit))
+        return pairs
 
     def blob_bodies(self, blobs: list[str]) -> list[bytes]:
         """The contents of these blobs (empty for a missing one), in order; one ``cat-file --batch``."""
