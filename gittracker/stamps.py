@@ -157,13 +157,14 @@ def findings(repo: Repo) -> list[Finding]:
         )
     files = queue_files(state)
     queue = read_queue(files)
-    waiting = sum(len(lines) for lines in queue.stamps.values()) + len(queue.rewrites)
+    # Rewrite lines are left queued on purpose while no window is open (every reader flushes first).
+    waiting = sum(len(lines) for lines in queue.stamps.values())
     if waiting and not running:
         names = ", ".join(path.name for path in files)
         found.append(
             Finding(
                 "stamps-queued",
-                f"{waiting} note stamp(s) and rewrite(s) queued in {names} and not written to refs/notes/tracker",
+                f"{waiting} note stamp(s) queued in {names} and not written to refs/notes/tracker",
                 "doctor --fix writes them (as `git tracker flush` does)",
                 True,
             )

@@ -6,7 +6,6 @@ appends them to the ledger in one compare-and-swap commit, then clears the journ
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
@@ -679,10 +678,10 @@ def status(ctx: Context) -> dict[str, Any]:
         reading = ctx.local.provider_reading(provider)
         if reading is not None:
             readings[provider] = reading
-    queued = 0
-    for path in [ctx.local.queue, *ctx.local.root.glob("queue.*.taken")]:
-        with contextlib.suppress(FileNotFoundError):  # bytes: a damaged queue file is counted, not fatal
-            queued += sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
+    from gittracker.hookrun import queue_files, read_queue
+
+    # Stamps only: rewrite lines wait for the next flush by design, and damaged lines are doctor's.
+    queued = sum(len(lines) for lines in read_queue(queue_files(ctx.local)).stamps.values())
     return {"schema_version": 1, "agents": agents, "readings": readings, "queued_stamps": queued, "halts": {}}
 
 

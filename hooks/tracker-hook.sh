@@ -134,7 +134,10 @@ gt_post_rewrite() {
         gt_cannot_queue "the rewrite of $gt_failed" 'your commits are fine (churn then tells copies from originals by their author lines)'
         return 0
     fi
-    gt_spawn_flush
+    # With no window open the lines can wait: every command that reads notes writes the queue first,
+    # and a rebase in a repository nobody is tracking right now costs no Python.
+    set -- "$gt_state"/agents/*/open/*.note
+    [ -f "$1" ] && gt_spawn_flush
     return 0
 }
 

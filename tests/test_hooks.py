@@ -94,7 +94,10 @@ def test_rebase_reword_and_squash_keep_notes(tracked: Sandbox) -> None:
     tracked.git("rebase", "-q", "-i", "HEAD~4", env={"GIT_SEQUENCE_EDITOR": squash, "GIT_EDITOR": "true"})
     squashed = tracked.head()
     assert tracked.git("rev-list", "--count", "HEAD~1..HEAD").strip() == "1"
-    tracked.wait_for_flush()
+    # No window is open: the rewrite waits in the queue (no Python started) for the next reader.
+    assert (tracked.path / ".git" / "tracker" / "queue").exists()
+    assert not (tracked.path / ".git" / "tracker" / "flush.running").exists()
+    tracked.ok("flush")
     assert window_ids(tracked, squashed) == {window, other}
     assert sum(1 for line in tracked.note(squashed) if line["kind"] == "window") == 2
     assert set(reworded) <= replaced_by(tracked, squashed)  # so churn counts the squash, not its parts too
