@@ -366,7 +366,7 @@ class WindowChurn:
         candidates = {commit for commits in noted.values() for commit in commits}
         # Only a commit that exists can vouch that it replaces another (its own replacement may be gone).
         alive = set(self.repo.existing_commits(sorted(candidates | set(index.replaces))))
-        replaced = {old for commit, olds in index.replaces.items() if commit in alive for old in olds}
+        replaced = {old for commit, olds in index.replaces.items() if commit in alive for old in olds if old != commit}
         gone = candidates - alive
         kept: dict[str, list[str]] = {}
         for window_id, commits in noted.items():  # set tests first: most windows have nothing to drop

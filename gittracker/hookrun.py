@@ -201,6 +201,8 @@ def _carry_over(repo: Repo, rewrites: list[tuple[str, str, str]]) -> dict[str, s
     for _ in range(len(rewrites) + 1):  # until nothing changes; queue order need not be the rewrites' order
         changed = False
         for old, new, how in rewrites:
+            if old == new:  # an amend that changed nothing (same tree, message and dates): no new commit
+                continue
             if old not in notes:
                 notes[old] = {line for line in repo.note_text(old).splitlines() if line.strip()}
             source = notes[old] | added.get(old, set())

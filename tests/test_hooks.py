@@ -333,3 +333,18 @@ def test_modes_and_created_directories_are_restored(sandbox: Sandbox) -> None:
     sandbox.ok("uninstall")
     assert not (sandbox.path / ".githooks").exists()
     assert exclude.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_amend_that_changes_nothing_is_not_a_replacement_of_itself(tracked: Sandbox) -> None:
+    # With the dates pinned, an amend that changes nothing gives the same commit id: git's mapping is
+    # "X X", and X must not be noted as replacing itself (churn would leave it out).
+    window = open_window(tracked)
+    first = tracked.commit(lines=2)
+    second = tracked.commit(lines=5)
+    tracked.wait_for_flush()
+    tracked.git("commit", "-q", "--amend", "--no-edit")
+    assert tracked.head() == second
+    tracked.ok("end", "codex", "--used", "20")
+    assert replaced_by(tracked, second) == set()
+    churn = json.loads(tracked.ok("churn", window, "--json"))
+    assert (churn["commits"], churn["added"]) == (2, 7), first
