@@ -28,6 +28,7 @@ churn, never 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 from collections.abc import Iterable
@@ -482,8 +483,10 @@ def _load_marshal(path: Path | None, magic: bytes) -> Any:
 
 
 def _save_marshal(path: Path | None, magic: bytes, value: Any) -> None:
+    """Best effort: a cache that cannot be written (a full disk) costs a recomputation, never a command."""
     if path is not None and path.parent.parent.is_dir():  # only inside an initialised tracker dir
-        atomic_write(path, magic + marshal.dumps(value), durable=False)
+        with contextlib.suppress(OSError):
+            atomic_write(path, magic + marshal.dumps(value), durable=False)
 
 
 def _load_json(path: Path | None) -> dict[str, Any]:
@@ -497,6 +500,7 @@ def _load_json(path: Path | None) -> dict[str, Any]:
 
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
-    """Caches: written whole and atomically, without fsync (a lost cache costs a recomputation)."""
+    """Caches: written whole and atomically, without fsync, best effort (a lost cache costs a recomputation)."""
     if path.parent.parent.is_dir():  # only inside an initialised tracker dir
-        atomic_write(path, json.dumps(data, separators=(",", ":")), durable=False)
+        with contextlib.suppress(OSError):
+            atomic_write(path, json.dumps(data, separators=(",", ":")), durable=False)

@@ -127,14 +127,16 @@ def stamp_missing(repo: Repo, window_ids: set[str] | None = None) -> dict[str, l
 
 def _flusher_running(state: LocalState) -> bool:
     """A flusher holds ``flush.lock`` while it works (the kernel releases it if the flusher dies)."""
-    if not state.flush_lock.exists():
+    try:
+        # Opened read-only: doctor must also work on a read-only state dir.
+        with open(state.flush_lock, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
         return False
-    with open(state.flush_lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
     return False
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
-from gittracker.errors import BadInput, NotInitialised, Refused
+from gittracker.errors import BadInput, NotInitialised, Refused, TrackerError
 from gittracker.git import Repo
 from gittracker.names import valid_agent_id
 from gittracker.records import OUTCOMES, Record, live_records, note_line
@@ -272,9 +272,7 @@ def end(
         _commit(ctx, state, after, [snapshot, closed, *anomalies])
         _remember_reading(ctx, provider, snapshot)
     flush_warning, stamped = _write_stamps(ctx, window["window_id"])
-    churns = _window_churn(ctx)
-    churn = churns.churn(window["window_id"], window["commit_start"], head)
-    churns.save()
+    commits, selection = _count_window_commits(ctx, window["window_id"], window["commit_start"], head)
     return {
         "window_id": window["window_id"],
         "provider": provider,
@@ -285,8 +283,8 @@ def end(
         "commit_start": window["commit_start"],
         "commit_end": head,
         "anomalies": [a["code"] for a in anomalies],
-        "commits": churn.to_dict()["commits"],
-        "selection": churn.selection,
+        "commits": commits,
+        "selection": selection,
         "stamped": sorted(stamped),
         "flush_warning": flush_warning,
     }
@@ -318,6 +316,18 @@ def _anomaly_detail(code: str, provider: str, before: dict[str, Any], after: Rea
         "reset-inside-window": f"{provider}: the window reset while work was open, {values}; delta left unknown",
         "late-after": f"{provider}: after recorded within the reset buffer with --force, {values}",
     }.get(code, f"{provider}: {code}")
+
+
+def _count_window_commits(ctx: Context, window_id: str, start: str | None, end: str | None) -> tuple[int | None, str]:
+    """The closed window's commits under ``churn.selection``. The window is closed already: a failure
+    here must not make ``end`` look failed, so it leaves the count unknown."""
+    try:
+        churns = _window_churn(ctx)
+        counted = churns.churn(window_id, start, end).to_dict()["commits"]
+        churns.save()
+    except (TrackerError, OSError):
+        return None, ctx.config.churn_selection
+    return counted, ctx.config.churn_selection
 
 
 def _write_stamps(ctx: Context, window_id: str) -> tuple[str | None, list[str]]:
