@@ -247,6 +247,21 @@ def test_queue_parser_never_raises_and_keeps_only_well_formed_lines(lines: list[
     assert sum(1 for bad in queue.bad if bad.endswith("not UTF-8")) == undecodable
 
 
+@settings(max_examples=80)
+@given(st.lists(st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode()), max_size=6))
+def test_note_reader_never_raises_and_takes_only_our_lines(noise: list[bytes]) -> None:
+    from gittracker.churn import parse_note
+    from gittracker.records import replaces_line
+
+    window = clock.new_id()
+    ours = [note_line(window, "codex", "main", "2026-06-01T10:00:00.000Z"), replaces_line("c" * 40, "amend", "t")]
+    # Our lines among noise, repeated and separated by blank lines, as git's concatenate mode leaves them.
+    body = b"\n".join([*noise, ours[0].encode(), b"", *noise, ours[1].encode(), ours[0].encode()])
+    facts = parse_note(body)
+    assert window in facts.windows and "c" * 40 in facts.replaces
+    assert all(len(commit) in (40, 64) for commit in facts.replaces)
+
+
 def _utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")

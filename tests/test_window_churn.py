@@ -106,6 +106,7 @@ def test_a_window_with_upstream_merged_in_counts_its_own_commits(tracked: Sandbo
     assert "2 commit(s) carrying its note" in out
     ranged = churn(tracked, window, "--range")
     assert (ranged["added"], ranged["commits"], ranged["selection"]) == (1010, 12, "range")
+    assert churn(tracked, window, "--net")["selection"] == "range"  # one diff from start to end is a range
 
 
 def test_upstream_rebased_in_counts_the_rebased_copies_once(tracked: Sandbox, upstream: Upstream) -> None:
