@@ -166,10 +166,15 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
         unit = "%" if r["unit"] == "percent" else " prompts"
         delta = f"{r['delta']:g}{unit}" if r["delta"] is not None else f"unknown ({', '.join(r['errors'])})"
         extra = f", notes: {', '.join(r['notes'])}" if r["notes"] else ""
-        return (
-            f"{r['provider']} window {r['window_id']} closed: delta {delta}, {r['commits']} commit(s) "
-            f"{_short(r['commit_start'])}..{_short(r['commit_end'])}{extra}"
+        commits = "unknown" if r["commits"] is None else str(r["commits"])
+        span = f"{_short(r['commit_start'])}..{_short(r['commit_end'])}"
+        counted = (
+            f"{commits} commit(s) carrying its note, range {span}"
+            if r["selection"] == "noted"
+            else f"{commits} commit(s) in its range {span}"
         )
+        restored = f"; restored the missing note of {len(r['stamped'])} commit(s)" if r["stamped"] else ""
+        return f"{r['provider']} window {r['window_id']} closed: delta {delta}, {counted}{extra}{restored}"
 
     return _emit(result, as_json, text)
 
@@ -291,21 +296,39 @@ def anomalies(as_json: bool) -> int:
 @click.option("--net", is_flag=True, help="One diff from start to end instead of the sum over commits.")
 @click.option("-M", "--renames", is_flag=True, help="Detect renames (default: a rename is a delete plus an add).")
 @click.option("--first-parent", is_flag=True, help="PR-level: merges count as their first-parent diff.")
+@click.option(
+    "--range",
+    "selection",
+    flag_value="range",
+    help="A window's churn from every commit between commit_start and commit_end.",
+)
+@click.option(
+    "--noted",
+    "selection",
+    flag_value="noted",
+    help="A window's churn from the commits carrying its note (the default unless churn.selection says range).",
+)
 @json_option
-def churn(target: str | None, net: bool, renames: bool, first_parent: bool, as_json: bool) -> int:
+def churn(
+    target: str | None, net: bool, renames: bool, first_parent: bool, selection: str | None, as_json: bool
+) -> int:
     """Lines added and deleted, files and commits of a window (default: yours) or a range."""
-    from gittracker.churn import Policy
+    from gittracker.churn import SELECTION_TEXT, Policy
     from gittracker.windows import churn_of
 
-    result = churn_of(_context(), target, Policy(renames=renames, first_parent=first_parent, net=net))
-    return _emit(
-        result.to_dict(),
-        as_json,
-        lambda r: (
-            f"{r['range']} ({r['mode']}): +{r['added']} -{r['deleted']} lines, {r['files']} file(s) "
-            f"({r['binary_files']} binary), {r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
-        ),
-    )
+    policy = Policy(renames=renames, first_parent=first_parent, net=net)
+    result = churn_of(_context(), target, policy, selection)
+
+    def text(r: dict[str, Any]) -> str:
+        head = f"{r['range']} ({r['mode']}; {SELECTION_TEXT[r['selection']]})"
+        if r["added"] is None:
+            return f"{head}: unknown: {r['reason']}"
+        return (
+            f"{head}: +{r['added']} -{r['deleted']} lines, {r['files']} file(s) ({r['binary_files']} binary), "
+            f"{r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
+        )
+
+    return _emit(result.to_dict(), as_json, text)
 
 
 @cli.command()

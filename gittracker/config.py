@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
     "sync": {"remote": "origin"},
     "ingest": {"timezone": "UTC"},
+    "churn": {"selection": "noted"},
 }
 
 
@@ -32,6 +33,7 @@ class Config:
     divergence_threshold: float = 0.10
     remote: str = "origin"
     timezone: str = "UTC"
+    churn_selection: str = "noted"  # which commits are a window's churn: "noted" or "range" (churn.py)
 
     def zone(self) -> tzinfo:
         """The zone that ``ingest`` cuts days in (``ingest.timezone``; UTC unless configured)."""
@@ -75,6 +77,7 @@ def load(toplevel: Path) -> Config:
             divergence_threshold=float(stats.get("divergence_threshold", 0.10)),
             remote=str(data.get("sync", {}).get("remote", "origin")),
             timezone=str(data.get("ingest", {}).get("timezone", "UTC")),
+            churn_selection=str(data.get("churn", {}).get("selection", "noted")),
         )
     except (TypeError, ValueError, AttributeError) as error:
         expected = "numbers for reset_buffer_minutes, mde, divergence_threshold"
@@ -82,4 +85,6 @@ def load(toplevel: Path) -> Config:
     if not 0 <= config.reset_buffer_minutes <= 24 * 60:
         raise BadInput(f"{path.name}: tracker.reset_buffer_minutes: expected 0 to 1440 minutes")
     zone_named(config.timezone)
+    if config.churn_selection not in ("noted", "range"):
+        raise BadInput(f"{path.name}: churn.selection: expected noted or range, got {config.churn_selection!r}")
     return config

@@ -1,7 +1,7 @@
 """``git tracker doctor``: check everything git-tracker depends on, say what to do, repair what is safe.
 
-Each part answers for itself (``install.findings``: set-up, hooks and git config; ``hookrun.findings``: queued
-stamps and notes); this module checks what it owns, the local agent states and the ledger, gathers the rest into
+Each part answers for itself (``install.findings``: set-up, hooks and git config; ``stamps.findings``: queued
+stamps and commits that lost their note); this module checks what it owns, the local agent states and the ledger, gathers the rest into
 one report, and runs the repairs in an order where each finds the ground the previous one cleared. Doctor must
 work where other commands stop, so it opens the repository itself: no settings file, replayed journal or readable
 state is required to look.
@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from gittracker import hookrun, install
+from gittracker import install, stamps
 from gittracker.config import Config, load
 from gittracker.errors import TrackerError
 from gittracker.findings import Finding
@@ -24,6 +24,7 @@ from gittracker.state import AgentState, LocalState
 from gittracker.windows import Context, rebuild_state, replay_journal
 
 STALE_REF_LOCK_SECONDS = 60.0
+STAMP_CODES = frozenset({"flush-marker-stale", "stamps-queued", "queue-damaged", "stamps-missing"})
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def diagnose(repo: Repo) -> list[Finding]:
         *_settings(repo),
         *local.findings(),
         *_states_behind_ledger(repo, local),
-        *hookrun.findings(repo),
+        *stamps.findings(repo),
         *_ledger(repo),
     ]
 
@@ -75,7 +76,8 @@ def repair(repo: Repo, findings: list[Finding]) -> list[str]:
     context = Context(repo, local, _settings_or_defaults(repo), "main", "cli")
     for agent in local.agent_dirs():
         done += _repair_agent(context, agent, codes)
-    done += hookrun.fix(repo, findings)  # last: stamps are restored against windows the states now agree on
+    if codes & STAMP_CODES:  # last: stamps are restored against windows the states now agree on
+        done += stamps.repair(repo)
     return done
 
 

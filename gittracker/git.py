@@ -34,6 +34,7 @@ TRACKER_EMAIL = "git-tracker@localhost"
 CAS_ATTEMPTS = 200
 STALE_LOCK_SECONDS = 5.0
 INITIAL_NOTES_MESSAGE = "Notes ref created by 'git tracker init'"
+_HEX = frozenset("0123456789abcdef")
 
 # Variables that point git at a repository or alter what it does; stripped from internal calls.
 _LOCATION_VARS = (
@@ -81,6 +82,25 @@ def run_git(
         raise GitFailed("git is not installed or not on PATH") from None
     if check and done.returncode != 0:
         detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise GitFailed(f"git {args[0]} failed: {detail}")
+    return done.stdout
+
+
+def run_git_bytes(args: list[str], cwd: Path | str | None = None, *, stdin: bytes | None = None) -> bytes:
+    """``run_git`` for output that must stay bytes (object contents, whose sizes git gives in bytes)."""
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=cwd,
+            env=clean_env(),
+            input=stdin,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitFailed("git is not installed or not on PATH") from None
+    if done.returncode != 0:
+        detail = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise GitFailed(f"git {args[0]} failed: {detail}")
     return done.stdout
 
@@ -141,6 +161,13 @@ class Repo:
         out = self.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
         return out.strip() or None
 
+    def commit_time(self, sha: str) -> int | None:
+        """A commit's committer time (seconds since the epoch); None when there is no such commit."""
+        try:
+            return int(self.pygit[sha].peel(_pygit2().Commit).commit_time)
+        except (KeyError, ValueError, _pygit2().GitError):
+            return None
+
     def numstat_log(self, revisions: list[str], *, renames: bool, first_parent: bool) -> str:
         """``git log --numstat`` over revisions: commit headers ``\x00<sha>`` then numstat rows.
 
@@ -159,23 +186,6 @@ class Repo:
     def has_commit(self, sha: str) -> bool:
         return self.resolve_commit(sha) is not None
 
-    def commits_noted_with(self, window_id: str) -> list[str]:
-        """Commits whose ``refs/notes/tracker`` note names ``window_id`` (they follow amend and rebase)."""
-        listing = self.git("notes", "--ref", NOTES_REF, "list", check=False).split()
-        pairs = list(zip(listing[0::2], listing[1::2], strict=False))
-        if not pairs:
-            return []
-        blobs = self.git("cat-file", "--batch", stdin="\n".join(blob for blob, _ in pairs) + "\n")
-        named = [
-            commit
-            for (_, commit), text in zip(pairs, _batch_bodies(blobs), strict=False)
-            if f'"id":"{window_id}"' in text
-        ]
-        if not named:
-            return []
-        # Notes outlive their commits: a note on a rewritten commit that gc removed names nothing now.
-        return self.existing_commits(named)
-
     def existing_commits(self, shas: list[str]) -> list[str]:
         """The ones of ``shas`` that are commits in this repository (one ``cat-file`` for all)."""
         if not shas:
@@ -184,9 +194,76 @@ class Repo:
         return [sha for sha, kind in zip(shas, kinds, strict=False) if kind == "commit"]
 
     def numstat_commits(self, commits: list[str], *, renames: bool, first_parent: bool) -> str:
-        args = ["log", "--no-walk=unsorted", "--numstat", "--format=%x00%H", "-M" if renames else "--no-renames"]
+        """``git log --numstat`` of exactly these commits (``\x00<sha>`` headers), read from stdin."""
+        args = ["log", "--no-walk=unsorted", "--stdin", "--numstat", "--format=%x00%H"]
+        args += ["-M" if renames else "--no-renames"]
         args += ["--diff-merges=first-parent"] if first_parent else ["--no-merges"]
-        return self.git(*args, *commits, "--")
+        return self.git(*args, "--", stdin="".join(f"{commit}\n" for commit in commits))
+
+    def commit_stats_log(self, commits: list[str]) -> str:
+        """Per-commit numstat under the default policy (no renames, merges without a diff), for caching.
+
+        Each commit starts with ``\x00<sha>\x00<parents>\x00<author> <email> <date> <zone>`` followed
+        by its numstat rows; merges are listed (so the caller knows they are merges) with no rows.
+        """
+        args = ["log", "--no-walk=unsorted", "--stdin", "--numstat", "--no-renames", "--diff-merges=off"]
+        args += ["--date=raw", "--format=%x00%H%x00%P%x00%an <%ae> %ad"]
+        return self.git(*args, "--", stdin="".join(f"{commit}\n" for commit in commits))
+
+    def unreachable_commits(self, commits: Iterable[str]) -> set[str]:
+        """The ones of ``commits`` that no branch, tag, remote branch or HEAD reaches (git's own refs only:
+        the ledger branch and the notes are left out, they never hold the user's commits)."""
+        wanted = sorted(set(commits))
+        if not wanted:
+            return set()
+        patterns = (LEDGER_REF, "refs/remotes/*/tracker-ledger", "refs/notes/*", "refs/tracker-remotes/*")
+        negatives = ["--not", *(f"--exclude={pattern}" for pattern in patterns), "--all"]
+        found: set[str] = set()
+        # The candidates go on the command line, before --not (whether --not also applies to revisions
+        # read with --stdin differs between git versions); in chunks well under the argument limit.
+        for at in range(0, len(wanted), 2000):
+            chunk = wanted[at : at + 2000]
+            found |= set(self.git("rev-list", *chunk, *negatives, "--").split()) & set(chunk)
+        return found
+
+    def committer_email(self) -> str | None:
+        """The e-mail git would commit as here and now (``user.email``, or ``GIT_COMMITTER_EMAIL``)."""
+        ident = self.git("var", "GIT_COMMITTER_IDENT", check=False)
+        start, end = ident.find("<"), ident.find(">")
+        return ident[start + 1 : end] if 0 <= start < end else None
+
+    def commits_with_dates(self, start: str | None, end: str) -> list[tuple[str, int, int, str]]:
+        """Non-merge commits in ``start..end``: (id, committer time, author time, committer e-mail)."""
+        revisions = [f"^{start}", end] if start else [end]
+        out = self.git("log", "--no-merges", "--format=%H %ct %at %ce", *revisions, "--")
+        rows = []
+        for line in out.splitlines():
+            parts = line.split(" ", 3)
+            if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+                rows.append((parts[0], int(parts[1]), int(parts[2]), parts[3]))
+        return rows
+
+    def notes_listing(self, tip: str | None = None) -> list[tuple[str, str]]:
+        """Every note of ``refs/notes/tracker`` (or of the notes commit ``tip``) as (note blob, annotated
+        commit), at any fanout."""
+        if tip is None:
+            listing = self.git("notes", "--ref", NOTES_REF, "list", check=False).split()
+            return list(zip(listing[0::2], listing[1::2], strict=False))
+        pairs = []
+        for line in self.git("ls-tree", "-r", tip).splitlines():
+            meta, _, path = line.partition("\t")
+            parts = meta.split()
+            commit = path.replace("/", "")
+            if len(parts) == 3 and parts[1] == "blob" and is_object_id(commit):
+                pairs.append((parts[2], commit))
+        return pairs
+
+    def blob_bodies(self, blobs: list[str]) -> list[bytes]:
+        """The contents of these blobs (empty for a missing one), in order; one ``cat-file --batch``."""
+        if not blobs:
+            return []
+        out = run_git_bytes(["cat-file", "--batch"], self.toplevel, stdin="".join(f"{b}\n" for b in blobs).encode())
+        return list(_batch_bodies(out))
 
     def count_commits(self, revisions: list[str], *, first_parent: bool) -> int:
         args = ["rev-list", "--count", *(["--first-parent"] if first_parent else ["--no-merges"]), *revisions]
@@ -754,33 +831,40 @@ def _walk_blobs(tree: Any, prefix: str, top: set[str] | None = None) -> Iterator
             yield path, entry
 
 
-def _batch_bodies(output: str) -> Iterator[str]:
-    """The object bodies of ``git cat-file --batch`` output, in order."""
+def _batch_bodies(output: bytes) -> Iterator[bytes]:
+    """The object bodies of ``git cat-file --batch`` output, in order (sizes are in bytes: read bytes)."""
     position = 0
     while position < len(output):
-        header_end = output.index("\n", position)
+        header_end = output.index(b"\n", position)
         header = output[position:header_end]
-        if header.endswith(" missing"):
-            yield ""
+        if header.endswith(b" missing"):
+            yield b""
             position = header_end + 1
             continue
-        size = int(header.rsplit(" ", 1)[-1])
+        size = int(header.rsplit(b" ", 1)[-1])
         start = header_end + 1
         yield output[start : start + size]
         position = start + size + 1
 
 
+def is_object_id(text: str) -> bool:
+    """A full SHA-1 (40) or SHA-256 (64) object id in lower-case hex."""
+    return len(text) in (40, 64) and set(text) <= _HEX
+
+
 def head_file_commit(git_dir: Path, common_dir: Path) -> str | None:
-    """HEAD's commit read straight from the files, as the shell hook does (no fork, no pygit2)."""
+    """HEAD's commit read straight from the files, as the shell hook does (no fork, no pygit2).
+
+    Anything but a plain object id there (a branch that is itself a symbolic ref, packed refs) is left
+    to ``git rev-parse``.
+    """
     try:
         head = (git_dir / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            head = (common_dir / head[5:]).read_text().strip()
     except OSError:
-        return None
-    if not head.startswith("ref: "):
-        return head if len(head) == 40 else None
-    ref = head[5:]
-    try:
-        return (common_dir / ref).read_text().strip() or None
-    except OSError:
-        out = run_git(["rev-parse", "-q", "--verify", "HEAD"], cwd=git_dir, check=False).strip()
-        return out or None
+        head = ""
+    if is_object_id(head):
+        return head
+    out = run_git(["rev-parse", "-q", "--verify", "HEAD"], cwd=git_dir, check=False).strip()
+    return out or None

@@ -5,7 +5,14 @@ path for pre-commit users, ``git-tracker-hook``). It imports only the standard l
 level: pygit2 is loaded by ``gittracker.git`` only when a flush actually writes notes.
 
 Queue lines (``<common-dir>/tracker/queue``, appended atomically by the hooks):
-``<commit> <note-json>`` stamps a commit; ``copy <from> <to>`` copies a cherry-picked commit's note.
+
+- ``<commit> <note-json>`` stamps a commit (post-commit, one line per open window);
+- ``copy <from> <to>`` a cherry-pick (post-commit);
+- ``rewrite <old> <new> <how>`` one pair of post-rewrite's old -> new mapping (``how``: amend or rebase).
+
+For a cherry-pick or a rewrite the flusher gives the new commit the old commit's note lines (git copies
+notes that were already written; this carries the ones still queued) and a ``replaces`` line naming the
+old commit, so churn counts the work once (see ``churn``). Commits without a tracker note are left alone.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +32,12 @@ if TYPE_CHECKING:
     from gittracker.git import Repo
 
 _HEX = frozenset("0123456789abcdef")
+REWRITE_KINDS = frozenset({"amend", "rebase"})
 
 
 def _is_sha(text: str) -> bool:
-    return len(text) == 40 and set(text) <= _HEX
+    """A full object id: SHA-1 (40) or SHA-256 (64) hex."""
+    return len(text) in (40, 64) and set(text) <= _HEX
 
 
 def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
@@ -94,60 +104,130 @@ def _take_queue(state: LocalState) -> list[Path]:
     return taken
 
 
-def _parse_queue(paths: Iterable[Path]) -> tuple[dict[str, set[str]], list[tuple[str, str]], list[str]]:
-    stamps: dict[str, set[str]] = {}
-    copies: list[tuple[str, str]] = []
-    bad: list[str] = []
+@dataclass
+class Queue:
+    """The queue files' lines, sorted out: stamps, rewrites (old, new, how) and unreadable lines."""
+
+    stamps: dict[str, set[str]] = field(default_factory=dict)
+    rewrites: list[tuple[str, str, str]] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+
+    def add_line(self, raw: bytes, where: str) -> None:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad.append(f"{where}: not UTF-8")
+            return
+        head, _, rest = line.partition(" ")
+        if head == "copy":
+            source, _, dest = rest.partition(" ")
+            if _is_sha(source) and _is_sha(dest):
+                self.rewrites.append((source, dest, "cherry-pick"))
+                return
+        elif head == "rewrite":
+            old, new, how = [*rest.split(" "), "", ""][:3]
+            if _is_sha(old) and _is_sha(new) and how in REWRITE_KINDS:
+                self.rewrites.append((old, new, how))
+                return
+        elif _is_sha(head) and rest.startswith("{") and rest.endswith("}"):
+            self.stamps.setdefault(head, set()).add(rest)
+            return
+        if line.strip():
+            self.bad.append(f"{where}: not a queue line")
+
+
+def read_queue(paths: Iterable[Path]) -> Queue:
+    queue = Queue()
     for path in paths:
         try:
-            text = path.read_bytes().decode("utf-8", "replace")
+            data = path.read_bytes()
         except FileNotFoundError:
             continue
         # The hooks write "\n"-terminated lines; any other line break is part of a malformed line.
-        for number, line in enumerate(text.split("\n"), 1):
-            head, _, rest = line.partition(" ")
-            if head == "copy":
-                source, _, dest = rest.partition(" ")
-                if _is_sha(source) and _is_sha(dest):
-                    copies.append((source, dest))
-                    continue
-            elif _is_sha(head) and rest.startswith("{") and rest.endswith("}"):
-                stamps.setdefault(head, set()).add(rest)
-                continue
-            if line.strip():
-                bad.append(f"{path.name} line {number}")
-    return stamps, copies, bad
+        for number, raw in enumerate(data.split(b"\n"), 1):
+            queue.add_line(raw, f"{path.name} line {number}")
+    return queue
 
 
-def flush(toplevel: Path | Repo, mapping: list[tuple[str, str]] | None = None) -> int:
-    """Write every queued stamp into notes. Returns how many commits were stamped.
+def queue_files(state: LocalState) -> list[Path]:
+    return sorted(path for path in [state.queue, *state.root.glob("queue.*.taken")] if path.exists())
 
-    With ``mapping`` (post-rewrite's old -> new pairs) it also carries the notes of rewritten commits
-    over, so stamps that were still queued when git copied notes for the rewrite are not lost.
-    """
+
+def flush(toplevel: Path | Repo) -> int:
+    """Write every queued stamp and rewrite into notes. Returns how many commits were stamped."""
     from gittracker.git import Repo
 
     repo = toplevel if isinstance(toplevel, Repo) else Repo.discover(toplevel)
     state = LocalState(repo.tracker_dir)
     with file_lock(state.flush_lock, timeout=60):
-        return _flush_locked(repo, state, mapping)
+        return _flush_locked(repo, state)
 
 
-def _flush_locked(repo: Repo, state: LocalState, mapping: list[tuple[str, str]] | None) -> int:
+def flush_if_queued(repo: Repo) -> None:
+    """Before churn is read from notes: write what the hooks queued (nothing to do, nothing loaded, if
+    the queue is empty). A failure leaves the stamps queued; the numbers then miss them, as before."""
+    state = LocalState(repo.tracker_dir)
+    if queue_files(state):
+        with contextlib.suppress(Exception):
+            flush(repo)
+
+
+def _flush_locked(repo: Repo, state: LocalState) -> int:
     taken = _take_queue(state)
-    stamps, copies, bad = _parse_queue(taken)
-    if stamps:
-        repo.add_note_lines(stamps)
-        append_lines(state.root / "stamped", [f"{sha} {line}" for sha, lines in stamps.items() for line in lines])
-    for source, dest in copies + list(mapping or []):
-        lines = [line for line in repo.note_text(source).splitlines() if line.strip()]
-        if lines:
-            repo.add_note_lines({dest: lines})
-    if bad:
-        _record_anomaly(repo, "hook-queue-malformed", "skipped malformed queue lines: " + ", ".join(bad[:5]))
+    queue = read_queue(taken)
+    if queue.stamps:
+        repo.add_note_lines(queue.stamps)
+        lines = [f"{sha} {line}" for sha, lines in queue.stamps.items() for line in lines]
+        append_lines(state.root / "stamped", lines)
+    carried = _carry_over(repo, queue.rewrites)
+    if carried:
+        repo.add_note_lines(carried)
+    if queue.bad:
+        detail = "skipped malformed queue lines: " + ", ".join(queue.bad[:5])
+        _record_anomaly(repo, "hook-queue-malformed", detail)
     for path in taken:
         path.unlink(missing_ok=True)
-    return len(stamps)
+    return len(queue.stamps)
+
+
+def _carry_over(repo: Repo, rewrites: list[tuple[str, str, str]]) -> dict[str, set[str]]:
+    """The note lines each rewritten or cherry-picked commit's new commit gets: the old commit's lines
+    (also those added in this same batch, so a chain amended twice before a flush carries through) and
+    a ``replaces`` line naming the old commit. Old commits with no tracker note give nothing."""
+    from gittracker.records import replaces_line
+
+    added: dict[str, set[str]] = {}
+    notes: dict[str, set[str]] = {}
+    for _ in range(len(rewrites) + 1):  # until nothing changes; queue order need not be the rewrites' order
+        changed = False
+        for old, new, how in rewrites:
+            if old == new:  # an amend that changed nothing (same tree, message and dates): no new commit
+                continue
+            if old not in notes:
+                notes[old] = {line for line in repo.note_text(old).splitlines() if line.strip()}
+            source = notes[old] | added.get(old, set())
+            if not source:
+                continue
+            stamp = _commit_ts(repo, new)
+            if stamp is None:
+                continue
+            wanted = source | {replaces_line(old, how, stamp)}
+            if not wanted <= added.get(new, set()):
+                added[new] = added.get(new, set()) | wanted
+                changed = True
+        if not changed:
+            break
+    return added
+
+
+def _commit_ts(repo: Repo, commit: str) -> str | None:
+    """A commit's committer time as a tracker timestamp; None when the commit does not exist."""
+    from datetime import UTC, datetime
+
+    from gittracker.clock import format_ts
+
+    seconds = repo.commit_time(commit)
+    return None if seconds is None else format_ts(datetime.fromtimestamp(seconds, UTC))
 
 
 def restore_window_notes(repo: Repo, window_id: str) -> int:
@@ -201,6 +281,15 @@ def _record_anomaly(repo: Repo, code: str, detail: str) -> None:
     repo.append_records([record])
 
 
+def queue_rewrites(toplevel: Path, mapping: list[tuple[str, str]], how: str) -> None:
+    """post-rewrite in Python (the shell hook's twin): queue the old -> new pairs for the flusher."""
+    from gittracker.git import Repo
+
+    state = LocalState(Repo.discover(toplevel).tracker_dir)
+    if mapping and state.root.is_dir():
+        append_lines(state.queue, [f"rewrite {old} {new} {how}" for old, new in mapping])
+
+
 def read_mapping(text: str) -> list[tuple[str, str]]:
     pairs = []
     for line in text.splitlines():
@@ -232,10 +321,12 @@ def main(argv: list[str] | None = None) -> int:
             if queue_post_commit(toplevel):
                 flush(toplevel)
         elif hook == "post-rewrite":
-            # args: [TYPE (amend|rebase; informational)] [DIR]; pre-commit passes neither nor a mapping.
+            # args: [TYPE (amend|rebase)] [DIR]; pre-commit passes neither nor a mapping.
+            how = args[1] if len(args) > 1 and args[1] in REWRITE_KINDS else "rebase"
             toplevel = Path(args[2] if len(args) > 2 else ".")
             mapping = read_mapping(sys.stdin.read()) if not sys.stdin.isatty() else []
-            flush(toplevel, mapping)
+            queue_rewrites(toplevel, mapping, how)
+            flush(toplevel)
         elif hook == "flush":
             toplevel = Path(args[1] if len(args) > 1 else ".")
             _flush_until_empty(toplevel)

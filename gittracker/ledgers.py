@@ -47,6 +47,7 @@ CHURN_COLUMNS = (
     "deleted",
     "files",
     "commits",
+    "churn_selection",
 )
 LEDGER_NAMES = {"token-churn": "Token_Churn_Ledger.csv", "churn": "Churn_Ledger.csv"}
 
@@ -79,7 +80,13 @@ def token_churn_csv(records: Sequence[Record]) -> str:
     return _csv(TOKEN_CHURN_COLUMNS, rows)
 
 
-def churn_csv(records: Sequence[Record], churn_of: Callable[[str | None, str | None], dict[str, int] | None]) -> str:
+def churn_csv(
+    records: Sequence[Record],
+    churn_of: Callable[[str, str | None, str | None], dict[str, int] | None],
+    selection: str,
+) -> str:
+    """One row per closed window; its churn from ``churn_of(window_id, commit_start, commit_end)`` (empty
+    cells when unknown), with ``churn_selection`` saying which commits it counts (noted or range)."""
     alive = live_records(records)
     opened = {r["window_id"]: r.ts for r in alive if r.kind == "window-open"}
     done = {r["window_id"]: r for r in alive if r.kind == "completion"}
@@ -87,7 +94,7 @@ def churn_csv(records: Sequence[Record], churn_of: Callable[[str | None, str | N
     rows = []
     for window_id, close in closes.items():
         completion = done.get(window_id)
-        churn = churn_of(close["commit_start"], close["commit_end"]) or {}
+        churn = churn_of(window_id, close["commit_start"], close["commit_end"]) or {}
         rows.append(
             {
                 "window_id": window_id,
@@ -107,6 +114,7 @@ def churn_csv(records: Sequence[Record], churn_of: Callable[[str | None, str | N
                 ),
                 "methodology": close["methodology"],
                 **churn,
+                "churn_selection": selection,
             }
         )
     return _csv(CHURN_COLUMNS, rows)

@@ -6,18 +6,15 @@ formulas of STATS.md from ``gittracker.stats``. scipy is imported only when a st
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gittracker import stats
 from gittracker.capacity import UNITS
 from gittracker.records import PROVIDERS, Record, live_records
-from gittracker.state import write_cache
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 
 SCHEMA_VERSION = 1
@@ -52,7 +49,10 @@ class WindowRow:
         return stats.delivered_work(self.outcome, self.quality)
 
 
-def window_rows(records: Sequence[Record], lines_of: Callable[[str | None, str | None], int | None]) -> list[WindowRow]:
+LinesOf = Callable[[str, str | None, str | None], int | None]  # (window id, commit_start, commit_end) -> lines
+
+
+def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]:
     """The live closed windows, each with its latest live completion and its churn lines."""
     closes: dict[str, Record] = {}
     completions: dict[str, Record] = {}
@@ -76,7 +76,7 @@ def window_rows(records: Sequence[Record], lines_of: Callable[[str | None, str |
                 feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
                 commit_start=close["commit_start"],
                 commit_end=close["commit_end"],
-                lines=lines_of(close["commit_start"], close["commit_end"]),
+                lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
             )
         )
     rows.sort(key=lambda row: row.closed_ts)
@@ -237,12 +237,13 @@ def _matched(mine: Sequence[WindowRow], base: Sequence[WindowRow]) -> list[tuple
 
 def build_preview(
     records: Sequence[Record],
-    lines_of: Callable[[str | None, str | None], int | None],
+    lines_of: LinesOf,
     *,
     baseline: str = "",
     mde: float = 0.25,
     provider: str | None = None,
     divergence_threshold: float = 0.10,
+    churn_selection: str | None = None,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
@@ -271,15 +272,28 @@ def build_preview(
     for name, result in compared.items():
         if result.get("method") is None:
             notes.append(f"{name} vs {chosen}: {result['note']}")
+    if churn_selection is not None and providers:
+        notes += _churn_notes(churn_selection, [row for row in rows if row.provider in providers])
     return {
         "schema_version": SCHEMA_VERSION,
         "baseline": chosen,
+        "churn_selection": churn_selection,
         "providers": providers,
         "comparisons": compared,
         "anomalies": sum(1 for r in alive if r.kind == "anomaly"),
         "proxy": None,
         "notes": notes,
     }
+
+
+def _churn_notes(selection: str, rows: Sequence[WindowRow]) -> list[str]:
+    """Which commits the lines per capacity unit come from (churn.selection), and what was left out."""
+    source = {"noted": "each window's noted commits", "range": "each window's whole range"}.get(selection, selection)
+    notes = [f"lines per unit: {source} (churn.selection = {selection})"]
+    unknown = sum(1 for row in rows if row.lines is None)
+    if unknown:
+        notes.append(f"lines per unit: {unknown} window(s) left out, their churn unknown (commits gone)")
+    return notes
 
 
 def _token_report(
@@ -305,7 +319,7 @@ def _token_report(
 
 def build_decision(
     records: Sequence[Record],
-    lines_of: Callable[[str | None, str | None], int | None],
+    lines_of: LinesOf,
     *,
     baseline: str = "",
     mde: float = 0.25,
@@ -330,7 +344,7 @@ def build_decision(
 def _gate_g1(
     records: Sequence[Record],
     rows: Sequence[WindowRow],
-    lines_of: Callable[[str | None, str | None], int | None],
+    lines_of: LinesOf,
     baseline: str,
     mde: float,
 ) -> dict[str, Any]:
@@ -392,30 +406,3 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     if not math.isfinite(value):
         return str(value)
     return f"{value:.{digits}g}"
-
-
-# -- churn lines per window, cached by commit range (history does not change under a commit id) -------------
-
-
-class LinesCache:
-    def __init__(self, path: Path, compute: Callable[[str | None, str], int | None]) -> None:
-        self.path = path
-        self.compute = compute
-        try:
-            self.data: dict[str, int | None] = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            self.data = {}
-        self.dirty = False
-
-    def __call__(self, start: str | None, end: str | None) -> int | None:
-        if end is None:
-            return 0
-        key = f"{start or ''}..{end}"
-        if key not in self.data:
-            self.data[key] = self.compute(start, end)
-            self.dirty = True
-        return self.data[key]
-
-    def save(self) -> None:
-        if self.dirty:
-            write_cache(self.path, json.dumps(self.data, sort_keys=True))

@@ -469,6 +469,17 @@ def note_line(window_id: str, provider: str, agent_id: str, opened_ts: str) -> s
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
+def replaces_line(old_commit: str, how: str, ts: str) -> str:
+    """The git-note line that says "this commit replaces ``old_commit``" (an amend, rebase or cherry-pick).
+
+    git copies a rewritten commit's note to its new commit but keeps the old commit, note and all, until
+    gc: without this line a window would count both. ``ts`` is the new commit's committer time, so the
+    line is the same however often it is written.
+    """
+    payload = {"v": 1, "id": old_commit, "ts": ts, "kind": "replaces", "how": how}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
 def iter_note_lines(text: str, where: str = "note") -> Iterator[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -388,7 +388,8 @@ def end(
         after.last_closed_window = window["window_id"]
         _commit(ctx, state, after, [snapshot, closed, *anomalies])
         _remember_reading(ctx, provider, snapshot)
-    flush_warning = _flush_notes(ctx, window["window_id"])
+    flush_warning, stamped = _write_stamps(ctx, window["window_id"])
+    commits, selection = _count_window_commits(ctx, window["window_id"], window["commit_start"], head)
     return {
         "window_id": window["window_id"],
         "provider": provider,
@@ -399,7 +400,9 @@ def end(
         "commit_start": window["commit_start"],
         "commit_end": head,
         "anomalies": [a["code"] for a in anomalies],
-        "commits": _count_commits(ctx, window["commit_start"], head),
+        "commits": commits,
+        "selection": selection,
+        "stamped": sorted(stamped),
         "flush_warning": flush_warning,
     }
 
@@ -432,24 +435,31 @@ def _anomaly_detail(code: str, provider: str, before: dict[str, Any], after: Rea
     }.get(code, f"{provider}: {code}")
 
 
-def _count_commits(ctx: Context, start: str | None, end: str | None) -> int:
-    if end is None:
-        return 0
-    spec = f"{start}..{end}" if start else end
-    out = ctx.repo.git("rev-list", "--count", spec, check=False).strip()
-    return int(out) if out.isdigit() else 0
+def _count_window_commits(ctx: Context, window_id: str, start: str | None, end: str | None) -> tuple[int | None, str]:
+    """The closed window's commits under ``churn.selection``. The window is closed already: a failure
+    here must not make ``end`` look failed, so it leaves the count unknown."""
+    try:
+        churns = _window_churn(ctx)
+        counted = churns.churn(window_id, start, end).to_dict()["commits"]
+        churns.save()
+    except (TrackerError, OSError):
+        return None, ctx.config.churn_selection
+    return counted, ctx.config.churn_selection
 
 
-def _flush_notes(ctx: Context, window_id: str) -> str | None:
-    """Write the window's queued note stamps now, so they exist when ``end`` returns."""
+def _write_stamps(ctx: Context, window_id: str) -> tuple[str | None, list[str]]:
+    """Write the window's queued note stamps now, so they exist when ``end`` returns; put back stamps
+    that git's note copying dropped, and stamp the window's commits that lost theirs (``stamps``)."""
     from gittracker import hookrun
+    from gittracker.stamps import stamp_missing
 
     try:
         hookrun.flush(ctx.repo.toplevel)
         hookrun.restore_window_notes(ctx.repo, window_id)
+        stamped = stamp_missing(ctx.repo, {window_id})
     except Exception as error:
-        return f"note stamps stay queued ({error}); they are written by the next commit or `git tracker flush`"
-    return None
+        return f"note stamps stay queued ({error}); they are written by the next commit or `git tracker flush`", []
+    return None, list(stamped)
 
 
 # -- undo ------------------------------------------------------------------------------------------------
@@ -619,15 +629,17 @@ def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
     return {"provider": provider, "resume_id": record.id, "halted_before": halted}
 
 
-def _lines_cache(ctx: Context) -> Any:
-    from gittracker.churn import churn_if_known
-    from gittracker.preview import LinesCache
+def _window_churn(ctx: Context, records: Iterable[Record] = ()) -> Any:
+    """Windows' churn under the configured selection (``churn.selection``), with queued stamps written
+    first and the noted commits of every closed window in ``records`` worked out in one pass."""
+    from gittracker import hookrun
+    from gittracker.churn import WindowChurn
 
-    def compute(start: str | None, end: str) -> int | None:
-        churn = churn_if_known(ctx.repo, start, end)
-        return None if churn is None else churn.added + churn.deleted
-
-    return LinesCache(ctx.local.root / "cache" / "churn-lines.json", compute)
+    hookrun.flush_if_queued(ctx.repo)
+    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", ctx.config.churn_selection)
+    if churns.selection == "noted":
+        churns.prepare(r["window_id"] for r in records if r.kind == "window-close")
+    return churns
 
 
 def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
@@ -635,17 +647,18 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
 
     if provider is not None:
         check_provider(provider)
-    cache = _lines_cache(ctx)
     records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
+    churns = _window_churn(ctx, records)
     result = build_preview(
         records,
-        cache,
+        churns.lines,
         baseline=ctx.config.baseline,
         mde=ctx.config.mde,
         provider=provider,
         divergence_threshold=ctx.config.divergence_threshold,
+        churn_selection=churns.selection,
     )
-    cache.save()
+    churns.save()
     if skipped:
         result["notes"].append(f"{describe_skipped(item.reason for item in skipped)}: left out of every figure")
     return result
@@ -654,11 +667,10 @@ def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
 def decide(ctx: Context) -> dict[str, Any]:
     from gittracker.preview import build_decision
 
-    cache = _lines_cache(ctx)
-    result = build_decision(
-        ctx.repo.read_records(REPORT_KINDS), cache, baseline=ctx.config.baseline, mde=ctx.config.mde
-    )
-    cache.save()
+    records = ctx.repo.read_records(REPORT_KINDS)
+    churns = _window_churn(ctx, records)
+    result = build_decision(records, churns.lines, baseline=ctx.config.baseline, mde=ctx.config.mde)
+    churns.save()
     return result
 
 
@@ -704,29 +716,33 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
 
 
 def export(ctx: Context, which: str) -> str:
-    from gittracker.churn import churn_if_known
+    from gittracker.churn import Churn
     from gittracker.ledgers import churn_csv, token_churn_csv
 
     records = ctx.repo.read_records()
     if which == "token-churn":
         return token_churn_csv(records)
+    churns = _window_churn(ctx, records)
 
-    def churn_of(start: str | None, end: str | None) -> dict[str, int] | None:
-        found = churn_if_known(ctx.repo, start, end)
-        if found is None:
+    def churn_of(window_id: str, start: str | None, end: str | None) -> dict[str, int] | None:
+        found = churns.churn(window_id, start, end)
+        if not isinstance(found, Churn):
             return None
         return {"added": found.added, "deleted": found.deleted, "files": found.files, "commits": found.commits}
 
-    return churn_csv(records, churn_of)
+    text = churn_csv(records, churn_of, churns.selection)
+    churns.save()
+    return text
 
 
 # -- churn ---------------------------------------------------------------------------------------------------
 
 
-def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
+def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | None = None) -> Any:
     """Churn of a window (id or unique prefix), of ``REV..REV``, or by default of this agent's open
-    window (to HEAD) or else its last closed one."""
-    from gittracker.churn import churn_between, churn_of_window, resolve_range
+    window (so far) or else its last closed one. A window's churn follows ``selection`` (default: the
+    configured ``churn.selection``): its noted commits, or its range."""
+    from gittracker.churn import churn_between, resolve_range
 
     if target is not None and ".." in target:
         start, end = resolve_range(ctx.repo, target)
@@ -735,21 +751,35 @@ def churn_of(ctx: Context, target: str | None, policy: Any) -> Any:
     if target is None:
         if state.open:
             window = max(state.open.values(), key=lambda w: w["opened_ts"])
-            return churn_between(ctx.repo, window["commit_start"], ctx.repo.head(), policy)
+            return _churn_of_window(ctx, selection, window["window_id"], window["commit_start"], None, policy)
         if state.last_closed_window is None:
             raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
         target = state.last_closed_window
-    records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
     if _ULID_PREFIX.match(target):
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
         window_id = _resolve_window(ctx, state, _window_ids(records), target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:
             start, end = closes[-1]["commit_start"], closes[-1]["commit_end"]
-            return churn_of_window(ctx.repo, window_id, start, end, policy)
+            return _churn_of_window(ctx, selection, window_id, start, end, policy)
         opens = [r for r in records if r.kind == "window-open" and r["window_id"] == window_id]
-        return churn_between(ctx.repo, opens[-1]["commit_start"], ctx.repo.head(), policy)
+        return _churn_of_window(ctx, selection, window_id, opens[-1]["commit_start"], None, policy)
     start, end = resolve_range(ctx.repo, target)
     return churn_between(ctx.repo, start, end, policy)
+
+
+def _churn_of_window(
+    ctx: Context, selection: str | None, window_id: str, start: str | None, end: str | None, policy: Any
+) -> Any:
+    """``end`` None: a window still open, counted to HEAD."""
+    from gittracker import hookrun
+    from gittracker.churn import WindowChurn
+
+    hookrun.flush_if_queued(ctx.repo)
+    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", selection or ctx.config.churn_selection)
+    found = churns.churn(window_id, start, end if end is not None else ctx.repo.head(), policy)
+    churns.save()
+    return found
 
 
 # -- reading back --------------------------------------------------------------------------------------------
@@ -780,10 +810,10 @@ def status(ctx: Context) -> dict[str, Any]:
         reading = ctx.local.provider_reading(provider)
         if reading is not None:
             readings[provider] = reading
-    queued = 0
-    for path in [ctx.local.queue, *ctx.local.root.glob("queue.*.taken")]:
-        if path.exists():
-            queued += sum(1 for line in path.read_text().splitlines() if line.strip())
+    from gittracker.hookrun import queue_files, read_queue
+
+    # Stamps only: rewrite lines wait for the next flush by design, and damaged lines are doctor's.
+    queued = sum(len(lines) for lines in read_queue(queue_files(ctx.local)).stamps.values())
     problems = sorted({finding.code for finding in [*install.findings(ctx.repo), *ctx.local.findings()]})
     return {
         "schema_version": 1,

@@ -2,7 +2,7 @@
 # git-tracker hook: installed by `git tracker init`; `git tracker uninstall` puts back what was here.
 # It must cost nothing when no window is open, so the common path uses shell builtins only:
 # no fork, no Python. See docs/hooks.md.
-# git-tracker-hook-version: 1
+# git-tracker-hook-version: 2
 # -P: never put the work tree on Python's import path (a repository must not be able to shadow us).
 GT_PYTHON='@PYTHON@'
 GT_HOOK='@HOOK@'
@@ -42,6 +42,27 @@ gt_spawn_flush() {
     ("$GT_PYTHON" -P -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
 }
 
+gt_is_id() {
+    # A full object id (SHA-1 or SHA-256), so nothing else (a symbolic ref's "ref: ...") gets queued.
+    case $1 in *[!0-9a-f]*) return 1 ;; esac
+    [ ${#1} -eq 40 ] || [ ${#1} -eq 64 ]
+}
+
+gt_append() {
+    # One line, one write, O_APPEND: concurrent hooks never interleave. On a full disk or a read-only
+    # state dir the shell's own message is swallowed; the caller says what was lost, in one line.
+    { printf '%s\n' "$1" >> "$gt_state/queue"; } 2>/dev/null
+}
+
+gt_cannot_queue() {
+    if [ -w "$gt_state" ]; then
+        gt_why="writing $gt_state/queue failed (is the disk full?)"
+    else
+        gt_why="$gt_state is not writable"
+    fi
+    printf 'git-tracker: %s: could not queue %s: %s; %s\n' "$GT_HOOK" "$1" "$gt_why" "$2" >&2
+}
+
 gt_post_commit() {
     gt_agent=${AGENT_ID:-main}
     case $gt_agent in */* | .* | '') return 0 ;; esac
@@ -69,30 +90,54 @@ gt_post_commit() {
         "ref: "*) [ -f "$gt_common/${gt_head#ref: }" ] && read -r gt_sha < "$gt_common/${gt_head#ref: }" ;;
         *) gt_sha=$gt_head ;;
     esac
-    [ -n "$gt_sha" ] || gt_sha=$(git rev-parse -q --verify HEAD 2>/dev/null) || return 0
-    gt_queue=$gt_state/queue
-    if [ -n "$gt_picked" ]; then
-        printf 'copy %s %s\n' "$gt_picked" "$gt_sha" >> "$gt_queue"
+    # A packed ref, or a branch that is itself a symbolic ref ("ref: refs/heads/main"): ask git.
+    gt_is_id "$gt_sha" || gt_sha=$(git rev-parse -q --verify HEAD 2>/dev/null) || return 0
+    gt_is_id "$gt_sha" || return 0
+    gt_queued=yes
+    if [ -n "$gt_picked" ] && gt_is_id "$gt_picked"; then
+        gt_append "copy $gt_picked $gt_sha" || gt_queued=
     fi
     for gt_note do
         if [ -f "$gt_note" ] && read -r gt_line < "$gt_note"; then
-            printf '%s %s\n' "$gt_sha" "$gt_line" >> "$gt_queue"
+            gt_append "$gt_sha $gt_line" || gt_queued=
         fi
     done
+    if [ -z "$gt_queued" ]; then
+        gt_cannot_queue "the stamp for $gt_sha" 'your commit is fine; `git tracker doctor` restores it'
+        return 0
+    fi
     gt_spawn_flush
     return 0
 }
 
 gt_post_rewrite() {
-    # git has already copied every flushed note (notes.rewriteRef); only stamps still queued (or
-    # being flushed right now) need the old -> new mapping on stdin.
-    set -- "$gt_state/queue"* "$gt_state/flush.running"
-    for gt_pending do
-        if [ -e "$gt_pending" ]; then
-            printf '%s\n' "$gt_input" | "$GT_PYTHON" -P -m gittracker.hookrun post-rewrite "$gt_type" "$PWD"
-            return 0
+    # git has already copied every written note (notes.rewriteRef). Queue its old -> new mapping: the
+    # flusher carries over stamps that were still queued and notes on each new commit which commit it
+    # replaces, so churn counts the work once (docs/hooks.md#rewrites). Builtins only: the mapping is
+    # split into words, two ids per line (git passes no extra fields today; anything else is skipped).
+    [ -n "$gt_input" ] || return 0
+    case $gt_type in amend | rebase) ;; *) gt_type=rebase ;; esac
+    set -f
+    # shellcheck disable=SC2086 # word splitting is the point
+    set -- $gt_input
+    set +f
+    gt_failed=
+    while [ $# -ge 2 ]; do
+        if gt_is_id "$1" && gt_is_id "$2"; then
+            gt_append "rewrite $1 $2 $gt_type" || gt_failed=$1
+            shift 2
+        else
+            shift 1
         fi
     done
+    if [ -n "$gt_failed" ]; then
+        gt_cannot_queue "the rewrite of $gt_failed" 'your commits are fine (churn then tells copies from originals by their author lines)'
+        return 0
+    fi
+    # With no window open the lines can wait: every command that reads notes writes the queue first,
+    # and a rebase in a repository nobody is tracking right now costs no Python.
+    set -- "$gt_state"/agents/*/open/*.note
+    [ -f "$1" ] && gt_spawn_flush
     return 0
 }
 

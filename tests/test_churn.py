@@ -115,7 +115,7 @@ def test_churn_from_the_root_and_bad_ranges(tracked: Sandbox) -> None:
         assert len(done.stderr.splitlines()) == 1
 
 
-def test_a_window_whose_commits_were_rewritten_and_collected_resolves_through_notes(tracked: Sandbox) -> None:
+def test_a_window_whose_commits_were_rewritten_and_collected_counts_the_rewritten_commits(tracked: Sandbox) -> None:
     tracked.ok("start", "codex", "--used", "10")
     tracked.commit("one.txt", lines=4)
     tracked.commit("two.txt", lines=6)
@@ -134,4 +134,7 @@ def test_a_window_whose_commits_were_rewritten_and_collected_resolves_through_no
     numstat = tracked.git("show", "--numstat", "--format=", squashed)
     assert after["added"] == sum(int(line.split("\t")[0]) for line in numstat.splitlines() if line) == 10
     assert (after["commits"], after["files"]) == (1, 2)
-    assert "via notes" in after["range"]
+    assert after["selection"] == "noted"
+    # The range selection has nothing left to count: unknown, never 0.
+    gone = json.loads(tracked.ok("churn", window["window_id"], "--range", "--json"))
+    assert (gone["added"], gone["commits"], gone["selection"]) == (None, None, "range")

@@ -15,7 +15,12 @@ REWORD_ALL = "sed -i -e 's/^pick/reword/'"
 
 
 def window_ids(box: Sandbox, commit: str) -> set[str]:
-    return {line["id"] for line in box.note(commit)}
+    return {line["id"] for line in box.note(commit) if line["kind"] == "window"}
+
+
+def replaced_by(box: Sandbox, commit: str) -> set[str]:
+    """The commits this commit's note says it replaces (amend, rebase, cherry-pick)."""
+    return {line["id"] for line in box.note(commit) if line["kind"] == "replaces"}
 
 
 def open_window(box: Sandbox, provider: str = "codex") -> str:
@@ -41,6 +46,7 @@ def test_amend_keeps_the_note(tracked: Sandbox) -> None:
     window = open_window(tracked)
     tracked.commit()
     tracked.wait_for_flush()
+    original = tracked.head()
     tracked.git("commit", "-q", "--amend", "-m", "amended, flushed before")
     amended = tracked.head()
     # Amend again at once, before any flush can run, so the stamp is still queued at the rewrite.
@@ -49,7 +55,10 @@ def test_amend_keeps_the_note(tracked: Sandbox) -> None:
     tracked.ok("end", "codex", "--used", "20")
     assert window_ids(tracked, amended) == {window}
     assert window_ids(tracked, twice) == {window}
-    assert len(tracked.note(twice)) == 1  # identical lines merge, they do not pile up
+    # identical lines merge, they do not pile up; the chain of replaced commits travels along
+    assert sum(1 for line in tracked.note(twice) if line["kind"] == "window") == 1
+    assert replaced_by(tracked, amended) == {original}
+    assert replaced_by(tracked, twice) == {original, amended}
 
 
 def test_amend_of_a_queued_stamp_keeps_the_note(tracked: Sandbox) -> None:
@@ -85,8 +94,13 @@ def test_rebase_reword_and_squash_keep_notes(tracked: Sandbox) -> None:
     tracked.git("rebase", "-q", "-i", "HEAD~4", env={"GIT_SEQUENCE_EDITOR": squash, "GIT_EDITOR": "true"})
     squashed = tracked.head()
     assert tracked.git("rev-list", "--count", "HEAD~1..HEAD").strip() == "1"
+    # No window is open: the rewrite waits in the queue (no Python started) for the next reader.
+    assert (tracked.path / ".git" / "tracker" / "queue").exists()
+    assert not (tracked.path / ".git" / "tracker" / "flush.running").exists()
+    tracked.ok("flush")
     assert window_ids(tracked, squashed) == {window, other}
-    assert len(tracked.note(squashed)) == 2
+    assert sum(1 for line in tracked.note(squashed) if line["kind"] == "window") == 2
+    assert set(reworded) <= replaced_by(tracked, squashed)  # so churn counts the squash, not its parts too
 
 
 def test_commits_made_during_a_rebase_are_stamped_once_and_picks_not_restamped(tracked: Sandbox) -> None:
@@ -318,3 +332,18 @@ def test_modes_and_created_directories_are_restored(sandbox: Sandbox) -> None:
     sandbox.ok("uninstall")
     assert not (sandbox.path / ".githooks").exists()
     assert exclude.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_amend_that_changes_nothing_is_not_a_replacement_of_itself(tracked: Sandbox) -> None:
+    # With the dates pinned, an amend that changes nothing gives the same commit id: git's mapping is
+    # "X X", and X must not be noted as replacing itself (churn would leave it out).
+    window = open_window(tracked)
+    first = tracked.commit(lines=2)
+    second = tracked.commit(lines=5)
+    tracked.wait_for_flush()
+    tracked.git("commit", "-q", "--amend", "--no-edit")
+    assert tracked.head() == second
+    tracked.ok("end", "codex", "--used", "20")
+    assert replaced_by(tracked, second) == set()
+    churn = json.loads(tracked.ok("churn", window, "--json"))
+    assert (churn["commits"], churn["added"]) == (2, 7), first

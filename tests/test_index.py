@@ -13,7 +13,7 @@ from tests.conftest import Sandbox
 
 def full_read_halts(repo: Repo) -> dict[str, str | None]:
     records = live_records(repo.read_records())
-    rows = window_rows(records, lambda start, end: None)
+    rows = window_rows(records, lambda window_id, start, end: None)
     return {p: halt_reason(p, records, rows) for p in PROVIDERS}
 
 

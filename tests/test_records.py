@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gittracker import clock
 from gittracker.capacity import from_options, parse_count, parse_percent
 from gittracker.errors import BadInput
-from gittracker.hookrun import _parse_queue, read_mapping
+from gittracker.hookrun import read_mapping, read_queue
 from gittracker.records import KINDS, SCHEMAS, Record, iter_note_lines, note_line, record_path
 
 json_values = st.recursive(
@@ -230,20 +230,51 @@ def test_queue_parser_never_raises_and_keeps_only_well_formed_lines(lines: list[
     import tempfile
 
     sha = "a" * 40
-    good = [f"{sha} " + '{"id":"x","ts":"t","v":1}', f"copy {sha} {'b' * 40}"]
+    good = [
+        f"{sha} " + '{"id":"x","ts":"t","v":1}',
+        f"copy {sha} {'b' * 40}",
+        f"rewrite {'c' * 40} {'d' * 40} amend",
+        f"rewrite {'e' * 64} {'f' * 64} rebase",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "queue"
         path.write_bytes(b"\n".join([*lines, *(line.encode() for line in good)]) + b"\n")
-        stamps, copies, bad = _parse_queue([path])
-    assert '{"id":"x","ts":"t","v":1}' in stamps[sha]
-    assert (sha, "b" * 40) in copies
-    assert len(bad) <= len(lines)
+        queue = read_queue([path])
+    assert '{"id":"x","ts":"t","v":1}' in queue.stamps[sha]
+    assert (sha, "b" * 40, "cherry-pick") in queue.rewrites
+    assert ("c" * 40, "d" * 40, "amend") in queue.rewrites and ("e" * 64, "f" * 64, "rebase") in queue.rewrites
+    assert len(queue.bad) <= len(lines)
+    undecodable = sum(1 for line in lines if not _utf8(line))
+    assert sum(1 for bad in queue.bad if bad.endswith("not UTF-8")) == undecodable
+
+
+@settings(max_examples=80)
+@given(st.lists(st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode()), max_size=6))
+def test_note_reader_never_raises_and_takes_only_our_lines(noise: list[bytes]) -> None:
+    from gittracker.churn import parse_note
+    from gittracker.records import replaces_line
+
+    window = clock.new_id()
+    ours = [note_line(window, "codex", "main", "2026-06-01T10:00:00.000Z"), replaces_line("c" * 40, "amend", "t")]
+    # Our lines among noise, repeated and separated by blank lines, as git's concatenate mode leaves them.
+    body = b"\n".join([*noise, ours[0].encode(), b"", *noise, ours[1].encode(), ours[0].encode()])
+    facts = parse_note(body)
+    assert window in facts.windows and "c" * 40 in facts.replaces
+    assert all(len(commit) in (40, 64) for commit in facts.replaces)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @given(st.text(max_size=200))
 def test_rewrite_mapping_parser(text: str) -> None:
     for old, new in read_mapping(text):
-        assert len(old) == len(new) == 40
+        assert len(old) == len(new) and len(old) in (40, 64)
 
 
 def test_an_integer_too_big_for_a_float_is_bad_input_not_a_crash() -> None:

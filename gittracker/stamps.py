@@ -1,0 +1,228 @@
+"""Stamps that must not be lost: a window's commits whose note is missing, found and restored.
+
+A commit loses its stamp when ``git commit`` is killed after it moved the branch but before the
+post-commit hook ran, or when the hook could not write the queue (a full disk, a read-only state dir).
+``end`` restores its window's missing stamps; ``doctor`` does it for every window of this machine and
+reports what else is wrong with the stamp queue (``findings``).
+
+A commit is stamped for a window only when all of these hold (docs/hooks.md#lost-stamps):
+
+- it is in the window's range, ``commit_start..HEAD``, and is not a merge;
+- it carries no ``refs/notes/tracker`` note at all (and no stamp for it is queued);
+- its committer e-mail is the one git commits as here (``git var GIT_COMMITTER_IDENT``: ``user.email``
+  or ``GIT_COMMITTER_EMAIL``), so commits pulled from other people are never claimed;
+- its committer date and its author date lie within the window's open time (a rebased copy of an older
+  commit keeps its old author date);
+- at its committer date, the only windows open on this machine belong to the window's own agent (read
+  from every agent's local state); it then gets the note lines of each of those windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import math
+from dataclasses import dataclass
+
+from gittracker import clock
+from gittracker.errors import TrackerError
+from gittracker.findings import Finding
+from gittracker.git import Repo
+from gittracker.hookrun import queue_files, read_queue
+from gittracker.state import AgentState, LocalState, file_lock
+
+
+@dataclass(frozen=True)
+class LocalWindow:
+    """A window open now, or the last one closed per provider, of one agent on this machine."""
+
+    agent_id: str
+    window_id: str
+    opened: int  # seconds, rounded down: git's commit times have whole seconds
+    closed: int | None  # seconds, rounded up; None while open
+    commit_start: str | None
+    note_line: str
+
+    def holds(self, seconds: int, now: int) -> bool:
+        return self.opened <= seconds <= (self.closed if self.closed is not None else now)
+
+
+def local_windows(state: LocalState) -> list[LocalWindow] | None:
+    """Every agent's open and last closed windows; None when an agent's state cannot be read (then
+    nobody can tell whose a commit is, and nothing is stamped)."""
+    windows = []
+    for agent in state.agents():
+        try:
+            agent_state = state.load(agent)
+        except TrackerError:
+            return None
+        windows += _windows_of(agent, agent_state)
+    return windows
+
+
+def _windows_of(agent: str, agent_state: AgentState) -> list[LocalWindow]:
+    found = []
+    for window, closed in [(w, None) for w in agent_state.open.values()] + [
+        (w, w.get("closed_ts")) for w in agent_state.last_closed.values()
+    ]:
+        try:
+            opened = math.floor(clock.parse_ts(window["opened_ts"]).timestamp())
+            end = math.ceil(clock.parse_ts(closed).timestamp()) if closed else None
+        except (TrackerError, KeyError, TypeError):
+            continue
+        found.append(
+            LocalWindow(agent, window["window_id"], opened, end, window.get("commit_start"), window["note_line"])
+        )
+    return found
+
+
+def missing_stamps(repo: Repo, targets: list[LocalWindow], windows: list[LocalWindow]) -> dict[str, list[str]]:
+    """Commits of the ``targets`` windows that lack their note: commit -> the note lines it should get."""
+    head = repo.head()
+    email = repo.committer_email()
+    if head is None or not email or not targets:
+        return {}
+    noted = {commit for _, commit in repo.notes_listing()}
+    noted |= set(read_queue(queue_files(LocalState(repo.tracker_dir))).stamps)
+    now = math.ceil(clock.now().timestamp())
+    found: dict[str, list[str]] = {}
+    for target in targets:
+        if target.commit_start is not None and not repo.has_commit(target.commit_start):
+            continue  # its range is gone (rewritten and collected): no bound, so no guess
+        for commit, committed, authored, committer in repo.commits_with_dates(target.commit_start, head):
+            if commit in found or commit in noted or committer != email:
+                continue
+            if not (target.holds(committed, now) and target.holds(authored, now)):
+                continue
+            owners = [window for window in windows if window.holds(committed, now)]
+            if {window.agent_id for window in owners} != {target.agent_id}:
+                continue  # another agent had a window open then: it may be theirs
+            found[commit] = sorted({window.note_line for window in owners})
+    return found
+
+
+def stamp_missing(repo: Repo, window_ids: set[str] | None = None) -> dict[str, list[str]]:
+    """Stamp the commits of this machine's windows (all, or ``window_ids``) that lack their note.
+
+    Returns commit -> the note lines written. Runs under the flush lock, after the queue is written, so
+    a stamp a hook queued meanwhile is seen as queued, not as missing.
+    """
+    from gittracker.hookrun import flush
+
+    state = LocalState(repo.tracker_dir)
+    flush(repo)
+    with file_lock(state.flush_lock, timeout=60):
+        windows = local_windows(state)
+        if windows is None:
+            return {}
+        targets = [w for w in windows if window_ids is None or w.window_id in window_ids]
+        found = missing_stamps(repo, targets, windows)
+        if found:
+            repo.add_note_lines(found)
+    return found
+
+
+# -- what doctor reports ---------------------------------------------------------------------------------
+
+
+def _flusher_running(state: LocalState) -> bool:
+    """A flusher holds ``flush.lock`` while it works (the kernel releases it if the flusher dies)."""
+    try:
+        # Opened read-only: doctor must also work on a read-only state dir.
+        with open(state.flush_lock, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
+def findings(repo: Repo) -> list[Finding]:
+    """Problems with note stamps: queued and not written, a dead flusher's marker, damaged queue files,
+    window commits without their note. Each says what ``doctor --fix`` (``repair``) does about it."""
+    state = LocalState(repo.tracker_dir)
+    if not state.root.is_dir():
+        return []
+    found: list[Finding] = []
+    running = _flusher_running(state)
+    if state.flush_marker.exists() and not running:
+        found.append(
+            Finding(
+                "flush-marker-stale",
+                f"{state.flush_marker} was left by a note flusher that died: new stamps wait for it",
+                "doctor --fix removes it and writes the queued stamps",
+                True,
+            )
+        )
+    files = queue_files(state)
+    queue = read_queue(files)
+    # Rewrite lines are left queued on purpose while no window is open (every reader flushes first).
+    waiting = sum(len(lines) for lines in queue.stamps.values())
+    if waiting and not running:
+        names = ", ".join(path.name for path in files)
+        found.append(
+            Finding(
+                "stamps-queued",
+                f"{waiting} note stamp(s) queued in {names} and not written to refs/notes/tracker",
+                "doctor --fix writes them (as `git tracker flush` does)",
+                True,
+            )
+        )
+    if queue.bad:
+        shown = "; ".join(queue.bad[:3]) + ("; …" if len(queue.bad) > 3 else "")
+        found.append(
+            Finding(
+                "queue-damaged",
+                f"{len(queue.bad)} unreadable line(s) in the stamp queue ({shown})",
+                "doctor --fix writes the readable lines and drops the rest (an anomaly lists them); "
+                "the stamps they held are restored from the windows below",
+                True,
+            )
+        )
+    found += _missing_findings(repo, state)
+    return found
+
+
+def _missing_findings(repo: Repo, state: LocalState) -> list[Finding]:
+    windows = local_windows(state)
+    if windows is None:
+        return [
+            Finding(
+                "stamps-unverifiable",
+                "an agent's local state cannot be read, so commits without a note cannot be told apart",
+                "repair that agent's state.json (doctor reports it), then run doctor again",
+            )
+        ]
+    with contextlib.suppress(TrackerError):
+        missing = missing_stamps(repo, windows, windows)
+        if missing:
+            example = sorted(missing)[0]
+            return [
+                Finding(
+                    "stamps-missing",
+                    f"{len(missing)} commit(s) made in this machine's windows have no note (e.g. {example[:10]})",
+                    "doctor --fix stamps them (`git tracker end` does the same for its window)",
+                    True,
+                )
+            ]
+    return []
+
+
+def repair(repo: Repo) -> list[str]:
+    """What ``doctor --fix`` does about ``findings``: clear a dead flusher's marker, write the queue, stamp
+    the commits that lack their note. Returns one line per thing done."""
+    state = LocalState(repo.tracker_dir)
+    done = []
+    if state.flush_marker.exists() and not _flusher_running(state):
+        state.clear_stale_flush_marker()
+        done.append(f"removed {state.flush_marker.name} left by a dead flusher")
+    queued = bool(queue_files(state))
+    stamped = stamp_missing(repo)  # writes the queue first
+    if queued:
+        done.append("wrote the queued note stamps")
+    if stamped:
+        done.append(f"stamped {len(stamped)} commit(s) that had lost their note: {', '.join(c[:10] for c in stamped)}")
+    return done
