@@ -1,10 +1,10 @@
 """``git tracker doctor``: check everything git-tracker depends on, say what to do, repair what is safe.
 
 Each part answers for itself (``install.findings``: set-up, hooks and git config; ``stamps.findings``: queued
-stamps and commits that lost their note); this module checks what it owns, the local agent states and the ledger, gathers the rest into
-one report, and runs the repairs in an order where each finds the ground the previous one cleared. Doctor must
-work where other commands stop, so it opens the repository itself: no settings file, replayed journal or readable
-state is required to look.
+stamps and commits that lost their note; ``LocalState.findings``: the agents' state files); this module checks
+the ledger, gathers the rest into one report, and runs the repairs in an order where each finds the ground the
+previous one cleared. Doctor must work where other commands stop, so it opens the repository itself: no
+settings file, replayed journal or readable state is required to look.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from gittracker.state import AgentState, LocalState
 from gittracker.windows import Context, rebuild_state, replay_journal
 
 STALE_REF_LOCK_SECONDS = 60.0
-STAMP_CODES = frozenset({"flush-marker-stale", "stamps-queued", "queue-damaged", "stamps-missing"})
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def repair(repo: Repo, findings: list[Finding]) -> list[str]:
     context = Context(repo, local, _settings_or_defaults(repo), "main", "cli")
     for agent in local.agent_dirs():
         done += _repair_agent(context, agent, codes)
-    if codes & STAMP_CODES:  # last: stamps are restored against windows the states now agree on
+    if codes & stamps.FIXABLE:  # last: stamps are restored against windows the states now agree on
         done += stamps.repair(repo)
     return done
 

@@ -140,6 +140,10 @@ def _flusher_running(state: LocalState) -> bool:
     return False
 
 
+# The codes of ``findings`` that ``repair`` fixes.
+FIXABLE = frozenset({"flush-marker-stale", "stamps-queued", "queue-damaged", "stamps-missing"})
+
+
 def findings(repo: Repo) -> list[Finding]:
     """Problems with note stamps: queued and not written, a dead flusher's marker, damaged queue files,
     window commits without their note. Each says what ``doctor --fix`` (``repair``) does about it."""
