@@ -28,7 +28,6 @@ churn, never 0.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import marshal
 from collections.abc import Iterable
@@ -38,7 +37,7 @@ from typing import Any, NamedTuple
 
 from gittracker.errors import BadInput, GitFailed
 from gittracker.git import Repo, is_object_id
-from gittracker.state import atomic_write
+from gittracker.state import write_cache
 
 SELECTIONS = ("noted", "range")
 SELECTION_TEXT = {"noted": "commits carrying its note", "range": "every commit in the range"}
@@ -483,10 +482,8 @@ def _load_marshal(path: Path | None, magic: bytes) -> Any:
 
 
 def _save_marshal(path: Path | None, magic: bytes, value: Any) -> None:
-    """Best effort: a cache that cannot be written (a full disk) costs a recomputation, never a command."""
     if path is not None and path.parent.parent.is_dir():  # only inside an initialised tracker dir
-        with contextlib.suppress(OSError):
-            atomic_write(path, magic + marshal.dumps(value), durable=False)
+        write_cache(path, magic + marshal.dumps(value))
 
 
 def _load_json(path: Path | None) -> dict[str, Any]:
@@ -500,7 +497,5 @@ def _load_json(path: Path | None) -> dict[str, Any]:
 
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
-    """Caches: written whole and atomically, without fsync, best effort (a lost cache costs a recomputation)."""
     if path.parent.parent.is_dir():  # only inside an initialised tracker dir
-        with contextlib.suppress(OSError):
-            atomic_write(path, json.dumps(data, separators=(",", ":")), durable=False)
+        write_cache(path, json.dumps(data, separators=(",", ":")))

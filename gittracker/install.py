@@ -9,7 +9,7 @@ where something else changed them meanwhile, removes exactly our entries and kee
 
 ``findings`` and ``fix`` are the set-up's health checks for ``git tracker doctor``. Their codes:
 ``install-damaged``, ``install-record-missing``, ``install-incomplete``, ``uninstall-incomplete``,
-``hook-missing``, ``hook-foreign``, ``hook-interpreter-gone``, ``hook-original-stranded``,
+``hook-missing``, ``hook-foreign``, ``hook-interpreter-gone``, ``hook-outdated``, ``hook-original-stranded``,
 ``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``.
 """
 
@@ -568,6 +568,16 @@ def _hook_findings(path: Path, folder_record: FolderRecord) -> list[Finding]:
                 fixable=True,
             )
         ]
+    if path.read_text(errors="replace") != render_hook(path.name, python):
+        return [
+            Finding(
+                "hook-outdated",
+                f"{path} is an older git-tracker's hook: this version's hook handles more (rewrites, symbolic "
+                "branches, full disks)",
+                "doctor --fix writes this version's hook (so does `git tracker init`)",
+                fixable=True,
+            )
+        ]
     return []
 
 
@@ -625,7 +635,7 @@ def fix(repo: Repo, found: list[Finding]) -> list[str]:
             record.state = COMPLETE
             save()
             done.append("finished the interrupted `git tracker init`")
-        elif codes & {"hook-missing", "hook-interpreter-gone"}:
+        elif codes & {"hook-missing", "hook-interpreter-gone", "hook-outdated"}:
             for where, folder_record in record.hook_folders.items():
                 lines = hookfolder.install(Path(where), folder_record, repo.common_dir, save)
                 done += [line for line in lines if not line.endswith(": up to date")]

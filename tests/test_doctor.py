@@ -132,3 +132,19 @@ def test_a_sha256_repository_and_a_repository_not_set_up(tmp_path: Path) -> None
     assert code == 1 and codes(report) == ["not-set-up"]
     outside = Sandbox(tmp_path).tracker("doctor")
     assert outside.returncode == 2 and outside.stderr.count("\n") == 1
+
+
+def test_an_older_versions_hook_is_found_and_rewritten(tracked: Sandbox) -> None:
+    hook = tracked.path / ".git" / "hooks" / "post-commit"
+    current = hook.read_text()
+    older = current.replace("git-tracker-hook-version: 2", "git-tracker-hook-version: 1").replace("gt_is_id", "gt_id")
+    hook.write_text(older)
+    code, report = doctor(tracked)
+    assert code == 1 and codes(report) == ["hook-outdated"]
+    assert "need attention (hook-outdated)" in tracked.ok("status")
+    code, fixed = doctor(tracked, "--fix")
+    assert code == 0 and fixed["fixed"] == ["post-commit hook: updated"] and hook.read_text() == current
+    tracked.ok("start", "codex", "--used", "1")
+    stamped = tracked.commit()
+    tracked.wait_for_flush()
+    assert len(tracked.note(stamped)) == 1
