@@ -20,6 +20,7 @@ from gittracker.state import write_cache
 
 INDEX_VERSION = 2  # 2: the files skipped, so every command reports them
 RESAVE_AFTER = 64
+SKIPPED_NAME = "ledger-skipped.json"  # the index's ``skipped`` alone, small, for ``report_known_skipped``
 KINDS = ("window-open", "window-close", "completion", "void", "anomaly", "resume")
 
 
@@ -139,5 +140,22 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
         # command, so the file is rewritten only after a rebuild or once enough records piled up.
         if rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER:
             write_cache(path, index.to_json())
-    report_skipped(Skipped(where, reason, "see git tracker doctor") for where, reason in index.skipped.items())
+        if update.skipped or rebuilt:
+            write_cache(cache_dir / SKIPPED_NAME, json.dumps(index.skipped, sort_keys=True))
+    _report(index.skipped)
     return index
+
+
+def report_known_skipped(cache_dir: Path) -> None:
+    """Report the ledger files the index last found unusable, without reading the ledger or the index: for
+    commands that write but do not read (``end``), so that every command says it, at the cost of one small file."""
+    try:
+        known = json.loads((cache_dir / SKIPPED_NAME).read_bytes())
+    except (OSError, ValueError):
+        return
+    if isinstance(known, dict):
+        _report({str(path): str(reason) for path, reason in known.items()})
+
+
+def _report(skipped: dict[str, str]) -> None:
+    report_skipped(Skipped(where, reason, "see git tracker doctor") for where, reason in skipped.items())

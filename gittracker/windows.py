@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gittracker import clock, install
+from gittracker import clock
 from gittracker.capacity import READING_FIELDS, UNITS, Reading, check_provider, require_binding
 from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, TrackerError, storage_failed
 from gittracker.git import Repo
+from gittracker.index import report_known_skipped
 from gittracker.names import valid_agent_id
 from gittracker.records import OUTCOMES, Record, Skipped, describe_skipped, live_records, note_line
 from gittracker.state import AgentState, LocalState
@@ -232,12 +233,7 @@ def _open_entry(snapshot: Record, opened: Record) -> dict[str, Any]:
         "methodology": opened["methodology"],
         "note": opened["note"],
         "before": {name: snapshot.get(name) for name in READING_FIELDS},
-        "before_reading": {
-            **snapshot.body,
-            "ts": snapshot.ts,
-            "agent_id": snapshot.agent_id,
-            "snapshot_id": snapshot.id,
-        },
+        "before_reading": _reading_entry(snapshot),
         "note_line": note_line(opened["window_id"], opened["provider"], opened.agent_id, opened.ts),
     }
 
@@ -313,11 +309,7 @@ def end(
         window = state.open.get(provider)
         if window is None:
             raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
-        if _index(ctx).live_close(window["window_id"]) is not None:
-            raise Refused(
-                f"{provider} window {window['window_id']} is already closed on the ledger, but this machine's state "
-                "still has it open: `git tracker doctor --fix` brings the state up to date"
-            )
+        report_known_skipped(ctx.local.root / "cache")
         moment = clock.now()
         opened = clock.parse_ts(window["opened_ts"])
         if moment < opened:
@@ -814,6 +806,8 @@ def status(ctx: Context) -> dict[str, Any]:
 
     # Stamps only: rewrite lines wait for the next flush by design, and damaged lines are doctor's.
     queued = sum(len(lines) for lines in read_queue(queue_files(ctx.local)).stamps.values())
+    from gittracker import install
+
     problems = sorted({finding.code for finding in [*install.findings(ctx.repo), *ctx.local.findings()]})
     return {
         "schema_version": 1,

@@ -71,8 +71,7 @@ def test_a_state_behind_the_ledger_is_brought_up_to_date(tracked: Sandbox) -> No
     old = state_file(tracked).read_bytes()
     tracked.ok("end", "codex", "--used", "25")
     state_file(tracked).write_bytes(old)  # a backup restored, or a write that was lost
-    refused = tracked.tracker("end", "codex", "--used", "40")
-    assert refused.returncode == 1 and "already closed on the ledger" in refused.stderr
+    assert "codex window" in tracked.ok("status")  # this machine thinks it is still open
     assert codes(doctor(tracked)[1]) == ["state-behind-ledger"]
     assert doctor(tracked, "--fix")[0] == 0
     assert "no open windows" in tracked.ok("status")
