@@ -123,6 +123,19 @@ class Sandbox:
         self.git("update-ref", "refs/heads/tracker-ledger", commit, *([parent] if parent else []))
         return commit
 
+    def killed_end(self, agent: str, provider: str = "codex") -> list[dict[str, Any]]:
+        """A window of ``agent`` as a killed ``end`` leaves it: closed in the agent's state, its closing records
+        still in the journal, the ledger without them. Returns those records (the after snapshot, the close)."""
+        env = {"AGENT_ID": agent}
+        self.ok("start", provider, "--used", "10", env=env)
+        self.ok("end", provider, "--used", "30", env=env)
+        closing = [r for r in self.records() if r["kind"] in ("snapshot", "window-close")][-2:]
+        state_path = self.path / ".git" / "tracker" / "agents" / agent / "state.json"
+        state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "pending": closing}))
+        self.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
+        assert closing[1]["id"] not in self.git("ls-tree", "-r", "--name-only", "tracker-ledger")
+        return closing
+
     def wait_for_flush(self, timeout: float = 20.0) -> None:
         """Background flushers: wait until none runs and nothing is queued."""
         tracker = Path(self.git("rev-parse", "--git-common-dir").strip())

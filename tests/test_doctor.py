@@ -80,13 +80,7 @@ def test_a_state_behind_the_ledger_is_brought_up_to_date(tracked: Sandbox) -> No
 
 
 def test_a_journal_left_by_an_agent_that_died_is_reported_and_appended(tracked: Sandbox) -> None:
-    worker = {"AGENT_ID": "worker-1"}
-    tracked.ok("start", "claude", "--used", "10", env=worker)
-    tracked.ok("end", "claude", "--used", "30", env=worker)
-    closing = [r for r in tracked.records() if r["kind"] in ("snapshot", "window-close")][-2:]
-    path = state_file(tracked, "worker-1")
-    path.write_text(json.dumps({**json.loads(path.read_text()), "pending": closing}))
-    tracked.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
+    closing = tracked.killed_end("worker-1", "claude")
     # doctor looks before it touches anything (every other command would finish the journal first)
     assert codes(doctor(tracked)[1]) == ["journal-left"]
     code, fixed = doctor(tracked, "--fix")

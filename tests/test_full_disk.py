@@ -7,12 +7,12 @@ import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Sandbox
+from tests.mounts import mounted, run_as_root_elsewhere
 
 WRITES = [
     ["snapshot", "codex", "--used", "12"],
@@ -23,19 +23,6 @@ WRITES = [
     ["resume", "codex"],
 ]
 READS = [["log"], ["log", "--json"], ["status"], ["preview"], ["decide"], ["export", "churn"], ["churn"]]
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"a tmpfs cannot be mounted here (needs root): {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path) -> Path:
@@ -78,7 +65,18 @@ def one_line(done: subprocess.CompletedProcess[str], args: list[str]) -> None:
     assert "internal error" not in done.stderr, (args, done.stderr)
 
 
-def test_a_full_disk_refuses_writes_in_one_line_and_nothing_refused_happens_later(small_disk: Path) -> None:
+def test_a_full_disk_refuses_writes_in_one_line_and_nothing_refused_happens_later(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if run_as_root_elsewhere(request):
+        return
+    small_disk = tmp_path / "disk"
+    small_disk.mkdir()
+    with mounted("-t", "tmpfs", "-o", "size=6m", "tmpfs", str(small_disk)):
+        full_disk_refuses_writes(small_disk)
+
+
+def full_disk_refuses_writes(small_disk: Path) -> None:
     box = open_window(small_disk)
     tip = ledger_tip(box)
     filler = fill(small_disk)
@@ -100,18 +98,19 @@ def test_a_full_disk_refuses_writes_in_one_line_and_nothing_refused_happens_late
     assert [r["delta"] for r in box.records("window-close")] == [10]
 
 
-def test_a_read_only_repository_refuses_writes_in_one_line_and_still_reads(small_disk: Path) -> None:
-    box = open_window(small_disk)
+def test_a_read_only_repository_refuses_writes_in_one_line_and_still_reads(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if run_as_root_elsewhere(request):
+        return
+    box = open_window(tmp_path)
     tip = ledger_tip(box)
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    try:
+    with mounted("--bind", str(box.path), str(box.path)), mounted("-o", "remount,bind,ro", str(box.path)):
         for args in WRITES:
             one_line(box.tracker(*args), args)
         for args in READS:
             done = box.tracker(*args)
             assert done.returncode == 0, (args, done.stderr)
-    finally:
-        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
     assert ledger_tip(box) == tip
     box.ok("end", "codex", "--used", "20")
     assert json.loads(box.ok("log", "--json", "--kind", "window-close"))["delta"] == 10

@@ -103,18 +103,8 @@ def test_a_pasted_screen_is_the_same_record_after_local_state_is_lost_and_in_ano
 
 
 def test_any_command_finishes_the_journal_of_an_agent_that_died(tracked: Sandbox) -> None:
-    worker = {"AGENT_ID": "worker-1"}
-    tracked.ok("start", "codex", "--used", "10", env=worker)
-    tracked.ok("end", "codex", "--used", "30", env=worker)
-    closing = [r for r in tracked.records() if r["kind"] in ("snapshot", "window-close")][-2:]
-    # What `end` leaves when it is killed between saving its journal and writing the ledger: the state after,
-    # with the records still to append, and a ledger without them.
+    closing = tracked.killed_end("worker-1")
     state_path = tracker_dir(tracked) / "agents" / "worker-1" / "state.json"
-    state = json.loads(state_path.read_text())
-    state_path.write_text(json.dumps({**state, "pending": closing}))
-    tracked.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
-    listing = tracked.git("ls-tree", "-r", "--name-only", "tracker-ledger")
-    assert closing[1]["id"] not in listing
 
     # Another agent's read-only command finishes it, and the journal is cleared.
     assert "journalled" not in tracked.ok("log")
@@ -124,13 +114,8 @@ def test_any_command_finishes_the_journal_of_an_agent_that_died(tracked: Sandbox
 
 
 def test_a_live_agents_journal_is_left_to_it(tracked: Sandbox) -> None:
-    worker = {"AGENT_ID": "worker-1"}
-    tracked.ok("start", "codex", "--used", "10", env=worker)
-    tracked.ok("end", "codex", "--used", "30", env=worker)
-    closing = [r for r in tracked.records() if r["kind"] in ("snapshot", "window-close")][-2:]
+    closing = tracked.killed_end("worker-1")
     state_path = tracker_dir(tracked) / "agents" / "worker-1" / "state.json"
-    state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "pending": closing}))
-    tracked.git("update-ref", "refs/heads/tracker-ledger", "refs/heads/tracker-ledger~1")
     # worker-1 is busy: it holds its lock (as every command of its does while its journal is not empty).
     lock = str(state_path.parent / "lock")
     holder = subprocess.Popen(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from gittracker import stamps
 from gittracker.git import Repo, head_file_commit
 from tests.conftest import Sandbox
+from tests.mounts import mounted, run_as_root_elsewhere
 
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # as if `git commit` was killed before its hook ran
 
@@ -93,33 +91,6 @@ def test_a_branch_that_is_a_symbolic_ref_keeps_its_stamps(tracked: Sandbox) -> N
 
 
 # -- a full disk and a read-only state dir, for real ------------------------------------------------------
-
-
-def run_as_root_elsewhere(request: pytest.FixtureRequest) -> bool:
-    """Mounting needs root: when not root, run this very test inside `unshare -rm` (a user and mount
-    namespace where it is root) and report that run's result. True when it ran there."""
-    if os.geteuid() == 0:
-        return False
-    if shutil.which("unshare") is None:
-        pytest.fail("this test mounts a tmpfs: it needs root or `unshare -rm` (util-linux)")
-    done = subprocess.run(
-        ["unshare", "-rm", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
-        capture_output=True,
-        text=True,
-        cwd=request.config.rootpath,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    return True
-
-
-@contextlib.contextmanager
-def mounted(*args: str) -> Iterator[None]:
-    target = args[-1]
-    subprocess.run(["mount", *args], check=True, capture_output=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", "-l", target], check=False, capture_output=True)
 
 
 FILL_HOOK = """#!/bin/sh
