@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gittracker.errors import BadInput, GitFailed
+from gittracker.files import write_cache
 from gittracker.git import Repo, is_object_id
-from gittracker.state import write_cache
 
 SELECTIONS = ("noted", "range")
 SELECTION_TEXT = {"noted": "commits carrying its note", "range": "every commit in the range"}

@@ -65,41 +65,37 @@ def run_git(
     stdin: str | None = None,
     hooks_off: bool = True,
     env: Mapping[str, str] | None = None,
+    allowed: tuple[int, ...] = (0,),
 ) -> str:
-    """Run ``git`` with hooks off and a clean environment (plus ``env``); return stdout."""
-    command = ["git", *(["-c", "core.hooksPath=/dev/null"] if hooks_off else []), *args]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=cwd,
-            env=clean_env(env),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitFailed("git is not installed or not on PATH") from None
-    if check and done.returncode != 0:
-        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise GitFailed(f"git {args[0]} failed: {detail}")
-    return done.stdout
+    """Run ``git`` with hooks off and a clean environment (plus ``env``); return stdout.
+
+    With ``check``, an exit status outside ``allowed`` is a ``GitFailed`` naming git's last error line.
+    """
+    data = None if stdin is None else stdin.encode()
+    out = _git_process(args, cwd, data, hooks_off, env, allowed if check else None)
+    # As a text-mode pipe reads it (universal newlines), with undecodable bytes kept rather than refused.
+    return out.decode(errors="surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def run_git_bytes(args: list[str], cwd: Path | str | None = None, *, stdin: bytes | None = None) -> bytes:
     """``run_git`` for output that must stay bytes (object contents, whose sizes git gives in bytes)."""
+    return _git_process(args, cwd, stdin, True, None, (0,))
+
+
+def _git_process(
+    args: list[str],
+    cwd: Path | str | None,
+    stdin: bytes | None,
+    hooks_off: bool,
+    env: Mapping[str, str] | None,
+    allowed: tuple[int, ...] | None,
+) -> bytes:
+    command = ["git", *(["-c", "core.hooksPath=/dev/null"] if hooks_off else []), *args]
     try:
-        done = subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=cwd,
-            env=clean_env(),
-            input=stdin,
-            capture_output=True,
-            check=False,
-        )
+        done = subprocess.run(command, cwd=cwd, env=clean_env(env), input=stdin, capture_output=True, check=False)
     except FileNotFoundError:
         raise GitFailed("git is not installed or not on PATH") from None
-    if done.returncode != 0:
+    if allowed is not None and done.returncode not in allowed:
         detail = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise GitFailed(f"git {args[0]} failed: {detail}")
     return done.stdout
@@ -272,19 +268,9 @@ class Repo:
     # -- config ---------------------------------------------------------------------------------------
 
     def config_get_all(self, key: str) -> list[str]:
-        """The repository's own values of ``key``; an empty list when it has none (git exits 1 then)."""
-        done = subprocess.run(
-            ["git", "config", "--local", "--get-all", key],
-            cwd=self.toplevel,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode not in (0, 1):  # 1 is "no such key"; anything else must not read as "unset"
-            detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise GitFailed(f"git config failed: {detail}")
-        return done.stdout.splitlines()
+        """The repository's own values of ``key``; an empty list when it has none (git exits 1 then). Any
+        other failure is raised: it must not read as "unset"."""
+        return run_git(["config", "--local", "--get-all", key], self.toplevel, allowed=(0, 1)).splitlines()
 
     def config_set(self, key: str, value: str) -> None:
         self.git("config", "--local", key, value)
@@ -322,7 +308,7 @@ class Repo:
         then it puts the original bytes back, where ``--unset`` may leave an empty section header or
         otherwise differ from what was there.
         """
-        from gittracker.state import temp_path
+        from gittracker.files import temp_path
 
         scratch.mkdir(parents=True, exist_ok=True)
         copy = temp_path(scratch / "config")
@@ -341,7 +327,7 @@ class Repo:
         for us. Our lock is a hard link to a temp file named with our pid: if we are killed holding it,
         ``remove_dead_config_writes`` can tell the lock is ours and remove it.
         """
-        from gittracker.state import temp_path
+        from gittracker.files import temp_path
 
         config = self.config_file
         lock = config.with_name("config.lock")
@@ -372,7 +358,7 @@ class Repo:
 
     def dead_config_writes(self) -> list[Path]:
         """Temp files of a ``replace_config_file`` that was killed, and the ``config.lock`` it still held."""
-        from gittracker.state import dead_temp_files
+        from gittracker.files import dead_temp_files
 
         found = []
         lock = self.config_file.with_name("config.lock")
@@ -778,7 +764,7 @@ class _RecordCache:
 
     def save(self) -> None:
         if self.added >= self.RESAVE_AFTER or (self.added and len(self.data) < 4 * self.RESAVE_AFTER):
-            from gittracker.state import write_cache
+            from gittracker.files import write_cache
 
             if self.path.parent.parent.is_dir():  # only inside an initialised tracker dir
                 write_cache(self.path, json.dumps(self.data, separators=(",", ":")))

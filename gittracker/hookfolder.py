@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker.errors import BadInput, Refused
-from gittracker.state import atomic_write, remove_dead_temp_files
+from gittracker.files import atomic_write, remove_dead_temp_files
 
 HOOK_NAMES = ("post-commit", "post-rewrite")
 HOOK_MARKER = "git-tracker-hook-version"

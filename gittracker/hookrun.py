@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gittracker.state import LocalState, file_lock
+from gittracker.files import file_lock
+from gittracker.state import LocalState
 
 if TYPE_CHECKING:
     from gittracker.git import Repo
@@ -258,7 +259,7 @@ def restore_window_notes(repo: Repo, window_id: str) -> int:
         restored = {sha: lines for sha, lines in lost.items() if sha in alive}
         if restored:
             repo.add_note_lines(restored)
-        from gittracker.state import atomic_write
+        from gittracker.files import atomic_write
 
         atomic_write(path, "".join(f"{line}\n" for line in keep))
     return len(restored)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gittracker.files import write_cache
 from gittracker.git import Repo, report_skipped
 from gittracker.records import Record, Skipped
-from gittracker.state import write_cache
 
 INDEX_VERSION = 2  # 2: the files skipped, so every command reports them
 RESAVE_AFTER = 64

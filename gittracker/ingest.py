@@ -24,6 +24,7 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.errors import BadInput
+from gittracker.files import file_lock, write_cache
 from gittracker.logstate import (
     LOG_SOURCES,
     MANIFEST_VERSION,
@@ -40,7 +41,6 @@ from gittracker.logstate import (
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
 from gittracker.sources.tail import MAX_LINE_BYTES, Reading, Seen, open_new
-from gittracker.state import file_lock, write_cache
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,

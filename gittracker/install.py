@@ -25,6 +25,7 @@ from typing import Any
 from gittracker import hookfolder
 from gittracker.config import CONFIG_NAME, default_text
 from gittracker.errors import BadInput, NotInitialised, Refused
+from gittracker.files import ANY_NAME, atomic_write, dead_temp_files, remove_dead_temp_files
 from gittracker.findings import Finding
 from gittracker.git import NOTES_REF, STALE_LOCK_SECONDS, Repo
 from gittracker.hookfolder import (
@@ -49,7 +50,7 @@ from gittracker.installrecord import (
     FileSnapshot,
     InstallRecord,
 )
-from gittracker.state import ANY_NAME, LocalState, atomic_write, dead_temp_files, remove_dead_temp_files
+from gittracker.state import LocalState
 
 __all__ = ["findings", "fix", "init", "is_tracker_hook", "render_hook", "uninstall"]
 

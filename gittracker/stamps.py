@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 from gittracker import clock
 from gittracker.errors import TrackerError
+from gittracker.files import file_lock
 from gittracker.findings import Finding
 from gittracker.git import Repo
 from gittracker.hookrun import queue_files, read_queue
-from gittracker.state import AgentState, LocalState, file_lock
+from gittracker.state import AgentState, LocalState
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,184 @@
+"""Files written so that nothing is ever half there: atomic replacement, temp files a dead writer left, locks.
+
+Every file git-tracker writes outside git's object store goes through ``atomic_write`` (readers see the old or
+the new content, never a part) or ``write_cache`` (the same, for what can be computed again, without failing a
+command on a full disk). A writer killed before its rename leaves a temp file whose name carries its pid, so the
+next write, ``init``, ``uninstall`` or ``doctor --fix`` can tell it is dead and remove it. Locks are ``flock``s:
+the kernel releases them when the holder dies, so they never go stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from gittracker.errors import Refused
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+TEMP_SUFFIX = ".git-tracker-tmp"
+# ".<name>.<pid>.<8 hex>.git-tracker-tmp": the writer's pid says whether a leftover can be removed.
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
+# Older versions named temp files with mkstemp (".<name>.<8 random>"): no pid, so only their age tells.
+_LEGACY_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}$")
+LEGACY_TEMP_AGE_SECONDS = 60.0
+ANY_NAME = ("*",)
+
+
+def temp_path(path: Path) -> Path:
+    """A name for the temporary file that will replace ``path``, carrying this process's pid."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def dead_temp_target(path: Path, legacy_names: Collection[str] = ()) -> str | None:
+    """The file a leftover temp file of ours was meant to replace, if its writer is dead; else None.
+
+    Temp files of older versions have no pid: they count as dead once ``LEGACY_TEMP_AGE_SECONDS`` old,
+    and only for the file names in ``legacy_names`` (``ANY_NAME``: a directory that is wholly ours), since
+    a random-looking suffix alone is no proof that a file is ours.
+    """
+    match = _TEMP_NAME.match(path.name)
+    if match is not None:
+        pid = int(match["pid"])
+        return match["target"] if pid != os.getpid() and not pid_alive(pid) else None
+    legacy = _LEGACY_TEMP_NAME.match(path.name)
+    if legacy is None or not (legacy["target"] in legacy_names or ANY_NAME[0] in legacy_names):
+        return None
+    try:
+        age = time.time() - path.lstat().st_mtime
+    except FileNotFoundError:
+        return None
+    return legacy["target"] if age > LEGACY_TEMP_AGE_SECONDS else None
+
+
+def dead_temp_files(directory: Path, legacy_names: Collection[str] = (), only: str | None = None) -> list[Path]:
+    """Temp files in ``directory`` (not below it) left by writers of ours that died (kill -9, power loss)."""
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+    prefix = f".{only}." if only is not None else "."
+    return [
+        directory / name
+        for name in names
+        if name.startswith(prefix) and dead_temp_target(directory / name, legacy_names) is not None
+    ]
+
+
+def remove_dead_temp_files(directory: Path, legacy_names: Collection[str] = (), only: str | None = None) -> list[Path]:
+    removed = []
+    for leftover in dead_temp_files(directory, legacy_names, only):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` survive a crash (the file's own fsync does not cover its name)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, durable: bool = True) -> None:
+    """Write a file so readers see the old or the new content, never a part.
+
+    The file keeps its mode when it exists; a new one gets ``mode`` (default 0666) less the umask, as
+    ``open`` would give it. The temporary file's name carries this process's pid, so a writer killed
+    before the rename leaves a file the next write (or ``init``, ``uninstall``, ``doctor --fix``) can
+    tell is dead and remove.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final_mode = path.stat().st_mode & 0o7777 if mode is None else mode
+    except FileNotFoundError:
+        final_mode = (0o666 if mode is None else mode) & ~_umask()
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), final_mode)
+            handle.write(text.encode() if isinstance(text, str) else text)
+            handle.flush()
+            if durable:  # caches skip the fsync: losing one to a crash costs a recomputation, no data
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        if durable:
+            _fsync_directory(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    remove_dead_temp_files(path.parent, only=path.name)
+
+
+def write_cache(path: Path, text: str | bytes) -> bool:
+    """Keep a cache if the disk lets us; returns whether it did. A cache that could not be saved costs a
+    recomputation, never data, so a full or read-only disk must not fail the command that made it."""
+    try:
+        atomic_write(path, text, durable=False)
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive ``flock``: released by the kernel if the holder dies, so it never goes stale."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Refused(f"another git-tracker process holds {path.name} (waited {timeout:.0f} s)") from None
+                time.sleep(0.005)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """The lock of ``file_lock`` if nobody holds it right now: yields whether it was taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
