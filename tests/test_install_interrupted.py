@@ -162,6 +162,9 @@ def test_a_hundred_interrupted_inits_and_uninstalls_are_restored_byte_for_byte(s
         delay = rng.uniform(0, 0.8 * work_time) if watch else rng.uniform(0.1, 1.1) * duration
         status = interrupted(box, command, delay, how, journal if watch else None)
         steps.append(f"{command} {how} after {delay * 1000:.0f} ms{' of work' if watch else ''} -> {status}")
+        nonlocal caught_midway
+        if journal.exists() and json.loads(journal.read_text())["state"] != "complete":
+            caught_midway += 1  # this one stopped it with the work half done
 
     for iteration in range(ITERATIONS):
         steps: list[str] = []
@@ -172,8 +175,6 @@ def test_a_hundred_interrupted_inits_and_uninstalls_are_restored_byte_for_byte(s
         if scenario > 0.8:  # set up completely, then an interrupted uninstall
             box.ok("init")
             interrupt("uninstall", uninstall_time, steps)
-        if journal.exists() and json.loads(journal.read_text())["state"] != "complete":
-            caught_midway += 1
         done = box.tracker("uninstall")
         context = f"seed {seed}, run {iteration}: {'; '.join(steps)}; uninstall -> {done.returncode} {done.stderr}"
         assert done.returncode == 0 or (done.returncode == 2 and "nothing to uninstall" in done.stderr), context
