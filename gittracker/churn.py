@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gittracker.config import CHURN_SELECTIONS
 from gittracker.errors import BadInput, GitFailed
 from gittracker.files import write_cache
 from gittracker.git import Repo, is_object_id
 
-SELECTIONS = ("noted", "range")
 SELECTION_TEXT = {"noted": "commits carrying its note", "range": "every commit in the range"}
 
 
@@ -161,8 +161,8 @@ def range_churn_if_known(repo: Repo, start: str | None, end: str | None, policy:
 
 
 def parse_selection(text: str, where: str) -> str:
-    if text not in SELECTIONS:
-        raise BadInput(f"{where}: expected one of {', '.join(SELECTIONS)}, got {text!r}")
+    if text not in CHURN_SELECTIONS:
+        raise BadInput(f"{where}: expected one of {', '.join(CHURN_SELECTIONS)}, got {text!r}")
     return text
 
 

@@ -14,6 +14,7 @@ import tomli_w
 from gittracker.errors import BadInput
 
 CONFIG_NAME = ".git-tracker.toml"
+CHURN_SELECTIONS = ("noted", "range")  # which commits are a window's churn (churn.py)
 
 DEFAULTS: dict[str, Any] = {
     "tracker": {"schema": 1, "reset_buffer_minutes": 5, "auto_max_age_minutes": 30},
@@ -85,6 +86,7 @@ def load(toplevel: Path) -> Config:
     if not 0 <= config.reset_buffer_minutes <= 24 * 60:
         raise BadInput(f"{path.name}: tracker.reset_buffer_minutes: expected 0 to 1440 minutes")
     zone_named(config.timezone)
-    if config.churn_selection not in ("noted", "range"):
-        raise BadInput(f"{path.name}: churn.selection: expected noted or range, got {config.churn_selection!r}")
+    if config.churn_selection not in CHURN_SELECTIONS:
+        expected = " or ".join(CHURN_SELECTIONS)
+        raise BadInput(f"{path.name}: churn.selection: expected {expected}, got {config.churn_selection!r}")
     return config

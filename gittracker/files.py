@@ -168,6 +168,21 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def lock_held(path: Path) -> bool:
+    """Whether a live process holds the ``flock`` of ``path``. The file is only opened for reading, so the question
+    can be asked on a read-only disk; a lock file that cannot be opened is held by nobody."""
+    try:
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 @contextlib.contextmanager
 def try_file_lock(path: Path) -> Iterator[bool]:
     """The lock of ``file_lock`` if nobody holds it right now: yields whether it was taken."""

@@ -30,6 +30,7 @@ from typing import Any
 
 from gittracker.errors import BadInput, Refused
 from gittracker.files import atomic_write, remove_dead_temp_files
+from gittracker.state import LocalState
 
 HOOK_NAMES = ("post-commit", "post-rewrite")
 HOOK_MARKER = "git-tracker-hook-version"
@@ -175,7 +176,7 @@ class Registry:
         return [
             repo
             for repo in self.repos
-            if Path(repo) != common_dir and (Path(repo) / "tracker" / "install.json").exists()
+            if Path(repo) != common_dir and LocalState(Path(repo) / "tracker").manifest.exists()
         ]
 
 

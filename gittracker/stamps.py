@@ -20,13 +20,12 @@ A commit is stamped for a window only when all of these hold (docs/hooks.md#lost
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import math
 from dataclasses import dataclass
 
 from gittracker import clock
 from gittracker.errors import TrackerError
-from gittracker.files import file_lock
+from gittracker.files import file_lock, lock_held
 from gittracker.findings import Finding
 from gittracker.git import Repo
 from gittracker.hookrun import queue_files, read_queue
@@ -128,17 +127,7 @@ def stamp_missing(repo: Repo, window_ids: set[str] | None = None) -> dict[str, l
 
 def _flusher_running(state: LocalState) -> bool:
     """A flusher holds ``flush.lock`` while it works (the kernel releases it if the flusher dies)."""
-    try:
-        # Opened read-only: doctor must also work on a read-only state dir.
-        with open(state.flush_lock, "rb") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    except OSError:
-        return False
-    return False
+    return lock_held(state.flush_lock)
 
 
 # The codes of ``findings`` that ``repair`` fixes.

@@ -10,14 +10,13 @@ next command if the process died in between.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gittracker.errors import BadInput
-from gittracker.files import atomic_write, file_lock, try_file_lock
+from gittracker.files import atomic_write, file_lock, lock_held, try_file_lock
 from gittracker.findings import Finding
 
 STATE_VERSION = 1
@@ -123,15 +122,9 @@ class LocalState:
         """
         if not self.flush_marker.exists():
             return
-        with open(self.flush_lock, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return
-            try:
+        with try_file_lock(self.flush_lock) as free:
+            if free:
                 self.remove_flush_marker()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def agent_dir(self, agent_id: str) -> Path:
         return self.root / "agents" / agent_id
@@ -162,7 +155,7 @@ class LocalState:
                     )
                 )
                 continue
-            if state.pending and self._unlocked(agent):
+            if state.pending and not lock_held(self.agent_dir(agent) / "lock"):
                 found.append(
                     Finding(
                         "journal-left",
@@ -173,13 +166,6 @@ class LocalState:
                     )
                 )
         return found
-
-    def _unlocked(self, agent_id: str) -> bool:
-        try:
-            with self.try_agent_lock(agent_id) as free:
-                return free
-        except OSError:
-            return False
 
     def agent_dirs(self) -> list[str]:
         """Every agent folder, also those whose state cannot be read (``agents`` lists the readable ones)."""
