@@ -38,7 +38,8 @@ from typing import Any, NamedTuple
 from gittracker.config import CHURN_SELECTIONS
 from gittracker.errors import BadInput, GitFailed
 from gittracker.files import write_cache
-from gittracker.git import Repo, is_object_id
+from gittracker.git import Repo
+from gittracker.gitfiles import is_object_id
 
 SELECTION_TEXT = {"noted": "commits carrying its note", "range": "every commit in the range"}
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed
+from gittracker.gitfiles import is_object_id
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ TRACKER_EMAIL = "git-tracker@localhost"
 CAS_ATTEMPTS = 200
 STALE_LOCK_SECONDS = 5.0
 INITIAL_NOTES_MESSAGE = "Notes ref created by 'git tracker init'"
-_HEX = frozenset("0123456789abcdef")
 
 # Variables that point git at a repository or alter what it does; stripped from internal calls.
 _LOCATION_VARS = (
@@ -653,11 +653,6 @@ class Repo:
         self.git("update-ref", NOTES_REF, commit, "", check=False)
         return commit if self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip() == commit else None
 
-    def delete_ref_if_at(self, refname: str, expected: str) -> bool:
-        """Delete ``refname`` only while it still points at ``expected`` (compare-and-swap)."""
-        self.git("update-ref", "-d", refname, expected, check=False)
-        return self.pygit.references.get(refname) is None
-
     def notes_tip(self) -> str | None:
         ref = self.pygit.references.get(NOTES_REF)
         return str(ref.target) if ref is not None else None
@@ -850,11 +845,6 @@ def _batch_bodies(output: bytes) -> Iterator[bytes]:
         start = header_end + 1
         yield output[start : start + size]
         position = start + size + 1
-
-
-def is_object_id(text: str) -> bool:
-    """A full SHA-1 (40) or SHA-256 (64) object id in lower-case hex."""
-    return len(text) in (40, 64) and set(text) <= _HEX
 
 
 def head_file_commit(git_dir: Path, common_dir: Path) -> str | None:

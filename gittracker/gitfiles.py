@@ -80,8 +80,13 @@ def branch_tip(common_dir: str, branch: str) -> tuple[bool, str | None]:
     return True, None
 
 
+def is_object_id(text: str) -> bool:
+    """A full object id: SHA-1 (40) or SHA-256 (64) lowercase hex."""
+    return len(text) in (40, 64) and set(text) <= _HEX
+
+
 def _object_id(text: str) -> str:
-    if len(text) not in (40, 64) or not set(text) <= _HEX:
+    if not is_object_id(text):
         raise ValueError(f"expected an object id, got {text[:80]!r}")  # a symbolic ref, or a torn write
     return text
 

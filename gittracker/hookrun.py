@@ -27,18 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gittracker.files import file_lock
+from gittracker.gitfiles import is_object_id
 from gittracker.state import LocalState
 
 if TYPE_CHECKING:
     from gittracker.git import Repo
 
-_HEX = frozenset("0123456789abcdef")
 REWRITE_KINDS = frozenset({"amend", "rebase"})
-
-
-def _is_sha(text: str) -> bool:
-    """A full object id: SHA-1 (40) or SHA-256 (64) hex."""
-    return len(text) in (40, 64) and set(text) <= _HEX
 
 
 def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
@@ -79,7 +74,7 @@ def queue_post_commit(toplevel: Path) -> bool:
     sha = head_file_commit(repo.git_dir, repo.common_dir)
     if sha is None:
         return False
-    entries = ([f"copy {picked} {sha}"] if _is_sha(picked) else []) + [f"{sha} {line}" for line in lines]
+    entries = ([f"copy {picked} {sha}"] if is_object_id(picked) else []) + [f"{sha} {line}" for line in lines]
     append_lines(state.queue, entries)
     return True
 
@@ -122,15 +117,15 @@ class Queue:
         head, _, rest = line.partition(" ")
         if head == "copy":
             source, _, dest = rest.partition(" ")
-            if _is_sha(source) and _is_sha(dest):
+            if is_object_id(source) and is_object_id(dest):
                 self.rewrites.append((source, dest, "cherry-pick"))
                 return
         elif head == "rewrite":
             old, new, how = [*rest.split(" "), "", ""][:3]
-            if _is_sha(old) and _is_sha(new) and how in REWRITE_KINDS:
+            if is_object_id(old) and is_object_id(new) and how in REWRITE_KINDS:
                 self.rewrites.append((old, new, how))
                 return
-        elif _is_sha(head) and rest.startswith("{") and rest.endswith("}"):
+        elif is_object_id(head) and rest.startswith("{") and rest.endswith("}"):
             self.stamps.setdefault(head, set()).add(rest)
             return
         if line.strip():
@@ -295,7 +290,7 @@ def read_mapping(text: str) -> list[tuple[str, str]]:
     pairs = []
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and _is_sha(parts[0]) and _is_sha(parts[1]):
+        if len(parts) >= 2 and is_object_id(parts[0]) and is_object_id(parts[1]):
             pairs.append((parts[0], parts[1]))
     return pairs
 
