@@ -20,7 +20,7 @@ from gittracker.errors import TrackerError
 from gittracker.findings import Finding
 from gittracker.git import LEDGER_REF, NOTES_REF, Repo
 from gittracker.records import Record, SkippedWarning, describe_skipped
-from gittracker.state import AgentState, LocalState
+from gittracker.state import LocalState
 from gittracker.windows import Context, rebuild_state, replay_journal
 
 STALE_REF_LOCK_SECONDS = 60.0
@@ -111,17 +111,10 @@ def _settings_or_defaults(repo: Repo) -> Config:
 # -- local agent states ----------------------------------------------------------------------------------------
 
 
-def _load(local: LocalState, agent: str) -> AgentState | None:
-    try:
-        return local.load(agent)
-    except TrackerError:
-        return None
-
-
 def _states_behind_ledger(repo: Repo, local: LocalState) -> list[Finding]:
     """Open windows the ledger has closed or voided: what a state restored from an old copy, or a lost write,
     leaves. ``end`` refuses such a window; the state must be rebuilt."""
-    agents = {agent: state for agent in local.agent_dirs() if (state := _load(local, agent)) is not None}
+    agents = {agent: state for agent in local.agent_dirs() if (state := local.load_readable(agent)) is not None}
     if not any(state.open for state in agents.values()):
         return []
     records = _ledger_records(repo)
@@ -148,7 +141,7 @@ def _states_behind_ledger(repo: Repo, local: LocalState) -> list[Finding]:
 def _repair_agent(context: Context, agent: str, codes: set[str]) -> list[str]:
     local = context.local
     with local.agent_lock(agent):
-        state = _load(local, agent)
+        state = local.load_readable(agent)
         if state is not None and state.pending and "journal-left" in codes:
             count = len(state.pending)
             replay_journal(context, agent, state)

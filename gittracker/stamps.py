@@ -52,9 +52,8 @@ def local_windows(state: LocalState) -> list[LocalWindow] | None:
     nobody can tell whose a commit is, and nothing is stamped)."""
     windows = []
     for agent in state.agents():
-        try:
-            agent_state = state.load(agent)
-        except TrackerError:
+        agent_state = state.load_readable(agent)
+        if agent_state is None:
             return None
         windows += _windows_of(agent, agent_state)
     return windows

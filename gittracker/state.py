@@ -143,9 +143,8 @@ class LocalState:
         """What is wrong with the agents' states, from their files alone: cheap enough for ``status``."""
         found = []
         for agent in self.agent_dirs():
-            try:
-                state = self.load(agent)
-            except BadInput:
+            state = self.load_readable(agent)
+            if state is None:
                 found.append(
                     Finding(
                         "state-damaged",
@@ -179,6 +178,13 @@ class LocalState:
         except FileNotFoundError:
             return AgentState()
         return AgentState.from_json(text, str(path))
+
+    def load_readable(self, agent_id: str) -> AgentState | None:
+        """The agent's state, or None when its file cannot be read (``findings`` reports it as state-damaged)."""
+        try:
+            return self.load(agent_id)
+        except BadInput:
+            return None
 
     def save(self, agent_id: str, state: AgentState) -> None:
         atomic_write(self.agent_dir(agent_id) / "state.json", state.to_json())

@@ -84,11 +84,8 @@ def replay_journals(ctx: Context) -> list[str]:
 
 def _journal_of(ctx: Context, agent: str) -> AgentState | None:
     """The agent's state when it holds a journal; None when it holds none or cannot be read (``doctor`` says so)."""
-    try:
-        state = ctx.local.load(agent)
-    except TrackerError:
-        return None
-    return state if state.pending else None
+    state = ctx.local.load_readable(agent)
+    return state if state is not None and state.pending else None
 
 
 def _recover(ctx: Context) -> AgentState:
@@ -781,9 +778,8 @@ def status(ctx: Context) -> dict[str, Any]:
     now = clock.now()
     agents = {}
     for agent in ctx.local.agents():
-        try:
-            state = ctx.local.load(agent)
-        except BadInput:
+        state = ctx.local.load_readable(agent)
+        if state is None:
             continue  # a damaged state is one of the problems listed below
         agents[agent] = {
             "open": [
