@@ -119,7 +119,7 @@ def _reading(provider: str, value: float) -> Reading:
     value = max(0.0, value)
     if provider == "glm":
         return Reading(prompts=round(value))
-    return Reading(five_hour_used=round(min(value, 100.0), 1))
+    return Reading.of(five_hour_used=round(min(value, 100.0), 1))
 
 
 def _summary(repo: Repo, repo_dir: Path, commits: int) -> dict[str, Any]:

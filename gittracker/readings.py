@@ -95,20 +95,13 @@ def _last_statusline_reading(max_age: timedelta) -> Reading:
     try:
         data = json.loads(path.read_text())
         seen = clock.parse_ts(data["ts"])
-        fields = data["reading"]
-        reading = Reading(
-            five_hour_used=fields["five_hour_used"],
-            weekly_used=fields["weekly_used"],
-            resets_at=fields["resets_at"],
-            weekly_resets_at=fields["weekly_resets_at"],
-            parse_errors=tuple(fields["parse_errors"]),
-        )
+        reading = Reading.from_fields(data["reading"])
     except FileNotFoundError:
         raise BadInput(
             "--auto claude: no status-line reading yet; set Claude Code's statusLine command to "
             "`git tracker statusline` (docs/capacity.md), or pass --used / --from"
         ) from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, BadInput):
         raise BadInput(f"--auto claude: {path} is not a git-tracker status-line reading; delete it") from None
     age = clock.now() - seen
     if age > max_age:

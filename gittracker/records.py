@@ -20,7 +20,7 @@ from gittracker import __version__, clock
 from gittracker.errors import BadInput
 from gittracker.names import valid_agent_id
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SOURCES = frozenset({"alias", "ingest", "automation", "hook", "cli"})
 PROVIDERS = ("codex", "claude", "glm")
 OUTCOMES = ("shipped", "partial", "failed")
@@ -111,6 +111,36 @@ def _unit_interval(value: Any) -> bool:
 
 
 _PROVIDER = _one_of(*PROVIDERS)
+# capacity.py's meter names (kept here so records stay free of imports): a span, optionally _<model>, or prompts.
+_METER = re.compile(r"^(?:prompts|(?:five_hour|daily|weekly|monthly|annual)(?:_[a-z0-9][a-z0-9_]{0,47})?)$")
+_METER_READING_KEYS = frozenset({"used", "resets_at", "limit_id"})
+
+
+def _meter_name(value: Any) -> bool:
+    return isinstance(value, str) and value != "prompts" and bool(_METER.fullmatch(value))
+
+
+def _meter_or_prompts(value: Any) -> bool:
+    return isinstance(value, str) and bool(_METER.fullmatch(value))
+
+
+def _meter_reading(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == _METER_READING_KEYS
+        and _percent(value["used"])
+        and _optional(_timestamp)(value["resets_at"])
+        and _optional(_text)(value["limit_id"])
+    )
+
+
+def _meters(value: Any) -> bool:
+    return isinstance(value, dict) and all(_meter_name(k) and _meter_reading(v) for k, v in value.items())
+
+
+def _deltas(value: Any) -> bool:
+    return isinstance(value, dict) and all(_meter_or_prompts(k) and _optional(_is_number)(v) for k, v in value.items())
+
 
 # kind -> field -> (validator, what the field must be, for the error message)
 SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
@@ -125,6 +155,7 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "tokens": (_optional(_count), "a whole number >= 0 or null"),
         "parse_errors": (_codes, "a list of strings"),
         "window_id": (_optional(_ulid), "a window id or null"),
+        "meters": (_meters, "an object of meter name -> {used, resets_at, limit_id}"),
     },
     "window-open": {
         "window_id": (_ulid, "a window id"),
@@ -144,6 +175,8 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "opened_ts": (_timestamp, "an ISO-8601 time"),
         "delta": (_optional(_is_number), "a number or null"),
         "unit": (_one_of("percent", "prompts"), "percent or prompts"),
+        "meter": (_meter_or_prompts, "a meter name (five_hour, weekly, weekly_<model>, monthly, prompts, …)"),
+        "other_deltas": (_deltas, "an object of meter name -> number or null"),
         "errors": (_codes, "a list of strings"),
         "notes": (_codes, "a list of strings"),
         "feature_id": (_optional(_text), "a string or null"),
@@ -200,6 +233,12 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
     },
 }
 KINDS = tuple(SCHEMAS)
+# Fields a schema version added: records written before it do not have them (and may not).
+ADDED_IN: dict[tuple[str, str], int] = {
+    ("snapshot", "meters"): 2,
+    ("window-close", "meter"): 2,
+    ("window-close", "other_deltas"): 2,
+}
 
 
 @dataclass(frozen=True)
@@ -425,6 +464,10 @@ def _check_stamp(record: Record) -> None:
 def _check_body(kind: str, body: Mapping[str, Any], schema_version: int) -> None:
     schema = SCHEMAS[kind]
     for name, (check, expected) in schema.items():
+        if ADDED_IN.get((kind, name), 1) > schema_version:
+            if name in body:
+                raise BadInput(f"{kind}.{name}: unexpected in a schema {schema_version} record")
+            continue
         if name not in body:
             raise BadInput(f"{kind}.{name}: expected {expected}, but it is missing")
         if not check(body[name]):

@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import clock
-from gittracker.capacity import READING_FIELDS, UNITS, Reading, check_provider, require_binding
+from gittracker.capacity import (
+    FIVE_HOUR,
+    PROMPTS,
+    READING_FIELDS,
+    UNITS,
+    Reading,
+    binding_meter,
+    check_provider,
+    meter_label,
+    meter_unit,
+    require_binding,
+)
 from gittracker.config import Config, load
 from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, TrackerError, storage_failed
 from gittracker.git import Repo
@@ -171,7 +182,7 @@ def start(
     override_halt: bool = False,
 ) -> dict[str, Any]:
     check_provider(provider)
-    require_binding(provider, reading, "start")
+    require_binding(provider, reading, "start", ctx.config.capacity.get(provider))
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
         halted = halt_of(ctx, provider)
@@ -281,16 +292,15 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
 # -- end -----------------------------------------------------------------------------------------------
 
 
-def _reset_times(ctx: Context, provider: str, before: dict[str, Any], after: Reading) -> list[datetime]:
-    """Every 5-hour reset instant we have evidence of for this provider."""
-    times = []
-    last = ctx.local.provider_reading(provider) or {}
-    for text in (before.get("resets_at"), last.get("resets_at")):
-        if text:
-            times.append(clock.parse_ts(text))
-    if before.get("resets_at") and after.resets_at:
+def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after: Reading) -> list[datetime]:
+    """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window)."""
+    shown = FIVE_HOUR if meter == PROMPTS else meter
+    last = Reading.from_fields(ctx.local.provider_reading(provider) or {})
+    times = [clock.parse_ts(text) for text in (before.resets_of(shown), last.resets_of(shown)) if text]
+    old_text, new_text = before.resets_of(shown), after.resets_of(shown)
+    if old_text and new_text:
         # The after's reset lies a whole window later: the before's reset happened in between.
-        old, new = clock.parse_ts(before["resets_at"]), clock.parse_ts(after.resets_at)
+        old, new = clock.parse_ts(old_text), clock.parse_ts(new_text)
         if new - old > ROLLOVER_TOLERANCE:
             times.append(min(old, clock.now()))
     return times
@@ -300,12 +310,20 @@ def end(
     ctx: Context, provider: str, reading: Reading, *, force: bool = False, note: str | None = None
 ) -> dict[str, Any]:
     check_provider(provider)
-    require_binding(provider, reading, "end")
+    configured = ctx.config.capacity.get(provider)
+    require_binding(provider, reading, "end", configured)
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
         window = state.open.get(provider)
         if window is None:
             raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
+        before = Reading.from_fields(window["before"])
+        meter = binding_meter(before, reading, configured)
+        if meter is None:
+            raise BadInput(
+                f"end {provider}: the window's before reading shows {before.summary()}; expected an after reading "
+                "with one of those meters"
+            )
         report_known_skipped(ctx.local.root / "cache")
         moment = clock.now()
         opened = clock.parse_ts(window["opened_ts"])
@@ -317,20 +335,26 @@ def end(
             )
         errors: list[str] = []
         notes: list[str] = []
-        resets = [r for r in _reset_times(ctx, provider, window["before"], reading) if r <= moment]
+        resets = [r for r in _reset_times(ctx, provider, meter, before, reading) if r <= moment]
         buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
         if resets and moment - max(resets) < buffer:
             latest = clock.format_ts(max(resets))
             if not force:
                 raise Refused(
-                    f"the {provider} window reset at {latest}, less than {ctx.config.reset_buffer_minutes:g} min ago: "
-                    "readings this soon after a reset are unreliable; wait, or pass --force to record it as late-after"
+                    f"the {provider} {meter_label(meter)} meter reset at {latest}, less than "
+                    f"{ctx.config.reset_buffer_minutes:g} min ago: readings this soon after a reset are unreliable; "
+                    "wait, or pass --force to record it as late-after"
                 )
             notes.append("late-after")
         if any(opened < r <= moment for r in resets):
             errors.append("reset-inside-window")
-        unit = UNITS[provider]
-        delta = _delta(window["before"], reading, unit, errors)
+        unit = meter_unit(meter)
+        delta = _delta(before, reading, meter, errors)
+        others = {
+            name: _other_delta(ctx, provider, name, before, reading, opened, moment)
+            for name in before.names()
+            if name != meter and reading.used(name) is not None
+        }
         head = ctx.repo.head()
         snapshot = _new(
             ctx,
@@ -353,6 +377,8 @@ def end(
             opened_ts=window["opened_ts"],
             delta=delta,
             unit=unit,
+            meter=meter,
+            other_deltas=others,
             errors=errors,
             notes=notes,
             feature_id=window["feature_id"],
@@ -366,7 +392,7 @@ def end(
                 moment,
                 code=code,
                 window_id=window["window_id"],
-                detail=_anomaly_detail(code, provider, window["before"], reading, unit),
+                detail=_anomaly_detail(code, provider, before, reading, meter),
             )
             for code in [*errors, *notes]
             if code in ("negative-delta", "reset-inside-window", "late-after")
@@ -384,6 +410,8 @@ def end(
         "provider": provider,
         "delta": delta,
         "unit": unit,
+        "meter": meter,
+        "other_deltas": others,
         "errors": errors,
         "notes": notes,
         "commit_start": window["commit_start"],
@@ -396,15 +424,14 @@ def end(
     }
 
 
-def _delta(before: dict[str, Any], after: Reading, unit: str, errors: list[str]) -> float | None:
+def _delta(before: Reading, after: Reading, meter: str, errors: list[str]) -> float | None:
     if errors:
         return None
-    start_value = before.get("prompts") if unit == "prompts" else before.get("five_hour_used")
-    end_value = after.value(unit)
+    start_value, end_value = before.used(meter), after.used(meter)
     if start_value is None or end_value is None:
         errors.append("missing-reading")
         return None
-    delta = float(end_value) - float(start_value)
+    delta = end_value - start_value
     if not math.isfinite(delta):
         errors.append("non-finite-delta")
         return None
@@ -414,9 +441,18 @@ def _delta(before: dict[str, Any], after: Reading, unit: str, errors: list[str])
     return round(delta, 6)
 
 
-def _anomaly_detail(code: str, provider: str, before: dict[str, Any], after: Reading, unit: str) -> str:
-    field = "prompts" if unit == "prompts" else "five_hour_used"
-    values = f"before {before.get(field)} -> after {after.value(unit)} ({unit})"
+def _other_delta(
+    ctx: Context, provider: str, meter: str, before: Reading, after: Reading, opened: datetime, moment: datetime
+) -> float | None:
+    """A meter beside the binding one, kept as a fact (the conversion between meters is estimated from these):
+    unknown when it reset inside the window or went down."""
+    if any(opened < r <= moment for r in _reset_times(ctx, provider, meter, before, after)):
+        return None
+    return _delta(before, after, meter, [])
+
+
+def _anomaly_detail(code: str, provider: str, before: Reading, after: Reading, meter: str) -> str:
+    values = f"before {before.used(meter)} -> after {after.used(meter)} ({meter_label(meter)} meter)"
     return {
         "negative-delta": f"{provider}: capacity went down inside the window, {values}; delta left unknown",
         "reset-inside-window": f"{provider}: the window reset while work was open, {values}; delta left unknown",

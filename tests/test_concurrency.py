@@ -104,7 +104,7 @@ KILL_AFTER_JOURNAL = textwrap.dedent(
 
     Repo.append_records = die
     ctx = windows.open_context(sys.argv[1])
-    windows.start(ctx, "codex", Reading(five_hour_used=10.0))
+    windows.start(ctx, "codex", Reading.of(five_hour_used=10.0))
     """
 )
 

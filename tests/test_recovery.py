@@ -202,7 +202,7 @@ def test_when_the_ledger_refuses_and_the_roll_back_cannot_be_saved_the_next_comm
     ctx = open_context(".")
     ctx = dataclasses.replace(ctx, local=SaveFailsAfter(ctx.local.root, allowed=1))  # the journal fits, no more
     with pytest.raises(StorageFailed) as refused:
-        end(ctx, "codex", Reading(five_hour_used=30.0))
+        end(ctx, "codex", Reading.of(five_hour_used=30.0))
     assert "checked out in" in str(refused.value)
     assert str(refused.value).endswith(
         "this action stays journalled and the next git-tracker command in this repository completes it"

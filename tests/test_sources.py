@@ -88,7 +88,7 @@ def test_codex_current_form_left_percent_bars_and_box() -> None:
     )
     provider, reading = parse_screen(screen, NOW)
     assert provider == "codex"
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=36.0,
         weekly_used=80.0,
         resets_at="2026-06-03T16:12:00.000Z",
@@ -229,7 +229,7 @@ def test_claude_panel_with_ansi_codes_and_a_per_model_week() -> None:
     assert "\x1b[" in panel
     provider, reading = parse_screen(panel, NOW)
     assert provider == "claude"
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=77.0,
         weekly_used=12.0,
         resets_at="2026-06-03T12:00:00.000Z",
@@ -276,7 +276,7 @@ def test_claude_headless_one_line_form() -> None:
     )
     provider, reading = parse_screen(text, NOW)
     assert provider == "claude"
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=22.0,
         weekly_used=45.0,
         resets_at="2026-06-28T10:40:00.000Z",
@@ -535,7 +535,7 @@ def test_claude_screen_round_trip(
         )
     provider, reading = parse_screen(screen * copies, NOW)
     assert provider == "claude"
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=float(five),
         weekly_used=float(week),
         resets_at=five_reset.strftime("%Y-%m-%dT%H:%M:00.000Z"),
@@ -626,7 +626,7 @@ def test_newest_reading_across_sessions_and_archived(tmp_path: Path) -> None:
         archived=True,
     )
     reading = latest_rate_limits(tmp_path, NOW, HOUR)
-    assert reading == Reading(five_hour_used=30.0, weekly_used=40.0, resets_at="2026-06-03T11:00:00.000Z")
+    assert reading == Reading.of(five_hour_used=30.0, weekly_used=40.0, resets_at="2026-06-03T11:00:00.000Z")
 
 
 def test_info_null_duplicates_swapped_slots_and_resets_in_seconds(tmp_path: Path) -> None:
@@ -634,7 +634,7 @@ def test_info_null_duplicates_swapped_slots_and_resets_in_seconds(tmp_path: Path
     line = token_count(at, window(12.5, 10080, resets_in=3600), window(40, 300, resets_in=600), info=None)
     write_rollout(tmp_path, NOW - HOUR, [session_meta(NOW - HOUR), line, line, line])
     reading = latest_rate_limits(tmp_path, NOW, HOUR)
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=40.0,
         weekly_used=12.5,
         resets_at=stamp(at + timedelta(seconds=600)),
@@ -861,7 +861,7 @@ def test_statusline_reading_and_display_fields() -> None:
         seven_day={"used_percentage": 41.2, "resets_at": 1738857600},
     )
     reading, info = parse_statusline(json.dumps(payload))
-    assert reading == Reading(
+    assert reading == Reading.of(
         five_hour_used=23.5,
         weekly_used=41.2,
         resets_at="2025-02-01T16:00:00.000Z",
@@ -887,7 +887,7 @@ def test_statusline_without_rate_limits_is_an_empty_reading() -> None:
     reading, info = parse_statusline(json.dumps(payload))
     assert reading.is_empty() and info["model"] == "Opus"
     reading, _ = parse_statusline(json.dumps(status_payload(five_hour={"used_percentage": 5}, seven_day=None)))
-    assert reading == Reading(five_hour_used=5.0)
+    assert reading == Reading.of(five_hour_used=5.0)
     reading, info = parse_statusline('{"model": "odd", "cost": {"total_cost_usd": "free"}}')
     assert reading.is_empty() and info["model"] is None and info["cost_usd"] is None
 

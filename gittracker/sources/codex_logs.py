@@ -99,7 +99,7 @@ def latest_rate_limits(
         errors.append(WEEKLY_RESET_SINCE)
     if scan.skipped:
         errors.append(f"{SKIPPED}:{scan.skipped}")
-    return Reading(
+    return Reading.of(
         five_hour_used=reading.five_hour_used,
         weekly_used=reading.weekly_used,
         resets_at=reading.resets_at,
@@ -145,7 +145,7 @@ def reading_from_event(event: Any) -> tuple[datetime, Reading] | None:
         return None
     five = found.get(FIVE_HOUR_MINUTES)
     week = found.get(WEEK_MINUTES)
-    reading = Reading(
+    reading = Reading.of(
         five_hour_used=five[0] if five else None,
         weekly_used=week[0] if week else None,
         resets_at=five[1] if five else None,

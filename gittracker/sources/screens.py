@@ -120,7 +120,7 @@ def parse_screen(text: str, now: datetime, tz: tzinfo | None = None) -> tuple[st
             when = clock.format_ts(moment) if moment is not None else None
             errors.extend(code for code in codes if code not in errors)
         resets.append(when)
-    reading = Reading(
+    reading = Reading.of(
         five_hour_used=five.used if five is not None else None,
         weekly_used=weekly.used if weekly is not None else None,
         resets_at=resets[0],

@@ -51,7 +51,7 @@ def parse_statusline(text: str) -> tuple[Reading, dict[str, Any]]:
             raise BadInput(f"claude status line: expected rate_limits like {LIMITS_SHAPE}, got {_kind(limits)}")
         five = _window(limits, "five_hour", errors)
         week = _window(limits, "seven_day", errors)
-    reading = Reading(
+    reading = Reading.of(
         five_hour_used=five[0],
         weekly_used=week[0],
         resets_at=five[1],
