@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -161,16 +161,18 @@ def _ingest_folder(
         mine = ctx.repo.this_repo_test()
         table = _load_table(store) if known else EventTable()
         parts = readers.parts()
-    snapshots: list[Record] = []
+    readings: list[tuple[str, dict[str, Any]]] = []
     for part in parts:
         table.merge_frame(part.frame)
-        snapshots.extend(_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in part.snapshots)
+        readings.extend(part.snapshots)
         summary.events += part.events
         for rel, seen, size, skipped in part.files:
             summary.files_read += 1
             summary.bytes_read += size
             summary.skipped_lines += skipped
             known[rel] = seen
+    changes, manifest["readings"] = changed_readings(readings, manifest.get("readings"))
+    snapshots = [_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in changes]
     keep = (lambda project: bool(mine(project))) if settings["this_repo_only"] else None
     sums = aggregate(table, zone=zone, keep=keep, windows=windows)
     records = usage_records(
@@ -347,17 +349,91 @@ def split_evenly(pending: Pending, shares: int) -> list[Pending]:
     return out
 
 
-def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
-    return Record.derived(
-        "snapshot",
-        source="ingest",
-        agent_id=ctx.agent_id,
-        ts=ts,
-        provider=provider,
-        phase="mid",
-        window_id=None,
-        **fields,
+# Readings whose reset times differ by no more than this are the same reading: Codex recomputes a reset time on
+# every response, and it jitters by a second or so.
+SAME_RESET_SECONDS = 60
+# Kept readings remembered for the next run, so a reading it finds between two already kept is compared with the
+# right one: those of the last day, at most this many.
+REMEMBERED_READINGS = 64
+_REMEMBER_SPAN = 86400
+
+
+def changed_readings(
+    readings: list[tuple[str, dict[str, Any]]], remembered: Any
+) -> tuple[list[tuple[str, dict[str, Any]]], list[list[Any]]]:
+    """The readings of one place that are a change, in time order, and what to remember for the next run.
+
+    A reading is a change unless it equals the kept reading just before it in time (``same_reading``): the last
+    one this run kept, or one an earlier run kept (``remembered``). A reading older than every one remembered has
+    nothing known before it and is kept, so a change is never dropped; its snapshot's id is derived from its data,
+    so one written before is not written again.
+    """
+    known = sorted(
+        (item[0], item[1])
+        for item in (remembered if isinstance(remembered, list) else [])
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)
     )
+    kept: list[tuple[str, dict[str, Any]]] = []
+    for ts, fields in sorted(readings, key=lambda item: item[0]):  # stable: file order among equal times
+        before = _last_at_or_before(known, ts)
+        if kept and (before is None or kept[-1][0] >= before[0]):
+            before = kept[-1]
+        if before is not None and same_reading(before[1], fields):
+            continue
+        kept.append((ts, fields))
+    every = sorted([*known, *kept], key=lambda item: item[0])
+    newest = every[-1][0] if every else ""
+    horizon = clock.format_ts(clock.parse_ts(newest) - timedelta(seconds=_REMEMBER_SPAN)) if newest else ""
+    recent = [[ts, fields] for ts, fields in every if ts >= horizon][-REMEMBERED_READINGS:]
+    return kept, recent
+
+
+def _last_at_or_before(known: list[tuple[str, dict[str, Any]]], ts: str) -> tuple[str, dict[str, Any]] | None:
+    found = None
+    for item in known:
+        if item[0] > ts:
+            break
+        found = item
+    return found
+
+
+def same_reading(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Two snapshots' readings are the same: the same meters at the same percents, reset times within a minute,
+    the same prompts and parse errors."""
+    if old.get("prompts") != new.get("prompts") or old.get("parse_errors") != new.get("parse_errors"):
+        return False
+    before, after = old.get("meters") or {}, new.get("meters") or {}
+    if before.keys() != after.keys():
+        return False
+    for name, meter in after.items():
+        if meter["used"] != before[name]["used"] or meter["limit_id"] != before[name]["limit_id"]:
+            return False
+        if not _same_reset(before[name]["resets_at"], meter["resets_at"]):
+            return False
+    return True
+
+
+def _same_reset(old: str | None, new: str | None) -> bool:
+    if old == new:
+        return True
+    if old is None or new is None:
+        return False
+    return abs((clock.parse_ts(new) - clock.parse_ts(old)).total_seconds()) <= SAME_RESET_SECONDS
+
+
+# The fields a snapshot had before meters (schema 1): a reading these describe whole keeps the id it had then.
+_LEGACY_METERS = frozenset({"five_hour", "weekly"})
+
+
+def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
+    body = {"provider": provider, "phase": "mid", "window_id": None, **fields}
+    # A snapshot's id is derived from its data. The 5-hour and weekly meters are the same data the fields of the
+    # first schema held, so for a reading of those alone the id is derived from those fields as then: a reading
+    # that an earlier version ingested keeps its id, and is not added twice. Any other meter is data no earlier
+    # version wrote, and the whole body (meters included) derives the id.
+    legacy = set(fields.get("meters") or ()) <= _LEGACY_METERS
+    identity = {key: value for key, value in body.items() if key != "meters"} if legacy else None
+    return Record.derived("snapshot", source="ingest", agent_id=ctx.agent_id, ts=ts, identity=identity, **body)
 
 
 def closed_windows(ctx: Context, provider: str) -> list[Window]:

@@ -272,7 +272,7 @@ class Record:
         source: str,
         agent_id: str,
         ts: str,
-        identity: str | None = None,
+        identity: str | dict[str, Any] | None = None,
         id_ts: str | None = None,
         **body: Any,
     ) -> Record:

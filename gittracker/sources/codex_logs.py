@@ -6,14 +6,19 @@ Codex appends one JSON object per line to ``$CODEX_HOME/sessions/YYYY/MM/DD/roll
     {"timestamp": "…", "type": "session_meta", "payload": {"cwd": "/repo", "git": {"repository_url": "…"}}}
     {"timestamp": "2026-06-03T09:58:00.000Z", "type": "event_msg",
      "payload": {"type": "token_count", "info": null,
-                 "rate_limits": {"limit_id": "codex",
+                 "rate_limits": {"limit_id": "codex", "limit_name": null,
                                  "primary": {"used_percent": 36.0, "window_minutes": 300, "resets_at": 1780500720},
                                  "secondary": {"used_percent": 80.0, "window_minutes": 10080,
                                                "resets_in_seconds": 86400}}}}
 
-Windows are told apart by ``window_minutes`` (the slots are not stable: weekly may sit in
-``primary``), ``resets_in_seconds`` (older builds) counts from the line's own timestamp, ``info`` may be
-null, identical lines repeat, and a snapshot whose ``limit_id`` is not ``codex`` is a per-model bucket.
+Windows are told apart by ``window_minutes`` (the slots are not stable: a weekly-only plan puts its
+10080-minute window in ``primary`` with ``secondary: null``), ``resets_in_seconds`` (older builds) counts
+from the line's own timestamp, ``info`` may be null, and identical lines repeat.
+
+One line reports one limit. ``limit_id`` ``codex`` (or none, in older builds) is the account's; any other
+(``codex_bengalfox``, named ``GPT-5.3-Codex-Spark`` by ``limit_name``) is a per-model bucket, which Codex writes
+on its own line when that model answers. A bucket is never the account's limit: its meters are named for the
+model (``five_hour_gpt_5_3_codex_spark``), and it joins a reading only as ``Session`` says.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +34,7 @@ from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
 from gittracker import clock
-from gittracker.capacity import Reading
+from gittracker.capacity import Meter, Reading, meter_minutes, meter_model, meter_name
 from gittracker.errors import BadInput
 from gittracker.records import finite_number as _number
 from gittracker.sources.places import codex_rollouts
@@ -39,26 +45,115 @@ ACCOUNT_LIMIT_ID = "codex"
 
 # parse_errors codes this module may add to a Reading.
 CLAMPED = "used-over-100-clamped"
-RESET_SINCE = "reset-since-reading"
+RESET_SINCE = "reset-since-reading"  # the 5-hour meter's; any other meter's is "<meter>-reset-since-reading"
 WEEKLY_RESET_SINCE = "weekly-reset-since-reading"
 SKIPPED = "skipped-lines"  # written as "skipped-lines:N"
+UNKNOWN_WINDOW = "unknown-window-minutes"  # written as "unknown-window-minutes:N": a window no span fits
 
 _WINDOW_SLACK = 3  # minutes: Codex itself names a window within a few minutes of these lengths
+# Each span a window may be, by its length in minutes. A month is 28 to 31 days, a year 365 or 366.
+_SPANS = (
+    ("five_hour", 300 - _WINDOW_SLACK, 300 + _WINDOW_SLACK),
+    ("daily", 1440 - _WINDOW_SLACK, 1440 + _WINDOW_SLACK),
+    ("weekly", 10080 - _WINDOW_SLACK, 10080 + _WINDOW_SLACK),
+    ("monthly", 28 * 1440 - _WINDOW_SLACK, 31 * 1440 + _WINDOW_SLACK),
+    ("annual", 365 * 1440 - _WINDOW_SLACK, 366 * 1440 + _WINDOW_SLACK),
+)
 # A file's lines were written no later than its mtime; the slack covers clock and filesystem jitter.
 _MTIME_SLACK = timedelta(minutes=2)
 _CHUNK = 1 << 16
 _META_LIMIT = 1 << 22  # session_meta carries the base instructions: allow a few MB, never more
+# A line that may be a model bucket's (a limit_id that is not "codex"): only these are decoded when
+# ``--auto`` looks for the buckets before the newest account line.
+_BUCKET_LINE = re.compile(rb'"limit_id"\s*:\s*"(?!codex")')
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one ``token_count`` line reports for one limit: the account's, or one model bucket's."""
+
+    ts: str  # the line's time, as clock.format_ts writes it (sortable as text)
+    limit_id: str | None
+    meters: tuple[Meter, ...]
+    errors: tuple[str, ...] = ()
+
+    @property
+    def is_bucket(self) -> bool:
+        return self.limit_id not in (None, ACCOUNT_LIMIT_ID)
 
 
 @dataclass(frozen=True)
 class LogReading:
-    """One rate-limit reading found in a rollout file."""
+    """One rate-limit reading found in a rollout file, at ``ts``."""
 
     ts: datetime
     reading: Reading
     path: Path
     cwd: str | None = None
     remote: str | None = None
+
+
+class Session:
+    """What one rollout has said so far about each limit, and the reading that makes at a given line.
+
+    A rollout is one Codex session, signed in as one account, so a model bucket's line and the account's
+    lines in the same file are the same account's limits. Codex writes the two on separate lines (the
+    bucket's when that model answers), and its own ``/status`` shows the latest of each limit the session
+    has seen; a reading here does the same: from the first account line on, every rate-limit line of the
+    file gives a reading of the latest account meters and the latest meters of each bucket. A bucket's meter
+    carried from an earlier line is dropped once it cannot still be current: its reset time has passed, or,
+    with none, one whole window has gone by since it was reported (the account's meters are the reading
+    itself, and stay as last reported: ``--auto`` flags a reset since). Buckets are never carried from one file to
+    another (another session may be another login), and a bucket alone, before the file's first account
+    line, is no reading: nothing ties it to an account reading yet.
+
+    The state is plain values (``saved``), so ``ingest`` keeps it with the file between runs.
+    """
+
+    def __init__(self, saved: Any = None) -> None:
+        # limit key ("" for the account) -> [line time, limit_id, [[name, used, resets_at], ...], [errors]]
+        self.latest: dict[str, list[Any]] = saved if isinstance(saved, dict) else {}
+
+    @property
+    def saved(self) -> dict[str, list[Any]]:
+        return self.latest
+
+    def add(self, limits: Limits) -> Reading | None:
+        """Take in one line's limits; the reading the session shows after it, or None before any account line."""
+        key = limits.limit_id if limits.is_bucket and limits.limit_id is not None else ""
+        self.latest[key] = [
+            limits.ts,
+            limits.limit_id,
+            [[meter.name, meter.used, meter.resets_at] for meter in limits.meters],
+            list(limits.errors),
+        ]
+        return self.reading(limits.ts)
+
+    def reading(self, at: str) -> Reading | None:
+        account = self.latest.get("")
+        if account is None:
+            return None
+        meters: list[Meter] = []
+        errors: list[str] = []
+        for key in ("", *sorted(key for key in self.latest if key)):
+            seen, limit_id, shown, codes = self.latest[key]
+            current = [
+                Meter(name, used, resets_at, limit_id)
+                for name, used, resets_at in shown
+                if not key or seen == at or _still_current(name, resets_at, seen, at)
+            ]
+            if current:
+                meters += current
+                errors += [code for code in codes if code not in errors]
+        if not meters:
+            return None
+        return Reading(tuple(meters), parse_errors=tuple(errors))
+
+
+def _still_current(name: str, resets_at: str | None, seen: str, at: str) -> bool:
+    if resets_at is not None:
+        return resets_at > at  # both written by clock.format_ts: text order is time order
+    return clock.parse_ts(at) - clock.parse_ts(seen) < timedelta(minutes=meter_minutes(name))
 
 
 def latest_rate_limits(
@@ -69,12 +164,13 @@ def latest_rate_limits(
     *,
     prefer_remote: str | None = None,
 ) -> Reading:
-    """The newest account-wide rate-limit reading in ``codex_home``'s session logs.
+    """The newest account reading in ``codex_home``'s session logs, with the model buckets its session ties to it.
 
     When several sessions have a reading no older than ``max_age``, one whose ``session_meta`` cwd
     is ``prefer_cwd`` (or inside it), or whose git ``repository_url`` is ``prefer_remote``, wins over
     a newer one from elsewhere (another login may be active there). A newest reading older than
-    ``max_age`` is refused, as is finding none.
+    ``max_age`` is refused, as is finding none. Its age is the account line's: a bucket reported later
+    does not make the account's meters any newer.
     """
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     scan = _Scan(now, max_age, prefer_cwd, prefer_remote)
@@ -91,25 +187,20 @@ def latest_rate_limits(
             f"newest Codex rate-limit reading is from {clock.format_ts(chosen.ts)}, older than {_span(max_age)}; "
             "run a Codex command or pass --used"
         )
-    reading = chosen.reading
-    errors = list(reading.parse_errors)
-    if reading.resets_at is not None and clock.parse_ts(reading.resets_at) <= now:
-        errors.append(RESET_SINCE)
-    if reading.weekly_resets_at is not None and clock.parse_ts(reading.weekly_resets_at) <= now:
-        errors.append(WEEKLY_RESET_SINCE)
+    reading = scan.session_reading(chosen)
+    now_text = clock.format_ts(now)
+    codes = [_reset_since(meter.name) for meter in reading.meters if meter.resets_at and meter.resets_at <= now_text]
     if scan.skipped:
-        errors.append(f"{SKIPPED}:{scan.skipped}")
-    return Reading.of(
-        five_hour_used=reading.five_hour_used,
-        weekly_used=reading.weekly_used,
-        resets_at=reading.resets_at,
-        weekly_resets_at=reading.weekly_resets_at,
-        parse_errors=tuple(errors),
-    )
+        codes.append(f"{SKIPPED}:{scan.skipped}")
+    return reading.with_errors(*codes)
 
 
-def reading_from_event(event: Any) -> tuple[datetime, Reading] | None:
-    """The reading one decoded rollout line carries, or None when it carries none.
+def _reset_since(name: str) -> str:
+    return RESET_SINCE if name == "five_hour" else f"{name}-{RESET_SINCE}"
+
+
+def limits_from_event(event: Any) -> Limits | None:
+    """The limits one decoded rollout line reports, or None when it reports none.
 
     Raises BadInput for a ``token_count`` line whose rate limits are malformed.
     """
@@ -124,41 +215,45 @@ def reading_from_event(event: Any) -> tuple[datetime, Reading] | None:
     if not isinstance(limits, dict):
         raise BadInput("token_count: expected rate_limits to be an object or null")
     limit_id = limits.get("limit_id")
+    if limit_id is not None and not isinstance(limit_id, str):
+        return None  # no limit Codex names: nothing to tie it to
+    model: str | None = None
     if limit_id is not None and limit_id != ACCOUNT_LIMIT_ID:
-        return None  # a per-model bucket, not the account's windows
+        name = limits.get("limit_name")
+        model = name if isinstance(name, str) and name.strip() else limit_id
+        if meter_model(meter_name("weekly", model)) is None:
+            return None  # a bucket whose name has no letters or digits: never let it pass for the account's
     ts = _line_time(event.get("timestamp"))
-    found: dict[int, tuple[float, str | None]] = {}
+    meters: dict[str, Meter] = {}
     errors: list[str] = []
     for slot in ("primary", "secondary"):
         window = limits.get(slot)
         if window is None:
             continue
-        kind, used, resets = _window(window, ts, slot)
-        if kind is None or kind in found:
+        span, minutes, used, resets = _window(window, ts, slot)
+        if span is None:
+            if minutes is not None:
+                errors.append(f"{UNKNOWN_WINDOW}:{minutes:g}")
+            continue
+        name = meter_name(span, model)
+        if name in meters:
             continue
         if used > 100:
             used = 100.0
             if CLAMPED not in errors:
                 errors.append(CLAMPED)
-        found[kind] = (used, resets)
-    if not found:
+        meters[name] = Meter(name, used, resets, limit_id)
+    if not meters:
         return None
-    five = found.get(FIVE_HOUR_MINUTES)
-    week = found.get(WEEK_MINUTES)
-    reading = Reading.of(
-        five_hour_used=five[0] if five else None,
-        weekly_used=week[0] if week else None,
-        resets_at=five[1] if five else None,
-        weekly_resets_at=week[1] if week else None,
-        parse_errors=tuple(errors),
-    )
-    return ts, reading
+    ordered = sorted(meters.values(), key=lambda meter: meter_minutes(meter.name))  # shortest first, whatever the slot
+    return Limits(clock.format_ts(ts), limit_id, tuple(ordered), tuple(errors))
 
 
 def iter_readings(path: Path) -> Iterator[LogReading]:
-    """Every account-wide reading in one rollout file, in file order; malformed lines are skipped."""
+    """Every reading in one rollout file, in file order (``Session``); malformed lines are skipped."""
     cwd: str | None = None
     remote: str | None = None
+    session = Session()
     with path.open("rb") as handle:
         for line in handle:
             if cwd is None and remote is None and b"session_meta" in line:
@@ -167,8 +262,20 @@ def iter_readings(path: Path) -> Iterator[LogReading]:
                 found = _decode(line)
             except _Malformed:
                 continue
-            if found is not None:
-                yield LogReading(found[0], found[1], path, cwd, remote)
+            if found is None:
+                continue
+            reading = session.add(found)
+            if reading is not None:
+                yield LogReading(clock.parse_ts(found.ts), reading, path, cwd, remote)
+
+
+@dataclass(frozen=True)
+class _Newest:
+    """The newest account line of a file, where it starts, and the bucket lines after it."""
+
+    account: Limits
+    offset: int
+    later: tuple[Limits, ...]
 
 
 class _Scan:
@@ -180,6 +287,7 @@ class _Scan:
         self.prefer_remote = _remote_key(prefer_remote) if prefer_remote else None
         self.best: LogReading | None = None
         self.best_match: LogReading | None = None
+        self.newest: dict[Path, _Newest] = {}
         self.skipped = 0
         self.files_read = 0
 
@@ -215,17 +323,48 @@ class _Scan:
             return self.best_match
         return self.best
 
-    def _newest_in(self, path: Path) -> LogReading | None:
-        with path.open("rb") as handle:
-            cwd, remote = _session_meta(handle.readline(_META_LIMIT))
-            for line in _lines_backward(handle):
+    def session_reading(self, chosen: LogReading) -> Reading:
+        """The chosen file's reading as its ``Session`` gives it after its last rate-limit line: the newest
+        account line with the buckets of that session, those before it too (read forward up to it; only lines
+        that may be a bucket's are decoded)."""
+        newest = self.newest[chosen.path]
+        session = Session()
+        # If the file went away since, the account line is read without the buckets before it.
+        with contextlib.suppress(OSError), chosen.path.open("rb") as handle:
+            for line in _lines_before(handle, newest.offset):
+                if b"token_count" not in line or not _BUCKET_LINE.search(line):
+                    continue
                 try:
                     found = _decode(line)
                 except _Malformed:
                     self.skipped += 1
                     continue
-                if found is not None:
-                    return LogReading(found[0], found[1], path, cwd, remote)
+                if found is not None and found.is_bucket:
+                    session.add(found)
+        reading = session.add(newest.account)
+        for bucket in newest.later:
+            reading = session.add(bucket)
+        assert reading is not None  # the account line is in the session
+        return reading
+
+    def _newest_in(self, path: Path) -> LogReading | None:
+        later: list[Limits] = []  # bucket lines after the newest account line, newest first
+        with path.open("rb") as handle:
+            cwd, remote = _session_meta(handle.readline(_META_LIMIT))
+            for offset, line in _lines_backward(handle):
+                try:
+                    found = _decode(line)
+                except _Malformed:
+                    self.skipped += 1
+                    continue
+                if found is None:
+                    continue
+                if found.is_bucket:
+                    if all(bucket.limit_id != found.limit_id for bucket in later):
+                        later.append(found)
+                    continue
+                self.newest[path] = _Newest(found, offset, tuple(reversed(later)))
+                return LogReading(clock.parse_ts(found.ts), Reading(found.meters), path, cwd, remote)
         return None
 
     def _matches(self, found: LogReading) -> bool:
@@ -244,28 +383,27 @@ class _Malformed(Exception):
     """A truncated or malformed rate-limit line: skipped and counted, never fatal."""
 
 
-def _decode(line: bytes) -> tuple[datetime, Reading] | None:
-    """(ts, reading), or None when the line carries no reading; raises _Malformed."""
+def _decode(line: bytes) -> Limits | None:
+    """The limits the line reports, or None when it reports none; raises _Malformed."""
     if b"token_count" not in line:
         return None  # most lines are messages and tool output: never decode them
     try:
-        return reading_from_event(json.loads(line))
+        return limits_from_event(json.loads(line))
     except (ValueError, RecursionError, BadInput):
         raise _Malformed from None
 
 
-def _window(window: Any, ts: datetime, slot: str) -> tuple[int | None, float, str | None]:
+def _window(window: Any, ts: datetime, slot: str) -> tuple[str | None, float | None, float, str | None]:
+    """(span, window_minutes, used, resets_at) of one slot; span None when no span fits its length."""
     if not isinstance(window, dict):
         raise BadInput(f"rate_limits.{slot}: expected an object")
     used = window.get("used_percent")
     if not _number(used) or used < 0:
         raise BadInput(f"rate_limits.{slot}.used_percent: expected a percent >= 0, got {used!r}")
     minutes = window.get("window_minutes")
-    kind: int | None = None
+    span: str | None = None
     if _number(minutes):
-        for length in (FIVE_HOUR_MINUTES, WEEK_MINUTES):
-            if abs(minutes - length) <= _WINDOW_SLACK:
-                kind = length
+        span = next((name for name, low, high in _SPANS if low <= minutes <= high), None)
     resets_at = window.get("resets_at")
     resets_in = window.get("resets_in_seconds")
     moment: datetime | None = None
@@ -280,7 +418,8 @@ def _window(window: Any, ts: datetime, slot: str) -> tuple[int | None, float, st
         raise BadInput(f"rate_limits.{slot}: expected resets_at in epoch seconds") from None
     if moment is not None and not 1970 <= moment.year <= 9999:
         raise BadInput(f"rate_limits.{slot}: expected resets_at in epoch seconds")
-    return kind, float(used), clock.format_ts(moment) if moment is not None else None
+    shown = float(minutes) if _number(minutes) else None
+    return span, shown, float(used), clock.format_ts(moment) if moment is not None else None
 
 
 def _line_time(value: Any) -> datetime:
@@ -333,8 +472,8 @@ def _remote_key(url: str) -> str:
     return key.removesuffix(".git")
 
 
-def _lines_backward(handle: BinaryIO) -> Iterator[bytes]:
-    """The lines of a file from the last to the first, reading it in blocks from its end."""
+def _lines_backward(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) for the lines of a file from the last to the first, reading it in blocks from its end."""
     handle.seek(0, os.SEEK_END)
     position = handle.tell()
     pending: list[bytes] = []  # pieces of the line being assembled, latest piece first
@@ -347,11 +486,31 @@ def _lines_backward(handle: BinaryIO) -> Iterator[bytes]:
             pending.append(block)
             continue
         parts = block.split(b"\n")
-        yield b"".join([parts[-1], *reversed(pending)])
-        yield from reversed(parts[1:-1])
+        starts = [position]
+        for part in parts[:-1]:
+            starts.append(starts[-1] + len(part) + 1)
+        yield starts[-1], b"".join([parts[-1], *reversed(pending)])
+        for index in range(len(parts) - 2, 0, -1):
+            yield starts[index], parts[index]
         pending = [parts[0]]
     if pending:
-        yield b"".join(reversed(pending))
+        yield 0, b"".join(reversed(pending))
+
+
+def _lines_before(handle: BinaryIO, end: int) -> Iterator[bytes]:
+    """The lines of the file's first ``end`` bytes, first to last."""
+    left = end
+    held = b""
+    while left > 0:
+        block = handle.read(min(_CHUNK, left))
+        if not block:
+            break
+        left -= len(block)
+        lines = (held + block).split(b"\n")
+        held = lines.pop()
+        yield from lines
+    if held:
+        yield held
 
 
 def _none_found(codex_home: Path, listed: int, read: int) -> str:
@@ -359,7 +518,8 @@ def _none_found(codex_home: Path, listed: int, read: int) -> str:
     if not listed:
         return f"no Codex session logs: expected rollout-*.jsonl files in {where}; run a Codex command or pass --used"
     return (
-        f"no Codex rate-limit reading: expected token_count events with rate_limits (window_minutes 300 or 10080) "
+        f"no Codex rate-limit reading: expected token_count events with the account's rate_limits "
+        "(window_minutes 300, 1440, 10080 or about 43200) "
         f"in {where} ({read} files read); run a Codex command or pass --used"
     )
 

@@ -12,9 +12,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
-from gittracker.sources.codex_logs import reading_from_event
+from gittracker.sources.codex_logs import Limits, Session, limits_from_event
 from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms
 from gittracker.usage import Row, event
 
@@ -41,11 +42,20 @@ def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: 
     if data.get("type") != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
         return ()
     try:
-        found = reading_from_event(data)
+        limits = limits_from_event(data)
     except BadInput as error:
         raise BadLine(str(error)) from None
     event = _increase(data, payload, extra, f"{file_key}#{number}")
+    found = _reading(limits, extra) if limits is not None else None
     return tuple(item for item in (found, event) if item is not None)
+
+
+def _reading(limits: Limits, extra: dict[str, Any]) -> tuple[datetime, Reading] | None:
+    """The session's reading after this line (``codex_logs.Session``); its state stays with the file."""
+    session = Session(extra.get("limits"))
+    reading = session.add(limits)
+    extra["limits"] = session.saved
+    return None if reading is None else (clock.parse_ts(limits.ts), reading)
 
 
 def _remember_context(payload: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -8,6 +8,12 @@
 
 ``rate_limits`` appears only for subscribers and only after the session's first API response, so a
 payload without it is valid and yields an empty ``Reading``. This runs on every repaint: stdlib only.
+
+Every window in ``rate_limits`` becomes a meter: ``five_hour``, ``seven_day`` (the ``weekly`` meter) and a
+per-model week such as ``seven_day_sonnet`` (``weekly_sonnet``) or ``seven_day_opus`` (``weekly_opus``); the key
+is the name, so no ``limit_id`` is kept. Claude Code's own schema has those per-model keys, but the versions seen so
+far (2.1.80 to 2.1.237) send only ``five_hour`` and ``seven_day``; keys of another form (``extra_usage``: spend,
+not a window) are passed over.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gittracker import clock
-from gittracker.capacity import Reading
+from gittracker.capacity import Meter, Reading, meter_name
 from gittracker.errors import BadInput
 from gittracker.records import finite_number as _number
 from gittracker.records import reject_constant
@@ -43,22 +49,35 @@ def parse_statusline(text: str) -> tuple[Reading, dict[str, Any]]:
     if not isinstance(data, dict):
         raise BadInput(f"claude status line: expected a JSON object like {SHAPE}, got {_kind(data)}")
     errors: list[str] = []
-    five: tuple[float | None, str | None] = (None, None)
-    week: tuple[float | None, str | None] = (None, None)
+    meters: list[Meter] = []
     limits = data.get("rate_limits")
     if limits is not None:
         if not isinstance(limits, dict):
             raise BadInput(f"claude status line: expected rate_limits like {LIMITS_SHAPE}, got {_kind(limits)}")
-        five = _window(limits, "five_hour", errors)
-        week = _window(limits, "seven_day", errors)
-    reading = Reading.of(
-        five_hour_used=five[0],
-        weekly_used=week[0],
-        resets_at=five[1],
-        weekly_resets_at=week[1],
-        parse_errors=tuple(errors),
-    )
-    return reading, _display(data)
+        for key in limits:
+            name = _meter_name(key)
+            if name is None:
+                continue
+            used, when = _window(limits, key, errors)
+            if used is not None:
+                meters.append(Meter(name, used, when))
+    meters.sort(key=_shortest_first)
+    return Reading(tuple(meters), parse_errors=tuple(errors)), _display(data)
+
+
+def _shortest_first(meter: Meter) -> tuple[bool, str]:
+    return (meter.name != "five_hour", meter.name)  # five_hour, weekly, then the models' weeks
+
+
+def _meter_name(key: str) -> str | None:
+    """The meter a ``rate_limits`` key is: five_hour, seven_day -> weekly, seven_day_<model> -> weekly_<model>."""
+    for prefix, span in (("five_hour", "five_hour"), ("seven_day", "weekly")):
+        if key == prefix:
+            return span
+        if key.startswith(prefix + "_"):
+            name = meter_name(span, key[len(prefix) + 1 :])
+            return name if name != span else None  # a key with no model in it is not the account's meter
+    return None
 
 
 def _window(limits: dict[str, Any], name: str, errors: list[str]) -> tuple[float | None, str | None]:
