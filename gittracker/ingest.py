@@ -252,8 +252,8 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
                 if type(item[1]) is tuple:  # a token event: (key, row)
                     keep_largest(rows, item[0], item[1])
                     events += 1
-                else:  # a rate-limit reading: (time, Reading), as plain values
-                    snapshots.append((clock.format_ts(item[0]), item[1].snapshot_fields()))
+                else:  # a rate-limit reading: (time as clock.format_ts writes it, Reading), as plain values
+                    snapshots.append((item[0], item[1].snapshot_fields()))
         files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
     return Part(files, snapshots, events, frame_of(rows, group_rows(rows.values())))
 

@@ -9,6 +9,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gittracker import clock
+from gittracker.capacity import Reading
 from gittracker.errors import BadInput
 from gittracker.sources import claude_logs
 from gittracker.sources.ccusage_json import parse_report
@@ -185,7 +187,11 @@ def test_codex_any_line_is_found_items_or_a_bad_line(text: str) -> None:
         return
     assert isinstance(found, tuple)
     for item in found:
-        assert _is_event(item) or (len(item) == 2 and isinstance(item[0], datetime))
+        if _is_event(item):
+            continue
+        # a reading: its time as clock.format_ts writes it (snapshots are sorted by it as text), and its meters
+        assert len(item) == 2 and clock.format_ts(clock.parse_ts(item[0])) == item[0]
+        assert isinstance(item[1], Reading) and item[1].meters
 
 
 @given(json_values)

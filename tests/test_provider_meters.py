@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 REAL_ROLLOUT = "codex_rollout_0.146.0_exec_weekly_only_margin.jsonl"
-SPARK = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5.3-Codex-Spark"}
+SPARK: dict[str, Any] = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5.3-Codex-Spark"}
 
 
 def stamp(moment: datetime) -> str:
@@ -88,7 +89,7 @@ def meta_line(moment: datetime, cwd: str = "/work/alpha") -> dict[str, Any]:
 def write_rollout(home: Path, name: str, lines: list[dict[str, Any]], *, append: bool = False) -> Path:
     """A rollout under sessions/YYYY/MM/DD of its first line's day, its mtime the last line's time (as Codex
     leaves it)."""
-    day = lines[0]["timestamp"][:10].replace("-", "/")
+    day = str(lines[0]["timestamp"])[:10].replace("-", "/")
     folder = home / "sessions" / day
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"rollout-{name}.jsonl"
@@ -143,7 +144,8 @@ def real_capture_home(root: Path) -> Path:
     folder = root / "codex-real" / "sessions" / "2026" / "08" / "20"
     folder.mkdir(parents=True)
     shutil.copyfile(source, folder / "rollout-2026-08-20T11-16-42-real.jsonl")
-    return root / "codex-real"
+    home: Path = root / "codex-real"
+    return home
 
 
 def test_the_real_weekly_only_capture(tmp_path: Path) -> None:
@@ -211,7 +213,7 @@ def test_a_bucket_alone_or_in_another_session_is_no_account_reading(tmp_path: Pa
 
 def test_a_bucket_is_carried_only_while_it_can_be_current(tmp_path: Path) -> None:
     week_resets = NOW + 3 * 24 * HOUR
-    named_by_id = {"limit_id": "codex_other", "limit_name": None}
+    named_by_id: dict[str, Any] = {"limit_id": "codex_other", "limit_name": None}
     path = write_rollout(
         tmp_path,
         "fresh",
@@ -364,7 +366,7 @@ def reading_rows(moment: datetime, five: float, week: float, jitter: int = 0) ->
     return limits_line(moment, window(five, 300, base), window(week, 10080, base + 6 * 24 * HOUR))
 
 
-def changes(readings: list[tuple[datetime, float, float, int]]) -> list[tuple[str, float, float]]:
+def changes(readings: Sequence[tuple[datetime, float, float, int]]) -> list[tuple[str, float, float]]:
     """Independent: in time order, a reading is kept unless its percents equal the last kept one's and its reset
     times are within a minute of that one's."""
     kept: list[tuple[datetime, float, float, int]] = []

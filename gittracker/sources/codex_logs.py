@@ -24,6 +24,7 @@ model (``five_hour_gpt_5_3_codex_spark``), and it joins a reading only as ``Sess
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -74,12 +75,16 @@ class Limits:
 
     ts: str  # the line's time, as clock.format_ts writes it (sortable as text)
     limit_id: str | None
-    meters: tuple[Meter, ...]
+    shown: tuple[tuple[str, float, str | None], ...]  # (meter name, percent used, reset time), shortest first
     errors: tuple[str, ...] = ()
 
     @property
     def is_bucket(self) -> bool:
         return self.limit_id not in (None, ACCOUNT_LIMIT_ID)
+
+    @property
+    def meters(self) -> tuple[Meter, ...]:
+        return tuple(Meter(name, used, resets_at, self.limit_id) for name, used, resets_at in self.shown)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ class Session:
         self.latest[key] = [
             limits.ts,
             limits.limit_id,
-            [[meter.name, meter.used, meter.resets_at] for meter in limits.meters],
+            limits.shown,
             list(limits.errors),
         ]
         return self.reading(limits.ts)
@@ -223,30 +228,30 @@ def limits_from_event(event: Any) -> Limits | None:
         model = name if isinstance(name, str) and name.strip() else limit_id
         if meter_model(meter_name("weekly", model)) is None:
             return None  # a bucket whose name has no letters or digits: never let it pass for the account's
-    ts = _line_time(event.get("timestamp"))
-    meters: dict[str, Meter] = {}
+    ts, text = _line_time(event.get("timestamp"))
+    meters: dict[str, tuple[int, str, float, str | None]] = {}  # name -> (span's place, name, used, resets_at)
     errors: list[str] = []
     for slot in ("primary", "secondary"):
         window = limits.get(slot)
         if window is None:
             continue
-        span, minutes, used, resets = _window(window, ts, slot)
-        if span is None:
+        place, minutes, used, resets = _window(window, ts, slot)
+        if place is None:
             if minutes is not None:
                 errors.append(f"{UNKNOWN_WINDOW}:{minutes:g}")
             continue
-        name = meter_name(span, model)
+        name = meter_name(_SPANS[place][0], model)
         if name in meters:
             continue
         if used > 100:
             used = 100.0
             if CLAMPED not in errors:
                 errors.append(CLAMPED)
-        meters[name] = Meter(name, used, resets, limit_id)
+        meters[name] = (place, name, used, resets)
     if not meters:
         return None
-    ordered = sorted(meters.values(), key=lambda meter: meter_minutes(meter.name))  # shortest first, whatever the slot
-    return Limits(clock.format_ts(ts), limit_id, tuple(ordered), tuple(errors))
+    shown = tuple(item[1:] for item in sorted(meters.values()))  # shortest first, whatever the slot
+    return Limits(text, limit_id, shown, tuple(errors))
 
 
 def iter_readings(path: Path) -> Iterator[LogReading]:
@@ -393,24 +398,26 @@ def _decode(line: bytes) -> Limits | None:
         raise _Malformed from None
 
 
-def _window(window: Any, ts: datetime, slot: str) -> tuple[str | None, float | None, float, str | None]:
-    """(span, window_minutes, used, resets_at) of one slot; span None when no span fits its length."""
+def _window(window: Any, ts: datetime, slot: str) -> tuple[int | None, float | None, float, str | None]:
+    """(span, window_minutes, used, resets_at) of one slot, the span as its place in ``_SPANS``; None when no span
+    fits its length."""
     if not isinstance(window, dict):
         raise BadInput(f"rate_limits.{slot}: expected an object")
     used = window.get("used_percent")
     if not _number(used) or used < 0:
         raise BadInput(f"rate_limits.{slot}.used_percent: expected a percent >= 0, got {used!r}")
     minutes = window.get("window_minutes")
-    span: str | None = None
+    place: int | None = None
     if _number(minutes):
-        span = next((name for name, low, high in _SPANS if low <= minutes <= high), None)
+        place = next((index for index, (_, low, high) in enumerate(_SPANS) if low <= minutes <= high), None)
     resets_at = window.get("resets_at")
     resets_in = window.get("resets_in_seconds")
     moment: datetime | None = None
+    shown = float(minutes) if _number(minutes) else None
     try:
         if _number(resets_at):
-            moment = datetime.fromtimestamp(resets_at, UTC)
-        elif isinstance(resets_at, str):
+            return place, shown, float(used), _epoch_text(resets_at)
+        if isinstance(resets_at, str):
             moment = clock.parse_ts(resets_at, f"rate_limits.{slot}.resets_at")
         elif _number(resets_in):
             moment = ts + timedelta(seconds=resets_in)
@@ -418,17 +425,28 @@ def _window(window: Any, ts: datetime, slot: str) -> tuple[str | None, float | N
         raise BadInput(f"rate_limits.{slot}: expected resets_at in epoch seconds") from None
     if moment is not None and not 1970 <= moment.year <= 9999:
         raise BadInput(f"rate_limits.{slot}: expected resets_at in epoch seconds")
-    shown = float(minutes) if _number(minutes) else None
-    return span, shown, float(used), clock.format_ts(moment) if moment is not None else None
+    return place, shown, float(used), clock.format_ts(moment) if moment is not None else None
 
 
-def _line_time(value: Any) -> datetime:
+@functools.lru_cache(maxsize=256)
+def _epoch_text(seconds: float) -> str:
+    """An epoch reset time as text. A session repeats the same few reset times on every line: formatting each
+    once saves most of what reading its limits costs."""
+    moment = datetime.fromtimestamp(seconds, UTC)  # OverflowError, OSError, ValueError: the caller says which slot
+    if not 1970 <= moment.year <= 9999:
+        raise ValueError(seconds)
+    return clock.format_ts(moment)
+
+
+def _line_time(value: Any) -> tuple[datetime, str]:
+    """The line's time, and as clock.format_ts writes it (which is how Codex writes it: kept as it is then)."""
     if not isinstance(value, str):
         raise BadInput("rollout line: expected a timestamp")
     moment = clock.parse_ts(value, "rollout timestamp")
     if not 1970 <= moment.year <= 9999:
         raise BadInput("rollout line: expected a timestamp")
-    return moment
+    written = len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z"
+    return moment, value if written else clock.format_ts(moment)
 
 
 def _session_meta(line: bytes) -> tuple[str | None, str | None]:

@@ -9,10 +9,8 @@ cached input: the event splits them into uncached input and ``cache_read``, as c
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
 from gittracker.sources.codex_logs import Limits, Session, limits_from_event
@@ -26,7 +24,7 @@ EXPECTED = (
 TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 
-Found = tuple[str, Row] | tuple[datetime, Reading]  # a token event (key, row), or a rate-limit reading
+Found = tuple[str, Row] | tuple[str, Reading]  # a token event (key, row), or a rate-limit reading (time, reading)
 
 
 def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
@@ -50,12 +48,12 @@ def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: 
     return tuple(item for item in (found, event) if item is not None)
 
 
-def _reading(limits: Limits, extra: dict[str, Any]) -> tuple[datetime, Reading] | None:
-    """The session's reading after this line (``codex_logs.Session``); its state stays with the file."""
+def _reading(limits: Limits, extra: dict[str, Any]) -> tuple[str, Reading] | None:
+    """The session's reading after this line (``codex_logs.Session``) and its time; the state stays with the file."""
     session = Session(extra.get("limits"))
     reading = session.add(limits)
     extra["limits"] = session.saved
-    return None if reading is None else (clock.parse_ts(limits.ts), reading)
+    return None if reading is None else (limits.ts, reading)
 
 
 def _remember_context(payload: dict[str, Any], extra: dict[str, Any]) -> None:
