@@ -279,6 +279,14 @@ def from_options(
 _OPTION_OF = {"five_hour": "--used PCT or --left PCT", "weekly": "--weekly PCT", PROMPTS: "--prompts N"}
 
 
+def window_meter(close: Mapping[str, Any]) -> str:
+    """The meter a window-close's delta is on; records of the first schema are on the 5-hour meter (glm: prompts)."""
+    meter = close.get("meter")
+    if isinstance(meter, str):
+        return meter
+    return PROMPTS if close.get("unit") == "prompts" else FIVE_HOUR
+
+
 def default_meters(provider: str, reading: Reading) -> list[str]:
     """The meters a window's delta may be taken on unless ``[capacity]`` says otherwise: GLM's prompt count, and for
     the others the account-wide percent meters (never one model's bucket)."""
