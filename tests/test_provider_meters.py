@@ -135,7 +135,7 @@ def test_weekly_only_plan_reads_the_weekly_meter_alone(tmp_path: Path) -> None:
     write_rollout(tmp_path, "w", [meta_line(NOW - HOUR), limits_line(NOW - 2 * MINUTE, window(37, 10080, resets))])
     reading = latest_rate_limits(tmp_path, NOW, HOUR)
     assert reading.meters == (Meter("weekly", 37.0, stamp(resets), "codex"),)
-    assert reading.five_hour_used is None and binding_meter(reading, reading) == "weekly"
+    assert reading.five_hour_used is None and binding_meter("codex", reading, reading) == "weekly"
 
 
 def real_capture_home(root: Path) -> Path:
@@ -190,7 +190,7 @@ def test_a_bucket_joins_the_account_readings_of_its_session_only(tmp_path: Path)
     assert {meter.limit_id for meter in last.meters if meter_model(meter.name)} == {"codex_bengalfox"}
     assert {meter.limit_id for meter in last.meters if not meter_model(meter.name)} == {"codex"}
     # A bucket is never the account's meter: the binding meter of two such readings is the account's 5-hour one.
-    assert binding_meter(readings[0].reading, last) == "five_hour"
+    assert binding_meter("codex", readings[0].reading, last) == "five_hour"
     # --auto reads the same: the newest account line, with the bucket its session reported before it...
     assert latest_rate_limits(tmp_path, NOW, HOUR) == last
     # ...and a bucket reported after it, the newer figure; the age is still the account line's.
