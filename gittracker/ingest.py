@@ -352,49 +352,63 @@ def split_evenly(pending: Pending, shares: int) -> list[Pending]:
 # Readings whose reset times differ by no more than this are the same reading: Codex recomputes a reset time on
 # every response, and it jitters by a second or so.
 SAME_RESET_SECONDS = 60
-# Kept readings remembered for the next run, so a reading it finds between two already kept is compared with the
-# right one: those of the last day, at most this many.
-REMEMBERED_READINGS = 64
-_REMEMBER_SPAN = 86400
+# The readings remembered for the next run, written or not, so a reading that comes late (a rollout read after
+# newer ones were) is compared with the readings around it: those of the last day, at most this many.
+REMEMBERED_READINGS = 128
+_REMEMBER_SPAN = timedelta(days=1)
+
+
+@dataclass
+class _Seen:
+    ts: str
+    fields: dict[str, Any]
+    written: bool
 
 
 def changed_readings(
     readings: list[tuple[str, dict[str, Any]]], remembered: Any
 ) -> tuple[list[tuple[str, dict[str, Any]]], list[list[Any]]]:
-    """The readings of one place that are a change, in time order, and what to remember for the next run.
+    """The readings of one place (one Codex home: one login at a time) to write, and what to remember for the next run.
 
-    A reading is a change unless it equals the kept reading just before it in time (``same_reading``): the last
-    one this run kept, or one an earlier run kept (``remembered``). A reading older than every one remembered has
-    nothing known before it and is kept, so a change is never dropped; its snapshot's id is derived from its data,
-    so one written before is not written again.
+    In time order, a reading is written unless it equals the last one written before it (``same_reading``), so
+    every reading is either in the ledger or the same as the snapshot in force when it was taken. Earlier runs'
+    readings of the last day are remembered with whether they were written: a late reading that falls between
+    them is compared with the right one, and a remembered reading it turns into a change is written then. A
+    reading older than all that is remembered has nothing known before it and is written. A snapshot's id is
+    derived from its data, so a reading written before is never written twice.
     """
-    known = sorted(
-        (item[0], item[1])
-        for item in (remembered if isinstance(remembered, list) else [])
-        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)
-    )
-    kept: list[tuple[str, dict[str, Any]]] = []
-    for ts, fields in sorted(readings, key=lambda item: item[0]):  # stable: file order among equal times
-        before = _last_at_or_before(known, ts)
-        if kept and (before is None or kept[-1][0] >= before[0]):
-            before = kept[-1]
-        if before is not None and same_reading(before[1], fields):
-            continue
-        kept.append((ts, fields))
-    every = sorted([*known, *kept], key=lambda item: item[0])
-    newest = every[-1][0] if every else ""
-    horizon = clock.format_ts(clock.parse_ts(newest) - timedelta(seconds=_REMEMBER_SPAN)) if newest else ""
-    recent = [[ts, fields] for ts, fields in every if ts >= horizon][-REMEMBERED_READINGS:]
-    return kept, recent
+    seen = _remembered(remembered)
+    seen += [_Seen(ts, fields, False) for ts, fields in readings]
+    seen.sort(key=lambda item: item.ts)  # stable: the remembered first, then file order, among equal times
+    last: _Seen | None = None
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in seen:
+        if not item.written and (last is None or not same_reading(last.fields, item.fields)):
+            item.written = True
+            out.append((item.ts, item.fields))
+        if item.written:
+            last = item
+    return out, _to_remember(seen)
 
 
-def _last_at_or_before(known: list[tuple[str, dict[str, Any]]], ts: str) -> tuple[str, dict[str, Any]] | None:
-    found = None
-    for item in known:
-        if item[0] > ts:
-            break
-        found = item
-    return found
+def _remembered(value: Any) -> list[_Seen]:
+    if not isinstance(value, list):
+        return []
+    return [
+        _Seen(item[0], item[1], bool(item[2]))
+        for item in value
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], dict)
+    ]
+
+
+def _to_remember(seen: list[_Seen]) -> list[list[Any]]:
+    if not seen:
+        return []
+    horizon = clock.format_ts(clock.parse_ts(seen[-1].ts) - _REMEMBER_SPAN)
+    recent = [item for item in seen if item.ts >= horizon][-REMEMBERED_READINGS:]
+    while recent and not recent[0].written:  # what an unwritten reading was the same as must be remembered too
+        recent.pop(0)
+    return [[item.ts, item.fields, item.written] for item in recent]
 
 
 def same_reading(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -590,3 +590,53 @@ def test_every_rate_limits_window_is_a_meter_and_the_cache_round_trips(
     again = Reading.from_fields(stored["reading"])
     assert sorted(again.meters, key=lambda m: m.name) == sorted(reading.meters, key=lambda m: m.name)
     assert (again.prompts, again.parse_errors) == (reading.prompts, reading.parse_errors)
+
+
+def fields_of(five: float, week: float, jitter: int) -> dict[str, Any]:
+    resets = datetime(2026, 6, 1, 13, 0, tzinfo=UTC) + timedelta(seconds=jitter)
+    return Reading.of(
+        five_hour_used=five, weekly_used=week, resets_at=stamp(resets), weekly_resets_at=stamp(resets + 24 * HOUR)
+    ).snapshot_fields()
+
+
+reading_stream = st.lists(
+    st.tuples(st.integers(0, 400), st.sampled_from([10.0, 11.0]), st.sampled_from([20.0, 21.0]), st.integers(0, 90)),
+    max_size=25,
+    unique_by=lambda row: row[0],
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(reading_stream, st.data())
+def test_the_changes_do_not_depend_on_how_runs_split_the_readings(rows: list[Any], data: st.DataObject) -> None:
+    """Readings arriving in time order, in one run or split over several, give the same snapshots; arriving in any
+    order over several runs, every reading ends up written or equal to the last one written before it in time."""
+    from gittracker.ingest import changed_readings, same_reading
+
+    readings = sorted(
+        ((stamp(DAY + timedelta(seconds=at)), fields_of(*rest)) for at, *rest in rows), key=lambda r: r[0]
+    )
+    whole, _ = changed_readings(readings, None)
+    expected = changes([(DAY + timedelta(seconds=at), five, week, jitter) for at, five, week, jitter in rows])
+    assert [(ts, f["five_hour_used"], f["weekly_used"]) for ts, f in whole] == expected
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(readings)), max_size=3)))
+    remembered: Any = None
+    split: list[tuple[str, dict[str, Any]]] = []
+    for start, end in zip([0, *cuts], [*cuts, len(readings)], strict=True):
+        kept, remembered = changed_readings(readings[start:end], remembered)
+        split += kept
+    assert split == whole
+    shuffled = data.draw(st.permutations(readings))
+    size = data.draw(st.integers(1, 5))
+    remembered = None
+    written: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(shuffled), size):
+        kept, remembered = changed_readings(shuffled[start : start + size], remembered)
+        assert not set(written) & {ts for ts, _ in kept}  # nothing written twice
+        written.update(kept)
+    last = None
+    for ts, fields in readings:
+        if ts in written:
+            last = fields
+        else:
+            assert last is not None and same_reading(last, fields), ts
