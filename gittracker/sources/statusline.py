@@ -11,9 +11,9 @@ payload without it is valid and yields an empty ``Reading``. This runs on every 
 
 Every window in ``rate_limits`` becomes a meter: ``five_hour``, ``seven_day`` (the ``weekly`` meter) and a
 per-model week such as ``seven_day_sonnet`` (``weekly_sonnet``) or ``seven_day_opus`` (``weekly_opus``); the key
-is the name, so no ``limit_id`` is kept. Claude Code's own schema has those per-model keys, but the versions seen so
-far (2.1.80 to 2.1.237) send only ``five_hour`` and ``seven_day``; keys of another form (``extra_usage``: spend,
-not a window) are passed over.
+is the name, so no ``limit_id`` is kept. Claude Code's own schema has those per-model keys; the payloads reported
+so far (2.1.80 to 2.1.237) carry ``five_hour`` and ``seven_day``, and ``seven_day_sonnet`` only at times. Keys of
+another form (``extra_usage``: spend, not a window) are passed over.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def parse_statusline(text: str) -> tuple[Reading, dict[str, Any]]:
             raise BadInput(f"claude status line: expected rate_limits like {LIMITS_SHAPE}, got {_kind(limits)}")
         for key in limits:
             name = _meter_name(key)
-            if name is None:
-                continue
+            if name is None or any(meter.name == name for meter in meters):
+                continue  # not a window, or one spelled twice (seven_day_Sonnet, seven_day_sonnet): the first counts
             used, when = _window(limits, key, errors)
             if used is not None:
                 meters.append(Meter(name, used, when))
