@@ -49,15 +49,25 @@ def capacity_options(func: F) -> F:
 
 
 def _reading(kwargs: dict[str, Any], provider: str, ctx: Any) -> Any:
+    """The reading the capacity options give; one stderr line says what a paste or --auto read, then warnings."""
     from datetime import timedelta
 
     from gittracker.capacity import check_provider
-    from gittracker.readings import reading_for
+    from gittracker.readings import capture_for
 
     names = ("used", "left", "weekly", "prompts", "resets_at", "weekly_resets_at", "source", "auto")
     options = {name: kwargs.pop(name) for name in names}
     max_age = timedelta(minutes=ctx.config.auto_max_age_minutes)
-    return reading_for(check_provider(provider), options, repo_root=ctx.repo.toplevel, max_age=max_age)
+    capture = capture_for(
+        check_provider(provider),
+        options,
+        repo_root=ctx.repo.toplevel,
+        max_age=max_age,
+        screen_timezone=ctx.config.screen_timezone,
+    )
+    for line in capture.echo():
+        click.echo(f"git-tracker: {line}", err=True)
+    return capture.reading
 
 
 def _context(source: str = "cli") -> Any:
