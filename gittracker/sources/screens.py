@@ -99,11 +99,17 @@ _MARKER = re.compile(
 _STALE = re.compile(r"limits\s*may\s*be\s*stale", re.IGNORECASE)
 
 # ``5h limit: …``, ``GPT-5 limit:`` (a heading), and the same after a quoting label (``Today: Weekly limit: …``).
+# The quoting label ends in a letter, so a clock time (``12:30 Weekly limit:``) is never taken for one.
 _CODEX_ROW = re.compile(
-    r"^(?:[^:]{1,40}:\s+)?(?P<label>[^:]{0,80}?)\s*limit\s*:\s*(?P<rest>.*)$",
+    r"^(?:[^:]{0,39}[a-z]:\s*)?(?P<label>[^:]{0,80}?)\s*limit\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
-_WINDOW = re.compile(r"^(?:(?P<model>.+?)\s+)?(?P<window>[0-9]{1,3}h|daily|weekly|monthly|annual)$", re.IGNORECASE)
+# ``GPT-5.1-Codex-Mini 5h``; with its spaces lost (``…-Mini5h``) only a model ending in a letter is told apart.
+_WINDOW = re.compile(
+    r"^(?:(?P<model>.+?)\s+|(?P<glued>.*[a-z])(?=[0-9]{1,3}h$))?"
+    r"(?P<window>[0-9]{1,3}h|daily|weekly|monthly|annual)$",
+    re.IGNORECASE,
+)
 _CODEX_SPANS = {"5h": "five_hour", "daily": "daily", "weekly": "weekly", "monthly": "monthly", "annual": "annual"}
 _CODEX_RESET = re.compile(r"\(\s*resets?\s*(?P<when>[^)]*)\)?", re.IGNORECASE)
 _CODEX_RESET_LINE = re.compile(r"^\(\s*resets?\b\s*(?P<when>[^)]*)\)?\s*$", re.IGNORECASE)
@@ -119,7 +125,11 @@ _CLAUDE_HEAD = re.compile(
 )
 _CLAUDE_OTHER_HEAD = re.compile(r"^(?:extra\s*usage|usage\s*credits|current\s*month)", re.IGNORECASE)
 _CLAUDE_RESET = re.compile(r"(?:(?<![a-z])|(?<=used)|(?<=left))resets?\s*(?P<when>\S.*?)\s*$", re.IGNORECASE)
-_CLIPPED_RESET = re.compile(r"^(?:esets?|sets)(?=[\s0-9(])\s*(?P<when>.+)$", re.IGNORECASE)
+_CLIPPED_RESET = re.compile(
+    r"^(?:esets?|sets)(?=[\s0-9(]|in\s*[0-9]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri"
+    r"|sat|sun|today|tomorrow)\s*(?P<when>.+)$",
+    re.IGNORECASE,
+)
 _CLAUDE_NO_LIMITS = re.compile(r"only available for (?:subscription|claude)", re.IGNORECASE)
 # The Zed adapter's Markdown: ``**5-hour limit** — **14%** · Resets …`` (the ``**`` are gone by now).
 _MARKDOWN_ROW = re.compile(
@@ -130,7 +140,7 @@ _MARKDOWN_ROW = re.compile(
 
 # A meter's label anywhere in a line: a line that names one but was read as no row is reported.
 _ANY_LABEL = re.compile(
-    r"(?<![a-z0-9])(?P<codex>5h|daily|weekly|monthly|annual)\s*limit(?!s)"
+    r"(?:(?<![0-9.])(?P<codex>5h)|(?<![a-z])(?P<codex_long>daily|weekly|monthly|annual))\s*limit(?!s)"
     rf"|(?<![a-z]){_CURRENT}\s*(?P<what>session|week)(?![a-z])\s*(?:\((?P<bucket>[^)]*)\)?)?"
     r"|(?P<five>5-?\s*hour\s*limit)"
     r"|weekly\s*·\s*(?P<md_bucket>[^\u2014\u2013]+?)\s*[\u2014\u2013]",
@@ -307,7 +317,7 @@ class _Scanner:
                 return True
             return False
         self._claude = None
-        model = window.group("model") or self._model
+        model = window.group("model") or window.group("glued") or self._model
         span = _CODEX_SPANS.get(window.group("window").lower())
         row = _Row(CODEX, meter_name(span, model) if span else None, f"{label} limit", number, line)
         if percent is None:
@@ -396,8 +406,8 @@ def _week_meter(bucket: str) -> str:
 
 
 def _label_meter(match: re.Match[str]) -> str | None:
-    if match.group("codex"):
-        return _CODEX_SPANS[match.group("codex").lower()]
+    if match.group("codex") or match.group("codex_long"):
+        return _CODEX_SPANS[(match.group("codex") or match.group("codex_long")).lower()]
     if match.group("five"):
         return "five_hour"
     if match.group("md_bucket"):
