@@ -27,7 +27,6 @@ from gittracker import clock
 from gittracker.capacity import Meter
 from gittracker.errors import BadInput
 from gittracker.sources import screens
-from gittracker.sources.screens import parse_screen, read_screen
 from tests.conftest import Sandbox, tracker_command
 
 NOW = datetime(2026, 9, 30, 10, 0, tzinfo=UTC)  # a Wednesday; Central Europe is on summer time (UTC+2)
@@ -57,7 +56,7 @@ def test_a_codex_screen_gives_every_meter_it_shows() -> None:
             "│  GPT-5.1-Codex-Mini 5h limit: [██████████░░░░░░░░░░] 50% left (resets 11:00)│",
         ]
     )
-    provider, reading = parse_screen(screen, NOW)
+    provider, reading = screens.parse_screen(screen, NOW)
     assert provider == "codex"
     assert reading.meters == (
         Meter("five_hour", 45.0, z("2026-09-30T16:25:00Z")),
@@ -79,7 +78,7 @@ def test_a_claude_panel_gives_the_session_the_week_and_each_model_week() -> None
         " Current week (Opus)\n █████                    10% used\n Resets Oct 2, 9am (Europe/Berlin)\n\n"
         " Current week (Sonnet only)\n ██                       4% used\n Resets Oct 3, 9am (Europe/Berlin)\n"
     )
-    _, reading = parse_screen(panel, NOW)
+    _, reading = screens.parse_screen(panel, NOW)
     assert reading.meters == (
         Meter("five_hour", 15.0, z("2026-09-30T12:00:00Z")),
         Meter("weekly", 6.0, z("2026-10-02T07:00:00Z")),
@@ -96,7 +95,7 @@ def test_a_weekly_only_codex_screen_is_a_reading_of_the_week_alone(version: str)
         "  Model:               GPT-5.5 (reasoning medium, summaries auto)\n"
         "  Weekly limit:        [███████░░░░░░░░░░░░░] 37% left (resets 12:58 AM on 4 Oct)\n"
     )
-    _, reading = parse_screen(screen, NOW, BERLIN)
+    _, reading = screens.parse_screen(screen, NOW, BERLIN)
     # 00:58 on 4 Oct in Berlin (UTC+2) is 22:58 on 3 Oct in UTC
     assert reading.meters == (Meter("weekly", 63.0, z("2026-10-03T22:58:00Z")),)
     assert reading.parse_errors == ("reset-zone-assumed:Europe/Berlin",)
@@ -166,14 +165,14 @@ FORMS: dict[str, tuple[str, tzinfo | None, list[Meter], tuple[str, ...]]] = {
 @pytest.mark.parametrize("form", list(FORMS))
 def test_each_pasted_form_is_read_whole(form: str) -> None:
     text, zone, meters, errors = FORMS[form]
-    _, reading = parse_screen(text, NOW, zone)
+    _, reading = screens.parse_screen(text, NOW, zone)
     assert list(reading.meters) == meters
     assert reading.parse_errors == errors
 
 
 def test_the_markdown_percent_is_used_not_left() -> None:
     # claude-agent-acp prints the API's `utilization` (the share consumed) with no "used"/"left" word.
-    _, reading = parse_screen("**5-hour limit** — **90%** · Resets Oct 1, 5:39 PM UTC\n", NOW)
+    _, reading = screens.parse_screen("**5-hour limit** — **90%** · Resets Oct 1, 5:39 PM UTC\n", NOW)
     assert reading.five_hour_used == 90.0
 
 
@@ -186,7 +185,7 @@ def test_a_meter_on_the_screen_that_cannot_be_read_is_reported() -> None:
         "Current week (all models)\n░░░░░░░░░░\n"  # no percent at all
         "12:30 Monthly limit: soon\n"  # a label in no row form
     )
-    screen = read_screen(text, NOW)
+    screen = screens.read_screen(text, NOW)
     assert screen.reading.meters == (Meter("five_hour", 12.0),)
     assert screen.reading.parse_errors == ("reset-unparsed:five_hour", "meter-unread:weekly", "meter-unread:monthly")
     assert screen.notes["meter-unread:weekly"].startswith("line 4: 'Current week (all models)' (the weekly meter)")
@@ -294,7 +293,7 @@ def test_every_meter_label_on_a_screen_is_read_or_reported(
 ) -> None:
     text, placed, noisy, unclipped = drawn
     try:
-        _, reading = parse_screen(text, NOW, zone)
+        _, reading = screens.parse_screen(text, NOW, zone)
     except BadInput as error:
         assert "\n" not in str(error)
         # refused only when nothing on the screen was readable (or noise added a bad row)
@@ -345,7 +344,7 @@ FRAGMENTS = [
 @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=30), st.sampled_from([" ", "\n"]))
 def test_parse_screen_raises_nothing_but_bad_input(parts: list[str], glue: str) -> None:
     try:
-        screen = read_screen(glue.join(parts), NOW, BERLIN)
+        screen = screens.read_screen(glue.join(parts), NOW, BERLIN)
     except BadInput as error:
         assert "\n" not in str(error)
         return
@@ -371,7 +370,7 @@ NARROW = (
 
 def test_a_narrow_screen_says_what_it_found_and_what_is_missing() -> None:
     with pytest.raises(BadInput) as caught:
-        parse_screen(NARROW, NOW)
+        screens.parse_screen(NARROW, NOW)
     message = str(caught.value)
     assert "found no rate-limit line" not in message
     assert message.startswith(
@@ -385,7 +384,7 @@ def test_a_narrow_screen_with_one_whole_row_reads_it_and_reports_the_other() -> 
     text = NARROW.replace(
         "╰", "│  Weekly limit: [███] 63% used (resets 09:00 on 2 Oct) │\n╰", 1
     )  # the weekly row fit, the 5h row did not
-    screen = read_screen(text, NOW)
+    screen = screens.read_screen(text, NOW)
     assert screen.reading.meters == (Meter("weekly", 63.0, z("2026-10-02T09:00:00Z")),)
     assert screen.reading.parse_errors == ("meter-unread:five_hour", "reset-zone-assumed:UTC")
     assert "percent cut off" in screen.notes["meter-unread:five_hour"]
