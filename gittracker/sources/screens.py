@@ -185,7 +185,7 @@ def read_screen(text: str, now: datetime, tz: tzinfo | None = None) -> Screen:
 
 def clean_lines(text: str) -> list[str]:
     """The paste as plain lines: no ANSI codes, no box drawing, no Markdown emphasis, no bullets or prompt marks."""
-    text = _CURSOR_FORWARD.sub(lambda match: " " * min(200, int(match.group(1) or 1)), text)
+    text = _CURSOR_FORWARD.sub(lambda match: " " * min(200, max(1, int(match.group(1) or 1))), text)
     text = _ANSI.sub("", text).replace("\x1b", "")
     text = _LOST_ESC_SGR.sub("", text)
     text = _MARKDOWN_ESCAPE.sub(r"\1", text.replace("**", ""))
