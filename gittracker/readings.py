@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import clock
-from gittracker.capacity import Reading, from_options, meter_label, meter_minutes
+from gittracker.capacity import Reading, from_options
 from gittracker.errors import BadInput
 
 MAX_SCREEN_BYTES = 1 << 20
@@ -90,16 +90,11 @@ class Capture:
 
     def summary(self, now: datetime) -> str:
         """``5h 36% used (resets 13:57 CET), weekly 38% (resets 08:00 CEST on 7 Jun)``, shortest meter first."""
-        parts: list[str] = []
-        meters = sorted(self.reading.meters, key=lambda meter: (meter_minutes(meter.name), meter.name))
-        for meter in meters:
-            text = f"{meter_label(meter.name)} {meter.used:g}%" + ("" if parts else " used")
-            if meter.resets_at:
-                text += f" (resets {shown_time(meter.resets_at, self.zones.get(meter.name, self.zone), now)})"
-            parts.append(text)
-        if self.reading.prompts is not None:
-            parts.append(f"{self.reading.prompts} prompts")
-        return ", ".join(parts) or "nothing"
+
+        def show(meter: str, stamp: str) -> str:
+            return shown_time(stamp, self.zones.get(meter, self.zone), now)
+
+        return self.reading.summary(show, used=" used")
 
     def warning(self, code: str) -> str:
         kind, _, detail = code.partition(":")

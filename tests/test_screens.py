@@ -536,6 +536,9 @@ def test_start_and_end_echo_what_the_paste_said(tracked: Sandbox, tmp_path: Path
     )
     (close,) = tracked.records("window-close")
     assert (close["meter"], close["delta"]) == ("weekly", 6)  # the weekly-only start binds the window to the week
+    refused = run(tracked, "end", "codex", "--from", "-", env=later, stdin=after)
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1  # a refusal stays one line, no echo
+    assert "no open codex window" in refused.stderr
 
 
 def test_auto_echoes_the_codex_logs_and_the_status_line(tracked: Sandbox, tmp_path: Path) -> None:
