@@ -594,3 +594,13 @@ def test_every_screen_code_and_the_timezone_setting_are_documented() -> None:
         assert form in capacity, form
     assert "`tracker.timezone`" in (DOCS / "configuration.md").read_text()
     assert "read from paste:" in capacity
+
+
+def test_ingest_codex_status_reads_the_paste_in_the_local_zone_too(tracked: Sandbox, tmp_path: Path) -> None:
+    paste = tmp_path / "status.txt"
+    paste.write_text(BORDERLESS)
+    done = run(tracked, "ingest", "codex-status", str(paste), env={**PINNED, "TZ": "America/New_York"})
+    assert done.returncode == 0, done.stderr
+    (snap,) = tracked.records("snapshot")
+    assert clock.parse_ts(snap["resets_at"]) == datetime(2026, 9, 30, 13, 5, tzinfo=ZoneInfo("America/New_York"))
+    assert snap["parse_errors"] == ["reset-zone-assumed:America/New_York"]
