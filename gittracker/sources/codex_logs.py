@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import mmap
 import os
 import re
 from collections.abc import Iterator
@@ -334,10 +335,10 @@ class _Scan:
         that may be a bucket's are decoded)."""
         newest = self.newest[chosen.path]
         session = Session()
-        # If the file went away since, the account line is read without the buckets before it.
-        with contextlib.suppress(OSError), chosen.path.open("rb") as handle:
-            for line in _lines_before(handle, newest.offset):
-                if b"token_count" not in line or not _BUCKET_LINE.search(line):
+        # If the file went away or was emptied since, the account line is read without the buckets before it.
+        with contextlib.suppress(OSError, ValueError), chosen.path.open("rb") as handle:
+            for line in _bucket_lines_before(handle, newest.offset):
+                if b"token_count" not in line:
                     continue
                 try:
                     found = _decode(line)
@@ -515,20 +516,24 @@ def _lines_backward(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
         yield 0, b"".join(reversed(pending))
 
 
-def _lines_before(handle: BinaryIO, end: int) -> Iterator[bytes]:
-    """The lines of the file's first ``end`` bytes, first to last."""
-    left = end
-    held = b""
-    while left > 0:
-        block = handle.read(min(_CHUNK, left))
-        if not block:
-            break
-        left -= len(block)
-        lines = (held + block).split(b"\n")
-        held = lines.pop()
-        yield from lines
-    if held:
-        yield held
+def _bucket_lines_before(handle: BinaryIO, end: int) -> Iterator[bytes]:
+    """The lines of the file's first ``end`` bytes that name a limit other than ``codex``, first to last.
+
+    A rollout runs to tens of MB and almost none of it is a bucket's: the file is mapped and searched for the key
+    (which cannot occur unescaped inside a JSON string), and only the lines it is on are cut out: 8 ms for a 20 MB
+    rollout here, a third of what reading it into memory first costs.
+    """
+    if end <= 0:
+        return
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        done = 0
+        for match in _BUCKET_LINE.finditer(data, 0, end):
+            if match.start() < done:
+                continue  # a second match on a line already given
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            stop = data.find(b"\n", match.end(), end)
+            done = end if stop < 0 else stop
+            yield data[start:done]
 
 
 def _none_found(codex_home: Path, listed: int, read: int) -> str:
