@@ -110,9 +110,9 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
                 complete(ctx, None, outcome, str(quality))
             used[provider] = max(after, used[provider])
             moment += timedelta(minutes=rng.randint(10, 40))
-    from gittracker.windows import preview
+    from gittracker.preview import run_preview
 
-    return {**_summary(ctx.repo, repo_dir, commits), "preview": preview(ctx)}
+    return {**_summary(ctx.repo, repo_dir, commits), "preview": run_preview(ctx)}
 
 
 def _reading(provider: str, value: float) -> Reading:
