@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from gittracker.capacity import meter_label
@@ -149,10 +150,15 @@ def format_preview(data: dict[str, Any]) -> str:
             )
     lines += _divergent_lines(providers)
     if data["notes"]:
-        lines += ["", "Notes:"] + [f"  - {note}" for note in data["notes"]]
+        lines += ["", "Notes:"] + [_wrapped(note, "  - ", "    ") for note in data["notes"]]
     if data["anomalies"]:
         lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
     return "\n".join(lines)
+
+
+def _wrapped(text: str, first: str, rest: str) -> str:
+    """One item in 80 columns: the reasons preview gives (not comparable: …) run long."""
+    return textwrap.fill(text, 80, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
 
 
 def _meter_rows(providers: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -201,7 +207,7 @@ def _dollar_lines(name: str, meter: str, dollars: dict[str, Any]) -> list[str]:
     default = " (default)" if dollars["price_is_default"] else ""
     plan = f"plan {dollars['plan']}, ${dollars['price_usd_per_month']:g}/month{default}"
     if dollars["usd_per_unit"] is None:
-        return [f"  {name:<7} n/a; {plan}", f"          {dollars['reason']}"]
+        return [f"  {name:<7} n/a; {plan}", _wrapped(dollars["reason"], " " * 10, " " * 10)]
     if dollars["ci"] is not None:
         figure = f"{_num(dollars['efficiency'])} [{_num(dollars['ci'][0])}, {_num(dollars['ci'][1])}] per $"
     else:

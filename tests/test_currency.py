@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
 
 from tests.conftest import Sandbox
-from tests.test_preview import fieller_brute_force
+from tests.test_preview import fieller_brute_force, noncentral_t_power
 
 WEIGHT = {"shipped": 1.0, "partial": 0.5, "failed": 0.0}
 DAYS_PER_MONTH = 365.25 / 12
@@ -191,6 +191,11 @@ def test_preview_compares_providers_on_different_meters_in_subscription_dollars(
     assert close(versus["ratio"], math.exp(native) * codex_rate / claude_rate)
     text = tracked.ok("preview")
     assert "per $" in text and "k = " in text and "not comparable" not in text
+    # Comparable in dollars: claude's prospective power is against the baseline's windows (pooled SD of log
+    # efficiencies, which a constant price per unit does not change), mde 0.25.
+    pooled = math.sqrt(((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2))
+    expected_power = noncentral_t_power(math.log(1.25) / pooled, len(a), len(b))
+    assert close(claude["power"], expected_power)
 
     # decide's G1 reads the same dollar figure: claude as of its last close (that window still pending).
     g1 = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]["claude"]["as_of"][-1]
