@@ -91,6 +91,8 @@ def seed_windows(repo: Path, count: int, commits: list[str], rng: random.Random)
             opened_ts=opened.isoformat(),
             delta=float(rng.randint(2, 30)),
             unit="percent",
+            meter="five_hour",
+            other_deltas={},
             errors=[],
             notes=[],
             feature_id=None,

@@ -59,6 +59,7 @@ from benchlib import (
 )
 
 from gittracker import clock
+from gittracker.capacity import Reading
 from gittracker.git import LEDGER_REF, NOTES_REF, Repo
 from gittracker.records import Record, note_line, record_path
 
@@ -92,15 +93,12 @@ def window_records(rng: random.Random, opened: datetime) -> list[Record]:
     used = float(rng.randrange(0, 60))
 
     def reading(value: float) -> dict[str, Any]:
-        return {
-            "five_hour_used": None if unit == "prompts" else value,
-            "weekly_used": float(rng.randrange(0, 100)),
-            "resets_at": None,
-            "weekly_resets_at": None,
-            "prompts": int(value) if unit == "prompts" else None,
-            "tokens": rng.randrange(0, 10**6),
-            "parse_errors": [],
-        }
+        return Reading.of(
+            five_hour_used=None if unit == "prompts" else value,
+            weekly_used=float(rng.randrange(0, 100)),
+            prompts=int(value) if unit == "prompts" else None,
+            tokens=rng.randrange(0, 10**6),
+        ).snapshot_fields()
 
     def new(kind: str, moment: datetime, **body: Any) -> Record:
         return Record.new(kind, source="cli", agent_id="main", ts=clock.format_ts(moment), **body)
@@ -130,6 +128,8 @@ def window_records(rng: random.Random, opened: datetime) -> list[Record]:
         opened_ts=opening.ts,
         delta=delta,
         unit=unit,
+        meter="prompts" if unit == "prompts" else "five_hour",
+        other_deltas={},
         errors=[],
         notes=[],
         feature_id=opening["feature_id"],

@@ -279,20 +279,29 @@ def from_options(
 _OPTION_OF = {"five_hour": "--used PCT or --left PCT", "weekly": "--weekly PCT", PROMPTS: "--prompts N"}
 
 
-def account_meters(reading: Reading) -> list[str]:
-    """The meters a window's delta may be taken on by default: the account-wide ones, not a model's bucket."""
-    return [name for name in reading.names() if name == PROMPTS or meter_model(name) is None]
+def window_meter(close: Mapping[str, Any]) -> str:
+    """The meter a window-close's delta is on; records of the first schema are on the 5-hour meter (glm: prompts)."""
+    meter = close.get("meter")
+    if isinstance(meter, str):
+        return meter
+    return PROMPTS if close.get("unit") == "prompts" else FIVE_HOUR
 
 
-def binding_meter(before: Reading, after: Reading, configured: str | None = None) -> str | None:
-    """The meter a window's delta is taken on: the configured one (``[capacity]``), else the shortest account
-    meter both readings have (prompts before a 5-hour percent of the same span); None when they share none."""
+def default_meters(provider: str, reading: Reading) -> list[str]:
+    """The meters a window's delta may be taken on unless ``[capacity]`` says otherwise: GLM's prompt count, and for
+    the others the account-wide percent meters (never one model's bucket)."""
+    if UNITS[provider] == "prompts":
+        return [PROMPTS] if reading.prompts is not None else []
+    return [meter.name for meter in reading.meters if meter_model(meter.name) is None]
+
+
+def binding_meter(provider: str, before: Reading, after: Reading, configured: str | None = None) -> str | None:
+    """The meter a window's delta is taken on: the configured one (``[capacity]``), else the shortest default meter
+    both readings have; None when they share none."""
     if configured:
         return configured
-    shared = set(account_meters(before)) & set(account_meters(after))
-    if not shared:
-        return None
-    return min(shared, key=lambda name: (meter_minutes(name), name != PROMPTS, name))
+    shared = set(default_meters(provider, before)) & set(default_meters(provider, after))
+    return min(shared, key=lambda name: (meter_minutes(name), name)) if shared else None
 
 
 def require_binding(provider: str, reading: Reading, command: str, configured: str | None = None) -> None:
@@ -304,6 +313,6 @@ def require_binding(provider: str, reading: Reading, command: str, configured: s
                 f"{command} {provider}: capacity.{provider} is {configured!r}, so expected a reading with it ({wanted})"
             )
         return
-    if not account_meters(reading):
+    if not default_meters(provider, reading):
         wanted = "--prompts N" if UNITS[provider] == "prompts" else "--used PCT, --left PCT or --weekly PCT"
         raise BadInput(f"{command} {provider}: expected a capacity reading ({wanted})")

@@ -154,6 +154,7 @@ def start(
 @json_option
 def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity: Any) -> int:
     """Record an after-reading and close the window; stamps commit_end and computes the delta."""
+    from gittracker.report import format_delta
     from gittracker.windows import end as do_end
 
     ctx = _context()
@@ -163,8 +164,9 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
         click.echo(f"git-tracker: warning: {result['flush_warning']}", err=True)
 
     def text(r: dict[str, Any]) -> str:
-        unit = "%" if r["unit"] == "percent" else " prompts"
-        delta = f"{r['delta']:g}{unit}" if r["delta"] is not None else f"unknown ({', '.join(r['errors'])})"
+        delta = format_delta(r["meter"], r["delta"], r["errors"])
+        others = [format_delta(name, value) for name, value in r["other_deltas"].items()]
+        also = f" (also {', '.join(others)})" if others else ""
         extra = f", notes: {', '.join(r['notes'])}" if r["notes"] else ""
         commits = "unknown" if r["commits"] is None else str(r["commits"])
         span = f"{_short(r['commit_start'])}..{_short(r['commit_end'])}"
@@ -174,7 +176,7 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
             else f"{commits} commit(s) in its range {span}"
         )
         restored = f"; restored the missing note of {len(r['stamped'])} commit(s)" if r["stamped"] else ""
-        return f"{r['provider']} window {r['window_id']} closed: delta {delta}, {counted}{extra}{restored}"
+        return f"{r['provider']} window {r['window_id']} closed: delta {delta}{also}, {counted}{extra}{restored}"
 
     return _emit(result, as_json, text)
 

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gittracker.capacity import window_meter
 from gittracker.records import Record, live_records
 
 TOKEN_CHURN_COLUMNS = (
@@ -48,6 +49,7 @@ CHURN_COLUMNS = (
     "files",
     "commits",
     "churn_selection",
+    "meter",
 )
 LEDGER_NAMES = {"token-churn": "Token_Churn_Ledger.csv", "churn": "Churn_Ledger.csv"}
 
@@ -106,6 +108,7 @@ def churn_csv(
                 "commit_end": close["commit_end"],
                 "capacity_delta": close["delta"],
                 "unit": close["unit"],
+                "meter": window_meter(close.body),
                 "errors": close["errors"],
                 "outcome": completion["outcome"] if completion else None,
                 "quality_score": completion["quality_score"] if completion else None,

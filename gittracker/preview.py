@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gittracker import currency, stats
-from gittracker.capacity import FIVE_HOUR, PROMPTS, meter_label, meter_minutes, meter_unit
+from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
 from gittracker.plans import Plan, default_plans
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
@@ -62,14 +62,6 @@ class WindowRow:
 LinesOf = Callable[[str, str | None, str | None], int | None]  # (window id, commit_start, commit_end) -> lines
 
 
-def window_meter(close: Record) -> str:
-    """The meter a window-close's delta is on; schema-1 records predate the field and had one meter per unit."""
-    meter = close.get("meter")
-    if isinstance(meter, str):
-        return meter
-    return PROMPTS if close["unit"] == "prompts" else FIVE_HOUR
-
-
 def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]:
     """The live closed windows, each with its latest live completion and its churn lines."""
     closes: dict[str, Record] = {}
@@ -89,7 +81,7 @@ def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]
                 closed_ts=close.ts,
                 capacity=close["delta"],
                 unit=close["unit"],
-                meter=window_meter(close),
+                meter=window_meter(close.body),
                 other_deltas=MappingProxyType(dict(close.get("other_deltas") or {})),
                 outcome=done["outcome"] if done else None,
                 quality=done["quality_score"] if done else None,
@@ -407,7 +399,7 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
     """Tokens of the arm's windows (from ingested logs) and the windows whose tokens per capacity unit stray
     from the arm's median (DESIGN §5 item 6), each with both figures. Per meter: a percent of a week and a
     percent of 5 hours are different units."""
-    mine = [c for c in closes if c["provider"] == arm.provider and window_meter(c) == arm.meter]
+    mine = [c for c in closes if c["provider"] == arm.provider and window_meter(c.body) == arm.meter]
     ratios = unit_ratios(mine, tokens).get(arm.provider, [])
     found: list[Divergence] = divergent(mine, tokens, threshold)
     with_tokens = [row for row in arm.rows if row.window_id in tokens]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 from gittracker.capacity import meter_label
+from gittracker.errors import TrackerError
 from gittracker.records import STAMP_FIELDS, Record, Skipped
 
 
@@ -20,9 +22,9 @@ def _fmt(value: Any) -> str:
 
 
 _SHOWN = {
-    "snapshot": ("provider", "phase", "five_hour_used", "weekly_used", "prompts", "resets_at", "window_id"),
+    "snapshot": ("provider", "phase", "window_id"),
     "window-open": ("provider", "window_id", "commit_start", "feature_id"),
-    "window-close": ("provider", "window_id", "delta", "unit", "errors", "notes", "commit_end"),
+    "window-close": ("provider", "window_id", "delta", "unit", "meter", "errors", "notes", "commit_end"),
     "completion": ("window_id", "outcome", "quality_score", "feature_id"),
     "void": ("target_id", "reason"),
     "anomaly": ("code", "window_id", "detail"),
@@ -37,6 +39,8 @@ def format_record(record: Record) -> str:
             value = value[:10]
         if value is not None and value != []:
             fields.append(f"{name}={_fmt(value)}")
+    if record.kind == "snapshot":
+        fields.insert(2, f"read: {_reading_of(dict(record.body))};")
     return f"{record.ts}  {record.kind:<12} {record.agent_id:<8} {' '.join(fields)}"
 
 
@@ -54,22 +58,17 @@ def format_status(data: dict[str, Any]) -> str:
     for agent, info in data["agents"].items():
         for window in info["open"]:
             any_open = True
-            before = window["before"]
-            reading = before.get("prompts") if window["provider"] == "glm" else before.get("five_hour_used")
+            before = _reading_of(window["before"])
             lines.append(
                 f"agent {agent}: {window['provider']} window {window['window_id']} open {window['age_minutes']:g} min "
-                f"(before {_fmt(reading)}, commit_start {_fmt(window['commit_start'])[:10]})"
+                f"(before {before}, commit_start {_fmt(window['commit_start'])[:10]})"
             )
         if info["journal"]:
             lines.append(f"agent {agent}: {info['journal']} journalled record(s) will be replayed by the next command")
     if not any_open:
         lines.append("no open windows")
     for provider, reading in sorted(data["readings"].items()):
-        lines.append(
-            f"last {provider} reading {reading.get('ts')}: 5h used {_fmt(reading.get('five_hour_used'))}, "
-            f"weekly {_fmt(reading.get('weekly_used'))}, prompts {_fmt(reading.get('prompts'))}, "
-            f"resets {_fmt(reading.get('resets_at'))}"
-        )
+        lines.append(f"last {provider} reading {reading.get('ts')}: {_reading_of(reading)}")
     if data["queued_stamps"]:
         lines.append(f"{data['queued_stamps']} commit stamp(s) queued for notes (`git tracker flush` writes them)")
     if data["problems"]:
@@ -77,6 +76,25 @@ def format_status(data: dict[str, Any]) -> str:
             f"{len(data['problems'])} problem(s) need attention ({', '.join(data['problems'])}): git tracker doctor"
         )
     return "\n".join(lines)
+
+
+def _reading_of(fields: dict[str, Any]) -> str:
+    """A kept reading as one phrase (``5h 36% (resets …), weekly 38%``), whatever schema wrote it."""
+    from gittracker.capacity import Reading
+
+    try:
+        return Reading.from_fields(fields).summary()
+    except (TrackerError, AttributeError, TypeError, KeyError):
+        return "unreadable"
+
+
+def format_delta(meter: str, delta: float | None, errors: Sequence[str] = ()) -> str:
+    """``12.5% of 5h``, ``3 prompts``, or ``unknown (negative-delta)``."""
+    from gittracker.capacity import PROMPTS, meter_label
+
+    if delta is None:
+        return f"unknown ({', '.join(errors)})" if errors else f"unknown on {meter_label(meter)}"
+    return f"{delta:g} prompts" if meter == PROMPTS else f"{delta:g}% of {meter_label(meter)}"
 
 
 def format_doctor(data: dict[str, Any]) -> str:

@@ -222,7 +222,19 @@ class LocalState:
         for key in ("resets_at", "weekly_resets_at"):
             if merged.get(key) is None and previous.get(key) is not None:
                 merged[key] = previous[key]
+        known = previous.get("known_resets")
+        merged["known_resets"] = {
+            **(known if isinstance(known, dict) else {}),
+            **_reset_times(previous),
+            **_reset_times(reading),
+        }
         atomic_write(self.root / "providers" / f"{provider}.json", json.dumps(merged, sort_keys=True))
+
+    def known_resets(self, provider: str) -> dict[str, str]:
+        """meter -> the latest reset time any kept reading of ``provider`` showed (evidence for ``end``'s guards)."""
+        kept = self.provider_reading(provider) or {}
+        known = kept.get("known_resets")
+        return {**_reset_times(kept), **(known if isinstance(known, dict) else {})}
 
     def forget_provider_reading(self, provider: str, snapshot_id: str, fallback: dict[str, Any] | None) -> None:
         """An undo voided the reading kept for ``provider``: fall back to the one before it, if known."""
@@ -234,3 +246,17 @@ class LocalState:
             path.unlink(missing_ok=True)
         else:
             atomic_write(path, json.dumps(fallback, sort_keys=True))
+
+
+def _reset_times(reading: dict[str, Any]) -> dict[str, str]:
+    """meter -> the reset time a kept reading shows (the first schema's fields, then its meters)."""
+    found = {
+        meter: reading[key]
+        for meter, key in (("five_hour", "resets_at"), ("weekly", "weekly_resets_at"))
+        if isinstance(reading.get(key), str)
+    }
+    meters = reading.get("meters")
+    for name, meter in (meters if isinstance(meters, dict) else {}).items():
+        if isinstance(meter, dict) and isinstance(meter.get("resets_at"), str):
+            found[name] = meter["resets_at"]
+    return found

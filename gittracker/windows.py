@@ -295,8 +295,8 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
 def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after: Reading) -> list[datetime]:
     """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window)."""
     shown = FIVE_HOUR if meter == PROMPTS else meter
-    last = Reading.from_fields(ctx.local.provider_reading(provider) or {})
-    times = [clock.parse_ts(text) for text in (before.resets_of(shown), last.resets_of(shown)) if text]
+    last = ctx.local.known_resets(provider).get(shown)
+    times = [clock.parse_ts(text) for text in (before.resets_of(shown), last) if isinstance(text, str)]
     old_text, new_text = before.resets_of(shown), after.resets_of(shown)
     if old_text and new_text:
         # The after's reset lies a whole window later: the before's reset happened in between.
@@ -318,7 +318,7 @@ def end(
         if window is None:
             raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
         before = Reading.from_fields(window["before"])
-        meter = binding_meter(before, reading, configured)
+        meter = binding_meter(provider, before, reading, configured)
         if meter is None:
             raise BadInput(
                 f"end {provider}: the window's before reading shows {before.summary()}; expected an after reading "

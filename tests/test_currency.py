@@ -229,7 +229,10 @@ def test_statistics_never_mix_meters_and_units_come_from_the_meter(tracked: Sand
         window(
             tracked, "codex", {"used": used, "weekly": weekly}, {"used": used_after, "weekly": weekly_after}, quality
         )
-    window(tracked, "glm", {"used": 10.0}, {"used": 30.0}, 1.0)  # a percent meter on glm: percent, not prompts
+    # glm bound on a percent meter by configuration: its unit is percent, not the provider's usual prompts.
+    settings = tracked.path / ".git-tracker.toml"
+    settings.write_text(settings.read_text() + '\n[capacity]\nglm = "five_hour"\n')
+    window(tracked, "glm", {"used": 10.0}, {"used": 30.0}, 1.0)
 
     report = json.loads(tracked.ok("preview", "--json"))
     codex = report["providers"]["codex"]

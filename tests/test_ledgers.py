@@ -47,6 +47,7 @@ def test_exports_are_rfc4180_with_stable_columns(tracked: Sandbox, tmp_path: Pat
     assert (first["capacity_delta"], first["outcome"], first["added"], first["commits"]) == ("8.0", "shipped", "5", "1")
     assert first["feature_id"] == 'F-1, "quoted"'
     assert (second["capacity_delta"], second["errors"], second["outcome"]) == ("", "negative-delta", "")
+    assert [row["meter"] for row in rows] == ["five_hour", "five_hour"] and CHURN_COLUMNS[-1] == "meter"
 
     out = tmp_path / "Token_Churn_Ledger.csv"
     handoff = tmp_path / "SESSION_HANDOFF.md"

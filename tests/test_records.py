@@ -38,6 +38,10 @@ def sample(kind: str) -> Record:
             "tokens": 1200,
             "parse_errors": ["multi-pane-trimmed"],
             "window_id": None,
+            "meters": {
+                "five_hour": {"used": 12.5, "resets_at": "2026-06-01T12:00:00.000Z", "limit_id": "codex"},
+                "weekly_sonnet": {"used": 3, "resets_at": None, "limit_id": None},
+            },
         },
         "window-open": {
             "window_id": clock.new_id(),
@@ -57,6 +61,8 @@ def sample(kind: str) -> Record:
             "opened_ts": "2026-06-01T10:00:00Z",
             "delta": 15.0,
             "unit": "percent",
+            "meter": "five_hour",
+            "other_deltas": {"weekly": 2.5, "weekly_opus": None},
             "errors": [],
             "notes": ["late-after"],
             "feature_id": None,
@@ -281,3 +287,32 @@ def test_an_integer_too_big_for_a_float_is_bad_input_not_a_crash() -> None:
     text = sample("window-close").to_json().replace('"delta":15.0', '"delta":1' + "0" * 400)
     with pytest.raises(BadInput, match=r"window-close\.delta: expected a number or null"):
         Record.from_json(text)
+
+
+@pytest.mark.parametrize(("kind", "added"), [("snapshot", ["meters"]), ("window-close", ["meter", "other_deltas"])])
+def test_a_first_schema_record_is_read_without_the_fields_schema_2_added(kind: str, added: list[str]) -> None:
+    stored = sample(kind).to_dict()
+    for name in added:
+        del stored[name]
+    with pytest.raises(BadInput, match=f"{kind}.{added[0]}: expected .* missing"):
+        Record.from_dict(dict(stored))
+    old = Record.from_dict({**stored, "schema_version": 1})
+    assert old.get(added[0]) is None
+    with pytest.raises(BadInput, match=f"{kind}.{added[0]}: unexpected in a schema 1 record"):
+        Record.from_dict({**sample(kind).to_dict(), "schema_version": 1})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("meters", {"hourly": {"used": 1, "resets_at": None, "limit_id": None}}),
+        ("meters", {"weekly": {"used": 101, "resets_at": None, "limit_id": None}}),
+        ("meters", {"weekly": {"used": 1, "resets_at": None}}),
+        ("meters", {"prompts": {"used": 1, "resets_at": None, "limit_id": None}}),
+        ("meters", [1]),
+    ],
+)
+def test_a_snapshot_meter_that_is_not_a_percent_meter_is_refused(field: str, value: Any) -> None:
+    stored = {**sample("snapshot").to_dict(), field: value}
+    with pytest.raises(BadInput, match=r"snapshot\.meters: expected an object of meter name"):
+        Record.from_dict(stored)
