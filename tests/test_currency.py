@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st_h
 from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
 
+from gittracker import currency, stats
+from gittracker.errors import BadInput
+from gittracker.plans import DEFAULT_PLAN, KNOWN_PLANS, plan_for
 from tests.conftest import Sandbox
 from tests.test_preview import fieller_brute_force, noncentral_t_power
 
@@ -318,3 +324,118 @@ def clock_id() -> str:
     from gittracker import clock
 
     return clock.new_id()
+
+
+# --- the docs say what the code does --------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+EN_DASH = "\N{EN DASH}"  # the docs' "none" and range sign
+
+
+def markdown_rows(text: str, after: str) -> list[list[str]]:
+    """The cells of the first table after the line ``after``, header and rule left out."""
+    lines = text[text.index(after) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_configuration_doc_lists_the_known_plans_and_defaults_as_plans_py_has_them() -> None:
+    rows = markdown_rows((DOCS / "configuration.md").read_text(), "Known plans and their list prices")
+    documented = {
+        (provider, plan): (float(price), None if quota == EN_DASH else int(quota), default == "yes")
+        for provider, plan, price, quota, default in rows
+    }
+    expected = {
+        (provider, plan): (price, quota, DEFAULT_PLAN[provider] == plan)
+        for provider, known in KNOWN_PLANS.items()
+        for plan, (price, quota) in known.items()
+    }
+    assert documented == expected
+
+
+def test_statistics_doc_worked_example_is_what_the_code_computes() -> None:
+    claude_plan, codex_plan = plan_for("claude", {"plan": "max-5x"}), plan_for("codex", {})
+    pairs = [(3.0, 20.0), (1.0, 10.0), (2.0, 10.0), (2.0, 20.0)]  # (weekly, 5h) of the four claude windows
+    claude = currency.conversion("claude", "five_hour", claude_plan, pairs)
+    codex = currency.conversion("codex", "weekly", codex_plan, [])
+    assert claude.usd_per_unit and codex.usd_per_unit and claude.k and claude.k.ci and claude.log_variance
+    claude_work, claude_cap = [0.9, 0.5, 0.8, 1.0], [20.0, 10.0, 10.0, 20.0]
+    codex_work, codex_cap = [0.9, 0.8, 1.0, 0.6], [4.0, 2.0, 5.0, 2.0]
+    per_dollar = {
+        name: stats.converted_ratio(stats.ratio_of_sums(work, cap), rate.usd_per_unit or 0, rate.log_variance)
+        for name, work, cap, rate in (
+            ("claude", claude_work, claude_cap, claude),
+            ("codex", codex_work, codex_cap, codex),
+        )
+    }
+    native = stats.welch_log_ratio(
+        [o / c for o, c in zip(claude_work, claude_cap, strict=True)],
+        [o / c for o, c in zip(codex_work, codex_cap, strict=True)],
+    )
+    compared = stats.converted_comparison(native, codex.usd_per_unit / claude.usd_per_unit, [claude.log_variance])
+    assert compared.ci and compared.df and compared.p and compared.ratio
+    claude_ci, codex_ci = per_dollar["claude"].ci, per_dollar["codex"].ci
+    assert claude_ci and codex_ci
+    computed: dict[str, list[float | None]] = {
+        "k": [claude.k.estimate],
+        "k ci": list(claude.k.ci),
+        "var(log k)": [claude.log_variance.variance],
+        "claude rate": [claude.usd_per_unit],
+        "codex rate": [codex.usd_per_unit],
+        "claude per dollar": [per_dollar["claude"].estimate],
+        "claude per dollar ci": list(claude_ci),
+        "codex per dollar": [per_dollar["codex"].estimate],
+        "codex per dollar ci": list(codex_ci),
+        "ratio": [compared.ratio],
+        "ratio ci": list(compared.ci),
+        "df": [compared.df],
+        "p": [compared.p],
+    }
+    rows = markdown_rows((DOCS / "statistics.md").read_text(), "4. Welch on log efficiency per percent")
+    documented = {name: [float(part) for part in value.split(f" {EN_DASH} ")] for name, value in rows}
+    assert set(documented) == set(computed)
+    for name, values in computed.items():
+        # The doc gives 4 significant digits.
+        shown = zip(documented[name], values, strict=True)
+        assert all(c is not None and math.isclose(d, c, rel_tol=6e-4) for d, c in shown), name
+
+
+def test_bad_plans_are_refused_naming_the_key(tracked: Sandbox) -> None:
+    window(tracked, "codex", {"used": 10.0}, {"used": 20.0}, 1.0)
+    settings = tracked.path / ".git-tracker.toml"
+    before = tracked.git("rev-parse", "tracker-ledger")
+    for table, message in (
+        ("[plans.claude]\nprice_usd = -5\n", "plans.claude.price_usd: expected a price per month above 0, got -5"),
+        ('[plans.codex]\nplan = "team"\n', "plans.codex.price_usd: expected a price per month for plan 'team'"),
+        ("[plans.glm]\nprompts = 1.5\n", "plans.glm.prompts: expected a whole number of prompts per 5-hour window"),
+        ("[plans.claude]\ncost = 3\n", "plans.claude: unexpected key(s) cost"),
+    ):
+        settings.write_text(table)
+        done = tracked.tracker("preview")
+        assert done.returncode == 2 and done.stdout == "", (table, done.stderr)
+        (line,) = done.stderr.splitlines()
+        assert message in line, (table, line)
+    assert tracked.git("rev-parse", "tracker-ledger") == before
+
+
+@given(
+    st_h.dictionaries(
+        st_h.sampled_from(["plan", "price_usd", "prompts", "other"]),
+        st_h.one_of(st_h.none(), st_h.booleans(), st_h.integers(-10, 10**10), st_h.floats(), st_h.text(max_size=8)),
+    ),
+    st_h.sampled_from(["codex", "claude", "glm"]),
+)
+def test_plan_parser_raises_only_bad_input(table: dict[str, Any], provider: str) -> None:
+    try:
+        plan = plan_for(provider, table)
+    except BadInput as error:
+        assert "\n" not in str(error) and f"plans.{provider}" in str(error)
+        return
+    assert 0 < plan.price_usd <= 1_000_000 and plan.price_is_default == ("price_usd" not in table)
+    rate = currency.conversion(provider, "weekly", plan, []).usd_per_unit
+    assert rate is not None and math.isfinite(rate) and rate > 0
