@@ -111,13 +111,13 @@ def conversion(provider: str, meter: str, plan: Plan, pairs: Sequence[tuple[floa
     span = PRICED_SPANS.get(meter)
     if span is not None:
         rate = period_price(plan, METER_MINUTES[meter]) / 100
-        return Conversion(provider, meter, plan, f"share of the plan's {span}", rate)
+        return _priced(provider, meter, plan, f"share of the plan's {span}", rate)
     if meter == PROMPTS:
         if plan.prompts is None:
             reason = f"{provider} prompts: plan {plan.name!r} has no prompt quota (set plans.{provider}.prompts)"
             return Conversion(provider, meter, plan, "share of the prompt quota", None, reason=reason)
         rate = period_price(plan, meter_minutes(PROMPTS)) / plan.prompts
-        return Conversion(provider, meter, plan, "share of the prompt quota", rate)
+        return _priced(provider, meter, plan, "share of the prompt quota", rate)
     return _through_weekly(provider, meter, plan, pairs)
 
 
@@ -131,8 +131,24 @@ def _through_weekly(provider: str, meter: str, plan: Plan, pairs: Sequence[tuple
     reason = _why_k_unknown(f"{provider} {meter} -> {WEEKLY} conversion", meter, k)
     if reason is None and k.estimate is not None and variance is not None:
         rate = k.estimate * period_price(plan, METER_MINUTES[WEEKLY]) / 100
-        return Conversion(provider, meter, plan, method, rate, k, variance)
+        return _priced(provider, meter, plan, method, rate, k, variance)
     return Conversion(provider, meter, plan, method, None, k, None, reason or f"{provider} {meter}: k unknown")
+
+
+def _priced(
+    provider: str,
+    meter: str,
+    plan: Plan,
+    method: str,
+    rate: float,
+    k: stats.RatioEstimate | None = None,
+    variance: stats.LogVariance | None = None,
+) -> Conversion:
+    """The conversion at ``rate``, or unknown when that is no usable price (a price of 1e-320 a month underflows)."""
+    if math.isfinite(rate) and rate > 0:
+        return Conversion(provider, meter, plan, method, rate, k, variance)
+    reason = f"{provider} {meter}: one unit costs {rate!r} USD on plan {plan.name!r}, no usable price"
+    return Conversion(provider, meter, plan, method, None, k, None, reason)
 
 
 def _why_k_unknown(what: str, meter: str, k: stats.RatioEstimate) -> str | None:

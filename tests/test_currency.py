@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st_h
 from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
@@ -437,5 +438,47 @@ def test_plan_parser_raises_only_bad_input(table: dict[str, Any], provider: str)
         assert "\n" not in str(error) and f"plans.{provider}" in str(error)
         return
     assert 0 < plan.price_usd <= 1_000_000 and plan.price_is_default == ("price_usd" not in table)
-    rate = currency.conversion(provider, "weekly", plan, []).usd_per_unit
-    assert rate is not None and math.isfinite(rate) and rate > 0
+    weekly = currency.conversion(provider, "weekly", plan, [])
+    # A rate is a positive dollar figure, or unknown with the reason (a price so small its share underflows).
+    if weekly.usd_per_unit is None:
+        assert weekly.reason and "no usable price" in weekly.reason and plan.price_usd < 1e-300
+    else:
+        assert math.isfinite(weekly.usd_per_unit) and weekly.usd_per_unit > 0
+
+
+def test_conversions_hand_worked() -> None:
+    # A plan at $30.4375 a month costs exactly $1 a day (365.25 / 12 days to a month), $7 a week.
+    plan = plan_for("glm", {"plan": "custom", "price_usd": 30.4375, "prompts": 100})
+    rates = {
+        meter: currency.conversion("glm", meter, plan, []).usd_per_unit for meter in ("weekly", "monthly", "annual")
+    }
+    assert rates == pytest.approx({"weekly": 0.07, "monthly": 0.304375, "annual": 3.6525})
+    # A prompt is a hundredth of 5 hours' price: 5/24 dollars / 100.
+    assert currency.conversion("glm", "prompts", plan, []).usd_per_unit == pytest.approx(5 / 24 / 100)
+    # 5h through the weekly meter: k = (1 + 2 + 3) / 30 = 0.2 weekly percent per 5h percent, so $0.014.
+    through = currency.conversion("glm", "five_hour", plan, [(1.0, 10.0), (2.0, 10.0), (3.0, 10.0)])
+    assert through.k is not None and through.k.estimate == pytest.approx(0.2) and through.k.n == 3
+    assert through.usd_per_unit == pytest.approx(0.014) and through.method == "through the weekly meter"
+    # var(log k): residuals (-1, 0, 1), variance 1; W̄ = 2: 1 / (3 · 4) on 2 df.
+    assert through.log_variance is not None
+    assert close(through.log_variance.variance, 1 / 12) and through.log_variance.df == 2
+    no_quota = currency.conversion("codex", "prompts", plan_for("codex", {}), [])
+    assert no_quota.reason == "codex prompts: plan 'plus' has no prompt quota (set plans.codex.prompts)"
+    still = currency.conversion("claude", "weekly_sonnet", plan_for("claude", {}), [(0.0, 4.0), (0.0, 2.0), (0.0, 3.0)])
+    assert still.reason == (
+        "claude weekly_sonnet -> weekly conversion: the weekly meter did not move in the 3 windows with both deltas"
+    )
+
+
+def test_paired_deltas_read_both_directions_and_only_known_deltas() -> None:
+    windows: list[currency.WindowDeltas] = [
+        ("five_hour", 20.0, {"weekly": 2.0}),  # bound on 5h, weekly beside it
+        ("weekly", 3.0, {"five_hour": 25.0}),  # bound on the week, 5h beside it
+        ("weekly_sonnet", 1.0, {"weekly": 4.0, "five_hour": 30.0}),  # both beside a third meter
+        ("five_hour", None, {"weekly": 1.0}),  # the binding delta unknown (a reset inside)
+        ("five_hour", 10.0, {"weekly": None}),  # the weekly meter reset inside
+        ("five_hour", 10.0, {"weekly": -1.0}),  # not a delta any version writes
+        ("five_hour", 10.0, {}),  # the weekly meter not shown
+    ]
+    assert currency.paired_deltas(windows, "five_hour") == [(2.0, 20.0), (3.0, 25.0), (4.0, 30.0)]
+    assert currency.paired_deltas(windows, "weekly_sonnet") == [(4.0, 1.0)]
