@@ -154,10 +154,12 @@ def _priced(
 def _why_k_unknown(what: str, meter: str, k: stats.RatioEstimate) -> str | None:
     if k.n < stats.MIN_WINDOWS:
         return f"{what} needs n >= {stats.MIN_WINDOWS} windows with both deltas, has {k.n}"
-    if k.estimate is None:
+    if k.note == stats.NOTE_NO_CAPACITY:
         return f"{what}: the {meter_label(meter)} meter did not move in the {k.n} windows with both deltas"
+    if k.estimate is None:
+        return f"{what}: k from {k.n} windows is no finite number ({k.note})"
     if k.estimate == 0:
         return f"{what}: the weekly meter did not move in the {k.n} windows with both deltas"
     if k.ci is None:
-        return f"{what}: k = {k.estimate:.3g} from {k.n} windows, but its interval is {k.note}"
+        return f"{what}: k = {k.estimate:.3g} from {k.n} windows, but with an {k.note}"
     return None

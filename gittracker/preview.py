@@ -246,10 +246,21 @@ def _comparable(arm: Arm, base: Arm) -> bool:
 def comparisons(primary: Mapping[str, Arm], baseline: str | None) -> dict[str, Any]:
     """Each provider's primary meter against the baseline's, in subscription dollars: Welch on log efficiency,
     paired by feature when possible, the conversions' uncertainty carried in, Holm-adjusted across providers."""
-    base = primary.get(baseline or "")
-    if base is None:
+    if baseline is None:
         return {}
-    results = {provider: _compare(arm, base) for provider, arm in primary.items() if provider != base.provider}
+    base = primary.get(baseline)
+    if base is None:  # a configured baseline with no windows yet: nothing to test against, as the gate says
+        return {
+            provider: {
+                "currency": "USD",
+                "meter": arm.meter,
+                "baseline_meter": None,
+                "method": None,
+                "note": stats.comparison_gate(len(_usable(arm.rows)), 0),
+            }
+            for provider, arm in primary.items()
+        }
+    results = {provider: _compare(arm, base) for provider, arm in primary.items() if provider != baseline}
     tested = [p for p, r in results.items() if r.get("p") is not None]
     for provider, adjusted in zip(tested, stats.holm([results[p]["p"] for p in tested]), strict=True):
         results[provider]["p_holm"] = adjusted

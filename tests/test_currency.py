@@ -275,8 +275,13 @@ def test_primary_meter_ties_go_to_more_closed_windows_then_the_shorter_meter(tra
     window(tracked, "claude", {"used": 10.0}, {"used": 30.0}, 1.0)
     assert json.loads(tracked.ok("preview", "--json"))["providers"]["claude"]["meter"] == "five_hour"
     window(tracked, "claude", {"weekly": 12.0}, {"weekly": 15.0}, None)  # pending: not usable, but closed
-    claude = json.loads(tracked.ok("preview", "--json"))["providers"]["claude"]
+    settings = tracked.path / ".git-tracker.toml"
+    settings.write_text(settings.read_text().replace('baseline = ""', 'baseline = "codex"'))
+    report = json.loads(tracked.ok("preview", "--json"))
+    claude = report["providers"]["claude"]
     assert (claude["meter"], claude["n"], claude["windows"], claude["pending"]) == ("weekly", 1, 2, 1)
+    # A configured baseline without windows: the gate says there is nothing to test against yet.
+    assert "(have 1 v 0 windows, 0 pairs)" in report["comparisons"]["claude"]["note"]
 
 
 def test_schema_1_windows_are_on_the_5_hour_meter_or_prompts(tracked: Sandbox) -> None:
@@ -464,7 +469,18 @@ def test_conversions_hand_worked() -> None:
     assert close(through.log_variance.variance, 1 / 12) and through.log_variance.df == 2
     no_quota = currency.conversion("codex", "prompts", plan_for("codex", {}), [])
     assert no_quota.reason == "codex prompts: plan 'plus' has no prompt quota (set plans.codex.prompts)"
-    still = currency.conversion("claude", "weekly_sonnet", plan_for("claude", {}), [(0.0, 4.0), (0.0, 2.0), (0.0, 3.0)])
+    claude = plan_for("claude", {})
+    # Three windows whose 5h deltas swing too much to bound k (Fieller's a <= 0): unknown, and said so.
+    swinging = currency.conversion("claude", "five_hour", claude, [(1.0, 20.0), (1.0, 2.0), (1.0, 0.5)])
+    assert swinging.reason == (
+        "claude five_hour -> weekly conversion: k = 0.133 from 3 windows, but with an unbounded interval (Fieller)"
+    )
+    idle = currency.conversion("claude", "five_hour", claude, [(1.0, 0.0), (2.0, 0.0), (1.0, 0.0)])
+    assert (
+        idle.reason
+        == "claude five_hour -> weekly conversion: the 5h meter did not move in the 3 windows with both deltas"
+    )
+    still = currency.conversion("claude", "weekly_sonnet", claude, [(0.0, 4.0), (0.0, 2.0), (0.0, 3.0)])
     assert still.reason == (
         "claude weekly_sonnet -> weekly conversion: the weekly meter did not move in the 3 windows with both deltas"
     )
