@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st_h
 from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
 
-from gittracker import currency, stats
+from gittracker import stats
 from gittracker.errors import BadInput
 from gittracker.plans import DEFAULT_PLAN, KNOWN_PLANS, plan_for
 from tests.conftest import Sandbox
@@ -365,6 +365,8 @@ def test_configuration_doc_lists_the_known_plans_and_defaults_as_plans_py_has_th
 
 
 def test_statistics_doc_worked_example_is_what_the_code_computes() -> None:
+    from gittracker import currency  # here, so each test fails on its own against code without it
+
     claude_plan, codex_plan = plan_for("claude", {"plan": "max-5x"}), plan_for("codex", {})
     pairs = [(3.0, 20.0), (1.0, 10.0), (2.0, 10.0), (2.0, 20.0)]  # (weekly, 5h) of the four claude windows
     claude = currency.conversion("claude", "five_hour", claude_plan, pairs)
@@ -437,6 +439,8 @@ def test_bad_plans_are_refused_naming_the_key(tracked: Sandbox) -> None:
     st_h.sampled_from(["codex", "claude", "glm"]),
 )
 def test_plan_parser_raises_only_bad_input(table: dict[str, Any], provider: str) -> None:
+    from gittracker import currency
+
     try:
         plan = plan_for(provider, table)
     except BadInput as error:
@@ -452,6 +456,8 @@ def test_plan_parser_raises_only_bad_input(table: dict[str, Any], provider: str)
 
 
 def test_conversions_hand_worked() -> None:
+    from gittracker import currency  # here, so each test fails on its own against code without it
+
     # A plan at $30.4375 a month costs exactly $1 a day (365.25 / 12 days to a month), $7 a week.
     plan = plan_for("glm", {"plan": "custom", "price_usd": 30.4375, "prompts": 100})
     rates = {
@@ -487,6 +493,8 @@ def test_conversions_hand_worked() -> None:
 
 
 def test_paired_deltas_read_both_directions_and_only_known_deltas() -> None:
+    from gittracker import currency  # here, so each test fails on its own against code without it
+
     windows: list[currency.WindowDeltas] = [
         ("five_hour", 20.0, {"weekly": 2.0}),  # bound on 5h, weekly beside it
         ("weekly", 3.0, {"five_hour": 25.0}),  # bound on the week, 5h beside it
