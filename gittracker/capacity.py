@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -210,13 +210,17 @@ class Reading:
             "meters": {meter.name: meter.stored() for meter in self.meters},
         }
 
-    def summary(self) -> str:
-        """``5h 36% used (resets 2026-10-04T12:57:00Z), weekly 38%``: what was read, for the echo on stderr."""
-        parts = []
+    def summary(self, show_reset: Callable[[str, str], str] | None = None, used: str = "") -> str:
+        """``5h 36% used (resets 2026-10-04T12:57:00Z), weekly 38%``, shortest meter first: what was read.
+
+        ``show_reset(meter name, stored time)`` words a reset time (the echo shows it as local clocks do); ``used``
+        follows the first percent.
+        """
+        parts: list[str] = []
         for meter in sorted(self.meters, key=lambda item: (meter_minutes(item.name), item.name)):
-            text = f"{meter_label(meter.name)} {meter.used:g}%"
+            text = f"{meter_label(meter.name)} {meter.used:g}%" + ("" if parts else used)
             if meter.resets_at:
-                text += f" (resets {meter.resets_at})"
+                text += f" (resets {show_reset(meter.name, meter.resets_at) if show_reset else meter.resets_at})"
             parts.append(text)
         if self.prompts is not None:
             parts.append(f"{self.prompts} prompts")

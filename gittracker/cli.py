@@ -48,16 +48,29 @@ def capacity_options(func: F) -> F:
     return func
 
 
-def _reading(kwargs: dict[str, Any], provider: str, ctx: Any) -> Any:
+def _capture(kwargs: dict[str, Any], provider: str, ctx: Any) -> Any:
+    """The reading the capacity options give, with where it came from (``readings.Capture``)."""
     from datetime import timedelta
 
     from gittracker.capacity import check_provider
-    from gittracker.readings import reading_for
+    from gittracker.readings import capture_for
 
     names = ("used", "left", "weekly", "prompts", "resets_at", "weekly_resets_at", "source", "auto")
     options = {name: kwargs.pop(name) for name in names}
     max_age = timedelta(minutes=ctx.config.auto_max_age_minutes)
-    return reading_for(check_provider(provider), options, repo_root=ctx.repo.toplevel, max_age=max_age)
+    return capture_for(
+        check_provider(provider),
+        options,
+        repo_root=ctx.repo.toplevel,
+        max_age=max_age,
+        screen_timezone=ctx.config.screen_timezone,
+    )
+
+
+def _say_what_was_read(capture: Any) -> None:
+    """After the command succeeded (a refusal stays one line): what a paste or --auto read, then its warnings."""
+    for line in capture.echo():
+        click.echo(f"git-tracker: {line}", err=True)
 
 
 def _context(source: str = "cli") -> Any:
@@ -127,16 +140,17 @@ def start(
     from gittracker.windows import start as do_start
 
     ctx = _context()
-    reading = _reading(capacity, provider, ctx)
+    capture = _capture(capacity, provider, ctx)
     result = do_start(
         ctx,
         provider,
-        reading,
+        capture.reading,
         feature_id=feature_id,
         methodology=methodology,
         note=note,
         override_halt=override_halt,
     )
+    _say_what_was_read(capture)
     return _emit(
         result,
         as_json,
@@ -158,8 +172,9 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
     from gittracker.windows import end as do_end
 
     ctx = _context()
-    reading = _reading(capacity, provider, ctx)
-    result = do_end(ctx, provider, reading, force=force, note=note)
+    capture = _capture(capacity, provider, ctx)
+    result = do_end(ctx, provider, capture.reading, force=force, note=note)
+    _say_what_was_read(capture)
     if result["flush_warning"]:
         click.echo(f"git-tracker: warning: {result['flush_warning']}", err=True)
 
@@ -210,8 +225,9 @@ def snapshot(provider: str, phase: str, as_json: bool, **capacity: Any) -> int:
     from gittracker.windows import snapshot as do_snapshot
 
     ctx = _context()
-    reading = _reading(capacity, provider, ctx)
-    result = do_snapshot(ctx, provider, reading, phase)
+    capture = _capture(capacity, provider, ctx)
+    result = do_snapshot(ctx, provider, capture.reading, phase)
+    _say_what_was_read(capture)
     return _emit(result, as_json, lambda r: f"{r['provider']} snapshot {r['snapshot_id']} recorded")
 
 

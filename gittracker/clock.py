@@ -1,14 +1,15 @@
 """Time and identifiers.
 
 All timestamps are UTC. ``GIT_TRACKER_NOW`` (ISO-8601) pins the clock for tests and the demo; it is
-read on every call so a test can move time between commands.
+read on every call so a test can move time between commands. ``local_zone`` is the zone a screen's
+clock times are in (Codex renders its reset times in the machine's local zone).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from gittracker.errors import BadInput
 
@@ -109,3 +110,73 @@ def id_time(record_id: str) -> datetime:
 
 def monotonic_ms() -> float:
     return time.monotonic() * 1000
+
+
+# --- the local zone ---------------------------------------------------------------------------------
+
+SYSTEM_ZONE_FILE = "/etc/localtime"
+
+
+def local_zone(configured: str | None = None) -> tzinfo:
+    """The zone clock times on this machine's screens are in: ``configured`` (``[tracker] timezone``), else
+    ``TZ`` (an IANA name, a leading ``:`` allowed; a POSIX rule such as ``EST5EDT`` falls back to the offset
+    the C library derives for now), else the system zone (``/etc/localtime``, with its DST rules), else UTC."""
+    from zoneinfo import ZoneInfo
+
+    if configured:
+        found = _named_zone(configured)
+        if found is None:
+            raise BadInput(f"tracker.timezone: expected an IANA zone such as Europe/Berlin or UTC, got {configured!r}")
+        return found
+    if "TZ" in os.environ:
+        name = os.environ["TZ"].removeprefix(":").strip()
+        if not name:
+            return UTC  # TZ set but empty: the C library's UTC
+        return _named_zone(name) or _zone_file(name) or _offset_now()
+    try:
+        target = os.path.realpath(SYSTEM_ZONE_FILE)
+    except OSError:
+        return UTC
+    key = target.partition("/zoneinfo/")[2]
+    if key and _named_zone(key) is not None:
+        return ZoneInfo(key)
+    return _zone_file(SYSTEM_ZONE_FILE, "localtime") or UTC
+
+
+def zone_label(zone: tzinfo) -> str:
+    """How a zone is named in parse_errors and messages: its IANA key, ``UTC``, or ``UTC+01:00``."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str) and key:
+        return "UTC" if key in ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu") else key
+    return zone.tzname(None) or "UTC"
+
+
+def _named_zone(name: str) -> tzinfo | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.upper() in ("UTC", "Z", "UTC0", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
+        return None
+
+
+def _zone_file(path: str, key: str | None = None) -> tzinfo | None:
+    """A compiled zone file (TZ may name one by path): its full rules, DST included."""
+    from zoneinfo import ZoneInfo
+
+    if not path.startswith("/"):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return ZoneInfo.from_file(handle, key=key or path.partition("/zoneinfo/")[2] or path)
+    except (OSError, ValueError):
+        return None
+
+
+def _offset_now() -> tzinfo:
+    """A TZ that is no zone name (a POSIX rule): the C library's offset for now, as a fixed zone."""
+    time.tzset()
+    offset = time.localtime(now().timestamp()).tm_gmtoff
+    return UTC if not offset else timezone(timedelta(seconds=offset))

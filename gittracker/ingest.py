@@ -478,7 +478,7 @@ def ingest_paste(ctx: Context, source: str, text: str) -> Summary:
     else:
         from gittracker.sources.screens import parse_screen
 
-        shown, reading = parse_screen(text, clock.now())
+        shown, reading = parse_screen(text, clock.now(), clock.local_zone(ctx.config.screen_timezone))
         if shown != provider:
             names = {"codex": "a Codex /status", "claude": "a Claude /usage"}
             raise BadInput(f"ingest {source}: expected {names[provider]} screen, but this is {names[shown]} screen")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gittracker.capacity import Reading
+from gittracker import clock
+from gittracker.capacity import Meter, Reading
 from gittracker.errors import BadInput
 from gittracker.sources import codex_logs, screens, statusline
 from gittracker.sources.codex_logs import latest_rate_limits
@@ -28,6 +30,7 @@ from gittracker.sources.statusline import parse_statusline
 
 NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)  # a Wednesday
 BERLIN = ZoneInfo("Europe/Berlin")  # UTC+2 in June
+ASSUMED_UTC = "reset-zone-assumed:UTC"  # a screen that names no zone, read without a local zone
 
 # --- rendering the documented shapes -----------------------------------------------------------------
 
@@ -93,6 +96,7 @@ def test_codex_current_form_left_percent_bars_and_box() -> None:
         weekly_used=80.0,
         resets_at="2026-06-03T16:12:00.000Z",
         weekly_resets_at="2026-06-07T08:00:00.000Z",
+        parse_errors=(ASSUMED_UTC,),
     )
 
 
@@ -108,12 +112,12 @@ def test_codex_older_used_form_and_stale_warning() -> None:
     # a bare time is the next one after now: 03:14 has passed today, so tomorrow
     assert reading.resets_at == "2026-06-04T03:14:00.000Z"
     assert reading.weekly_resets_at == "2026-06-04T03:34:00.000Z"
-    assert reading.parse_errors == ("limits-may-be-stale",)
+    assert reading.parse_errors == ("limits-may-be-stale", ASSUMED_UTC)
 
 
 def test_codex_refresh_variant_of_the_stale_warning() -> None:
     text = "5h limit: [███░] 10% left (resets 11:00)\nWarning: limits may be stale - run /status again shortly.\n"
-    assert parse_screen(text, NOW)[1].parse_errors == ("limits-may-be-stale",)
+    assert parse_screen(text, NOW)[1].parse_errors == ("limits-may-be-stale", ASSUMED_UTC)
 
 
 def test_codex_reset_times_use_the_given_zone() -> None:
@@ -139,7 +143,7 @@ def test_codex_narrow_terminal_wraps_the_reset_onto_its_own_line() -> None:
     assert reading.weekly_resets_at == "2026-06-10T16:22:00.000Z"
 
 
-def test_codex_per_model_buckets_never_replace_the_account_limits() -> None:
+def test_codex_per_model_buckets_are_meters_of_their_own() -> None:
     screen = codex_card(
         codex_row("5h limit", 93, "left", "22:35"),
         codex_row("Weekly limit", 97, "left", "12:12 on 4 Jun"),
@@ -153,7 +157,12 @@ def test_codex_per_model_buckets_never_replace_the_account_limits() -> None:
     assert (reading.five_hour_used, reading.weekly_used) == (7.0, 3.0)
     assert reading.resets_at == "2026-06-03T22:35:00.000Z"
     assert reading.weekly_resets_at == "2026-06-04T12:12:00.000Z"
-    assert reading.parse_errors == ("limits-may-be-stale",)  # one pane, not two
+    assert reading.meters[2:] == (
+        Meter("five_hour_gpt_5_3_codex_spark", 0.0, "2026-06-04T00:46:00.000Z"),
+        Meter("weekly_gpt_5_3_codex_spark", 0.0, "2026-06-09T19:46:00.000Z"),
+        Meter("five_hour_gpt_5_1_codex_mini", 50.0, "2026-06-03T11:00:00.000Z"),
+    )
+    assert reading.parse_errors == ("limits-may-be-stale", ASSUMED_UTC)  # one pane, not two
 
 
 def test_codex_long_window_labels() -> None:
@@ -163,8 +172,7 @@ def test_codex_long_window_labels() -> None:
     with_monthly = codex_card(codex_row("5h limit", 50, "used", "12:00"), codex_row("Monthly limit", 12, "used"))
     assert parse_screen(with_monthly, NOW)[1].five_hour_used == 50.0
     only_monthly = codex_card(codex_row("Monthly limit", 12, "used", "07:08 on 7 Jul"))
-    with pytest.raises(BadInput, match=r"line \d+: 'Monthly limit: .*' is not a 5h or weekly limit; expected a Codex"):
-        parse_screen(only_monthly, NOW)
+    assert parse_screen(only_monthly, NOW)[1].meters == (Meter("monthly", 12.0, "2026-07-07T07:08:00.000Z"),)
 
 
 def test_codex_screen_without_limits_says_so() -> None:
@@ -185,7 +193,7 @@ def test_codex_screen_pasted_twice_keeps_the_last_pane() -> None:
     _, reading = parse_screen(first + "\n" + second, NOW)
     assert (reading.five_hour_used, reading.weekly_used) == (36.0, 80.0)
     assert reading.resets_at == "2026-06-03T16:12:00.000Z"
-    assert reading.parse_errors == ("multi-pane-trimmed",)
+    assert reading.parse_errors == ("multi-pane-trimmed", ASSUMED_UTC)
 
 
 def test_each_card_header_starts_a_pane() -> None:
@@ -193,7 +201,7 @@ def test_each_card_header_starts_a_pane() -> None:
     second = codex_card(codex_row("Weekly limit", 60, "left", "10:00 on 8 Jun")).replace("/status", "")
     _, reading = parse_screen(first + second, NOW)
     assert (reading.five_hour_used, reading.weekly_used) == (None, 40.0)
-    assert reading.parse_errors == ("multi-pane-trimmed",)
+    assert reading.parse_errors == ("multi-pane-trimmed", ASSUMED_UTC)
 
 
 def test_two_bare_row_pastes_split_on_the_repeated_row() -> None:
@@ -206,14 +214,18 @@ def test_two_bare_row_pastes_split_on_the_repeated_row() -> None:
     )
     _, reading = parse_screen(text, NOW)
     assert (reading.five_hour_used, reading.weekly_used) == (60.0, None)
-    assert reading.parse_errors == ("multi-pane-trimmed",)
+    assert reading.parse_errors == ("multi-pane-trimmed", ASSUMED_UTC)
 
 
 def test_stale_warning_counts_only_inside_the_kept_pane() -> None:
     stale = codex_card(codex_row("5h limit", 80, "left", "11:00"), stale=True)
     fresh = codex_card(codex_row("5h limit", 70, "left", "11:30"))
-    assert parse_screen(stale + fresh, NOW)[1].parse_errors == ("multi-pane-trimmed",)
-    assert parse_screen(fresh + stale, NOW)[1].parse_errors == ("multi-pane-trimmed", "limits-may-be-stale")
+    assert parse_screen(stale + fresh, NOW)[1].parse_errors == ("multi-pane-trimmed", ASSUMED_UTC)
+    assert parse_screen(fresh + stale, NOW)[1].parse_errors == (
+        "multi-pane-trimmed",
+        "limits-may-be-stale",
+        ASSUMED_UTC,
+    )
 
 
 # --- Claude /usage ------------------------------------------------------------------------------------
@@ -229,11 +241,12 @@ def test_claude_panel_with_ansi_codes_and_a_per_model_week() -> None:
     assert "\x1b[" in panel
     provider, reading = parse_screen(panel, NOW)
     assert provider == "claude"
-    assert reading == Reading.of(
-        five_hour_used=77.0,
-        weekly_used=12.0,
-        resets_at="2026-06-03T12:00:00.000Z",
-        weekly_resets_at="2026-06-05T14:00:00.000Z",
+    assert reading == Reading(
+        (
+            Meter("five_hour", 77.0, "2026-06-03T12:00:00.000Z"),
+            Meter("weekly", 12.0, "2026-06-05T14:00:00.000Z"),
+            Meter("weekly_opus", 99.0, "2026-06-05T14:00:00.000Z"),
+        )
     )
 
 
@@ -276,11 +289,12 @@ def test_claude_headless_one_line_form() -> None:
     )
     provider, reading = parse_screen(text, NOW)
     assert provider == "claude"
-    assert reading == Reading.of(
-        five_hour_used=22.0,
-        weekly_used=45.0,
-        resets_at="2026-06-28T10:40:00.000Z",
-        weekly_resets_at="2026-07-01T20:00:00.000Z",
+    assert reading == Reading(
+        (
+            Meter("five_hour", 22.0, "2026-06-28T10:40:00.000Z"),
+            Meter("weekly", 45.0, "2026-07-01T20:00:00.000Z"),
+            Meter("weekly_opus", 3.0, "2026-07-01T20:00:00.000Z"),
+        )
     )
 
 
@@ -337,22 +351,34 @@ def test_screen_without_rate_limit_lines_names_what_was_expected(text: str) -> N
     [
         ("5h limit: [██] 140% left (resets 16:12)", "line 1: expected a percent from 0 to 100, got 140%"),
         ("\nCurrent session\n██ -5% used", "line 3: expected a percent from 0 to 100, got -5%"),
-        ("Current session: 1e3% used", "line 1: expected `NN% used` after"),
-        ("Weekly limit: [██] 64%", "line 1: expected `NN% left` or `NN% used`"),
-        ("Current session\nResets 2pm", "line 1: expected `NN% used` after 'Current session'"),
+        (
+            "Current session: 1e3% used",
+            "read no meter from this Claude /usage screen: line 1: 'Current session: 1e3% used' (the 5h meter) "
+            "has no `NN% used` after it; expected rows like `Current session … 77% used",
+        ),
+        (
+            "Weekly limit: [██] 64%",
+            "read no meter from this Codex /status screen: line 1: 'Weekly limit: [██] 64%' (the weekly meter) "
+            "shows '64%': expected `NN% left` or `NN% used`; expected rows like `5h limit: [bar] 64% left",
+        ),
+        (
+            "Current session\nResets 2pm",
+            "read no meter from this Claude /usage screen: line 1: 'Current session' (the 5h meter) has no `NN% used`",
+        ),
     ],
 )
 def test_bad_values_name_the_line(text: str, expected: str) -> None:
-    with pytest.raises(BadInput, match="^" + expected.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(BadInput, match="^" + re.escape(expected)):
         parse_screen(text, NOW)
 
 
 def test_unreadable_reset_and_unknown_zone_are_flagged_not_fatal() -> None:
     _, reading = parse_screen("Current session: 50% used · resets whenever\n", NOW)
-    assert (reading.five_hour_used, reading.resets_at, reading.parse_errors) == (50.0, None, ("reset-unparsed",))
+    assert (reading.five_hour_used, reading.resets_at) == (50.0, None)
+    assert reading.parse_errors == ("reset-unparsed:five_hour",)
     _, reading = parse_screen("Current session: 50% used · resets 2pm (Mars/Olympus)\n", NOW, BERLIN)
     assert reading.resets_at == "2026-06-03T12:00:00.000Z"
-    assert reading.parse_errors == ("reset-zone-unknown",)
+    assert reading.parse_errors == ("reset-zone-unknown", "reset-zone-assumed:Europe/Berlin")
 
 
 @pytest.mark.parametrize(
@@ -497,7 +523,8 @@ def test_codex_screen_round_trip(
     assert (reading.five_hour_used, reading.weekly_used) == (used(five), used(week))
     assert reading.resets_at == five_reset.replace(second=0).strftime("%Y-%m-%dT%H:%M:00.000Z")
     assert reading.weekly_resets_at == week_reset.replace(second=0).strftime("%Y-%m-%dT%H:%M:00.000Z")
-    assert reading.parse_errors == (("limits-may-be-stale",) if stale else ())
+    assumed = f"reset-zone-assumed:{clock.zone_label(zone)}"
+    assert reading.parse_errors == (("limits-may-be-stale", assumed) if stale else (assumed,))
 
 
 def claude_reset_text(moment: datetime, now: datetime) -> str:
@@ -535,11 +562,13 @@ def test_claude_screen_round_trip(
         )
     provider, reading = parse_screen(screen * copies, NOW)
     assert provider == "claude"
-    assert reading == Reading.of(
-        five_hour_used=float(five),
-        weekly_used=float(week),
-        resets_at=five_reset.strftime("%Y-%m-%dT%H:%M:00.000Z"),
-        weekly_resets_at=week_reset.strftime("%Y-%m-%dT%H:%M:00.000Z"),
+    opus = () if headless else (Meter("weekly_opus", float(100 - week)),)
+    assert reading == Reading(
+        (
+            Meter("five_hour", float(five), five_reset.strftime("%Y-%m-%dT%H:%M:00.000Z")),
+            Meter("weekly", float(week), week_reset.strftime("%Y-%m-%dT%H:%M:00.000Z")),
+            *opus,
+        ),
         parse_errors=("multi-pane-trimmed",) if copies > 1 else (),
     )
 
