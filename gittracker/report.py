@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -176,6 +175,8 @@ def format_preview(data: dict[str, Any]) -> str:
 
 def _wrapped(text: str, first: str, rest: str) -> str:
     """One item in 80 columns: the reasons preview gives (not comparable: …) run long."""
+    import textwrap  # here: `end` imports this module too, and has no use for it
+
     return textwrap.fill(text, 80, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
 
 
