@@ -423,19 +423,20 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 
 
 # -- the commands -------------------------------------------------------------------------------------------
-# windows.preview and windows.decide did this before [plans] existed; they pass no plans, so the CLI calls these.
+
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
 
 
 def run_preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
     """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too)."""
     from gittracker.capacity import check_provider
+    from gittracker.churn import window_churn
     from gittracker.records import describe_skipped
-    from gittracker.windows import REPORT_KINDS, _window_churn
 
     if provider is not None:
         check_provider(provider)
     records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
-    churns = _window_churn(ctx, records)
+    churns = window_churn(ctx, records)
     result = build_preview(
         records,
         churns.lines,
@@ -454,10 +455,10 @@ def run_preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
 
 def run_decision(ctx: Context) -> dict[str, Any]:
     """``git tracker decide``: the gates from the ledger, with this repository's settings (``[plans]`` too)."""
-    from gittracker.windows import REPORT_KINDS, _window_churn
+    from gittracker.churn import window_churn
 
     records = ctx.repo.read_records(REPORT_KINDS)
-    churns = _window_churn(ctx, records)
+    churns = window_churn(ctx, records)
     result = build_decision(
         records, churns.lines, baseline=ctx.config.baseline, mde=ctx.config.mde, plans=ctx.config.plans
     )

@@ -281,7 +281,8 @@ def ratio_of_sums(work: Sequence[float], capacity: Sequence[float], confidence: 
     # difference of two nearly equal numbers. The product is <= 0, so the roots straddle δ = 0.
     far = -(half_b + math.copysign(math.sqrt(discriminant), half_b)) / a
     near = (-q * v / a) / far if far != 0 else 0.0
-    lo = estimate + min(far, near) * scale
+    # R is a ratio of non-negative sums: the interval is Fieller's intersected with [0, ∞) (STATS.md).
+    lo = max(0.0, estimate + min(far, near) * scale)
     hi = estimate + max(far, near) * scale
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return RatioEstimate(n, estimate, None, None, NOTE_UNBOUNDED, level)

@@ -267,8 +267,16 @@ def test_fieller_matches_brute_force_on_random_data(data: tuple[list[float], lis
     if result.ci is None or result.ci_width is None or result.ci_width > 1e6:
         return  # unbounded, or so wide that bracketing it is a test of the bracket, not of Fieller
     lo, hi = fieller_brute(o, c)
-    assert math.isclose(result.ci[0], lo, rel_tol=1e-8, abs_tol=1e-12)
+    # STATS.md: the reported interval is Fieller's intersected with [0, ∞), since R is a ratio of non-negative sums.
+    assert math.isclose(result.ci[0], max(lo, 0.0), rel_tol=1e-8, abs_tol=1e-12)
     assert math.isclose(result.ci[1], hi, rel_tol=1e-8, abs_tol=1e-12)
+
+
+def test_fieller_is_cut_at_zero() -> None:
+    result = gs.ratio_of_sums([1.0, 1.0, 2.0], [1.0, 1.0, 1.0])
+    assert fieller_brute([1.0, 1.0, 2.0], [1.0, 1.0, 1.0])[0] < 0  # the raw interval reaches below zero
+    assert result.ci is not None and result.ci[0] == 0.0 and result.estimate is not None
+    assert result.ci_width == pytest.approx((result.ci[1] - 0.0) / result.estimate)
 
 
 # --- comparisons --------------------------------------------------------------------------------------
