@@ -296,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         cold, _ = timed(preview_cmd, repo_dir, env)
         warm = [timed(preview_cmd, repo_dir, env)[0] for _ in range(max(3, reps // 3))]
         report = json.loads(run(preview_cmd, repo_dir, env))
-        n_seen = sum(p["windows"] for p in report["providers"].values())
+        n_seen = sum(
+            p["windows"] + sum(other["windows"] for other in p["other_meters"].values())
+            for p in report["providers"].values()
+        )
         print_table(
             f"git tracker preview --json over {n_seen} closed windows, ms",
             ["run", "median", "target", "verdict"],

@@ -500,3 +500,15 @@ def _load_json(path: Path | None) -> dict[str, Any]:
 def _save_json(path: Path, data: dict[str, Any]) -> None:
     if path.parent.parent.is_dir():  # only inside an initialised tracker dir
         write_cache(path, json.dumps(data, separators=(",", ":")))
+
+
+def window_churn(ctx: Any, records: Iterable[Any] = ()) -> WindowChurn:
+    """Windows' churn under the repository's ``churn.selection``, with queued stamps written first and the noted
+    commits of every closed window in ``records`` worked out in one pass (``ctx``: a ``windows.Context``)."""
+    from gittracker import hookrun
+
+    hookrun.flush_if_queued(ctx.repo)
+    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", ctx.config.churn_selection)
+    if churns.selection == "noted":
+        churns.prepare(r["window_id"] for r in records if r.kind == "window-close")
+    return churns

@@ -354,20 +354,20 @@ def churn(
 @json_option
 def preview(provider: str | None, as_json: bool) -> int:
     """Efficiency per provider with confidence intervals and power (STATS.md)."""
+    from gittracker.preview import run_preview
     from gittracker.report import format_preview
-    from gittracker.windows import preview as do_preview
 
-    return _emit(do_preview(_context(), provider), as_json, format_preview)
+    return _emit(run_preview(_context(), provider), as_json, format_preview)
 
 
 @cli.command()
 @json_option
 def decide(as_json: bool) -> int:
     """The subscription decision gates G1-G3 and the verdict."""
+    from gittracker.preview import run_decision
     from gittracker.report import format_decision
-    from gittracker.windows import decide as do_decide
 
-    return _emit(do_decide(_context()), as_json, format_decision)
+    return _emit(run_decision(_context()), as_json, format_decision)
 
 
 @cli.command()

@@ -28,6 +28,9 @@ from gittracker.windows import complete, end, open_context, start
 DEMO_START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 # provider -> (capacity used per window: low, high), unit; glm counts prompts
 PROFILES = {"codex": (6.0, 18.0), "claude": (8.0, 24.0), "glm": (30.0, 110.0)}
+# Weekly percent used per 5-hour percent: the demo's readings show both meters, so preview can price a 5-hour
+# percent in subscription dollars (docs/statistics.md).
+WEEKLY_PER_5H = {"codex": 0.12, "claude": 0.2}
 OUTCOME_WEIGHTS = {"codex": (0.7, 0.2, 0.1), "claude": (0.75, 0.2, 0.05), "glm": (0.55, 0.3, 0.15)}
 
 
@@ -85,11 +88,18 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
     for day in range(3):
         moment = DEMO_START + timedelta(days=day, hours=1)
         used = {provider: rng.uniform(0, 5) for provider in PROFILES}
+        weekly = {provider: 20.0 * day + rng.uniform(0, 5) for provider in WEEKLY_PER_5H}
         for provider in ("codex", "claude", "glm", "codex", "claude"):
             window_number += 1
             feature = f"F-{window_number:02d}"
             with _pinned_clock(moment):
-                start(ctx, provider, _reading(provider, used[provider]), feature_id=feature, methodology="plan-first")
+                start(
+                    ctx,
+                    provider,
+                    _reading(provider, used[provider], weekly.get(provider)),
+                    feature_id=feature,
+                    methodology="plan-first",
+                )
             for change in range(rng.randint(1, 4)):
                 moment += timedelta(minutes=rng.randint(8, 25))
                 path = repo_dir / "src" / f"{provider}_{window_number:02d}_{change}.py"
@@ -102,24 +112,31 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
             after = used[provider] + rng.uniform(low, high)
             if day == 1 and provider == "codex" and window_number % 2 == 1:
                 after = used[provider] - 3  # a stale reading from another machine: negative delta
+            weekly_after = None
+            if provider in weekly:
+                share = WEEKLY_PER_5H[provider] * rng.uniform(0.8, 1.2)
+                weekly_after = weekly[provider] + max(0.0, after - used[provider]) * share
             moment += timedelta(minutes=5)
             with _pinned_clock(moment):
-                end(ctx, provider, _reading(provider, after))
+                end(ctx, provider, _reading(provider, after, weekly_after))
                 outcome = rng.choices(("shipped", "partial", "failed"), OUTCOME_WEIGHTS[provider])[0]
                 quality = round(rng.uniform(0.6, 1.0), 2) if outcome != "failed" else 0.0
                 complete(ctx, None, outcome, str(quality))
             used[provider] = max(after, used[provider])
+            if weekly_after is not None:
+                weekly[provider] = weekly_after
             moment += timedelta(minutes=rng.randint(10, 40))
-    from gittracker.windows import preview
+    from gittracker.preview import run_preview
 
-    return {**_summary(ctx.repo, repo_dir, commits), "preview": preview(ctx)}
+    return {**_summary(ctx.repo, repo_dir, commits), "preview": run_preview(ctx)}
 
 
-def _reading(provider: str, value: float) -> Reading:
+def _reading(provider: str, value: float, weekly: float | None = None) -> Reading:
     value = max(0.0, value)
     if provider == "glm":
         return Reading(prompts=round(value))
-    return Reading.of(five_hour_used=round(min(value, 100.0), 1))
+    week = None if weekly is None else round(min(weekly, 100.0), 1)
+    return Reading.of(five_hour_used=round(min(value, 100.0), 1), weekly_used=week)
 
 
 def _summary(repo: Repo, repo_dir: Path, commits: int) -> dict[str, Any]:

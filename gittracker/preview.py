@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from gittracker import stats
-from gittracker.capacity import UNITS
+from gittracker import currency, stats
+from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
+from gittracker.plans import Plan, default_plans
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from gittracker.windows import Context
+
+# 2: efficiency on each provider's primary meter (other meters under other_meters), subscription dollars, and
+# comparisons between providers in dollars (1 compared raw percents).
+SCHEMA_VERSION = 2
 G1_MAX_CI_WIDTH = 0.30
 G1_MIN_POWER = 0.8
 G1_QUALITY_FACTOR = 0.8
@@ -32,6 +40,8 @@ class WindowRow:
     closed_ts: str
     capacity: float | None
     unit: str
+    meter: str  # the binding meter the capacity delta was taken on
+    other_deltas: Mapping[str, float | None]  # the other meters both readings showed: a fact, not a statistic
     outcome: str | None
     quality: float | None
     feature_id: str | None
@@ -71,6 +81,8 @@ def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]
                 closed_ts=close.ts,
                 capacity=close["delta"],
                 unit=close["unit"],
+                meter=window_meter(close.body),
+                other_deltas=MappingProxyType(dict(close.get("other_deltas") or {})),
                 outcome=done["outcome"] if done else None,
                 quality=done["quality_score"] if done else None,
                 feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
@@ -121,28 +133,62 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def provider_report(
-    provider: str,
-    rows: Sequence[WindowRow],
-    baseline_rows: Sequence[WindowRow] | None,
-    mde: float,
-    halted: str | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Arm:
+    """One provider's windows on one meter, and what a unit of that meter costs in subscription dollars."""
+
+    provider: str
+    meter: str
+    rows: tuple[WindowRow, ...]
+    conversion: currency.Conversion
+
+
+def provider_arms(provider: str, rows: Sequence[WindowRow], plan: Plan) -> list[Arm]:
+    """The provider's windows grouped by meter (statistics never mix meters), the primary meter first.
+
+    The primary meter is the one with the most usable windows; ties go to the one with the most closed windows,
+    then to the shorter meter. Every meter's conversion into dollars may use all the provider's windows: ``k``
+    comes from any window that shows both the weekly meter and that one.
+    """
     mine = [row for row in rows if row.provider == provider]
+    groups: dict[str, list[WindowRow]] = {}
+    for row in mine:
+        groups.setdefault(row.meter, []).append(row)
+    deltas = [(row.meter, row.capacity, row.other_deltas) for row in mine]
+
+    def rank(meter: str) -> tuple[int, int, int, str]:
+        return (-len(_usable(groups[meter])), -len(groups[meter]), meter_minutes(meter), meter)
+
+    return [
+        Arm(
+            provider,
+            meter,
+            tuple(groups[meter]),
+            currency.conversion(provider, meter, plan, currency.paired_deltas(deltas, meter)),
+        )
+        for meter in sorted(groups, key=rank)
+    ]
+
+
+def provider_report(arm: Arm, versus: Arm | None, mde: float, halted: str | None) -> dict[str, Any]:
+    """One meter's statistics for one provider, in its own units and in subscription dollars."""
+    mine = arm.rows
     usable = _usable(mine)
     known = [row for row in mine if row.capacity is not None]
     ratio = stats.ratio_of_sums([row.work() or 0.0 for row in usable], [row.capacity or 0.0 for row in usable])
     if ratio.note == stats.NOTE_NON_FINITE and halted is None:
         halted = "non-finite statistic"
-    power, n_needed = _power(usable, baseline_rows, mde)
+    power, n_needed = _power(usable, versus.rows if versus is not None else None, mde)
     qualities = [row.quality for row in mine if row.quality is not None]
     with_lines = [row for row in known if row.lines is not None]
     capacity_with_lines = sum(row.capacity or 0.0 for row in with_lines)
+    capacity_used = sum(row.capacity or 0.0 for row in known)
     return {
+        "meter": arm.meter,
         "n": ratio.n,
         "windows": len(mine),
-        "unit": UNITS[provider],
-        "capacity_used": round(sum(row.capacity or 0.0 for row in known), 6),
+        "unit": meter_unit(arm.meter),
+        "capacity_used": round(capacity_used, 6),
         "efficiency": ratio.estimate,
         "ci": list(ratio.ci) if ratio.ci else None,
         "ci_width": ratio.ci_width,
@@ -156,6 +202,23 @@ def provider_report(
         "pending": sum(1 for row in mine if not row.completed),
         "unknown_capacity": sum(1 for row in mine if row.capacity is None),
         "halted": halted,
+        "dollars": _dollar_report(arm.conversion, ratio, capacity_used),
+    }
+
+
+def _dollar_report(conversion: currency.Conversion, ratio: stats.RatioEstimate, capacity_used: float) -> dict[str, Any]:
+    """The plan, what a unit of the meter costs, and delivered work per subscription dollar with its interval."""
+    block = {"currency": "USD", **conversion.to_dict()}
+    if conversion.usd_per_unit is None:
+        return {**block, "capacity_usd": None, "efficiency": None, "ci": None, "ci_width": None, "ci_note": None}
+    per_dollar = stats.converted_ratio(ratio, conversion.usd_per_unit, conversion.log_variance)
+    return {
+        **block,
+        "capacity_usd": capacity_used * conversion.usd_per_unit,
+        "efficiency": per_dollar.estimate,
+        "ci": list(per_dollar.ci) if per_dollar.ci else None,
+        "ci_width": per_dollar.ci_width,
+        "ci_note": per_dollar.note,
     }
 
 
@@ -176,45 +239,66 @@ def _power(
     return stats.power_two_sample(d, len(mine), len(other)), stats.n_per_arm_for_power(d)
 
 
-def comparisons(rows: Sequence[WindowRow], baseline: str | None) -> dict[str, Any]:
-    """Each provider against the baseline: Welch on log efficiency, paired by feature when possible,
-    Holm-adjusted across providers."""
+def _comparable(arm: Arm, base: Arm) -> bool:
+    return arm.conversion.known and base.conversion.known
+
+
+def comparisons(primary: Mapping[str, Arm], baseline: str | None) -> dict[str, Any]:
+    """Each provider's primary meter against the baseline's, in subscription dollars: Welch on log efficiency,
+    paired by feature when possible, the conversions' uncertainty carried in, Holm-adjusted across providers."""
     if baseline is None:
         return {}
-    base = _usable(r for r in rows if r.provider == baseline)
-    results: dict[str, Any] = {}
-    for provider in PROVIDERS:
-        if provider == baseline or not any(r.provider == provider for r in rows):
-            continue
-        if UNITS[provider] != UNITS[baseline]:
-            results[provider] = {
+    base = primary.get(baseline)
+    if base is None:  # a configured baseline with no windows yet: nothing to test against, as the gate says
+        return {
+            provider: {
+                "currency": "USD",
+                "meter": arm.meter,
+                "baseline_meter": None,
                 "method": None,
-                "note": f"{provider} is measured in {UNITS[provider]}, {baseline} in {UNITS[baseline]}: not comparable",
+                "note": stats.comparison_gate(len(_usable(arm.rows)), 0),
             }
-            continue
-        mine = _usable(r for r in rows if r.provider == provider)
-        pairs = _matched(mine, base)
-        gate = stats.comparison_gate(len(mine), len(base), len(pairs))
-        if gate is not None:
-            results[provider] = {"method": None, "note": gate}
-            continue
-        if len(pairs) >= stats.MIN_PAIRS:
-            test = stats.paired_log_ratio([a for a, _ in pairs], [b for _, b in pairs])
-        else:
-            test = stats.welch_log_ratio(_effs(mine), _effs(base))
-        results[provider] = {
-            "method": test.method,
-            "ratio": test.ratio,
-            "ci": list(test.ci) if test.ci else None,
-            "p": test.p,
-            "n_a": test.n_a,
-            "n_b": test.n_b,
-            "note": test.note,
+            for provider, arm in primary.items()
         }
+    results = {provider: _compare(arm, base) for provider, arm in primary.items() if provider != baseline}
     tested = [p for p, r in results.items() if r.get("p") is not None]
     for provider, adjusted in zip(tested, stats.holm([results[p]["p"] for p in tested]), strict=True):
         results[provider]["p_holm"] = adjusted
     return results
+
+
+def _compare(arm: Arm, base: Arm) -> dict[str, Any]:
+    header = {"currency": "USD", "meter": arm.meter, "baseline_meter": base.meter}
+    unknown = [conversion.reason for conversion in (arm.conversion, base.conversion) if conversion.reason]
+    if arm.conversion.usd_per_unit is None or base.conversion.usd_per_unit is None:
+        # Percents of different meters or plans are different amounts of money: no comparison rather than a wrong one.
+        return {**header, "method": None, "note": "not comparable: " + "; ".join(unknown)}
+    mine, theirs = _usable(arm.rows), _usable(base.rows)
+    pairs = _matched(mine, theirs)
+    gate = stats.comparison_gate(len(mine), len(theirs), len(pairs))
+    if gate is not None:
+        return {**header, "method": None, "note": gate}
+    if len(pairs) >= stats.MIN_PAIRS:
+        native = stats.paired_log_ratio([a for a, _ in pairs], [b for _, b in pairs])
+    else:
+        native = stats.welch_log_ratio(_effs(mine), _effs(theirs))
+    uncertain = [c.log_variance for c in (arm.conversion, base.conversion) if c.log_variance is not None]
+    # Work per dollar is work per unit / dollars per unit: A's over B's is the native ratio x rate_B / rate_A.
+    factor = base.conversion.usd_per_unit / arm.conversion.usd_per_unit
+    test = stats.converted_comparison(native, factor, uncertain)
+    return {
+        **header,
+        "method": test.method,
+        "ratio": test.ratio,
+        "ci": list(test.ci) if test.ci else None,
+        "p": test.p,
+        "df": test.df,
+        "n_a": test.n_a,
+        "n_b": test.n_b,
+        "note": test.note,
+        "usd_per_unit": {arm.provider: arm.conversion.usd_per_unit, base.provider: base.conversion.usd_per_unit},
+        "conversion_log_variance": math.fsum(item.variance for item in uncertain),
+    }
 
 
 def _effs(rows: Sequence[WindowRow]) -> list[float]:
@@ -244,31 +328,27 @@ def build_preview(
     provider: str | None = None,
     divergence_threshold: float = 0.10,
     churn_selection: str | None = None,
+    plans: Mapping[str, Plan] | None = None,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
     tokens = window_tokens(alive)
     closes = [record for record in alive if record.kind == "window-close"]
-    divergences = divergent(closes, tokens, divergence_threshold)
-    ratios = unit_ratios(closes, tokens)
+    priced = plans if plans is not None else default_plans()
     chosen = choose_baseline(baseline, rows)
-    base_rows = [row for row in rows if row.provider == chosen]
+    arms = {name: provider_arms(name, rows, priced[name]) for name in PROVIDERS}
+    primary = {name: found[0] for name, found in arms.items() if found}
+    base = primary.get(chosen or "")
+    tokens_of = partial(_token_report, closes, tokens, divergence_threshold)
     providers = {}
-    for name in PROVIDERS:
-        if provider not in (None, name) or not any(row.provider == name for row in rows):
+    for name, found in arms.items():
+        if provider not in (None, name) or not found:
             continue
-        versus = None if name == chosen else base_rows
-        if versus is not None and UNITS[name] != UNITS[chosen or name]:
-            versus = None  # different units: power against an arm like itself
-        providers[name] = provider_report(name, rows, versus, mde, halt_reason(name, alive, rows))
-        providers[name].update(_token_report(name, rows, tokens, ratios.get(name, []), divergences))
-    notes = []
-    for name, report in providers.items():
-        if report["n"] < stats.MIN_WINDOWS:
-            notes.append(f"{name}: n={report['n']} closed, completed windows; no efficiency conclusion below 3")
-        elif report["ci"] is None and report["ci_note"]:
-            notes.append(f"{name}: ci=n/a ({report['ci_note']})")
-    compared = comparisons(rows, chosen)
+        # Power against the baseline where the two can be compared in dollars, else against an arm like itself.
+        versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
+        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, rows), tokens_of)
+    compared = comparisons(primary, chosen)
+    notes = _provider_notes(providers)
     for name, result in compared.items():
         if result.get("method") is None:
             notes.append(f"{name} vs {chosen}: {result['note']}")
@@ -286,6 +366,36 @@ def build_preview(
     }
 
 
+def _provider_entry(
+    found: Sequence[Arm], versus: Arm | None, mde: float, halted: str | None, tokens_of: Callable[[Arm], dict[str, Any]]
+) -> dict[str, Any]:
+    """The headline report on the primary meter, and each other meter's own report under ``other_meters``."""
+
+    def report(arm: Arm, against: Arm | None) -> dict[str, Any]:
+        return {**provider_report(arm, against, mde, halted), **tokens_of(arm)}
+
+    headline, *others = found
+    return {**report(headline, versus), "other_meters": {arm.meter: report(arm, None) for arm in others}}
+
+
+def _provider_notes(providers: Mapping[str, dict[str, Any]]) -> list[str]:
+    notes = []
+    for name, report in providers.items():
+        if report["other_meters"]:
+            others = ", ".join(meter_label(meter) for meter in report["other_meters"])
+            notes.append(
+                f"{name}: statistics never mix meters: the headline is on {meter_label(report['meter'])} "
+                f"(the meter with the most usable windows), {others} under other_meters"
+            )
+        if report["n"] < stats.MIN_WINDOWS:
+            notes.append(f"{name}: n={report['n']} closed, completed windows; no efficiency conclusion below 3")
+        elif report["ci"] is None and report["ci_note"]:
+            notes.append(f"{name}: ci=n/a ({report['ci_note']})")
+        if report["dollars"]["reason"]:
+            notes.append(f"{name}: no figure in dollars: {report['dollars']['reason']}")
+    return notes
+
+
 def _churn_notes(selection: str, rows: Sequence[WindowRow]) -> list[str]:
     """Which commits the lines per capacity unit come from (churn.selection), and what was left out."""
     source = {"noted": "each window's noted commits", "range": "each window's whole range"}.get(selection, selection)
@@ -296,22 +406,64 @@ def _churn_notes(selection: str, rows: Sequence[WindowRow]) -> list[str]:
     return notes
 
 
-def _token_report(
-    provider: str,
-    rows: Sequence[WindowRow],
-    tokens: dict[str, int],
-    ratios: Sequence[tuple[Record, float]],
-    found: Sequence[Divergence],
-) -> dict[str, Any]:
-    """Tokens of the provider's windows (from ingested logs) and the windows whose tokens per capacity
-    unit stray from the provider's median (DESIGN §5 item 6), each with both figures."""
-    mine = [row for row in rows if row.provider == provider and row.window_id in tokens]
+def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: float, arm: Arm) -> dict[str, Any]:
+    """Tokens of the arm's windows (from ingested logs) and the windows whose tokens per capacity unit stray
+    from the arm's median (DESIGN §5 item 6), each with both figures. Per meter: a percent of a week and a
+    percent of 5 hours are different units."""
+    mine = [c for c in closes if c["provider"] == arm.provider and window_meter(c.body) == arm.meter]
+    ratios = unit_ratios(mine, tokens).get(arm.provider, [])
+    found: list[Divergence] = divergent(mine, tokens, threshold)
+    with_tokens = [row for row in arm.rows if row.window_id in tokens]
     return {
-        "tokens": sum(tokens[row.window_id] for row in mine) if mine else None,
-        "windows_with_tokens": len(mine),
+        "tokens": sum(tokens[row.window_id] for row in with_tokens) if with_tokens else None,
+        "windows_with_tokens": len(with_tokens),
         "tokens_per_unit": round(statistics.median(ratio for _, ratio in ratios), 3) if ratios else None,
-        "divergent": [item.to_dict() for item in found if item.provider == provider],
+        "divergent": [item.to_dict() for item in found],
     }
+
+
+# -- the commands -------------------------------------------------------------------------------------------
+
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
+
+
+def run_preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
+    """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too)."""
+    from gittracker.capacity import check_provider
+    from gittracker.churn import window_churn
+    from gittracker.records import describe_skipped
+
+    if provider is not None:
+        check_provider(provider)
+    records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
+    churns = window_churn(ctx, records)
+    result = build_preview(
+        records,
+        churns.lines,
+        baseline=ctx.config.baseline,
+        mde=ctx.config.mde,
+        provider=provider,
+        divergence_threshold=ctx.config.divergence_threshold,
+        churn_selection=churns.selection,
+        plans=ctx.config.plans,
+    )
+    churns.save()
+    if skipped:
+        result["notes"].append(f"{describe_skipped(item.reason for item in skipped)}: left out of every figure")
+    return result
+
+
+def run_decision(ctx: Context) -> dict[str, Any]:
+    """``git tracker decide``: the gates from the ledger, with this repository's settings (``[plans]`` too)."""
+    from gittracker.churn import window_churn
+
+    records = ctx.repo.read_records(REPORT_KINDS)
+    churns = window_churn(ctx, records)
+    result = build_decision(
+        records, churns.lines, baseline=ctx.config.baseline, mde=ctx.config.mde, plans=ctx.config.plans
+    )
+    churns.save()
+    return result
 
 
 # -- decide ------------------------------------------------------------------------------------------------
@@ -323,10 +475,11 @@ def build_decision(
     *,
     baseline: str = "",
     mde: float = 0.25,
+    plans: Mapping[str, Plan] | None = None,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
-    g1 = _gate_g1(records, rows, lines_of, baseline, mde)
+    g1 = _gate_g1(records, rows, lines_of, baseline, mde, plans)
     g2 = {"pass": False, "detail": "no data: no task bank yet (`git tracker bank add`); fails closed"}
     g3 = {"pass": False, "detail": "no data: no sub-agent proxy telemetry yet; fails closed"}
     if g1["pass"] and g2["pass"]:
@@ -347,9 +500,11 @@ def _gate_g1(
     lines_of: LinesOf,
     baseline: str,
     mde: float,
+    plans: Mapping[str, Plan] | None,
 ) -> dict[str, Any]:
     """Expansion readiness: for some provider, the evaluations as of each of its last two closed windows
-    both pass n >= 3, ci_width <= 0.30, power >= 0.8 and quality >= 0.8 x the baseline's."""
+    both pass n >= 3, ci_width <= 0.30 (of work per subscription dollar, the figure providers are compared
+    in), power >= 0.8 and quality >= 0.8 x the baseline's."""
     per_provider: dict[str, Any] = {}
     for provider in PROVIDERS:
         closes = [row.closed_ts for row in rows if row.provider == provider]
@@ -358,7 +513,7 @@ def _gate_g1(
         checks = []
         for cutoff in closes[-2:]:
             as_of = [r for r in records if r.ts <= cutoff]
-            preview = build_preview(as_of, lines_of, baseline=baseline, mde=mde)
+            preview = build_preview(as_of, lines_of, baseline=baseline, mde=mde, plans=plans)
             report = preview["providers"].get(provider)
             base = preview["providers"].get(preview["baseline"] or "", {})
             checks.append(_g1_check(cutoff, report, base.get("quality_mean")))
@@ -380,8 +535,11 @@ def _g1_check(cutoff: str, report: dict[str, Any] | None, baseline_quality: floa
     failed = []
     if report["n"] < stats.MIN_WINDOWS:
         failed.append(f"n={report['n']} < 3")
-    if report["ci_width"] is None or report["ci_width"] > G1_MAX_CI_WIDTH:
-        failed.append(f"ci_width={_fmt(report['ci_width'])} > 0.30")
+    dollars = report["dollars"]
+    if dollars["usd_per_unit"] is None:
+        failed.append(f"ci_width=n/a: no figure in dollars ({dollars['reason']})")
+    elif dollars["ci_width"] is None or dollars["ci_width"] > G1_MAX_CI_WIDTH:
+        failed.append(f"ci_width={_fmt(dollars['ci_width'])} > 0.30 (work per dollar)")
     if report["power"] is None or report["power"] < G1_MIN_POWER:
         failed.append(f"power={_fmt(report['power'])} < 0.8")
     quality = report["quality_mean"]
@@ -394,7 +552,7 @@ def _g1_check(cutoff: str, report: dict[str, Any] | None, baseline_quality: floa
         "pass": not failed,
         "failed": failed,
         "n": report["n"],
-        "ci_width": report["ci_width"],
+        "ci_width": dollars["ci_width"],
         "power": report["power"],
         "quality_mean": quality,
     }

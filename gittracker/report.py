@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gittracker.capacity import meter_label
 from gittracker.errors import TrackerError
 from gittracker.records import STAMP_FIELDS, Record, Skipped
 
@@ -136,64 +137,125 @@ def format_preview(data: dict[str, Any]) -> str:
             "No closed windows yet. Start one: `git tracker start codex --used 10`, commit, "
             "`git tracker end codex --used 25`, `git tracker complete --outcome shipped --quality 0.9`."
         )
-    lines = [f"Efficiency per provider (delivered work per capacity unit; baseline: {data['baseline']})", ""]
+    lines = [f"Efficiency per provider and meter (work per capacity unit; baseline: {data['baseline']})", ""]
     lines.append(
-        f"{'provider':<8} {'n/win':>6} {'used':>9} {'efficiency [95% CI]':<27} {'width':>6} {'power':>5} {'qual':>4} "
-        f"{'tokens':>6}"
+        f"{'provider':<8} {'meter':<8} {'n/win':>6} {'used':>6} {'efficiency [95% CI]':<24} {'width':>5} "
+        f"{'power':>5} {'qual':>4} {'tokens':>6}"
     )
-    for name, row in providers.items():
-        used = f"{row['capacity_used']:g}{'%' if row['unit'] == 'percent' else ' pr'}"
-        if row["halted"]:
-            eff = f"HALTED: {row['halted']}"
-        elif row["ci"] is not None:
-            eff = f"{_num(row['efficiency'])} [{_num(row['ci'][0])}, {_num(row['ci'][1])}]"
-        else:
-            eff = f"{_num(row['efficiency'])} ci=n/a"
-        lines.append(
-            f"{name:<8} {row['n']:>2}/{row['windows']:<3} {used:>9} {eff:<27} {_num(row['ci_width'], 2):>6} "
-            f"{_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4} {_count(row.get('tokens')):>6}"
-        )
+    for name, row in _meter_rows(providers):
+        lines.append(_efficiency_line(name, row))
     lines.append("")
-    for name, row in providers.items():
-        extra = []
-        if row["lines_per_pct"] is not None:
-            unit = "%" if row["unit"] == "percent" else "prompt"
-            extra.append(f"{row['lines_per_pct']:.1f} lines per {unit}")
-        if row["n_per_arm_for_80pct_power"]:
-            extra.append(f"{row['n_per_arm_for_80pct_power']} windows per arm for 80% power")
-        if row["pending"]:
-            extra.append(f"{row['pending']} pending outcome")
-        if row["unknown_capacity"]:
-            extra.append(f"{row['unknown_capacity']} unknown capacity")
-        if row.get("tokens_per_unit") is not None:
-            unit = "%" if row["unit"] == "percent" else "prompt"
-            extra.append(f"{_count(row['tokens_per_unit'])} tokens per {unit} (median of {row['windows_with_tokens']})")
+    for name, row in _meter_rows(providers):
+        extra = _extra_facts(row)
         if extra:
-            lines.append(f"  {name}: " + "; ".join(extra))
+            lines.append(f"  {name} {meter_label(row['meter'])}: " + "; ".join(extra))
+    lines += ["", "Per subscription dollar (delivered work per USD of the plan's monthly price):"]
+    for name, row in providers.items():
+        lines += _dollar_lines(name, row["meter"], row["dollars"])
     tested = {k: v for k, v in data["comparisons"].items() if v.get("method")}
     if tested:
-        lines += ["", f"Against {data['baseline']} (ratio of efficiencies, Holm-adjusted p):"]
+        lines += [
+            "",
+            f"Against {data['baseline']}, in work per dollar (ratio, Holm-adjusted p; conversions' uncertainty in):",
+        ]
         for name, result in tested.items():
             ci = f" [{_num(result['ci'][0])}, {_num(result['ci'][1])}]" if result["ci"] else ""
+            meters = f"{meter_label(result['meter'])} v {meter_label(result['baseline_meter'])}"
             lines.append(
-                f"  {name}: x{_num(result['ratio'])}{ci}, {result['method']}, p={_num(result['p'], 2)}, "
+                f"  {name} ({meters}): x{_num(result['ratio'])}{ci}, {result['method']}, p={_num(result['p'], 2)}, "
                 f"p_holm={_num(result.get('p_holm'), 2)}"
             )
-    divergent = [(name, item) for name, row in providers.items() for item in row.get("divergent", [])]
-    if divergent:
-        lines += ["", "Divergent windows (divergent:ccusage; tokens per unit vs the provider median):"]
-        for name, item in divergent:
-            unit = "%" if providers[name]["unit"] == "percent" else " prompts"
-            lines.append(  # a 12-character id prefix: every command that takes a window accepts it
-                f"  {name} {item['window_id'][:12]}: {_count(item['tokens'])} tokens / {item['delta']:g}{unit} = "
-                f"{_count(item['tokens_per_unit'])} per unit, median {_count(item['median_tokens_per_unit'])} "
-                f"({item['deviation']:+.0%})"
-            )
+    lines += _divergent_lines(providers)
     if data["notes"]:
-        lines += ["", "Notes:"] + [f"  - {note}" for note in data["notes"]]
+        lines += ["", "Notes:"] + [_wrapped(note, "  - ", "    ") for note in data["notes"]]
     if data["anomalies"]:
         lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
     return "\n".join(lines)
+
+
+def _wrapped(text: str, first: str, rest: str) -> str:
+    """One item in 80 columns: the reasons preview gives (not comparable: …) run long."""
+    import textwrap  # here: `end` imports this module too, and has no use for it
+
+    return textwrap.fill(text, 80, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
+
+
+def _meter_rows(providers: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each provider's headline meter, then its other meters: one table row each (they are never pooled)."""
+    return [(name, meter_row) for name, row in providers.items() for meter_row in (row, *row["other_meters"].values())]
+
+
+def _per_unit(row: dict[str, Any]) -> str:
+    return "%" if row["unit"] == "percent" else "prompt"
+
+
+def _efficiency_line(name: str, row: dict[str, Any]) -> str:
+    used = f"{row['capacity_used']:g}{'%' if row['unit'] == 'percent' else 'pr'}"
+    if row["halted"]:
+        eff = f"HALTED: {row['halted']}"
+    elif row["ci"] is not None:
+        eff = f"{_num(row['efficiency'])} [{_num(row['ci'][0])}, {_num(row['ci'][1])}]"
+    else:
+        eff = f"{_num(row['efficiency'])} ci=n/a"
+    return (
+        f"{name:<8} {meter_label(row['meter']):<8} {row['n']:>2}/{row['windows']:<3} {used:>6} {eff:<24} "
+        f"{_num(row['ci_width'], 2):>5} {_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4} "
+        f"{_count(row.get('tokens')):>6}"
+    )
+
+
+def _extra_facts(row: dict[str, Any]) -> list[str]:
+    extra = []
+    if row["lines_per_pct"] is not None:
+        extra.append(f"{row['lines_per_pct']:.1f} lines per {_per_unit(row)}")
+    if row["n_per_arm_for_80pct_power"]:
+        extra.append(f"{row['n_per_arm_for_80pct_power']} windows per arm for 80% power")
+    if row["pending"]:
+        extra.append(f"{row['pending']} pending outcome")
+    if row["unknown_capacity"]:
+        extra.append(f"{row['unknown_capacity']} unknown capacity")
+    if row.get("tokens_per_unit") is not None:
+        extra.append(
+            f"{_count(row['tokens_per_unit'])} tokens per {_per_unit(row)} (median of {row['windows_with_tokens']})"
+        )
+    return extra
+
+
+def _dollar_lines(name: str, meter: str, dollars: dict[str, Any]) -> list[str]:
+    """Work per dollar with its interval, the plan, and what one unit of the meter costs (and how that is known)."""
+    default = " (default)" if dollars["price_is_default"] else ""
+    plan = f"plan {dollars['plan']}, ${dollars['price_usd_per_month']:g}/month{default}"
+    if dollars["usd_per_unit"] is None:
+        return [f"  {name:<7} n/a; {plan}", _wrapped(dollars["reason"], " " * 10, " " * 10)]
+    if dollars["ci"] is not None:
+        figure = f"{_num(dollars['efficiency'])} [{_num(dollars['ci'][0])}, {_num(dollars['ci'][1])}] per $"
+    else:
+        figure = f"{_num(dollars['efficiency'])} per $, ci=n/a"
+    unit = "1 prompt" if meter == "prompts" else f"1% of {meter_label(meter)}"
+    how = dollars["conversion"]
+    k = dollars["k"]
+    if k is not None:
+        interval = f" [{_num(k['ci'][0])}, {_num(k['ci'][1])}]" if k["ci"] else ""
+        how += f": k = {_num(k['estimate'])}{interval}, n = {k['n']}"
+    elif dollars["prompts_per_5h"] is not None and meter == "prompts":
+        quota_default = " (default)" if dollars["prompts_is_default"] else ""
+        how += f", {dollars['prompts_per_5h']} per 5h{quota_default}"
+    return [f"  {name:<7} {figure}; {plan}", f"          {unit} = ${_num(dollars['usd_per_unit'])} ({how})"]
+
+
+def _divergent_lines(providers: dict[str, Any]) -> list[str]:
+    divergent = [(name, row, item) for name, row in _meter_rows(providers) for item in row.get("divergent", [])]
+    if not divergent:
+        return []
+    lines = ["", "Divergent windows (divergent:ccusage; tokens per unit vs the provider median):"]
+    for name, row, item in divergent:
+        unit = "%" if row["unit"] == "percent" else " prompts"
+        lines.append(  # a 12-character id prefix: every command that takes a window accepts it
+            f"  {name} {item['window_id'][:12]}: {_count(item['tokens'])} tokens / {item['delta']:g}{unit} = "
+            f"{_count(item['tokens_per_unit'])} per unit, median {_count(item['median_tokens_per_unit'])} "
+            f"({item['deviation']:+.0%})"
+        )
+    return lines
 
 
 def _count(value: float | None) -> str:

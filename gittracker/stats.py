@@ -48,9 +48,12 @@ __all__ = [
     "NOTE_TOO_FEW_PER_ARM",
     "NOTE_UNBOUNDED",
     "Comparison",
+    "LogVariance",
     "RatioEstimate",
     "WindowQuantities",
     "comparison_gate",
+    "converted_comparison",
+    "converted_ratio",
     "crossover",
     "delivered_work",
     "detectable_d",
@@ -58,6 +61,7 @@ __all__ = [
     "efficiency",
     "holm",
     "log_efficiencies",
+    "log_ratio_variance",
     "n_per_arm_for_power",
     "paired_log_ratio",
     "pooled_sd",
@@ -277,7 +281,8 @@ def ratio_of_sums(work: Sequence[float], capacity: Sequence[float], confidence: 
     # difference of two nearly equal numbers. The product is <= 0, so the roots straddle δ = 0.
     far = -(half_b + math.copysign(math.sqrt(discriminant), half_b)) / a
     near = (-q * v / a) / far if far != 0 else 0.0
-    lo = estimate + min(far, near) * scale
+    # R is a ratio of non-negative sums: the interval is Fieller's intersected with [0, ∞) (STATS.md).
+    lo = max(0.0, estimate + min(far, near) * scale)
     hi = estimate + max(far, near) * scale
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return RatioEstimate(n, estimate, None, None, NOTE_UNBOUNDED, level)
@@ -296,8 +301,8 @@ class Comparison:
     """Efficiency of arm A relative to arm B as a ratio (``> 1``: A delivers more per capacity), with CI and p.
 
     ``n_a`` and ``n_b`` count the values actually used (zero efficiencies have no logarithm); for a paired
-    test both are the number of pairs. ``ratio`` needs one value per arm; ``ci``, ``p`` and ``df`` need a
-    defined t statistic, otherwise ``note`` says why they are missing.
+    test both are the number of pairs. ``ratio`` needs one value per arm; ``ci``, ``p``, ``df`` and ``se`` (the
+    standard error of the log ratio) need a defined t statistic, otherwise ``note`` says why they are missing.
     """
 
     method: str
@@ -309,6 +314,7 @@ class Comparison:
     df: float | None
     note: str | None
     confidence: float = 0.95
+    se: float | None = None
 
     def __post_init__(self) -> None:
         if self.method not in {"welch", "paired", "crossover"}:
@@ -326,6 +332,8 @@ class Comparison:
             raise BadInput(f"p: expected a probability, got {self.p!r}")
         if self.df is not None and _number(self.df, "df") <= 0:
             raise BadInput(f"df: expected a positive number, got {self.df!r}")
+        if self.se is not None and _number(self.se, "se") <= 0:
+            raise BadInput(f"se: expected a positive standard error, got {self.se!r}")
 
 
 def _t_comparison(
@@ -339,8 +347,8 @@ def _t_comparison(
     ratio = _exp(difference)
     lo, hi = _exp(difference - half), _exp(difference + half)
     if not (math.isfinite(ratio) and math.isfinite(hi)):
-        return Comparison(method, n_a, n_b, None, None, p, df, NOTE_NON_FINITE, confidence)
-    return Comparison(method, n_a, n_b, ratio, (lo, hi), p, df, None, confidence)
+        return Comparison(method, n_a, n_b, None, None, p, df, NOTE_NON_FINITE, confidence, se)
+    return Comparison(method, n_a, n_b, ratio, (lo, hi), p, df, None, confidence, se)
 
 
 def _ratio_only(method: str, n_a: int, n_b: int, difference: float | None, note: str, confidence: float) -> Comparison:
@@ -453,6 +461,126 @@ def holm(pvalues: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * raw[index]))
         adjusted[index] = running
     return adjusted
+
+
+# --- one currency: comparisons whose units are converted by an estimated rate ----------------------
+
+
+@dataclass(frozen=True)
+class LogVariance:
+    """The variance of an estimate's logarithm (delta method) and the degrees of freedom it rests on."""
+
+    variance: float
+    df: float
+
+    def __post_init__(self) -> None:
+        _nonnegative(self.variance, "variance")
+        if _number(self.df, "df") <= 0:
+            raise BadInput(f"df: expected a positive number, got {self.df!r}")
+
+
+def log_ratio_variance(numerator: Sequence[float], denominator: Sequence[float]) -> LogVariance | None:
+    """Delta-method variance of ``log(Σx / Σy)`` over paired values: ``var(x - r·y) / (n·x̄²)`` on n - 1 df.
+
+    Linearising ``log x̄ - log ȳ`` around the means turns each pair into ``(x - r·y) / x̄`` (``r = Σx / Σy``); the
+    variance of their mean is the formula. None below ``MIN_WINDOWS`` pairs, as for the ratio itself, and when
+    either sum is 0 (the ratio has no logarithm).
+    """
+    xs = _numbers(numerator, "numerator", _nonnegative)
+    ys = _numbers(denominator, "denominator", _nonnegative)
+    _same_length(xs, ys, "numerator and denominator")
+    n = len(xs)
+    if n < MIN_WINDOWS:
+        return None
+    x_scale, y_scale = max(xs), max(ys)
+    if x_scale == 0 or y_scale == 0:
+        return None
+    # Rescaling x or y shifts log r by a constant and leaves its variance alone: compute on values in [0, 1],
+    # where no square can overflow (and x̄ >= 1/n, so the division cannot either).
+    x = [value / x_scale for value in xs]
+    y = [value / y_scale for value in ys]
+    ratio = math.fsum(x) / math.fsum(y)
+    mean_x = _mean(x)
+    variance = _var([a - ratio * b for a, b in zip(x, y, strict=True)]) / (n * mean_x * mean_x)
+    return LogVariance(variance, n - 1)
+
+
+def _log_variance(value: object, what: str) -> LogVariance:
+    if not isinstance(value, LogVariance):
+        raise BadInput(f"{what}: expected a LogVariance, got {type(value).__name__}")
+    return value
+
+
+def _positive(value: object, what: str) -> float:
+    number = _number(value, what)
+    if number <= 0:
+        raise BadInput(f"{what}: expected a number > 0, got {value!r}")
+    return number
+
+
+def converted_ratio(estimate: RatioEstimate, rate: float, uncertainty: LogVariance | None = None) -> RatioEstimate:
+    """``R / rate``: a ratio of sums per unit of another currency, ``rate`` of which buy one unit of capacity.
+
+    An exact rate divides the estimate and Fieller's interval alike (the relative width stays). A rate known up
+    to ``uncertainty``, the delta-method variance of its logarithm on ``df`` degrees of freedom, widens each side
+    of Fieller's interval on the log scale by the rate's own t half-width, in quadrature (the MOVER combination
+    of two independent intervals): ``lo' = R'·exp(-sqrt(log(R/lo)² + (t·se)²))`` and
+    ``hi' = R'·exp(sqrt(log(hi/R)² + (t·se)²))``, with ``t`` on the rate's df.
+    """
+    if not isinstance(estimate, RatioEstimate):
+        raise BadInput(f"estimate: expected a RatioEstimate, got {type(estimate).__name__}")
+    divisor = _positive(rate, "rate")
+    spread = None if uncertainty is None else _log_variance(uncertainty, "uncertainty")
+    n, level = estimate.n, estimate.confidence
+    if estimate.estimate is None:
+        return RatioEstimate(n, None, None, None, estimate.note, level)
+    value = estimate.estimate / divisor
+    if not math.isfinite(value):
+        return RatioEstimate(n, None, None, None, NOTE_NON_FINITE, level)
+    if estimate.ci is None:
+        return RatioEstimate(n, value, None, None, estimate.note, level)
+    lo, hi = estimate.ci
+    if spread is None or spread.variance == 0 or estimate.estimate <= 0:
+        # A zero estimate stays zero whatever the rate: only the exact division applies.
+        return RatioEstimate(n, value, (lo / divisor, hi / divisor), estimate.ci_width, None, level)
+    half = _t_quantile(level, spread.df) * math.sqrt(spread.variance)
+    below = math.log(estimate.estimate / lo) if lo > 0 else math.inf
+    above = math.log(hi / estimate.estimate)
+    low = value * math.exp(-math.hypot(below, half))
+    high = value * _exp(math.hypot(above, half))
+    if not math.isfinite(high):
+        return RatioEstimate(n, value, None, None, NOTE_UNBOUNDED, level)
+    return RatioEstimate(n, value, (low, high), (high - low) / value, None, level)
+
+
+def converted_comparison(test: Comparison, factor: float, uncertainties: Sequence[LogVariance] = ()) -> Comparison:
+    """A comparison re-expressed in a common currency, with the uncertainty of the exchange rates carried in.
+
+    ``factor`` multiplies the ratio (A's efficiency over B's): ``rate_b / rate_a`` when ``rate`` is what one unit
+    of an arm's capacity costs in the common currency. ``uncertainties`` are the delta-method variances of the
+    estimated rates' logarithms; they add to the test's log-scale variance, and the df follow by
+    Welch-Satterthwaite: ``se'² = se² + Σ v_j`` and ``df' = se'⁴ / (se⁴/df + Σ v_j²/df_j)``. A test without a
+    t statistic keeps its note, with the ratio converted.
+    """
+    if not isinstance(test, Comparison):
+        raise BadInput(f"test: expected a Comparison, got {type(test).__name__}")
+    scale = _positive(factor, "factor")
+    if isinstance(uncertainties, str | bytes) or not isinstance(uncertainties, Sequence):
+        raise BadInput(f"uncertainties: expected a list of LogVariance, got {type(uncertainties).__name__}")
+    extra = [_log_variance(item, f"uncertainties[{index}]") for index, item in enumerate(uncertainties)]
+    method, level = test.method, test.confidence
+    if test.ratio is None or test.ratio == 0:
+        ratio = None if test.ratio is None else 0.0
+        return Comparison(method, test.n_a, test.n_b, ratio, None, None, None, test.note, level)
+    difference = math.log(test.ratio) + math.log(scale)
+    if test.se is None or test.df is None:
+        return _ratio_only(method, test.n_a, test.n_b, difference, test.note or NOTE_NO_VARIATION, level)
+    added = [item for item in extra if item.variance > 0]
+    se2 = test.se * test.se + math.fsum(item.variance for item in added)
+    # Written with the shares w = v / se'², as in welch_log_ratio, so tiny variances cannot underflow to 0/0.
+    share = test.se * test.se / se2
+    inverse_df = share * share / test.df + math.fsum((item.variance / se2) ** 2 / item.df for item in added)
+    return _t_comparison(method, test.n_a, test.n_b, difference, math.sqrt(se2), 1 / inverse_df, level)
 
 
 # --- power and sample size ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from gittracker import clock
+from gittracker.capacity import window_meter
 from gittracker.errors import BadInput
 from gittracker.records import Record
 
@@ -440,9 +441,14 @@ def unit_ratios(closes: Iterable[Record], tokens: Mapping[str, int]) -> dict[str
 
 
 def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: float) -> list[Divergence]:
-    """Windows whose tokens per capacity unit differ from their provider's median by more than ``threshold``."""
+    """Windows whose tokens per capacity unit differ from the median of their provider's windows on the same meter
+    by more than ``threshold`` (a percent of a week is not a percent of five hours)."""
+    by_meter: dict[tuple[str, str], list[tuple[Record, float]]] = {}
+    for provider, pairs in unit_ratios(closes, tokens).items():
+        for close, ratio in pairs:
+            by_meter.setdefault((provider, window_meter(close.body)), []).append((close, ratio))
     found = []
-    for provider, rows in sorted(unit_ratios(closes, tokens).items()):
+    for (provider, _), rows in sorted(by_meter.items()):
         if len(rows) < MIN_DIVERGENCE_WINDOWS:
             continue
         middle = statistics.median(ratio for _, ratio in rows)

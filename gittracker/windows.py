@@ -34,12 +34,11 @@ from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, 
 from gittracker.git import Repo
 from gittracker.index import report_known_skipped
 from gittracker.names import valid_agent_id
-from gittracker.records import OUTCOMES, Record, Skipped, describe_skipped, live_records, note_line
+from gittracker.records import OUTCOMES, Record, Skipped, live_records, note_line
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
 # What preview and decide read: snapshots, opens and checkpoints are not needed for the statistics.
-REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
 
@@ -463,8 +462,10 @@ def _anomaly_detail(code: str, provider: str, before: Reading, after: Reading, m
 def _count_window_commits(ctx: Context, window_id: str, start: str | None, end: str | None) -> tuple[int | None, str]:
     """The closed window's commits under ``churn.selection``. The window is closed already: a failure
     here must not make ``end`` look failed, so it leaves the count unknown."""
+    from gittracker.churn import window_churn
+
     try:
-        churns = _window_churn(ctx)
+        churns = window_churn(ctx)
         counted = churns.churn(window_id, start, end).to_dict()["commits"]
         churns.save()
     except (TrackerError, OSError):
@@ -654,51 +655,6 @@ def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
     return {"provider": provider, "resume_id": record.id, "halted_before": halted}
 
 
-def _window_churn(ctx: Context, records: Iterable[Record] = ()) -> Any:
-    """Windows' churn under the configured selection (``churn.selection``), with queued stamps written
-    first and the noted commits of every closed window in ``records`` worked out in one pass."""
-    from gittracker import hookrun
-    from gittracker.churn import WindowChurn
-
-    hookrun.flush_if_queued(ctx.repo)
-    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", ctx.config.churn_selection)
-    if churns.selection == "noted":
-        churns.prepare(r["window_id"] for r in records if r.kind == "window-close")
-    return churns
-
-
-def preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
-    from gittracker.preview import build_preview
-
-    if provider is not None:
-        check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
-    churns = _window_churn(ctx, records)
-    result = build_preview(
-        records,
-        churns.lines,
-        baseline=ctx.config.baseline,
-        mde=ctx.config.mde,
-        provider=provider,
-        divergence_threshold=ctx.config.divergence_threshold,
-        churn_selection=churns.selection,
-    )
-    churns.save()
-    if skipped:
-        result["notes"].append(f"{describe_skipped(item.reason for item in skipped)}: left out of every figure")
-    return result
-
-
-def decide(ctx: Context) -> dict[str, Any]:
-    from gittracker.preview import build_decision
-
-    records = ctx.repo.read_records(REPORT_KINDS)
-    churns = _window_churn(ctx, records)
-    result = build_decision(records, churns.lines, baseline=ctx.config.baseline, mde=ctx.config.mde)
-    churns.save()
-    return result
-
-
 # -- checkpoints and CSV ledgers -----------------------------------------------------------------------------
 
 
@@ -741,13 +697,13 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
 
 
 def export(ctx: Context, which: str) -> str:
-    from gittracker.churn import Churn
+    from gittracker.churn import Churn, window_churn
     from gittracker.ledgers import churn_csv, token_churn_csv
 
     records = ctx.repo.read_records()
     if which == "token-churn":
         return token_churn_csv(records)
-    churns = _window_churn(ctx, records)
+    churns = window_churn(ctx, records)
 
     def churn_of(window_id: str, start: str | None, end: str | None) -> dict[str, int] | None:
         found = churns.churn(window_id, start, end)

@@ -123,3 +123,38 @@ def test_snapshots_carry_every_meter_and_the_first_schemas_fields(tracked: Sandb
     }
     assert (snapshot["five_hour_used"], snapshot["weekly_used"]) == (36.0, 20.0)
     assert "5h 36%, weekly 20%" in tracked.ok("log")
+
+
+def test_tokens_per_unit_are_compared_only_among_windows_on_the_same_meter() -> None:
+    from gittracker import clock
+    from gittracker.records import Record
+    from gittracker.usage import divergent
+
+    def close(meter: str, delta: float) -> Record:
+        return Record.new(
+            "window-close",
+            source="cli",
+            agent_id="main",
+            window_id=clock.new_id(),
+            provider="codex",
+            commit_start=None,
+            commit_end=None,
+            snapshot_id=clock.new_id(),
+            opened_ts="2026-10-04T09:00:00Z",
+            delta=delta,
+            unit="percent",
+            meter=meter,
+            other_deltas={},
+            errors=[],
+            notes=[],
+            feature_id=None,
+            methodology=None,
+            note=None,
+        )
+
+    # 10,000 tokens per percent of 5 hours, 100,000 per percent of a week: each meter is uniform on its own.
+    closes = [close("five_hour", 10.0) for _ in range(3)] + [close("weekly", 1.0) for _ in range(3)]
+    tokens = {record["window_id"]: 100_000 for record in closes}
+    assert divergent(closes, tokens, 0.10) == []
+    tokens[closes[0]["window_id"]] = 300_000  # one 5-hour window strays from the 5-hour median
+    assert [item.window_id for item in divergent(closes, tokens, 0.10)] == [closes[0]["window_id"]]

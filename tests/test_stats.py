@@ -267,8 +267,16 @@ def test_fieller_matches_brute_force_on_random_data(data: tuple[list[float], lis
     if result.ci is None or result.ci_width is None or result.ci_width > 1e6:
         return  # unbounded, or so wide that bracketing it is a test of the bracket, not of Fieller
     lo, hi = fieller_brute(o, c)
-    assert math.isclose(result.ci[0], lo, rel_tol=1e-8, abs_tol=1e-12)
+    # STATS.md: the reported interval is Fieller's intersected with [0, ∞), since R is a ratio of non-negative sums.
+    assert math.isclose(result.ci[0], max(lo, 0.0), rel_tol=1e-8, abs_tol=1e-12)
     assert math.isclose(result.ci[1], hi, rel_tol=1e-8, abs_tol=1e-12)
+
+
+def test_fieller_is_cut_at_zero() -> None:
+    result = gs.ratio_of_sums([1.0, 1.0, 2.0], [1.0, 1.0, 1.0])
+    assert fieller_brute([1.0, 1.0, 2.0], [1.0, 1.0, 1.0])[0] < 0  # the raw interval reaches below zero
+    assert result.ci is not None and result.ci[0] == 0.0 and result.estimate is not None
+    assert result.ci_width == pytest.approx((result.ci[1] - 0.0) / result.estimate)
 
 
 # --- comparisons --------------------------------------------------------------------------------------
@@ -550,3 +558,278 @@ def test_comparison_gate() -> None:
     assert "3 v 9 windows, 5 pairs" in message and "\n" not in message
     with pytest.raises(BadInput, match="n_a: expected a whole number >= 0"):
         gs.comparison_gate(-1, 4)
+
+
+# --- one currency: converting a comparison by an estimated rate ---------------------------------------
+
+
+def test_log_ratio_variance_hand_worked() -> None:
+    # r = 12/7; x - r·y = (2/7, 4/7, -6/7), sample variance 4/7; x̄ = 4: (4/7) / (3·16) = 1/84 on 2 df.
+    result = gs.log_ratio_variance([2.0, 4.0, 6.0], [1.0, 2.0, 4.0])
+    assert result is not None and close(result.variance, 1 / 84) and result.df == 2
+    # The textbook delta method, (s_xx/x̄² - 2 s_xy/(x̄ȳ) + s_yy/ȳ²) / n, on random data.
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(1, 5, 9), rng.uniform(2, 30, 9)
+    cov = np.cov(np.array([x, y]), ddof=1)
+    textbook = (cov[0, 0] / x.mean() ** 2 - 2 * cov[0, 1] / (x.mean() * y.mean()) + cov[1, 1] / y.mean() ** 2) / 9
+    scaled = gs.log_ratio_variance(list(x * 1e-200), list(y * 1e250))  # rescaling changes nothing
+    assert scaled is not None and close(scaled.variance, textbook) and scaled.df == 8
+
+
+def test_log_ratio_variance_is_unknown_where_the_ratio_is() -> None:
+    assert gs.log_ratio_variance([1.0, 2.0], [3.0, 4.0]) is None  # below n = 3
+    assert gs.log_ratio_variance([0.0, 0.0, 0.0], [3.0, 4.0, 5.0]) is None  # log 0
+    assert gs.log_ratio_variance([1.0, 2.0, 3.0], [0.0, 0.0, 0.0]) is None  # no denominator
+    exact = gs.log_ratio_variance([1.0, 2.0, 3.0], [10.0, 20.0, 30.0])
+    assert exact is not None and exact.variance == 0
+
+
+def test_converted_comparison_hand_worked() -> None:
+    test = gs.Comparison("welch", 5, 5, math.exp(0.2), (1.0, 1.5), 0.07, 8.0, None, se=0.1)
+    converted = gs.converted_comparison(test, 2.0, [gs.LogVariance(0.01, 2)])
+    # se'² = 0.1² + 0.01 = 0.02; df' = 0.02² / (0.01²/8 + 0.01²/2) = 6.4; log ratio 0.2 + log 2.
+    difference, se = 0.2 + math.log(2), math.sqrt(0.02)
+    t = stats.t.ppf(0.975, 6.4)
+    assert close(converted.df, 6.4) and close(converted.se, se)
+    assert close(converted.ratio, 2 * math.exp(0.2))
+    assert converted.ci is not None
+    assert close(converted.ci[0], math.exp(difference - t * se)) and close(
+        converted.ci[1], math.exp(difference + t * se)
+    )
+    assert close(converted.p, 2 * stats.t.sf(difference / se, 6.4))
+    # An exact rate (no uncertainty) rescales the ratio and its interval; p is of the rescaled ratio against 1.
+    welch = gs.welch_log_ratio(*ARMS[0])
+    exact = gs.converted_comparison(welch, 3.0)
+    assert welch.ci is not None and exact.ci is not None and welch.se is not None and welch.df is not None
+    assert welch.ratio is not None
+    assert close(exact.ratio, 3 * welch.ratio) and close(exact.df, welch.df) and exact.se == welch.se
+    assert close(exact.p, 2 * stats.t.sf(math.log(3 * welch.ratio) / welch.se, welch.df))
+    assert close(exact.ci[0], 3 * welch.ci[0]) and close(exact.ci[1], 3 * welch.ci[1])
+
+
+def test_converted_comparison_of_every_method_and_of_no_test() -> None:
+    extra = [gs.LogVariance(0.02, 3), gs.LogVariance(0.01, 5)]
+    for test in (
+        gs.paired_log_ratio([0.1, 0.2, 0.15, 0.3], [0.12, 0.1, 0.2, 0.25]),
+        gs.crossover([(0.1, 0.2), (0.3, 0.25)], [(0.2, 0.1), (0.15, 0.3)]),
+    ):
+        assert test.se is not None and test.df is not None and test.ratio is not None
+        converted = gs.converted_comparison(test, 0.5, extra)
+        se2 = test.se**2 + 0.03
+        assert converted.method == test.method and close(converted.se, math.sqrt(se2))
+        assert close(converted.df, se2**2 / (test.se**4 / test.df + 0.02**2 / 3 + 0.01**2 / 5))
+        assert close(converted.ratio, 0.5 * test.ratio)
+    short = gs.welch_log_ratio([0.1], [0.2, 0.3])
+    converted = gs.converted_comparison(short, 4.0, extra)
+    assert converted.ci is None and converted.p is None and converted.note == gs.NOTE_TOO_FEW_PER_ARM
+    assert short.ratio is not None and close(converted.ratio, 4 * short.ratio)
+
+
+def test_converted_ratio_hand_worked() -> None:
+    fieller = gs.RatioEstimate(6, 2.0, (1.0, 4.0), 1.5, None)
+    exact = gs.converted_ratio(fieller, 0.5)
+    assert exact == gs.RatioEstimate(6, 4.0, (2.0, 8.0), 1.5, None)
+    # A rate whose t half-width on the log scale is log 2, like both sides of this interval: each side
+    # becomes sqrt(2)·log 2 wide, 4·2^(∓√2).
+    variance = (math.log(2) / stats.t.ppf(0.975, 4)) ** 2
+    widened = gs.converted_ratio(fieller, 0.5, gs.LogVariance(variance, 4))
+    assert widened.ci is not None and widened.estimate == 4.0
+    assert close(widened.ci[0], 4 * 2 ** -math.sqrt(2)) and close(widened.ci[1], 4 * 2 ** math.sqrt(2))
+    assert close(widened.ci_width, 2 ** math.sqrt(2) - 2 ** -math.sqrt(2))
+    # What has no interval keeps its note; nothing delivered stays nothing, whatever the rate.
+    few = gs.converted_ratio(gs.ratio_of_sums([1.0, 2.0], [3.0, 4.0]), 2.0, gs.LogVariance(0.1, 3))
+    assert few.ci is None and few.note == gs.NOTE_INSUFFICIENT and close(few.estimate, 3 / 14)
+    nothing = gs.converted_ratio(gs.ratio_of_sums([0.0, 0.0, 0.0], [4.0, 5.0, 6.0]), 2.0, gs.LogVariance(0.1, 3))
+    assert nothing.estimate == 0.0 and nothing.ci == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: gs.log_ratio_variance([1.0, math.nan, 2.0], [1.0, 2.0, 3.0]), r"numerator\[1\]: expected a finite"),
+        (lambda: gs.log_ratio_variance([1.0, 2.0, 3.0], [1.0, -2.0, 3.0]), r"denominator\[1\]: expected a number >= 0"),
+        (lambda: gs.log_ratio_variance([1.0, 2.0], [1.0, 2.0, 3.0]), "expected lists of equal length, got 2 and 3"),
+        (
+            lambda: gs.log_ratio_variance("123", [1.0, 2.0, 3.0]),  # type: ignore[arg-type]
+            "numerator: expected a list of numbers",
+        ),
+        (lambda: gs.LogVariance(-0.1, 3), "variance: expected a number >= 0"),
+        (lambda: gs.LogVariance(0.1, 0), "df: expected a positive number"),
+        (lambda: gs.LogVariance(math.inf, 3), "variance: expected a finite number"),
+        (lambda: gs.converted_comparison(gs.welch_log_ratio(*ARMS[0]), 0.0), "factor: expected a number > 0"),
+        (lambda: gs.converted_comparison(gs.welch_log_ratio(*ARMS[0]), math.nan), "factor: expected a finite"),
+        (
+            lambda: gs.converted_comparison(gs.welch_log_ratio(*ARMS[0]), 1.0, [0.1]),  # type: ignore[list-item]
+            r"uncertainties\[0\]: expected a LogVariance",
+        ),
+        (
+            lambda: gs.converted_comparison(gs.welch_log_ratio(*ARMS[0]), 1.0, "x"),  # type: ignore[arg-type]
+            "uncertainties: expected a list",
+        ),
+        (lambda: gs.converted_comparison(0.5, 1.0), "test: expected a Comparison"),  # type: ignore[arg-type]
+        (lambda: gs.converted_ratio(gs.ratio_of_sums([1.0] * 3, [2.0] * 3), -1.0), "rate: expected a number > 0"),
+        (lambda: gs.converted_ratio(gs.ratio_of_sums([1.0] * 3, [2.0] * 3), True), "rate: expected a finite"),
+        (lambda: gs.converted_ratio(1.0, 1.0), "estimate: expected a RatioEstimate"),  # type: ignore[arg-type]
+        (lambda: gs.Comparison("welch", 3, 3, 1.0, None, None, None, "x", se=0.0), "se: expected a positive"),
+    ],
+)
+def test_conversion_functions_reject_bad_input(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        call()
+
+
+anything = st.one_of(
+    finite, st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.booleans(), st.text(max_size=2)
+)
+
+
+@settings(deadline=None)
+@given(st.lists(anything, max_size=8), st.lists(anything, max_size=8))
+def test_log_ratio_variance_raises_only_bad_input(x: list[Any], y: list[Any]) -> None:
+    try:
+        result = gs.log_ratio_variance(x, y)
+    except BadInput as error:
+        assert "\n" not in str(error)
+        return
+    assert result is None or (math.isfinite(result.variance) and result.variance >= 0 and result.df == len(x) - 1)
+
+
+@settings(deadline=None)
+@given(equal_lists(nonnegative, 0, 12))
+def test_log_ratio_variance_on_valid_data_never_raises(data: tuple[list[float], list[float]]) -> None:
+    result = gs.log_ratio_variance(*data)
+    if len(data[0]) < gs.MIN_WINDOWS or not any(data[0]) or not any(data[1]):
+        assert result is None
+    else:
+        assert result is not None and math.isfinite(result.variance) and result.variance >= 0
+
+
+@settings(deadline=None)
+@given(anything, st.lists(st.tuples(anything, anything), max_size=3), equal_lists(moderate, 2, 6))
+def test_converted_comparison_raises_only_bad_input(
+    factor: Any, variances: list[tuple[Any, Any]], arms: tuple[list[float], list[float]]
+) -> None:
+    try:
+        uncertainties = [gs.LogVariance(v, df) for v, df in variances]
+        result = gs.converted_comparison(gs.welch_log_ratio(*arms), factor, uncertainties)
+    except BadInput as error:
+        assert "\n" not in str(error)
+        return
+    if result.ci is not None:
+        assert result.ratio is not None and result.ci[0] <= result.ratio <= result.ci[1]
+        assert result.p is not None and 0 <= result.p <= 1 and result.df is not None and result.df > 0
+
+
+@settings(deadline=None)
+@given(anything, st.one_of(st.none(), st.tuples(anything, anything)), equal_lists(moderate, 0, 8))
+def test_converted_ratio_raises_only_bad_input(
+    rate: Any, variance: tuple[Any, Any] | None, data: tuple[list[float], list[float]]
+) -> None:
+    try:
+        uncertainty = None if variance is None else gs.LogVariance(*variance)
+        result = gs.converted_ratio(gs.ratio_of_sums(*data), rate, uncertainty)
+    except BadInput as error:
+        assert "\n" not in str(error)
+        return
+    if result.ci is not None:
+        assert result.estimate is not None and result.ci[0] <= result.estimate <= result.ci[1]
+
+
+def _estimated_rate(
+    rng: np.random.Generator, true_k: float, pairs: int, noise: float
+) -> tuple[float, gs.LogVariance] | None:
+    """k from ``pairs`` windows whose weekly delta is k times the short one, with mean-one lognormal noise;
+    None when preview would call the conversion unknown (its Fieller interval is unbounded)."""
+    short = rng.uniform(5, 30, pairs)
+    weekly = true_k * short * np.exp(rng.normal(-(noise**2) / 2, noise, pairs))
+    k = gs.ratio_of_sums(list(weekly), list(short))
+    variance = gs.log_ratio_variance(list(weekly), list(short))
+    if k.ci is None or k.estimate is None or variance is None:
+        return None
+    return k.estimate, variance
+
+
+def simulated_coverage(
+    seed: int, n_a: int, n_b: int, pairs_a: int, pairs_b: int, noise: float, paired: bool = False, reps: int = 2000
+) -> tuple[float, float]:
+    """How often the dollar comparison's interval covers the true dollar ratio: with the conversions' variance
+    carried in, and with the estimated rates taken as exact. An arm with 0 pairs has an exact (weekly) rate."""
+    rng = np.random.default_rng(seed)
+    true_k, spread, mu_a, mu_b = {"a": 0.15, "b": 0.3}, 0.4, -1.0, -0.7
+    price = {"a": 0.05, "b": 0.08}  # dollars per weekly percent
+    true_ratio = math.exp(mu_a - mu_b) * (price["b"] * true_k["b"]) / (price["a"] * true_k["a"])
+    covered = naive = tried = 0
+    while tried < reps:
+        rates, variances = {}, []
+        for arm, pairs in (("a", pairs_a), ("b", pairs_b)):
+            if pairs == 0:
+                rates[arm] = price[arm] * true_k[arm]
+                continue
+            estimated = _estimated_rate(rng, true_k[arm], pairs, noise)
+            if estimated is None:
+                break
+            rates[arm] = price[arm] * estimated[0]
+            variances.append(estimated[1])
+        if len(rates) < 2:
+            continue
+        tried += 1
+        if paired:
+            feature = rng.normal(0, 0.5, n_a)
+            a = np.exp(mu_a + feature + rng.normal(0, spread, n_a))
+            b = np.exp(mu_b + feature + rng.normal(0, spread, n_a))
+            test = gs.paired_log_ratio(list(a), list(b))
+        else:
+            test = gs.welch_log_ratio(
+                list(np.exp(rng.normal(mu_a, spread, n_a))), list(np.exp(rng.normal(mu_b, spread, n_b)))
+            )
+        for result, is_naive in (
+            (gs.converted_comparison(test, rates["b"] / rates["a"], variances), False),
+            (gs.converted_comparison(test, rates["b"] / rates["a"]), True),
+        ):
+            assert result.ci is not None
+            hit = result.ci[0] <= true_ratio <= result.ci[1]
+            naive += hit and is_naive
+            covered += hit and not is_naive
+    return covered / reps, naive / reps
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_a", "n_b", "pairs_a", "pairs_b", "noise", "paired"),
+    [
+        (1, 5, 5, 5, 0, 0.3, False),  # one arm through k, the other on its weekly meter
+        (2, 6, 8, 8, 6, 0.3, False),  # both through k
+        (3, 5, 7, 10, 0, 0.1, False),  # a well-determined k
+        (4, 8, 8, 6, 0, 0.3, True),  # paired features
+    ],
+)
+def test_dollar_comparison_interval_covers_the_true_ratio(
+    seed: int, n_a: int, n_b: int, pairs_a: int, pairs_b: int, noise: float, paired: bool
+) -> None:
+    # 2,000 simulations: the Monte Carlo SE of a 95 % coverage is 0.005, so ±3 SE is [0.935, 0.965]; the delta
+    # method is a first-order approximation on small df, so allow it [0.93, 0.975]. A fixed seed keeps it exact.
+    covered, _ = simulated_coverage(seed, n_a, n_b, pairs_a, pairs_b, noise, paired)
+    assert 0.93 <= covered <= 0.975, covered
+
+
+def test_ignoring_the_conversions_uncertainty_would_not_cover() -> None:
+    # A noisy k from few windows: treating it as exact covers far less than 95 %; carrying it in does not.
+    covered, naive = simulated_coverage(5, 8, 8, 5, 5, 0.6)
+    assert naive < 0.85 and 0.93 <= covered <= 0.975, (naive, covered)
+
+
+def test_dollar_efficiency_interval_covers_the_true_value() -> None:
+    # Fieller's interval widened by k's delta-method half-width (converted_ratio): conservative, never short.
+    rng = np.random.default_rng(11)
+    true_r, true_k, covered, tried = 0.05, 0.15, 0, 0
+    while tried < 2000:
+        estimated = _estimated_rate(rng, true_k, 6, 0.3)
+        capacity = rng.uniform(5, 30, 6)
+        work = true_r * capacity * np.exp(rng.normal(-0.08, 0.4, 6))
+        ratio = gs.ratio_of_sums(list(work), list(capacity))
+        if estimated is None or ratio.ci is None:
+            continue
+        tried += 1
+        result = gs.converted_ratio(ratio, estimated[0], estimated[1])
+        assert result.ci is not None
+        covered += result.ci[0] <= true_r / true_k <= result.ci[1]
+    assert 0.93 <= covered / tried <= 0.99, covered / tried
