@@ -22,6 +22,7 @@ from gittracker import stats
 from gittracker.capacity import METER_MINUTES, PROMPTS, meter_label, meter_minutes
 from gittracker.errors import BadInput
 from gittracker.plans import Plan, price_per_minute
+from gittracker.records import finite_number
 
 WEEKLY = "weekly"
 # Meters whose whole window is a period the plan's price covers: a percent of it is a share of that price.
@@ -101,9 +102,7 @@ def paired_deltas(windows: Iterable[WindowDeltas], meter: str) -> list[tuple[flo
 
 def _known(value: object) -> float | None:
     # Deltas come from ledger records another version may have written: only finite, non-negative numbers count.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
+    return float(value) if finite_number(value) and value >= 0 else None
 
 
 def conversion(provider: str, meter: str, plan: Plan, pairs: Sequence[tuple[float, float]]) -> Conversion:

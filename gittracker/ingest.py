@@ -22,8 +22,8 @@ from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from gittracker import clock
-from gittracker.errors import BadInput
+from gittracker import capacity, clock
+from gittracker.errors import BadInput, TrackerError
 from gittracker.files import file_lock, write_cache
 from gittracker.logstate import (
     LOG_SOURCES,
@@ -392,13 +392,23 @@ def changed_readings(
 
 
 def _remembered(value: Any) -> list[_Seen]:
+    """The readings the last run remembered; anything a damaged cache holds instead is forgotten (at worst one
+    reading is written again, and its derived id makes that a no-op)."""
     if not isinstance(value, list):
         return []
     return [
         _Seen(item[0], item[1], bool(item[2]))
         for item in value
-        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], dict)
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and _readable(item[1])
     ]
+
+
+def _readable(fields: Any) -> bool:
+    try:
+        capacity.Reading.from_fields(fields)
+    except (TrackerError, AttributeError, TypeError, KeyError, ValueError):
+        return False
+    return True
 
 
 def _to_remember(seen: list[_Seen]) -> list[list[Any]]:

@@ -116,18 +116,6 @@ def shown_time(stamp: str, zone: tzinfo, now: datetime) -> str:
     return text
 
 
-def reading_for(
-    provider: str,
-    options: dict[str, Any],
-    *,
-    repo_root: Path | None = None,
-    max_age: timedelta = DEFAULT_MAX_AGE,
-    screen_timezone: str | None = None,
-) -> Reading:
-    """One reading from exactly one source; mixing sources is refused rather than silently merged."""
-    return capture_for(provider, options, repo_root=repo_root, max_age=max_age, screen_timezone=screen_timezone).reading
-
-
 def capture_for(
     provider: str,
     options: dict[str, Any],
@@ -136,7 +124,8 @@ def capture_for(
     max_age: timedelta = DEFAULT_MAX_AGE,
     screen_timezone: str | None = None,
 ) -> Capture:
-    """``reading_for``, with where the reading came from and what to tell the user about it.
+    """One reading from exactly one source (mixing sources is refused rather than silently merged), with where it
+    came from and what to tell the user about it.
 
     ``screen_timezone`` is ``[tracker] timezone``: the zone a pasted screen's clock times are in when the
     screen names none (else TZ, else the system zone: ``clock.local_zone``).

@@ -158,3 +158,14 @@ def test_tokens_per_unit_are_compared_only_among_windows_on_the_same_meter() -> 
     assert divergent(closes, tokens, 0.10) == []
     tokens[closes[0]["window_id"]] = 300_000  # one 5-hour window strays from the 5-hour median
     assert [item.window_id for item in divergent(closes, tokens, 0.10)] == [closes[0]["window_id"]]
+
+
+def test_a_damaged_memory_of_earlier_readings_is_forgotten_not_a_crash() -> None:
+    from gittracker.capacity import Reading
+    from gittracker.ingest import changed_readings
+
+    fields = Reading.of(weekly_used=4.0, weekly_resets_at="2026-10-04T09:00:00.000Z").snapshot_fields()
+    damaged = [["2026-10-04T08:00:00.000Z", {"meters": {"weekly": {"used": "x"}}}, True], ["x"], 7]
+    written, remembered = changed_readings([("2026-10-04T08:30:00.000Z", fields)], damaged)
+    assert written == [("2026-10-04T08:30:00.000Z", fields)]
+    assert remembered == [["2026-10-04T08:30:00.000Z", fields, True]]
