@@ -49,8 +49,8 @@ def main(argv: list[str]) -> int:
 
 
 def _our_line(text: str) -> str:
-    from gittracker.readings import remember_statusline
     from gittracker.sources.statusline import parse_statusline
+    from gittracker.statuscache import remember_statusline
 
     reading, display = parse_statusline(text)
     parts = [display.get("model") or "claude"]

@@ -567,7 +567,7 @@ STATUS_KEYS = {
 def test_every_rate_limits_window_is_a_meter_and_the_cache_round_trips(
     windows: dict[str, Any], others: dict[str, Any]
 ) -> None:
-    from gittracker import readings
+    from gittracker import statuscache
 
     reading, display = parse_statusline(json.dumps({"rate_limits": {**windows, **others}}))
     expected = {STATUS_KEYS[key]: value["used_percentage"] for key, value in windows.items() if value is not None}
@@ -580,8 +580,8 @@ def test_every_rate_limits_window_is_a_meter_and_the_cache_round_trips(
         previous = os.environ.get("XDG_CACHE_HOME")
         os.environ["XDG_CACHE_HOME"] = cache
         try:
-            readings.remember_statusline(reading, display)
-            stored = json.loads(readings.statusline_cache().read_text())
+            statuscache.remember_statusline(reading, display)
+            stored = json.loads(statuscache.statusline_cache().read_text())
         finally:
             if previous is None:
                 del os.environ["XDG_CACHE_HOME"]
