@@ -26,6 +26,23 @@ FIXED_DATE = "2026-06-01T10:00:00+0000"
 REAL_PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or os.path.expanduser("~/.cache/pip")
 
 
+# Captures written by others (Claude Code transcripts, Codex rollouts): read where the workplace keeps them, never
+# copied into the repository. GIT_TRACKER_REAL_DATA names the folder; else it sits beside the checkout.
+REAL_DATA_PLACES = (
+    os.environ.get("GIT_TRACKER_REAL_DATA", ""),
+    str(Path(__file__).resolve().parents[2] / "shared" / "real-data"),
+    "/work/shared/real-data",
+)
+
+
+def real_data(name: str) -> Path:
+    """A capture from the shared real-data folder; a machine without that folder skips the test and says why."""
+    for place in REAL_DATA_PLACES:
+        if place and (Path(place) / name).is_file():
+            return Path(place) / name
+    pytest.skip(f"real capture {name} not on this machine (set GIT_TRACKER_REAL_DATA to the shared real-data folder)")
+
+
 def tracker_command() -> list[str]:
     """The installed console script, as git runs it for `git tracker`."""
     script = shutil.which("git-tracker")

@@ -28,12 +28,11 @@ from gittracker.errors import BadInput
 from gittracker.sources import codex_logs
 from gittracker.sources.codex_logs import latest_rate_limits
 from gittracker.sources.statusline import parse_statusline
-from tests.conftest import Sandbox, tracker_command
+from tests.conftest import Sandbox, real_data, tracker_command
 
 NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 REAL_ROLLOUT = "codex_rollout_0.146.0_exec_weekly_only_margin.jsonl"
 SPARK: dict[str, Any] = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5.3-Codex-Spark"}
 
@@ -139,8 +138,7 @@ def test_weekly_only_plan_reads_the_weekly_meter_alone(tmp_path: Path) -> None:
 
 
 def real_capture_home(root: Path) -> Path:
-    source = REAL_DATA / REAL_ROLLOUT
-    assert source.is_file(), f"the real capture is expected at {source} (see its README)"
+    source = real_data(REAL_ROLLOUT)
     folder = root / "codex-real" / "sessions" / "2026" / "08" / "20"
     folder.mkdir(parents=True)
     shutil.copyfile(source, folder / "rollout-2026-08-20T11-16-42-real.jsonl")
