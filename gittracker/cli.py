@@ -407,21 +407,23 @@ def checkpoint(phase: str, window: str | None, as_json: bool) -> int:
 @click.option("--handoff", type=click.Path(dir_okay=False), help="Append the written path to this hand-off doc.")
 def export(ledger: str, out: str | None, handoff: str | None) -> int:
     """Write Token_Churn_Ledger.csv or Churn_Ledger.csv (RFC 4180)."""
-    from pathlib import Path
-
+    from gittracker.files import output_file
     from gittracker.ledgers import LEDGER_NAMES
     from gittracker.windows import export as do_export
 
+    # Every path is checked before anything is written: a mistyped folder is one line, never half the output.
+    if handoff and out is None:
+        raise _bad_input("--handoff: expected --out FILE too (stdout has no path to hand off)")
+    target = output_file(out, "--out") if out is not None else None
+    notes = output_file(handoff, "--handoff") if handoff else None
     text = do_export(_context(), ledger)
-    if out is None:
+    if target is None:
         click.echo(text, nl=False)
-        if handoff:
-            raise _bad_input("--handoff: expected --out FILE too (stdout has no path to hand off)")
         return EXIT_OK
-    Path(out).write_text(text, newline="")
+    target.write_text(text, newline="")
     click.echo(f"wrote {out} ({LEDGER_NAMES[ledger]} format, {text.count(chr(10)) - 1} row(s))")
-    if handoff:
-        with open(handoff, "a") as handle:
+    if notes is not None:
+        with notes.open("a") as handle:
             handle.write(f"- {LEDGER_NAMES[ledger]}: `{out}`\n")
         click.echo(f"listed it in {handoff}")
     return EXIT_OK
@@ -541,7 +543,9 @@ def _run(args: list[str]) -> int:
     except click.ClickException as error:
         ctx = getattr(error, "ctx", None)
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        click.echo(f"git-tracker: {error.format_message()}{where}", err=True)
+        # click lists choices on tab-indented lines; the user gets one line, like every other error.
+        message = " ".join(error.format_message().split())
+        click.echo(f"git-tracker: {message}{where}", err=True)
         return EXIT_BAD_INPUT
     except Exception as error:
         refused = storage_failed(error, "could not write") if isinstance(error, OSError) else None

@@ -20,7 +20,7 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import Reading
-from gittracker.errors import BadInput
+from gittracker.files import new_directory
 from gittracker.git import Repo, clean_env
 from gittracker.install import init
 from gittracker.windows import complete, end, open_context, start
@@ -65,10 +65,8 @@ def _git(repo_dir: Path, *args: str, when: datetime | None = None) -> None:
 def _prepare(directory: str | None) -> Path:
     if directory is None:
         return Path(tempfile.mkdtemp(prefix="git-tracker-demo-"))
-    path = Path(directory)
-    if path.exists() and any(path.iterdir()):
-        raise BadInput(f"demo DIR: expected a new or empty directory, but {path} has files in it")
-    path.mkdir(parents=True, exist_ok=True)
+    path = new_directory(directory, "demo DIR")
+    path.mkdir(exist_ok=True)
     return path
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from gittracker.errors import Refused
+from gittracker.errors import BadInput, Refused
 
 
 def _umask() -> int:
@@ -197,3 +197,27 @@ def try_file_lock(path: Path) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def output_file(name: str, option: str) -> Path:
+    """A file the user asked us to write (``--out``, ``--handoff``): checked before anything is written, so a
+    mistyped folder is one line of bad input, never half the output."""
+    path = Path(name)
+    folder = path.parent
+    if path.is_dir():
+        raise BadInput(f"{option}: expected a file, but {name!r} is a directory")
+    if not folder.is_dir():
+        raise BadInput(f"{option}: expected a file in an existing folder, but {str(folder)!r} is not a folder")
+    return path
+
+
+def new_directory(name: str, option: str) -> Path:
+    """A directory to create or fill (``demo DIR``): absent, or an empty directory, in a folder that exists."""
+    path = Path(name)
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"{option}: expected a new or empty directory, but {name!r} is not a directory")
+    if path.is_dir() and any(path.iterdir()):
+        raise BadInput(f"{option}: expected a new or empty directory, but {name!r} has files in it")
+    if not path.exists() and not path.parent.is_dir():
+        raise BadInput(f"{option}: expected a new or empty directory, but {str(path.parent)!r} is not a folder")
+    return path

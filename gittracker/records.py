@@ -65,8 +65,11 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
+MAX_TEXT = 4096  # characters of one free-text field
+
+
 def _text(value: Any) -> bool:
-    return isinstance(value, str) and "\n" not in value and len(value) <= 4096 and _utf8(value)
+    return isinstance(value, str) and "\n" not in value and len(value) <= MAX_TEXT and _utf8(value)
 
 
 def _utf8(value: str) -> bool:
@@ -76,6 +79,18 @@ def _utf8(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def typed_text(value: str | None, option: str) -> str | None:
+    """A free-text option (``--note``, ``--feature``, ``--methodology``) as a record field must hold it; the error
+    names the option and the problem, never echoes the text back."""
+    if value is None or _text(value):
+        return value
+    if "\n" in value:
+        raise BadInput(f"{option}: expected one line of text, got a line break")
+    if not _utf8(value):
+        raise BadInput(f"{option}: expected text in UTF-8, got bytes that are not")
+    raise BadInput(f"{option}: expected at most {MAX_TEXT:,} characters, got {len(value):,}")
 
 
 def _ulid(value: Any) -> bool:

@@ -21,13 +21,18 @@ from typing import Any
 from gittracker import clock
 from gittracker.errors import TrackerError
 
+USAGE = "usage: git tracker statusline [--wrap CMD]  (reads Claude Code's status JSON on stdin)"
+
 
 def main(argv: list[str]) -> int:
     wrap = None
+    if argv in (["-h"], ["--help"]):
+        print(USAGE)  # asked for: on stdout, and a success
+        return 0
     if argv[:1] == ["--wrap"] and len(argv) == 2:
         wrap = argv[1]
     elif argv:
-        print("usage: git tracker statusline [--wrap CMD]  (reads Claude Code's status JSON on stdin)", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     raw = sys.stdin.buffer.read(1 << 20)
     try:

@@ -34,7 +34,7 @@ from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, 
 from gittracker.git import Repo
 from gittracker.index import report_known_skipped
 from gittracker.names import valid_agent_id
-from gittracker.records import OUTCOMES, Record, Skipped, live_records, note_line
+from gittracker.records import OUTCOMES, Record, Skipped, live_records, note_line, typed_text
 from gittracker.state import AgentState, LocalState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
@@ -182,6 +182,9 @@ def start(
 ) -> dict[str, Any]:
     check_provider(provider)
     require_binding(provider, reading, "start", ctx.config.capacity.get(provider))
+    feature_id = typed_text(feature_id, "--feature")
+    methodology = typed_text(methodology, "--methodology")
+    note = typed_text(note, "--note")
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
         halted = halt_of(ctx, provider)
@@ -311,6 +314,7 @@ def end(
     check_provider(provider)
     configured = ctx.config.capacity.get(provider)
     require_binding(provider, reading, "end", configured)
+    note = typed_text(note, "--note")
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
         window = state.open.get(provider)
@@ -582,6 +586,7 @@ def complete(
     if outcome not in OUTCOMES:
         raise BadInput(f"--outcome: expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
     score = parse_quality(quality)
+    feature_id = typed_text(feature_id, "--feature")
     with ctx.local.agent_lock(ctx.agent_id):
         state = _recover(ctx)
         index = _index(ctx)
