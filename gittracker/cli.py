@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from gittracker import __version__
-from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TrackerError, storage_failed
+from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, Notice, TrackerError, storage_failed
 from gittracker.records import Record, SkippedWarning, describe_skipped, stored_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -521,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWarning)
+        warnings.simplefilter("always", Notice)
         code = _run(args)
     _warn_once(caught)
     return code
@@ -569,6 +570,8 @@ def _warn_once(caught: list[warnings.WarningMessage]) -> None:
     for item in caught:
         if isinstance(item.message, SkippedWarning):
             skipped[item.message.skipped.path] = item.message.skipped.reason
+        elif isinstance(item.message, Notice):
+            click.echo(f"git-tracker: warning: {item.message}", err=True)
         else:
             warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     if skipped:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 
-from gittracker.errors import BadInput
+from gittracker.errors import BadInput, Notice
 from gittracker.plans import Plan, default_plans, plan_for
 from gittracker.records import PROVIDERS
 
@@ -64,43 +66,98 @@ def default_text(remote: str | None = None) -> str:
     return header + tomli_w.dumps(data)
 
 
+# The scalar settings: (table, key) -> (check, what it must be). ``check`` returns the value as Config holds it,
+# or None when the value is not acceptable. The tables [capacity] and [plans] have parsers of their own.
+Check = Callable[[Any], Any]
+
+
+def _number(low: float, high: float) -> Check:
+    def check(value: Any) -> float | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+        return float(value) if ok and math.isfinite(value) else None
+
+    return check
+
+
+def _choice(*choices: str) -> Check:
+    return lambda value: value if isinstance(value, str) and value in choices else None
+
+
+def _zone(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        zone_named(value)
+    except BadInput:
+        return None
+    return value
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() and "\n" not in value else None
+
+
+def _version(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+# (table, key) -> (the Config field it sets, or None when only checked; its check; what it must be)
+SETTINGS: dict[tuple[str, str], tuple[str | None, Check, str]] = {
+    ("tracker", "schema"): (None, _version, "a layout version (1)"),
+    ("tracker", "reset_buffer_minutes"): ("reset_buffer_minutes", _number(0, 24 * 60), "a number of minutes 0-1440"),
+    ("tracker", "auto_max_age_minutes"): ("auto_max_age_minutes", _number(0, 7 * 24 * 60), "minutes 0-10080"),
+    ("tracker", "timezone"): ("screen_timezone", _zone, "an IANA zone such as Europe/Berlin or UTC"),
+    ("stats", "baseline"): ("baseline", _choice("", *PROVIDERS), '"" or one of ' + ", ".join(PROVIDERS)),
+    ("stats", "mde"): ("mde", _number(1e-6, 100), "a relative difference above 0 (0.25 = 25 %)"),
+    ("stats", "divergence_threshold"): ("divergence_threshold", _number(1e-6, 100), "a fraction above 0 (0.10)"),
+    ("sync", "remote"): ("remote", _name, "a remote's name"),
+    ("ingest", "timezone"): ("timezone", _zone, "an IANA zone such as Europe/Berlin or UTC"),
+    ("churn", "selection"): ("churn_selection", _choice(*CHURN_SELECTIONS), " or ".join(CHURN_SELECTIONS)),
+}
+TABLES = ("capacity", "plans")  # whole tables with parsers of their own
+
+
 def load(toplevel: Path) -> Config:
+    """``.git-tracker.toml`` checked against one schema: a wrong value is exit 2 naming the file, the key and what
+    it must be; a key this version does not know is a warning, so a newer file still works."""
     path = toplevel / CONFIG_NAME
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         return Config()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise BadInput(f"{path.name}: expected TOML ({error})") from None
-    try:
-        buffer = float(data.get("tracker", {}).get("reset_buffer_minutes", 5))
-        max_age = float(data.get("tracker", {}).get("auto_max_age_minutes", 30))
-        stats = data.get("stats", {})
-        config = Config(
-            reset_buffer_minutes=buffer,
-            auto_max_age_minutes=max_age,
-            baseline=str(stats.get("baseline", "")),
-            mde=float(stats.get("mde", 0.25)),
-            divergence_threshold=float(stats.get("divergence_threshold", 0.10)),
-            remote=str(data.get("sync", {}).get("remote", "origin")),
-            timezone=str(data.get("ingest", {}).get("timezone", "UTC")),
-            churn_selection=str(data.get("churn", {}).get("selection", "noted")),
-            screen_timezone=_optional_text(data.get("tracker", {}).get("timezone")),
-            capacity=_capacity(data.get("capacity", {}), path.name),
-            plans=_plans(data.get("plans", {}), path.name),
-        )
-    except (TypeError, ValueError, AttributeError) as error:
-        expected = "numbers for reset_buffer_minutes, mde, divergence_threshold"
-        raise BadInput(f"{path.name}: expected {expected} ({error})") from None
-    if not 0 <= config.reset_buffer_minutes <= 24 * 60:
-        raise BadInput(f"{path.name}: tracker.reset_buffer_minutes: expected 0 to 1440 minutes")
-    zone_named(config.timezone)
-    if config.screen_timezone is not None:
-        zone_named(config.screen_timezone, "tracker.timezone")
-    if config.churn_selection not in CHURN_SELECTIONS:
-        expected = " or ".join(CHURN_SELECTIONS)
-        raise BadInput(f"{path.name}: churn.selection: expected {expected}, got {config.churn_selection!r}")
-    return config
+        raise BadInput(f"{CONFIG_NAME}: expected TOML ({error})") from None
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if section in TABLES:
+            continue
+        if not isinstance(table, dict):
+            raise BadInput(f"{CONFIG_NAME}: {section}: expected a table ([{section}])")
+        for key, value in table.items():
+            values.update(_setting(section, key, value))
+    return Config(
+        **values,
+        capacity=_capacity(data.get("capacity", {}), CONFIG_NAME),
+        plans=_plans(data.get("plans", {}), CONFIG_NAME),
+    )
+
+
+def _setting(section: str, key: str, value: Any) -> dict[str, Any]:
+    known = SETTINGS.get((section, key))
+    if known is None:
+        unknown = f"{CONFIG_NAME}: unknown setting {section}.{key}, ignored (docs/configuration.md)"
+        warnings.warn(Notice(unknown), stacklevel=3)
+        return {}
+    field_name, check, expected = known
+    checked = check(value)
+    if checked is None:
+        raise BadInput(f"{CONFIG_NAME}: {section}.{key}: expected {expected}, got {_shown(value)}")
+    return {field_name: checked} if field_name else {}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _optional_text(value: Any) -> str | None:

@@ -14,6 +14,11 @@ EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initial
 EXIT_INTERNAL = 3  # a bug: an unexpected exception
 
 
+class Notice(UserWarning):
+    """Something the user should know that does not stop the command (an unknown setting, say): raised through
+    ``warnings``, printed by the CLI as one ``git-tracker: warning: …`` line."""
+
+
 class TrackerError(Exception):
     """Root of every error the user may see; the message is one line."""
 

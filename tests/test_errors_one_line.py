@@ -56,3 +56,38 @@ def test_a_long_note_is_named_by_its_option_and_not_echoed(tracked: Sandbox) -> 
 def test_statusline_help_is_a_success_on_stdout(tracked: Sandbox) -> None:
     done = subprocess.run([*tracker_command(), "statusline", "-h"], cwd=tracked.path, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: git tracker statusline") and done.stderr == ""
+
+
+def write_settings(box: Sandbox, text: str) -> None:
+    (box.path / ".git-tracker.toml").write_text(text)
+
+
+def test_a_wrong_setting_names_the_file_the_key_and_what_it_must_be(tracked: Sandbox) -> None:
+    for text, expected in [
+        (
+            '[tracker]\nauto_max_age_minutes = "x"\n',
+            ".git-tracker.toml: tracker.auto_max_age_minutes: expected minutes",
+        ),
+        ('[stats]\nbaseline = "bogus"\n', '.git-tracker.toml: stats.baseline: expected "" or one of codex'),
+        ("[stats]\nmde = nan\n", ".git-tracker.toml: stats.mde: expected a relative difference above 0"),
+        ('[ingest]\ntimezone = "Mars/Olympus"\n', ".git-tracker.toml: ingest.timezone: expected an IANA zone"),
+        ("[tracker]\nschema = 0\n", ".git-tracker.toml: tracker.schema: expected a layout version"),
+        ('stats = "x"\n', ".git-tracker.toml: stats: expected a table"),
+    ]:
+        write_settings(tracked, text)
+        said = one_line_bad_input(tracked.tracker("start", "codex", "--used", "1"))
+        assert expected in said, (text, said)
+        assert "reset_buffer_minutes, mde" not in said  # no longer names keys that are not the wrong one
+    write_settings(tracked, "")
+    assert tracked.records() == []
+
+
+def test_an_unknown_setting_is_a_warning_and_the_rest_still_applies(tracked: Sandbox) -> None:
+    write_settings(tracked, '[stats]\nbaseline = "claude"\nbasline = "codex"\n[capacity]\ncodex = "weekly"\n')
+    done = tracked.tracker("start", "codex", "--used", "1", "--weekly", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "git-tracker: warning: .git-tracker.toml: unknown setting stats.basline, ignored (docs/configuration.md)"
+    ]
+    tracked.ok("end", "codex", "--used", "3", "--weekly", "6")
+    assert tracked.records("window-close")[0]["meter"] == "weekly"  # [capacity] still read
