@@ -64,7 +64,8 @@ def test_arguments_that_are_not_utf8_are_refused_not_stored(tracked: Sandbox) ->
             [os.fsencode(a) for a in args] + [option.encode(), b"caf\xe9"], cwd=tracked.path, capture_output=True
         )
         assert done.returncode == 2, done.stderr
-        assert done.stderr.decode().count("\n") == 1 and "expected a string or null" in done.stderr.decode()
+        said = done.stderr.decode()
+        assert said.count("\n") == 1 and f"{option}: expected text in UTF-8" in said, said
     assert tracked.records() == []
 
 
