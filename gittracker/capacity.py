@@ -138,7 +138,15 @@ class Reading:
 
     @classmethod
     def from_fields(cls, body: Mapping[str, Any]) -> Reading:
-        """A reading as a snapshot record (either schema) or the status-line cache stores it."""
+        """A reading as a snapshot record (either schema) or the status-line cache stores it; BadInput for anything
+        else, whatever its shape (a damaged cache or state file is bad input, never a crash)."""
+        try:
+            return cls._from_fields(body)
+        except (AttributeError, TypeError, KeyError, ValueError):
+            raise BadInput(f"reading: expected the fields of a snapshot ({', '.join(READING_FIELDS)})") from None
+
+    @classmethod
+    def _from_fields(cls, body: Mapping[str, Any]) -> Reading:
         stored = body.get("meters")
         if stored is None:  # a first-schema snapshot: the 5-hour and weekly fields are all it has
             return cls.of(

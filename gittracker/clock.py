@@ -36,6 +36,18 @@ def require_recordable(moment: datetime, what: str) -> datetime:
     return moment
 
 
+def epoch_text(seconds: float) -> str:
+    """Epoch seconds (a provider's reset time) as a record's time text; ValueError when no record can carry it
+    (before 1970, after 9999, or past what the platform converts)."""
+    try:
+        moment = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError) as error:
+        raise ValueError(seconds) from error
+    if not 1970 <= moment.year <= 9999:
+        raise ValueError(seconds)
+    return format_ts(moment)
+
+
 def format_ts(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a ``Z``: sortable as text."""
     moment = moment.astimezone(UTC)

@@ -406,7 +406,7 @@ def _remembered(value: Any) -> list[_Seen]:
 def _readable(fields: Any) -> bool:
     try:
         capacity.Reading.from_fields(fields)
-    except (TrackerError, AttributeError, TypeError, KeyError, ValueError):
+    except TrackerError:
         return False
     return True
 

@@ -83,7 +83,7 @@ def _reading_of(fields: dict[str, Any]) -> str:
 
     try:
         return Reading.from_fields(fields).summary()
-    except (TrackerError, AttributeError, TypeError, KeyError):
+    except TrackerError:
         return "unreadable"
 
 

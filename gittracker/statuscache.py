@@ -37,7 +37,7 @@ def last_statusline_reading(max_age: timedelta) -> Reading:
             "--auto claude: no status-line reading yet; set Claude Code's statusLine command to "
             "`git tracker statusline` (docs/capacity.md), or pass --used / --from"
         ) from None
-    except (ValueError, KeyError, TypeError, AttributeError, BadInput):
+    except (ValueError, KeyError, TypeError, BadInput):
         raise BadInput(f"--auto claude: {path} is not a git-tracker status-line reading; delete it") from None
     age = clock.now() - seen
     if age > max_age:

@@ -433,10 +433,7 @@ def _window(window: Any, ts: datetime, slot: str) -> tuple[int | None, float | N
 def _epoch_text(seconds: float) -> str:
     """An epoch reset time as text. A session repeats the same few reset times on every line: formatting each
     once saves most of what reading its limits costs."""
-    moment = datetime.fromtimestamp(seconds, UTC)  # OverflowError, OSError, ValueError: the caller says which slot
-    if not 1970 <= moment.year <= 9999:
-        raise ValueError(seconds)
-    return clock.format_ts(moment)
+    return clock.epoch_text(seconds)  # ValueError: the caller says which slot
 
 
 def _line_time(value: Any) -> tuple[datetime, str]:

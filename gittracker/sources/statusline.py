@@ -19,7 +19,6 @@ another form (``extra_usage``: spend, not a window) are passed over.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from gittracker import clock
@@ -106,12 +105,9 @@ def _window(limits: dict[str, Any], name: str, errors: list[str]) -> tuple[float
         if not _number(resets):
             raise BadInput(problem)
         try:
-            moment = datetime.fromtimestamp(resets, UTC)
-        except (OverflowError, OSError, ValueError):
+            when = clock.epoch_text(resets)
+        except ValueError:
             raise BadInput(problem) from None
-        if not 1970 <= moment.year <= 9999:
-            raise BadInput(problem)
-        when = clock.format_ts(moment)
     return value, when
 
 
