@@ -20,10 +20,11 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import Reading
+from gittracker.context import open_context
 from gittracker.files import new_directory
 from gittracker.git import Repo, clean_env
 from gittracker.install import init
-from gittracker.windows import complete, end, open_context, start
+from gittracker.windows import complete, end, start
 
 DEMO_START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 # provider -> (capacity used per window: low, high), unit; glm counts prompts

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from gittracker import install, stamps
 from gittracker.config import Config, load
+from gittracker.context import Context, replay_journal
 from gittracker.errors import TrackerError
 from gittracker.findings import Finding
 from gittracker.git import LEDGER_REF, NOTES_REF, Repo
 from gittracker.records import Record, SkippedWarning, describe_skipped
 from gittracker.state import LocalState
-from gittracker.windows import Context, rebuild_state, replay_journal
+from gittracker.windows import rebuild_state
 
 STALE_REF_LOCK_SECONDS = 60.0
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import capacity, clock
+from gittracker.context import Context
 from gittracker.errors import BadInput, TrackerError
 from gittracker.files import file_lock, write_cache
 from gittracker.logstate import (
@@ -55,7 +56,6 @@ from gittracker.usage import (
     usage_records,
     window_tokens,
 )
-from gittracker.windows import Context
 
 PASTE_SOURCES = ("codex-status", "claude-usage", "claude-statusline")
 SOURCES = ("ccusage", *LOG_SOURCES, *PASTE_SOURCES)

@@ -96,7 +96,15 @@ def _say_interrupted(message: str) -> Iterator[None]:
 # -- init ---------------------------------------------------------------------------------------------
 
 
-def init(repo: Repo, *, pre_commit: bool = False, remote: str | None = None, force: bool = False) -> dict[str, Any]:
+def _discover(where: Repo | Path | str) -> Repo:
+    return where if isinstance(where, Repo) else Repo.discover(where)
+
+
+def init(
+    where: Repo | Path | str, *, pre_commit: bool = False, remote: str | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Set up the repository at or above ``where``; finishes an interrupted init."""
+    repo = _discover(where)
     record = load_record(repo)
     folder = None if pre_commit else repo.hooks_dir()
     # Forced once, the folder is in the journal: a later plain init (after a Python upgrade, say) may update it.
@@ -271,7 +279,9 @@ def _migrate_rewrite_mode(repo: Repo, record: InstallRecord, save: Save) -> list
 # -- uninstall ----------------------------------------------------------------------------------------
 
 
-def uninstall(repo: Repo) -> dict[str, Any]:
+def uninstall(where: Repo | Path | str) -> dict[str, Any]:
+    """Remove exactly what init added from the repository at or above ``where``."""
+    repo = _discover(where)
     local = LocalState(repo.tracker_dir)
     record = load_record(repo)
     if record is None:

@@ -21,7 +21,7 @@ from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 
 if TYPE_CHECKING:
-    from gittracker.windows import Context
+    from gittracker.context import Context
 
 # 2: efficiency on each provider's primary meter (other meters under other_meters), subscription dollars, and
 # comparisons between providers in dollars (1 compared raw percents).

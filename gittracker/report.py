@@ -96,6 +96,40 @@ def format_delta(meter: str, delta: float | None, errors: Sequence[str] = ()) ->
     return f"{delta:g} prompts" if meter == PROMPTS else f"{delta:g}% of {meter_label(meter)}"
 
 
+def format_end(result: dict[str, Any]) -> str:
+    """``end``: the delta on the binding meter, the other meters', and the commits the window counts."""
+    r = result
+    delta = format_delta(r["meter"], r["delta"], r["errors"])
+    others = [format_delta(name, value) for name, value in r["other_deltas"].items()]
+    also = f" (also {', '.join(others)})" if others else ""
+    extra = f", notes: {', '.join(r['notes'])}" if r["notes"] else ""
+    commits = "unknown" if r["commits"] is None else str(r["commits"])
+    span = f"{short_sha(r['commit_start'])}..{short_sha(r['commit_end'])}"
+    counted = (
+        f"{commits} commit(s) carrying its note, range {span}"
+        if r["selection"] == "noted"
+        else f"{commits} commit(s) in its range {span}"
+    )
+    restored = f"; restored the missing note of {len(r['stamped'])} commit(s)" if r["stamped"] else ""
+    return f"{r['provider']} window {r['window_id']} closed: delta {delta}{also}, {counted}{extra}{restored}"
+
+
+def short_sha(sha: str | None) -> str:
+    return sha[:10] if sha else "(no commits yet)"
+
+
+def format_churn(r: dict[str, Any]) -> str:
+    from gittracker.churn import SELECTION_TEXT
+
+    head = f"{r['range']} ({r['mode']}; {SELECTION_TEXT[r['selection']]})"
+    if r["added"] is None:
+        return f"{head}: unknown: {r['reason']}"
+    return (
+        f"{head}: +{r['added']} -{r['deleted']} lines, {r['files']} file(s) ({r['binary_files']} binary), "
+        f"{r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
+    )
+
+
 def format_doctor(data: dict[str, Any]) -> str:
     lines = [f"fixed: {line}" for line in data["fixed"]]
     if not data["findings"]:

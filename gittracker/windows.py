@@ -1,19 +1,17 @@
-"""The window lifecycle: start, end, undo, snapshot, complete — with the clean-data invariants.
+"""The window lifecycle: start, end, undo, snapshot, complete, and the stop rule's resume — with the
+clean-data invariants.
 
 Each action runs under the agent's lock, journals the records it will append in the local state,
-appends them to the ledger in one compare-and-swap commit, then clears the journal (see ``state``).
+appends them to the ledger in one compare-and-swap commit, then clears the journal (``context.commit``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from gittracker import clock
@@ -21,7 +19,6 @@ from gittracker.capacity import (
     FIVE_HOUR,
     PROMPTS,
     READING_FIELDS,
-    UNITS,
     Reading,
     binding_meter,
     check_provider,
@@ -29,131 +26,13 @@ from gittracker.capacity import (
     meter_unit,
     require_binding,
 )
-from gittracker.config import Config, load
-from gittracker.errors import BadInput, NotInitialised, Refused, StorageFailed, TrackerError, storage_failed
-from gittracker.git import Repo
+from gittracker.context import Context, commit, copy_state, index_of, new_record, recover, resolve_window
+from gittracker.errors import BadInput, Refused, TrackerError
 from gittracker.index import report_known_skipped
-from gittracker.names import valid_agent_id
-from gittracker.records import OUTCOMES, Record, Skipped, live_records, note_line, typed_text
-from gittracker.state import AgentState, LocalState
+from gittracker.records import OUTCOMES, Record, live_records, note_line, typed_text
+from gittracker.state import AgentState
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
-# What preview and decide read: snapshots, opens and checkpoints are not needed for the statistics.
-_ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
-
-
-@dataclass(frozen=True)
-class Context:
-    repo: Repo
-    local: LocalState
-    config: Config
-    agent_id: str
-    source: str = "cli"
-
-
-def agent_from_env(agent_id: str | None = None) -> str:
-    agent = agent_id or os.environ.get("AGENT_ID") or "main"
-    if not valid_agent_id(agent):
-        raise BadInput(f"AGENT_ID: expected letters, digits, '.', '_' or '-' (max 64), got {agent!r}")
-    return agent
-
-
-def open_context(path: Path | str = ".", agent_id: str | None = None, source: str = "cli") -> Context:
-    agent = agent_from_env(agent_id)
-    repo = Repo.discover(path)
-    local = LocalState(repo.tracker_dir)
-    if not local.manifest.exists():
-        raise NotInitialised("git-tracker is not set up in this repository: run `git tracker init` first")
-    local.clear_stale_flush_marker()
-    ctx = Context(repo, local, load(repo.toplevel), agent, source)
-    replay_journals(ctx)
-    return ctx
-
-
-# -- journal -------------------------------------------------------------------------------------------
-
-
-def replay_journals(ctx: Context) -> list[str]:
-    """Finish what killed processes of any agent on this machine started; returns whose journals were replayed.
-
-    An agent's journal holds records only while one of its commands runs, and that command holds the agent's
-    lock: a journal whose lock is free was left by a process that died, and any command may finish it. One that
-    cannot be replayed now (its state damaged, the ledger checked out) is left for later, and for ``doctor``.
-    """
-    replayed = []
-    for agent in ctx.local.agents():
-        if _journal_of(ctx, agent) is None:  # the common case: read, and nothing to lock or write
-            continue
-        with contextlib.suppress(TrackerError, OSError), ctx.local.try_agent_lock(agent) as held:
-            state = _journal_of(ctx, agent) if held else None  # read again: it may have finished meanwhile
-            if state is not None:
-                replay_journal(ctx, agent, state)
-                replayed.append(agent)
-    return replayed
-
-
-def _journal_of(ctx: Context, agent: str) -> AgentState | None:
-    """The agent's state when it holds a journal; None when it holds none or cannot be read (``doctor`` says so)."""
-    state = ctx.local.load_readable(agent)
-    return state if state is not None and state.pending else None
-
-
-def _recover(ctx: Context) -> AgentState:
-    """Finish what a killed process of this agent started (call with the agent's lock held)."""
-    state = ctx.local.load(ctx.agent_id)
-    if state.pending:
-        replay_journal(ctx, ctx.agent_id, state)
-    return state
-
-
-def replay_journal(ctx: Context, agent_id: str, state: AgentState) -> None:
-    """Append an agent's journalled records (appends are idempotent), then clear its journal."""
-    records = [Record.from_dict(data, where=f"journal of agent {agent_id}") for data in state.pending]
-    ctx.repo.append_records(records, "tracker: replay journalled records")
-    state.pending = []
-    ctx.local.save(agent_id, state)
-
-
-def _commit(ctx: Context, before: AgentState, after: AgentState, records: list[Record]) -> None:
-    """Journal, append, clear the journal: what the command then reports is what happened, at every failure.
-
-    - The journal cannot be saved: nothing changed (the state file is replaced whole or not at all).
-    - The ledger refuses: the state goes back to ``before``; if even that cannot be saved, the journal stands and
-      the next command completes the action, and the error says so.
-    - The cleared journal cannot be saved: the records are on the ledger, so the action is done; the stale journal
-      is replayed as a no-op later (appends are idempotent).
-    """
-    after.pending = [record.to_dict() for record in records]
-    try:
-        ctx.local.save(ctx.agent_id, after)
-    except OSError as error:
-        raise storage_failed(error, "nothing was recorded: could not save the journal") or error from None
-    try:
-        ctx.repo.append_records(records)
-    except Exception as error:
-        _roll_back(ctx, before, error)
-        raise
-    after.pending = []
-    with contextlib.suppress(OSError):
-        ctx.local.save(ctx.agent_id, after)
-
-
-def _roll_back(ctx: Context, before: AgentState, error: Exception) -> None:
-    before.pending = []
-    try:
-        ctx.local.save(ctx.agent_id, before)
-    except OSError:
-        raise StorageFailed(
-            f"{error}; this action stays journalled and the next git-tracker command in this repository completes it"
-        ) from None
-
-
-def _copy(state: AgentState) -> AgentState:
-    return AgentState.from_json(state.to_json(), "state")
-
-
-def _new(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record:
-    return Record.new(kind, source=ctx.source, agent_id=ctx.agent_id, ts=clock.format_ts(moment), **body)
 
 
 def _reading_entry(snapshot: Record) -> dict[str, Any]:
@@ -180,54 +59,71 @@ def start(
     note: str | None = None,
     override_halt: bool = False,
 ) -> dict[str, Any]:
+    """Open a window: its before snapshot and its window-open record, at HEAD."""
     check_provider(provider)
     require_binding(provider, reading, "start", ctx.config.capacity.get(provider))
-    feature_id = typed_text(feature_id, "--feature")
-    methodology = typed_text(methodology, "--methodology")
-    note = typed_text(note, "--note")
+    labels = {
+        "feature_id": typed_text(feature_id, "--feature"),
+        "methodology": typed_text(methodology, "--methodology"),
+        "note": typed_text(note, "--note"),
+    }
     with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
-        halted = halt_of(ctx, provider)
-        if halted and not override_halt:
-            raise Refused(
-                f"{provider} is HALTED: {halted}; fix the capture, then `git tracker resume {provider}` "
-                "(or pass --override-halt)"
-            )
-        if provider in state.open:
-            window = state.open[provider]
-            raise Refused(
-                f"a {provider} window is already open for agent {ctx.agent_id} (since {window['opened_ts']}, "
-                f"id {window['window_id']}): `git tracker end {provider}` or `git tracker undo {provider}` first"
-            )
-        moment = clock.now()
-        window_id = clock.new_id(moment)
-        head = ctx.repo.head()
-        snapshot = _new(
-            ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
-        )
-        opened = _new(
-            ctx,
-            "window-open",
-            moment,
-            window_id=window_id,
-            provider=provider,
-            commit_start=head,
-            snapshot_id=snapshot.id,
-            feature_id=feature_id,
-            methodology=methodology,
-            note=note,
-        )
-        after = _copy(state)
+        state = recover(ctx)
+        _refuse_when_halted(ctx, provider, override_halt)
+        _refuse_when_open(ctx, state, provider)
+        snapshot, opened = _opening_records(ctx, provider, reading, labels)
+        after = copy_state(state)
         after.open[provider] = _open_entry(snapshot, opened)
-        _commit(ctx, state, after, [snapshot, opened])
+        commit(ctx, state, after, [snapshot, opened])
         _remember_reading(ctx, provider, snapshot)
     return {
-        "window_id": window_id,
+        "window_id": opened["window_id"],
         "provider": provider,
         "agent_id": ctx.agent_id,
-        "commit_start": head,
+        "commit_start": opened["commit_start"],
         "opened_ts": opened.ts,
     }
+
+
+def _refuse_when_halted(ctx: Context, provider: str, override_halt: bool) -> None:
+    halted = halt_of(ctx, provider)
+    if halted and not override_halt:
+        raise Refused(
+            f"{provider} is HALTED: {halted}; fix the capture, then `git tracker resume {provider}` "
+            "(or pass --override-halt)"
+        )
+
+
+def _refuse_when_open(ctx: Context, state: AgentState, provider: str) -> None:
+    """One window per provider and agent: a second agent (AGENT_ID) may open its own."""
+    if provider in state.open:
+        window = state.open[provider]
+        raise Refused(
+            f"a {provider} window is already open for agent {ctx.agent_id} (since {window['opened_ts']}, "
+            f"id {window['window_id']}): `git tracker end {provider}` or `git tracker undo {provider}` first"
+        )
+
+
+def _opening_records(
+    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None]
+) -> tuple[Record, Record]:
+    """The before snapshot and the window-open record, one moment and one new window id."""
+    moment = clock.now()
+    window_id = clock.new_id(moment)
+    snapshot = new_record(
+        ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
+    )
+    opened = new_record(
+        ctx,
+        "window-open",
+        moment,
+        window_id=window_id,
+        provider=provider,
+        commit_start=ctx.repo.head(),
+        snapshot_id=snapshot.id,
+        **labels,
+    )
+    return snapshot, opened
 
 
 def _open_entry(snapshot: Record, opened: Record) -> dict[str, Any]:
@@ -311,120 +207,189 @@ def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after
 def end(
     ctx: Context, provider: str, reading: Reading, *, force: bool = False, note: str | None = None
 ) -> dict[str, Any]:
+    """Close the agent's open window on ``provider``: the after snapshot, the window-close record with the delta
+    on the binding meter, and an anomaly for each reason the delta cannot be trusted."""
     check_provider(provider)
     configured = ctx.config.capacity.get(provider)
     require_binding(provider, reading, "end", configured)
     note = typed_text(note, "--note")
     with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
-        window = state.open.get(provider)
-        if window is None:
-            raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
+        state = recover(ctx)
+        window = _open_window(ctx, state, provider)
         before = Reading.from_fields(window["before"])
-        meter = binding_meter(provider, before, reading, configured)
-        if meter is None:
-            raise BadInput(
-                f"end {provider}: the window's before reading shows {before.summary()}; expected an after reading "
-                "with one of those meters"
-            )
+        meter = _meter_of_window(provider, before, reading, configured)
         report_known_skipped(ctx.local.root / "cache")
-        moment = clock.now()
-        opened = clock.parse_ts(window["opened_ts"])
-        if moment < opened:
-            raise Refused(
-                f"the clock says {clock.format_ts(moment)}, before this {provider} window opened "
-                f"({window['opened_ts']}): a window cannot end before it started; check the system clock "
-                "(or GIT_TRACKER_NOW) and end it again"
-            )
-        errors: list[str] = []
-        notes: list[str] = []
-        resets = [r for r in _reset_times(ctx, provider, meter, before, reading) if r <= moment]
-        buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
-        if resets and moment - max(resets) < buffer:
-            latest = clock.format_ts(max(resets))
-            if not force:
-                raise Refused(
-                    f"the {provider} {meter_label(meter)} meter reset at {latest}, less than "
-                    f"{ctx.config.reset_buffer_minutes:g} min ago: readings this soon after a reset are unreliable; "
-                    "wait, or pass --force to record it as late-after"
-                )
-            notes.append("late-after")
-        if any(opened < r <= moment for r in resets):
-            errors.append("reset-inside-window")
-        unit = meter_unit(meter)
-        delta = _delta(before, reading, meter, errors)
-        others = {
-            name: _other_delta(ctx, provider, name, before, reading, opened, moment)
-            for name in before.names()
-            if name != meter and reading.used(name) is not None
-        }
-        head = ctx.repo.head()
-        snapshot = _new(
-            ctx,
-            "snapshot",
-            moment,
-            provider=provider,
-            phase="after",
-            window_id=window["window_id"],
-            **reading.snapshot_fields(),
-        )
-        closed = _new(
-            ctx,
-            "window-close",
-            moment,
-            window_id=window["window_id"],
-            provider=provider,
-            commit_start=window["commit_start"],
-            commit_end=head,
-            snapshot_id=snapshot.id,
-            opened_ts=window["opened_ts"],
-            delta=delta,
-            unit=unit,
+        moment = _closing_moment(provider, window)
+        errors, notes = _reset_checks(ctx, provider, meter, before, reading, window, moment, force)
+        measured = _Measured(
             meter=meter,
-            other_deltas=others,
+            delta=_delta(before, reading, meter, errors),
+            others=_other_deltas(ctx, provider, meter, before, reading, window, moment),
             errors=errors,
             notes=notes,
-            feature_id=window["feature_id"],
-            methodology=window["methodology"],
-            note=note if note is not None else window.get("note"),
         )
-        anomalies = [
-            _new(
-                ctx,
-                "anomaly",
-                moment,
-                code=code,
-                window_id=window["window_id"],
-                detail=_anomaly_detail(code, provider, before, reading, meter),
-            )
-            for code in [*errors, *notes]
-            if code in ("negative-delta", "reset-inside-window", "late-after")
-        ]
-        after = _copy(state)
+        snapshot, closed, anomalies = _closing_records(ctx, provider, window, before, reading, measured, moment, note)
+        after = copy_state(state)
         del after.open[provider]
         after.last_closed[provider] = _closed_entry(window, closed, snapshot, [anomaly.id for anomaly in anomalies])
         after.last_closed_window = window["window_id"]
-        _commit(ctx, state, after, [snapshot, closed, *anomalies])
+        commit(ctx, state, after, [snapshot, closed, *anomalies])
         _remember_reading(ctx, provider, snapshot)
+    # The window is closed: what follows only completes its notes and counts its commits, and cannot undo it.
     flush_warning, stamped = _write_stamps(ctx, window["window_id"])
-    commits, selection = _count_window_commits(ctx, window["window_id"], window["commit_start"], head)
+    commits, selection = _count_window_commits(ctx, window["window_id"], window["commit_start"], closed["commit_end"])
     return {
         "window_id": window["window_id"],
         "provider": provider,
-        "delta": delta,
-        "unit": unit,
+        "delta": measured.delta,
+        "unit": closed["unit"],
         "meter": meter,
-        "other_deltas": others,
+        "other_deltas": measured.others,
         "errors": errors,
         "notes": notes,
         "commit_start": window["commit_start"],
-        "commit_end": head,
+        "commit_end": closed["commit_end"],
         "anomalies": [a["code"] for a in anomalies],
         "commits": commits,
         "selection": selection,
         "stamped": sorted(stamped),
         "flush_warning": flush_warning,
     }
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What ``end`` measured: the delta on the binding meter, the other meters' deltas, and why any is unknown."""
+
+    meter: str
+    delta: float | None
+    others: dict[str, float | None]
+    errors: list[str]
+    notes: list[str]
+
+
+def _open_window(ctx: Context, state: AgentState, provider: str) -> dict[str, Any]:
+    window = state.open.get(provider)
+    if window is None:
+        raise Refused(f"no open {provider} window for agent {ctx.agent_id}: `git tracker start {provider} …` first")
+    return window
+
+
+def _meter_of_window(provider: str, before: Reading, after: Reading, configured: str | None) -> str:
+    meter = binding_meter(provider, before, after, configured)
+    if meter is None:
+        raise BadInput(
+            f"end {provider}: the window's before reading shows {before.summary()}; expected an after reading "
+            "with one of those meters"
+        )
+    return meter
+
+
+def _closing_moment(provider: str, window: dict[str, Any]) -> datetime:
+    moment = clock.now()
+    if moment < clock.parse_ts(window["opened_ts"]):
+        raise Refused(
+            f"the clock says {clock.format_ts(moment)}, before this {provider} window opened "
+            f"({window['opened_ts']}): a window cannot end before it started; check the system clock "
+            "(or GIT_TRACKER_NOW) and end it again"
+        )
+    return moment
+
+
+def _reset_checks(
+    ctx: Context,
+    provider: str,
+    meter: str,
+    before: Reading,
+    after: Reading,
+    window: dict[str, Any],
+    moment: datetime,
+    force: bool,
+) -> tuple[list[str], list[str]]:
+    """The binding meter's resets: one inside the window leaves the delta unknown (``errors``); an after taken
+    within the reset buffer is refused, or noted ``late-after`` with ``force`` (``notes``)."""
+    errors: list[str] = []
+    notes: list[str] = []
+    resets = [r for r in _reset_times(ctx, provider, meter, before, after) if r <= moment]
+    buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
+    if resets and moment - max(resets) < buffer:
+        if not force:
+            raise Refused(
+                f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(max(resets))}, less than "
+                f"{ctx.config.reset_buffer_minutes:g} min ago: readings this soon after a reset are unreliable; "
+                "wait, or pass --force to record it as late-after"
+            )
+        notes.append("late-after")
+    if any(clock.parse_ts(window["opened_ts"]) < r <= moment for r in resets):
+        errors.append("reset-inside-window")
+    return errors, notes
+
+
+def _other_deltas(
+    ctx: Context,
+    provider: str,
+    meter: str,
+    before: Reading,
+    after: Reading,
+    window: dict[str, Any],
+    moment: datetime,
+) -> dict[str, float | None]:
+    opened = clock.parse_ts(window["opened_ts"])
+    return {
+        name: _other_delta(ctx, provider, name, before, after, opened, moment)
+        for name in before.names()
+        if name != meter and after.used(name) is not None
+    }
+
+
+def _closing_records(
+    ctx: Context,
+    provider: str,
+    window: dict[str, Any],
+    before: Reading,
+    reading: Reading,
+    measured: _Measured,
+    moment: datetime,
+    note: str | None,
+) -> tuple[Record, Record, list[Record]]:
+    """The after snapshot, the window-close record at HEAD, and the anomalies the measurement raised."""
+    window_id = window["window_id"]
+    snapshot = new_record(
+        ctx, "snapshot", moment, provider=provider, phase="after", window_id=window_id, **reading.snapshot_fields()
+    )
+    closed = new_record(
+        ctx,
+        "window-close",
+        moment,
+        window_id=window_id,
+        provider=provider,
+        commit_start=window["commit_start"],
+        commit_end=ctx.repo.head(),
+        snapshot_id=snapshot.id,
+        opened_ts=window["opened_ts"],
+        delta=measured.delta,
+        unit=meter_unit(measured.meter),
+        meter=measured.meter,
+        other_deltas=measured.others,
+        errors=measured.errors,
+        notes=measured.notes,
+        feature_id=window["feature_id"],
+        methodology=window["methodology"],
+        note=note if note is not None else window.get("note"),
+    )
+    anomalies = [
+        new_record(
+            ctx,
+            "anomaly",
+            moment,
+            code=code,
+            window_id=window_id,
+            detail=_anomaly_detail(code, provider, before, reading, measured.meter),
+        )
+        for code in [*measured.errors, *measured.notes]
+        if code in ("negative-delta", "reset-inside-window", "late-after")
+    ]
+    return snapshot, closed, anomalies
 
 
 def _delta(before: Reading, after: Reading, meter: str, errors: list[str]) -> float | None:
@@ -498,9 +463,9 @@ def _write_stamps(ctx: Context, window_id: str) -> tuple[str | None, list[str]]:
 def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[str, Any]:
     check_provider(provider)
     with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
+        state = recover(ctx)
         moment = clock.now()
-        new = _copy(state)
+        new = copy_state(state)
         if not after_reading:
             window = state.open.get(provider)
             if window is None:
@@ -517,7 +482,7 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
             window = state.last_closed.get(provider)
             if window is None:
                 raise Refused(f"no closed {provider} window of agent {ctx.agent_id} to reopen")
-            if window.get("completed") or _index(ctx).live_completions(window["window_id"]):
+            if window.get("completed") or index_of(ctx).live_completions(window["window_id"]):
                 raise Refused(f"window {window['window_id']} already has an outcome; its after can no longer be undone")
             # The anomalies that end raised belong to the voided close: void them with it.
             targets = [window["after_snapshot_id"], window["close_id"], *window.get("anomaly_ids", [])]
@@ -529,8 +494,8 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
                 new.last_closed_window = None
             reason = "undo-after"
             fallback = window.get("before_reading")
-        voids = [_new(ctx, "void", moment, target_id=target, reason=reason) for target in targets]
-        _commit(ctx, state, new, voids)
+        voids = [new_record(ctx, "void", moment, target_id=target, reason=reason) for target in targets]
+        commit(ctx, state, new, voids)
         ctx.local.forget_provider_reading(provider, targets[0], fallback)
     return {"window_id": window["window_id"], "provider": provider, "voided": targets, "reason": reason}
 
@@ -545,9 +510,9 @@ def snapshot(ctx: Context, provider: str, reading: Reading, phase: str = "mid") 
     if reading.is_empty():
         raise BadInput(f"snapshot {provider}: expected a capacity reading (--used, --left, --weekly or --prompts)")
     with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
+        state = recover(ctx)
         window_id = state.open.get(provider, {}).get("window_id")
-        record = _new(
+        record = new_record(
             ctx,
             "snapshot",
             clock.now(),
@@ -588,9 +553,9 @@ def complete(
     score = parse_quality(quality)
     feature_id = typed_text(feature_id, "--feature")
     with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
-        index = _index(ctx)
-        window_id = _resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
+        state = recover(ctx)
+        index = index_of(ctx)
+        window_id = resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
         close = index.live_close(window_id)
         if close is None:
             raise Refused(f"window {window_id} is still open: `git tracker end` it first")
@@ -598,16 +563,16 @@ def complete(
         if done and not replace:
             raise Refused(f"window {window_id} already has an outcome ({done[-1][1]}); pass --replace to correct it")
         moment = clock.now()
-        new_records = [_new(ctx, "void", moment, target_id=old[0], reason="replaced") for old in done]
+        new_records = [new_record(ctx, "void", moment, target_id=old[0], reason="replaced") for old in done]
         feature = feature_id if feature_id is not None else close[2]
-        completion = _new(
+        completion = new_record(
             ctx, "completion", moment, window_id=window_id, outcome=outcome, quality_score=score, feature_id=feature
         )
-        new = _copy(state)
+        new = copy_state(state)
         for closed in new.last_closed.values():
             if closed["window_id"] == window_id:
                 closed["completed"] = True
-        _commit(ctx, state, new, [*new_records, completion])
+        commit(ctx, state, new, [*new_records, completion])
     return {
         "window_id": window_id,
         "outcome": outcome,
@@ -618,258 +583,17 @@ def complete(
     }
 
 
-def _index(ctx: Context) -> Any:
-    from gittracker.index import load_index
-
-    return load_index(ctx.repo, ctx.local.root / "cache")
-
-
-def _window_ids(records: Iterable[Record]) -> set[str]:
-    return {str(r["window_id"]) for r in records if r.kind in ("window-open", "window-close")}
-
-
-def _resolve_window(ctx: Context, state: AgentState, known: set[str], window: str | None) -> str:
-    if window is None:
-        if state.last_closed_window is None:
-            raise Refused(
-                f"agent {ctx.agent_id} has no closed window to complete: name one "
-                "(see `git tracker log --kind window-close`)"
-            )
-        return str(state.last_closed_window)
-    matches = sorted(w for w in known if w.startswith(window.upper()))
-    if len(window) < 6 or not matches:
-        raise BadInput(f"WINDOW: expected a window id (or a unique prefix of 6+ characters), got {window!r}")
-    if len(matches) > 1:
-        raise BadInput(f"WINDOW: {window!r} matches {len(matches)} windows; give more characters")
-    return matches[0]
-
-
 # -- stop rule ---------------------------------------------------------------------------------------------
 
 
 def halt_of(ctx: Context, provider: str) -> str | None:
-    reason: str | None = _index(ctx).halt_reason(provider)
+    reason: str | None = index_of(ctx).halt_reason(provider)
     return reason
 
 
 def resume(ctx: Context, provider: str, reason: str) -> dict[str, Any]:
     check_provider(provider)
     halted = halt_of(ctx, provider)
-    record = _new(ctx, "resume", clock.now(), provider=provider, reason=reason)
+    record = new_record(ctx, "resume", clock.now(), provider=provider, reason=reason)
     ctx.repo.append_records([record])
     return {"provider": provider, "resume_id": record.id, "halted_before": halted}
-
-
-# -- checkpoints and CSV ledgers -----------------------------------------------------------------------------
-
-
-def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str, Any]:
-    """Tokens and churn so far for a window: its open range to HEAD, or its closed range."""
-    from gittracker.churn import Policy, churn_between
-
-    if phase not in ("plan", "mid", "final"):
-        raise BadInput(f"--phase: expected plan, mid or final, got {phase!r}")
-    with ctx.local.agent_lock(ctx.agent_id):
-        state = _recover(ctx)
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
-        if window is None and state.open:
-            target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
-        else:
-            target = _resolve_window(ctx, state, _window_ids(records), window)
-        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == target]
-        opens = [r for r in records if r.kind == "window-open" and r["window_id"] == target]
-        if not opens:
-            raise BadInput(f"WINDOW: no window {target}")
-        start = opens[-1]["commit_start"]
-        end = closes[-1]["commit_end"] if closes else ctx.repo.head()
-        churn = churn_between(ctx.repo, start, end, Policy())
-        record = _new(
-            ctx,
-            "checkpoint",
-            clock.now(),
-            window_id=target,
-            provider=opens[-1]["provider"],
-            phase=phase,
-            commit=end,
-            tokens=None,
-            added=churn.added,
-            deleted=churn.deleted,
-            files=churn.files,
-            commits=churn.commits,
-        )
-        ctx.repo.append_records([record])
-    return {"checkpoint_id": record.id, **record.body}
-
-
-def export(ctx: Context, which: str) -> str:
-    from gittracker.churn import Churn, window_churn
-    from gittracker.ledgers import churn_csv, token_churn_csv
-
-    records = ctx.repo.read_records()
-    if which == "token-churn":
-        return token_churn_csv(records)
-    churns = window_churn(ctx, records)
-
-    def churn_of(window_id: str, start: str | None, end: str | None) -> dict[str, int] | None:
-        found = churns.churn(window_id, start, end)
-        if not isinstance(found, Churn):
-            return None
-        return {"added": found.added, "deleted": found.deleted, "files": found.files, "commits": found.commits}
-
-    text = churn_csv(records, churn_of, churns.selection)
-    churns.save()
-    return text
-
-
-# -- churn ---------------------------------------------------------------------------------------------------
-
-
-def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | None = None) -> Any:
-    """Churn of a window (id or unique prefix), of ``REV..REV``, or by default of this agent's open
-    window (so far) or else its last closed one. A window's churn follows ``selection`` (default: the
-    configured ``churn.selection``): its noted commits, or its range."""
-    from gittracker.churn import churn_between, resolve_range
-
-    if target is not None and ".." in target:
-        start, end = resolve_range(ctx.repo, target)
-        return churn_between(ctx.repo, start, end, policy)
-    state = ctx.local.load(ctx.agent_id)
-    if target is None:
-        if state.open:
-            window = max(state.open.values(), key=lambda w: w["opened_ts"])
-            return _churn_of_window(ctx, selection, window["window_id"], window["commit_start"], None, policy)
-        if state.last_closed_window is None:
-            raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
-        target = state.last_closed_window
-    if _ULID_PREFIX.match(target):
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
-        window_id = _resolve_window(ctx, state, _window_ids(records), target)
-        closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
-        if closes:
-            start, end = closes[-1]["commit_start"], closes[-1]["commit_end"]
-            return _churn_of_window(ctx, selection, window_id, start, end, policy)
-        opens = [r for r in records if r.kind == "window-open" and r["window_id"] == window_id]
-        return _churn_of_window(ctx, selection, window_id, opens[-1]["commit_start"], None, policy)
-    start, end = resolve_range(ctx.repo, target)
-    return churn_between(ctx.repo, start, end, policy)
-
-
-def _churn_of_window(
-    ctx: Context, selection: str | None, window_id: str, start: str | None, end: str | None, policy: Any
-) -> Any:
-    """``end`` None: a window still open, counted to HEAD."""
-    from gittracker import hookrun
-    from gittracker.churn import WindowChurn
-
-    hookrun.flush_if_queued(ctx.repo)
-    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", selection or ctx.config.churn_selection)
-    found = churns.churn(window_id, start, end if end is not None else ctx.repo.head(), policy)
-    churns.save()
-    return found
-
-
-# -- reading back --------------------------------------------------------------------------------------------
-
-
-def status(ctx: Context) -> dict[str, Any]:
-    now = clock.now()
-    agents = {}
-    for agent in ctx.local.agents():
-        state = ctx.local.load_readable(agent)
-        if state is None:
-            continue  # a damaged state is one of the problems listed below
-        agents[agent] = {
-            "open": [
-                {key: window[key] for key in ("window_id", "provider", "opened_ts", "commit_start", "feature_id")}
-                | {
-                    "age_minutes": round((now - clock.parse_ts(window["opened_ts"])).total_seconds() / 60, 1),
-                    "before": window["before"],
-                }
-                for window in state.open.values()
-            ],
-            "last_closed_window": state.last_closed_window,
-            "journal": len(state.pending),
-        }
-    readings = {}
-    for provider in UNITS:
-        reading = ctx.local.provider_reading(provider)
-        if reading is not None:
-            readings[provider] = reading
-    from gittracker.hookrun import queue_files, read_queue
-
-    # Stamps only: rewrite lines wait for the next flush by design, and damaged lines are doctor's.
-    queued = sum(len(lines) for lines in read_queue(queue_files(ctx.local)).stamps.values())
-    from gittracker import install
-
-    problems = sorted({finding.code for finding in [*install.findings(ctx.repo), *ctx.local.findings()]})
-    return {
-        "schema_version": 1,
-        "agents": agents,
-        "readings": readings,
-        "queued_stamps": queued,
-        "halts": {},
-        "problems": problems,
-    }
-
-
-def anomaly_records(ctx: Context) -> list[Record]:
-    return ctx.repo.read_records(["anomaly"])
-
-
-def select_records(
-    ctx: Context,
-    kinds: Iterable[str] | None = None,
-    provider: str | None = None,
-    since: str | None = None,
-    *,
-    foreign: bool = False,
-) -> list[Record | Skipped]:
-    """The records ``log`` shows, in id order; with ``foreign`` also the stored records this version cannot
-    use (unknown kinds, newer versions), as they are stored."""
-    kind_list = list(kinds) if kinds else None
-    cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
-    if provider is not None:
-        check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(None if provider else kind_list)
-    if provider is not None:
-        records = _of_provider(records, provider)
-    shown: list[Record | Skipped] = list(records)
-    if foreign:
-        shown += [item for item in skipped if item.stored is not None]
-
-    def keep(item: Record | Skipped) -> bool:
-        kind, ts, of_provider = _face(item)
-        return (
-            (kind_list is None or kind in kind_list)
-            and (cutoff is None or ts >= cutoff)
-            and (provider is None or isinstance(item, Record) or of_provider == provider)
-        )
-
-    return sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item)))
-
-
-def _face(item: Record | Skipped) -> tuple[str, str, object]:
-    if isinstance(item, Record):
-        return item.kind, item.ts, item.get("provider")
-    stored = item.stored or {}
-    return str(stored.get("kind")), str(stored.get("ts")), stored.get("provider")
-
-
-def _id_of(item: Record | Skipped) -> object:
-    return item.id if isinstance(item, Record) else (item.stored or {}).get("id")
-
-
-def _of_provider(records: list[Record], provider: str) -> list[Record]:
-    """Records of the provider's windows: their own ``provider``, their window's, or their target's."""
-    window_provider = {r["window_id"]: r["provider"] for r in records if r.kind == "window-open"}
-    by_id = {r.id: r for r in records}
-
-    def provider_of(record: Record) -> str | None:
-        if "provider" in record.body:
-            return str(record["provider"])
-        if record.get("window_id"):
-            return window_provider.get(record["window_id"])
-        target = by_id.get(record.get("target_id") or "")
-        return provider_of(target) if target is not None and target is not record else None
-
-    return [r for r in records if provider_of(r) == provider]

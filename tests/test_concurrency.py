@@ -95,7 +95,7 @@ def test_concurrent_note_writers_lose_no_note(tracked: Sandbox) -> None:
 KILL_AFTER_JOURNAL = textwrap.dedent(
     """
     import os, sys
-    from gittracker import windows
+    from gittracker import context, windows
     from gittracker.capacity import Reading
     from gittracker.git import Repo
 
@@ -103,7 +103,7 @@ KILL_AFTER_JOURNAL = textwrap.dedent(
         os._exit(137)  # killed between journalling and the ledger write
 
     Repo.append_records = die
-    ctx = windows.open_context(sys.argv[1])
+    ctx = context.open_context(sys.argv[1])
     windows.start(ctx, "codex", Reading.of(five_hour_used=10.0))
     """
 )

@@ -194,7 +194,8 @@ def test_when_the_ledger_refuses_and_the_roll_back_cannot_be_saved_the_next_comm
     tracked: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gittracker.capacity import Reading
-    from gittracker.windows import end, open_context
+    from gittracker.context import open_context
+    from gittracker.windows import end
 
     tracked.ok("start", "codex", "--used", "10")
     elsewhere = tracked.path.parent / "ledger-checkout"

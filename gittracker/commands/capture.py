@@ -1,0 +1,57 @@
+"""Readings and usage that come from the providers' own data: ``ingest`` and the ``statusline`` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gittracker.commands.common import context, emit, json_option
+
+
+@click.command()
+@click.argument("source", metavar="SOURCE")
+@click.argument("target", required=False, metavar="[FILE|-]")
+@click.option(
+    "--dir", "dirs", multiple=True, metavar="DIR", help="Read this Claude config dir or Codex home (repeatable)."
+)
+@click.option("--this-repo", "this_repo_only", is_flag=True, help="claude-logs: only this repository's projects.")
+@click.option("--skip-invalid", is_flag=True, help="Skip and count log lines that cannot be read, instead of stopping.")
+@click.option("--provider", metavar="P", help="ccusage: the provider of a per-agent report (default claude).")
+@json_option
+def ingest(
+    source: str,
+    target: str | None,
+    dirs: tuple[str, ...],
+    this_repo_only: bool,
+    skip_invalid: bool,
+    provider: str | None,
+    as_json: bool,
+) -> int:
+    """Read usage and capacity data: ccusage, claude-logs, codex-sessions, codex-status, claude-usage,
+    claude-statusline."""
+    from gittracker.ingest import run
+    from gittracker.logstate import describe
+
+    summary = run(
+        context("ingest"),
+        source,
+        target,
+        dirs=dirs,
+        this_repo_only=this_repo_only,
+        skip_invalid=skip_invalid,
+        provider=provider,
+    )
+    return emit(summary.to_dict(), as_json, describe)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--wrap", metavar="CMD", help="Also run your previous statusLine command and show its line first.")
+def statusline(wrap: str | None) -> int:
+    """Claude Code statusLine command: keeps the rate-limit reading for --auto, prints one line."""
+    from gittracker.statusline_cmd import main as statusline_main
+
+    return statusline_main(["--wrap", wrap] if wrap else [])
+
+
+COMMANDS: list[Any] = [ingest, statusline]

@@ -1,0 +1,41 @@
+"""``init`` and ``uninstall``: set git-tracker up in a repository, and take it out again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gittracker.errors import EXIT_OK
+
+
+@click.command()
+@click.option("--pre-commit", "pre_commit", is_flag=True, help="Leave hooks to pre-commit (see docs/hooks.md).")
+@click.option("--remote", metavar="NAME", help="Remote that `sync` uses (default origin).")
+@click.option("--force", is_flag=True, help="Install into a core.hooksPath inside the work tree anyway.")
+def init(pre_commit: bool, remote: str | None, force: bool) -> int:
+    """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent; finishes an interrupted init."""
+    from gittracker.install import init as set_up
+
+    result = set_up(".", pre_commit=pre_commit, remote=remote, force=force)
+    _say_changes(f"git-tracker set up in {result['toplevel']}", result)
+    return EXIT_OK
+
+
+@click.command()
+def uninstall() -> int:
+    """Remove exactly what init added; restore chained hooks and config."""
+    from gittracker.install import uninstall as take_out
+
+    result = take_out(".")
+    _say_changes(f"git-tracker removed from {result['toplevel']}", result)
+    return EXIT_OK
+
+
+def _say_changes(headline: str, result: dict[str, Any]) -> None:
+    click.echo(headline)
+    for change in result["changes"]:
+        click.echo(f"  - {change}")
+
+
+COMMANDS = [init, uninstall]
