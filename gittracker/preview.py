@@ -480,7 +480,7 @@ def build_decision(
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
     g1 = _gate_g1(records, rows, lines_of, baseline, mde, plans)
-    g2 = {"pass": False, "detail": "no data: no task bank yet (`git tracker bank add`); fails closed"}
+    g2 = {"pass": False, "detail": "no data: no task bank yet; fails closed"}
     g3 = {"pass": False, "detail": "no data: no sub-agent proxy telemetry yet; fails closed"}
     if g1["pass"] and g2["pass"]:
         verdict = (

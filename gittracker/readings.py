@@ -156,4 +156,6 @@ def auto_reading(provider: str, *, repo_root: Path | None, max_age: timedelta) -
         return latest_rate_limits(home, now, max_age, prefer_cwd=repo_root)
     if provider == "claude":
         return last_statusline_reading(max_age)
-    raise BadInput(f"--auto: {provider} keeps no local capacity data; expected --prompts N (or --from)")
+    raise BadInput(
+        f"--auto: {provider} keeps no local capacity data; expected --prompts N (the count GLM's usage page shows)"
+    )

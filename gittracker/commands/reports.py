@@ -99,7 +99,7 @@ def churn(
 @click.option("--provider", metavar="P", help="Only this provider.")
 @json_option
 def preview(provider: str | None, as_json: bool) -> int:
-    """Efficiency per provider with confidence intervals and power (STATS.md)."""
+    """Efficiency per provider with confidence intervals and power (docs/statistics.md)."""
     from gittracker.preview import run_preview
     from gittracker.report import format_preview
 

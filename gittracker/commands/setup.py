@@ -11,7 +11,11 @@ from gittracker.errors import EXIT_OK
 
 @click.command()
 @click.option("--pre-commit", "pre_commit", is_flag=True, help="Leave hooks to pre-commit (see docs/hooks.md).")
-@click.option("--remote", metavar="NAME", help="Remote that `sync` uses (default origin).")
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="Record the remote tracker data will travel through (kept in .git-tracker.toml; default origin).",
+)
 @click.option("--force", is_flag=True, help="Install into a core.hooksPath inside the work tree anyway.")
 def init(pre_commit: bool, remote: str | None, force: bool) -> int:
     """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent; finishes an interrupted init."""
