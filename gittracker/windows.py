@@ -554,6 +554,8 @@ def complete(
     feature_id = typed_text(feature_id, "--feature")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
+        if window is None:
+            _refuse_default_while_open(ctx, state)
         index = index_of(ctx)
         window_id = resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
         close = index.live_close(window_id)
@@ -581,6 +583,19 @@ def complete(
         "completion_id": completion.id,
         "replaced": [old[0] for old in done],
     }
+
+
+def _refuse_default_while_open(ctx: Context, state: AgentState) -> None:
+    """The default is the last closed window; with a window open the user most likely means that one, and an
+    outcome silently filed on an older window is hard to notice: ask for the end, or for the WINDOW."""
+    if not state.open:
+        return
+    window = max(state.open.values(), key=lambda w: w["opened_ts"])
+    also = f" (and {len(state.open) - 1} more)" if len(state.open) > 1 else ""
+    raise Refused(
+        f"agent {ctx.agent_id} has a {window['provider']} window open ({window['window_id']}){also}: "
+        f"`git tracker end {window['provider']}` it first, or name the WINDOW to complete"
+    )
 
 
 # -- stop rule ---------------------------------------------------------------------------------------------
