@@ -71,7 +71,9 @@ def start(
         state = recover(ctx)
         _refuse_when_halted(ctx, provider, override_halt)
         _refuse_when_open(ctx, state, provider)
-        snapshot, opened = _opening_records(ctx, provider, reading, labels)
+        moment = clock.now()
+        _refuse_soon_after_a_reset(ctx, provider, reading, moment)
+        snapshot, opened = _opening_records(ctx, provider, reading, labels, moment)
         after = copy_state(state)
         after.open[provider] = _open_entry(snapshot, opened)
         commit(ctx, state, after, [snapshot, opened])
@@ -104,11 +106,24 @@ def _refuse_when_open(ctx: Context, state: AgentState, provider: str) -> None:
         )
 
 
+def _refuse_soon_after_a_reset(ctx: Context, provider: str, reading: Reading, moment: datetime) -> None:
+    """A before reading taken right after a reset is as unreliable as an after (the meter may not show the reset
+    yet): the reset buffer holds for ``start`` too, on the meter the window's delta will most likely be on."""
+    meter = binding_meter(provider, reading, reading, ctx.config.capacity.get(provider))
+    latest = _latest_reset(ctx, provider, meter, reading, reading, moment) if meter is not None else None
+    if meter is not None and latest is not None and _within_buffer(ctx, latest, moment):
+        settled = latest + timedelta(minutes=ctx.config.reset_buffer_minutes)
+        raise Refused(
+            f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(latest)}, less than "
+            f"{ctx.config.reset_buffer_minutes:g} min ago: a before reading this soon after a reset is unreliable; "
+            f"read the meter again after {clock.format_ts(settled)}"
+        )
+
+
 def _opening_records(
-    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None]
+    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None], moment: datetime
 ) -> tuple[Record, Record]:
     """The before snapshot and the window-open record, one moment and one new window id."""
-    moment = clock.now()
     window_id = clock.new_id(moment)
     snapshot = new_record(
         ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
@@ -191,10 +206,15 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
 
 
 def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after: Reading) -> list[datetime]:
-    """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window)."""
+    """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window).
+
+    Evidence is a reset time already past: the before's, the after's own (a reading that shows its window's
+    reset as past was taken before it, or was typed so), or the latest any reading on this machine showed.
+    """
     shown = FIVE_HOUR if meter == PROMPTS else meter
     last = ctx.local.known_resets(provider).get(shown)
-    times = [clock.parse_ts(text) for text in (before.resets_of(shown), last) if isinstance(text, str)]
+    shown_times = (before.resets_of(shown), after.resets_of(shown), last)
+    times = [clock.parse_ts(text) for text in shown_times if isinstance(text, str)]
     old_text, new_text = before.resets_of(shown), after.resets_of(shown)
     if old_text and new_text:
         # The after's reset lies a whole window later: the before's reset happened in between.
@@ -311,8 +331,7 @@ def _reset_checks(
     errors: list[str] = []
     notes: list[str] = []
     resets = [r for r in _reset_times(ctx, provider, meter, before, after) if r <= moment]
-    buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
-    if resets and moment - max(resets) < buffer:
+    if resets and _within_buffer(ctx, max(resets), moment):
         if not force:
             raise Refused(
                 f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(max(resets))}, less than "
@@ -323,6 +342,17 @@ def _reset_checks(
     if any(clock.parse_ts(window["opened_ts"]) < r <= moment for r in resets):
         errors.append("reset-inside-window")
     return errors, notes
+
+
+def _latest_reset(
+    ctx: Context, provider: str, meter: str, before: Reading, after: Reading, moment: datetime
+) -> datetime | None:
+    return max((r for r in _reset_times(ctx, provider, meter, before, after) if r <= moment), default=None)
+
+
+def _within_buffer(ctx: Context, reset: datetime, moment: datetime) -> bool:
+    """Readings less than ``reset_buffer_minutes`` after a reset are unreliable."""
+    return moment - reset < timedelta(minutes=ctx.config.reset_buffer_minutes)
 
 
 def _other_deltas(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Sandbox
 
@@ -54,3 +54,51 @@ def test_undo_of_a_start_brings_back_the_previous_reading(tracked: Sandbox) -> N
     tracked.ok("start", "claude", "--used", "5")
     tracked.ok("undo", "claude")
     assert "claude" not in json.loads(tracked.ok("status", "--json"))["readings"]
+
+
+# -- a reset time already past ----------------------------------------------------------------------
+
+NOW = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> dict[str, str]:
+    return {"GIT_TRACKER_NOW": iso(NOW + timedelta(minutes=minutes))}
+
+
+def test_a_typed_reset_time_already_past_warns_and_counts_as_a_reset(tracked: Sandbox) -> None:
+    started = tracked.tracker("start", "codex", "--used", "20", "--resets-at", iso(NOW - timedelta(hours=1)), env=at(0))
+    assert started.returncode == 0
+    (warning,) = started.stderr.strip().splitlines()
+    assert warning.startswith("git-tracker: warning: --resets-at ") and "already past" in warning
+    assert "UTC" in warning  # the usual cause: a local time typed without its zone
+    known = json.loads(tracked.ok("status", "--json"))["readings"]["codex"]["known_resets"]
+    assert known["five_hour"].startswith(iso(NOW - timedelta(hours=1))[:19])
+    weekly = tracked.tracker(
+        "snapshot", "claude", "--weekly", "30", "--weekly-resets-at", iso(NOW - timedelta(days=1)), env=at(1)
+    )
+    assert weekly.returncode == 0 and "--weekly-resets-at" in weekly.stderr and "already past" in weekly.stderr
+    future = tracked.tracker(
+        "snapshot", "claude", "--used", "3", "--resets-at", iso(NOW + timedelta(hours=2)), env=at(1)
+    )
+    assert future.returncode == 0 and future.stderr == ""
+
+
+def test_start_inside_the_reset_buffer_of_a_typed_reset_is_refused(tracked: Sandbox) -> None:
+    refused = tracked.tracker(
+        "start", "claude", "--used", "1", "--resets-at", iso(NOW - timedelta(minutes=2)), env=at(0)
+    )
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "reset" in refused.stderr and "unreliable" in refused.stderr
+    assert tracked.records("window-open") == [] and tracked.records("snapshot") == []
+    # The same evidence from an earlier reading counts too, as it does for `end`.
+    tracked.ok("snapshot", "claude", "--used", "90", "--resets-at", iso(NOW + timedelta(minutes=10)), env=at(0))
+    assert tracked.tracker("start", "claude", "--used", "2", env=at(12)).returncode == 1
+    tracked.ok("start", "claude", "--used", "2", env=at(16))  # after the buffer
+
+
+def test_an_after_reading_showing_a_reset_inside_the_window_leaves_the_delta_unknown(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10", env=at(0))
+    ended = tracked.tracker("end", "codex", "--used", "30", "--resets-at", iso(NOW + timedelta(minutes=30)), env=at(60))
+    assert ended.returncode == 0 and "already past" in ended.stderr
+    (closed,) = tracked.records("window-close")
+    assert closed["delta"] is None and closed["errors"] == ["reset-inside-window"]
