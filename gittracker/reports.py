@@ -25,7 +25,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         raise BadInput(f"--phase: expected plan, mid or final, got {phase!r}")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void", "usage"]))
         if window is None and state.open:
             target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
         else:
@@ -45,7 +45,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
             provider=opens[-1]["provider"],
             phase=phase,
             commit=end,
-            tokens=None,
+            tokens=_tokens_so_far(records, target),
             added=churn.added,
             deleted=churn.deleted,
             files=churn.files,
@@ -53,6 +53,14 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         )
         ctx.repo.append_records([record])
     return {"checkpoint_id": record.id, **record.body}
+
+
+def _tokens_so_far(records: list[Record], window_id: str) -> int | None:
+    """The window's tokens as ``preview`` counts them: what ``ingest`` attributed to it (closed windows only), or
+    None when nothing is known — never 0 for "not read"."""
+    from gittracker.usage import window_tokens
+
+    return window_tokens(records).get(window_id)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | Non
             raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
         target = state.last_closed_window
     if _ULID_PREFIX.match(target):
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void", "usage"]))
         window_id = resolve_window(ctx, state, window_ids(records), target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:

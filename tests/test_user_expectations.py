@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tests.conftest import Sandbox
+from tests.test_ingest import assistant_line, usage
 
 
 def iso(moment: datetime) -> str:
@@ -102,3 +104,31 @@ def test_an_after_reading_showing_a_reset_inside_the_window_leaves_the_delta_unk
     assert ended.returncode == 0 and "already past" in ended.stderr
     (closed,) = tracked.records("window-close")
     assert closed["delta"] is None and closed["errors"] == ["reset-inside-window"]
+
+
+# -- checkpoint tokens ------------------------------------------------------------------------------
+
+
+def test_checkpoint_records_the_tokens_ingest_attributed_to_the_window(tracked: Sandbox, tmp_path: Path) -> None:
+    tracked.ok("start", "claude", "--used", "10", env=at(0))
+    tracked.commit()
+    tracked.ok("end", "claude", "--used", "20", env=at(30))
+    window = tracked.records("window-close")[0]["window_id"]
+    nothing_yet = json.loads(tracked.ok("checkpoint", "--phase", "final", "--json", env=at(31)))
+    assert nothing_yet["tokens"] is None  # nothing ingested: unknown, not 0
+    inside = [usage(1200, 300, cc=50, cr=4000), usage(700, 90)]
+    log = tmp_path / "claude" / "projects" / "-w-p" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        assistant_line(NOW + timedelta(minutes=5), "m1", "r1", inside[0])
+        + assistant_line(NOW + timedelta(minutes=20), "m2", "r2", inside[1])
+        + assistant_line(NOW + timedelta(hours=2), "m3", "r3", usage(999, 999))  # after the window
+    )
+    tracked.ok("ingest", "claude-logs", "--dir", str(tmp_path / "claude"), env=at(180))
+    expected = sum(sum(counts.values()) for counts in inside)
+    done = json.loads(tracked.ok("checkpoint", "--phase", "final", "--window", window[:10], "--json", env=at(181)))
+    assert done["tokens"] == expected
+    stored = tracked.records("checkpoint")
+    assert [c["tokens"] for c in stored] == [None, expected]
+    csv_rows = tracked.ok("export", "token-churn").splitlines()
+    assert csv_rows[-1].split(",")[csv_rows[0].split(",").index("tokens")] == str(expected)
