@@ -68,6 +68,8 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append("no open windows")
     for provider, reading in sorted(data["readings"].items()):
         lines.append(f"last {provider} reading {reading.get('ts')}: {_reading_of(reading)}")
+    for provider, reason in sorted(data["halts"].items()):
+        lines.append(f"{provider} is HALTED: {reason}; fix the capture, then `git tracker resume {provider}`")
     if data["queued_stamps"]:
         lines.append(f"{data['queued_stamps']} commit stamp(s) queued for notes (`git tracker flush` writes them)")
     if data["problems"]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import UNITS, check_provider
-from gittracker.context import Context, new_record, recover, resolve_window, window_ids
+from gittracker.context import Context, index_of, new_record, recover, resolve_window, window_ids
 from gittracker.errors import BadInput, Refused
-from gittracker.records import Record, Skipped, live_records
+from gittracker.records import PROVIDERS, Record, Skipped, live_records
 
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
@@ -187,9 +187,15 @@ def status(ctx: Context) -> dict[str, Any]:
         "agents": agents,
         "readings": readings,
         "queued_stamps": queued,
-        "halts": {},
+        "halts": _halts(ctx),
         "problems": problems,
     }
+
+
+def _halts(ctx: Context) -> dict[str, str]:
+    """provider -> why the stop rule halted it: the reason ``start`` refuses with, and ``preview`` shows."""
+    index = index_of(ctx)
+    return {provider: reason for provider in PROVIDERS if (reason := index.halt_reason(provider)) is not None}
 
 
 def anomaly_records(ctx: Context) -> list[Record]:

@@ -132,3 +132,21 @@ def test_checkpoint_records_the_tokens_ingest_attributed_to_the_window(tracked: 
     assert [c["tokens"] for c in stored] == [None, expected]
     csv_rows = tracked.ok("export", "token-churn").splitlines()
     assert csv_rows[-1].split(",")[csv_rows[0].split(",").index("tokens")] == str(expected)
+
+
+# -- HALTED in status -------------------------------------------------------------------------------
+
+
+def test_status_shows_the_providers_preview_shows_halted(tracked: Sandbox) -> None:
+    for before, after in ((10, 20), (30, 20), (40, 30)):  # two negative deltas in three windows
+        tracked.ok("start", "codex", "--used", str(before))
+        tracked.ok("end", "codex", "--used", str(after))
+        tracked.ok("complete", "--outcome", "shipped", "--quality", "1")
+    reason = json.loads(tracked.ok("preview", "--json"))["providers"]["codex"]["halted"]
+    assert reason and reason.startswith("2 negative-delta anomalies in 3 windows")
+    assert json.loads(tracked.ok("status", "--json"))["halts"] == {"codex": reason}
+    text = tracked.ok("status")
+    assert f"codex is HALTED: {reason}" in text and "git tracker resume codex" in text
+    tracked.ok("resume", "codex")
+    assert json.loads(tracked.ok("status", "--json"))["halts"] == {}
+    assert "HALTED" not in tracked.ok("status")
