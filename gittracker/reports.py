@@ -202,6 +202,14 @@ def anomaly_records(ctx: Context) -> list[Record]:
     return ctx.repo.read_records(["anomaly"])
 
 
+@dataclass(frozen=True)
+class Selected:
+    """What ``log`` shows: the records in id order, and for each voided one the void that cancels it."""
+
+    items: list[Record | Skipped]
+    voided_by: dict[str, Record]
+
+
 def select_records(
     ctx: Context,
     kinds: Iterable[str] | None = None,
@@ -209,14 +217,16 @@ def select_records(
     since: str | None = None,
     *,
     foreign: bool = False,
-) -> list[Record | Skipped]:
+) -> Selected:
     """The records ``log`` shows, in id order; with ``foreign`` also the stored records this version cannot
     use (unknown kinds, newer versions), as they are stored."""
     kind_list = list(kinds) if kinds else None
     cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
     if provider is not None:
         check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(None if provider else kind_list)
+    # The voids are read whatever the filters: they mark the records shown as voided.
+    records, skipped = ctx.repo.read_ledger(None if provider or kind_list is None else [*kind_list, "void"])
+    voided_by = _voids_by_target(records)
     if provider is not None:
         records = _of_provider(records, provider)
     shown: list[Record | Skipped] = list(records)
@@ -231,7 +241,16 @@ def select_records(
             and (provider is None or isinstance(item, Record) or of_provider == provider)
         )
 
-    return sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item)))
+    return Selected(sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item))), voided_by)
+
+
+def _voids_by_target(records: Iterable[Record]) -> dict[str, Record]:
+    """record id -> the first void naming it (two clones may both void one record; the first did it)."""
+    voids: dict[str, Record] = {}
+    for record in records:
+        if record.kind == "void":
+            voids.setdefault(str(record["target_id"]), record)
+    return voids
 
 
 def _face(item: Record | Skipped) -> tuple[str, str, object]:

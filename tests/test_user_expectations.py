@@ -150,3 +150,36 @@ def test_status_shows_the_providers_preview_shows_halted(tracked: Sandbox) -> No
     tracked.ok("resume", "codex")
     assert json.loads(tracked.ok("status", "--json"))["halts"] == {}
     assert "HALTED" not in tracked.ok("status")
+
+
+# -- log: voided records, and no match --------------------------------------------------------------
+
+
+def test_log_marks_voided_records_in_text_and_keeps_json_as_stored(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.ok("undo", "codex")
+    tracked.ok("start", "codex", "--used", "11")
+    voids = {v["target_id"]: v for v in tracked.records("void")}
+    lines = tracked.ok("log").splitlines()
+    records = tracked.records()
+    assert len(lines) == len(records)
+    for line, record in zip(lines, records, strict=True):
+        void = voids.get(record["id"])
+        if void is None:
+            assert "[voided" not in line, line
+        else:
+            assert line.endswith(f"[voided by {void['id']}: undo-before]"), line
+    # Only snapshots asked for: the voids are still what marks them.
+    snapshots = tracked.ok("log", "--kind", "snapshot").splitlines()
+    assert [line.endswith("undo-before]") for line in snapshots] == [True, False]
+    for line in tracked.ok("log", "--json").splitlines():
+        assert "voided" not in json.loads(line)  # as stored: nothing added
+
+
+def test_log_with_no_match_says_so_and_json_prints_nothing(tracked: Sandbox) -> None:
+    assert tracked.ok("log").strip() == "no records yet"
+    tracked.ok("start", "codex", "--used", "10")
+    assert tracked.ok("log", "--since", "2999-01-01").strip() == "no records match --since 2999-01-01"
+    none = tracked.ok("log", "--kind", "anomaly", "--provider", "glm").strip()
+    assert none == "no records match --kind anomaly --provider glm"
+    assert tracked.ok("log", "--json", "--since", "2999-01-01") == ""
