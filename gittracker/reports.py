@@ -125,7 +125,7 @@ def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | Non
             raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
         target = state.last_closed_window
     if _ULID_PREFIX.match(target):
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void", "usage"]))
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
         window_id = resolve_window(ctx, state, window_ids(records), target)
         closes = [r for r in records if r.kind == "window-close" and r["window_id"] == window_id]
         if closes:

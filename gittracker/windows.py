@@ -110,14 +110,17 @@ def _refuse_soon_after_a_reset(ctx: Context, provider: str, reading: Reading, mo
     """A before reading taken right after a reset is as unreliable as an after (the meter may not show the reset
     yet): the reset buffer holds for ``start`` too, on the meter the window's delta will most likely be on."""
     meter = binding_meter(provider, reading, reading, ctx.config.capacity.get(provider))
-    latest = _latest_reset(ctx, provider, meter, reading, reading, moment) if meter is not None else None
-    if meter is not None and latest is not None and _within_buffer(ctx, latest, moment):
-        settled = latest + timedelta(minutes=ctx.config.reset_buffer_minutes)
-        raise Refused(
-            f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(latest)}, less than "
-            f"{ctx.config.reset_buffer_minutes:g} min ago: a before reading this soon after a reset is unreliable; "
-            f"read the meter again after {clock.format_ts(settled)}"
-        )
+    if meter is None:  # no meter to take a delta on: require_binding has refused already
+        return
+    latest = _latest_reset(ctx, provider, meter, reading, reading, moment)
+    if latest is None or not _within_buffer(ctx, latest, moment):
+        return
+    settled = latest + timedelta(minutes=ctx.config.reset_buffer_minutes)
+    raise Refused(
+        f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(latest)}, less than "
+        f"{ctx.config.reset_buffer_minutes:g} min ago: a before reading this soon after a reset is unreliable; "
+        f"read the meter again after {clock.format_ts(settled)}"
+    )
 
 
 def _opening_records(
