@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import clock
-from gittracker.capacity import Reading, from_options
+from gittracker.capacity import Reading, from_options, meter_label
 from gittracker.errors import BadInput
 from gittracker.statuscache import last_statusline_reading
 
@@ -61,6 +61,10 @@ _WARNINGS = {
 }
 
 
+# The options that type each meter's reset time.
+_TYPED_RESET_OPTIONS = {"five_hour": "--resets-at", "weekly": "--weekly-resets-at"}
+
+
 @dataclass(frozen=True)
 class Capture:
     """A reading, where it came from, and what the user should be told about it."""
@@ -72,13 +76,24 @@ class Capture:
     notes: Mapping[str, str] = field(default_factory=dict)  # parse_errors code -> what it means here
 
     def echo(self) -> list[str]:
-        """``read from paste: …`` and one ``warning: …`` per thing to know; nothing for typed values."""
-        if self.origin is None:
-            return []
+        """``read from paste: …`` and one ``warning: …`` per thing to know; typed values are not echoed, only a
+        typed reset time already past is."""
         now = clock.now()
+        if self.origin is None:
+            return [f"warning: {line}" for line in self._typed_resets_past(now)]
         lines = [f"read from {self.origin}: {self.summary(now)}"]
         lines += [f"warning: {self.warning(code)}" for code in self.reading.parse_errors]
         return lines
+
+    def _typed_resets_past(self, now: datetime) -> list[str]:
+        """A typed reset time is the next reset; one already past is most often a local time typed without its
+        zone. It is kept, as the reset that happened then (the reset guards count it)."""
+        return [
+            f"{option} {stamp} is already past: taken as a reset of the {meter_label(meter)} window that happened "
+            "then (a time without a zone is UTC)"
+            for meter, option in _TYPED_RESET_OPTIONS.items()
+            if (stamp := self.reading.resets_of(meter)) is not None and clock.parse_ts(stamp) <= now
+        ]
 
     def summary(self, now: datetime) -> str:
         """``5h 36% used (resets 13:57 CET), weekly 38% (resets 08:00 CEST on 7 Jun)``, shortest meter first."""

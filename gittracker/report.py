@@ -30,7 +30,8 @@ _SHOWN = {
 }
 
 
-def format_record(record: Record) -> str:
+def format_record(record: Record, voided_by: Record | None = None) -> str:
+    """One record on one line; a voided one ends ``[voided by <void id>: <reason>]``."""
     fields = []
     for name in _SHOWN.get(record.kind, tuple(record.body)):
         value = record.get(name)
@@ -40,7 +41,19 @@ def format_record(record: Record) -> str:
             fields.append(f"{name}={_fmt(value)}")
     if record.kind == "snapshot":
         fields.insert(2, f"read: {_reading_of(dict(record.body))};")
+    if voided_by is not None:
+        fields.append(f"[voided by {voided_by.id}: {voided_by['reason']}]")
     return f"{record.ts}  {record.kind:<12} {record.agent_id:<8} {' '.join(fields)}"
+
+
+def format_no_records(kinds: Sequence[str], provider: str | None, since: str | None) -> str:
+    """What ``log`` says when it has nothing to show: an empty screen reads like a failure."""
+    filters = [f"--kind {kind}" for kind in kinds]
+    if provider is not None:
+        filters.append(f"--provider {provider}")
+    if since is not None:
+        filters.append(f"--since {since}")
+    return f"no records match {' '.join(filters)}" if filters else "no records yet"
 
 
 def format_stored(item: Skipped) -> str:
@@ -68,6 +81,8 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append("no open windows")
     for provider, reading in sorted(data["readings"].items()):
         lines.append(f"last {provider} reading {reading.get('ts')}: {_reading_of(reading)}")
+    for provider, reason in sorted(data["halts"].items()):
+        lines.append(f"{provider} is HALTED: {reason}; fix the capture, then `git tracker resume {provider}`")
     if data["queued_stamps"]:
         lines.append(f"{data['queued_stamps']} commit stamp(s) queued for notes (`git tracker flush` writes them)")
     if data["problems"]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import UNITS, check_provider
-from gittracker.context import Context, new_record, recover, resolve_window, window_ids
+from gittracker.context import Context, index_of, new_record, recover, resolve_window, window_ids
 from gittracker.errors import BadInput, Refused
-from gittracker.records import Record, Skipped, live_records
+from gittracker.records import PROVIDERS, Record, Skipped, live_records
 
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
@@ -25,7 +25,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         raise BadInput(f"--phase: expected plan, mid or final, got {phase!r}")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
-        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void"]))
+        records = live_records(ctx.repo.read_records(["window-open", "window-close", "void", "usage"]))
         if window is None and state.open:
             target = max(state.open.values(), key=lambda w: w["opened_ts"])["window_id"]
         else:
@@ -45,7 +45,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
             provider=opens[-1]["provider"],
             phase=phase,
             commit=end,
-            tokens=None,
+            tokens=_tokens_so_far(records, target),
             added=churn.added,
             deleted=churn.deleted,
             files=churn.files,
@@ -53,6 +53,14 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         )
         ctx.repo.append_records([record])
     return {"checkpoint_id": record.id, **record.body}
+
+
+def _tokens_so_far(records: list[Record], window_id: str) -> int | None:
+    """The window's tokens as ``preview`` counts them: what ``ingest`` attributed to it (closed windows only), or
+    None when nothing is known — never 0 for "not read"."""
+    from gittracker.usage import window_tokens
+
+    return window_tokens(records).get(window_id)
 
 
 @dataclass(frozen=True)
@@ -179,13 +187,27 @@ def status(ctx: Context) -> dict[str, Any]:
         "agents": agents,
         "readings": readings,
         "queued_stamps": queued,
-        "halts": {},
+        "halts": _halts(ctx),
         "problems": problems,
     }
 
 
+def _halts(ctx: Context) -> dict[str, str]:
+    """provider -> why the stop rule halted it: the reason ``start`` refuses with, and ``preview`` shows."""
+    index = index_of(ctx)
+    return {provider: reason for provider in PROVIDERS if (reason := index.halt_reason(provider)) is not None}
+
+
 def anomaly_records(ctx: Context) -> list[Record]:
     return ctx.repo.read_records(["anomaly"])
+
+
+@dataclass(frozen=True)
+class Selected:
+    """What ``log`` shows: the records in id order, and for each voided one the void that cancels it."""
+
+    items: list[Record | Skipped]
+    voided_by: dict[str, Record]
 
 
 def select_records(
@@ -195,14 +217,16 @@ def select_records(
     since: str | None = None,
     *,
     foreign: bool = False,
-) -> list[Record | Skipped]:
+) -> Selected:
     """The records ``log`` shows, in id order; with ``foreign`` also the stored records this version cannot
     use (unknown kinds, newer versions), as they are stored."""
     kind_list = list(kinds) if kinds else None
     cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
     if provider is not None:
         check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(None if provider else kind_list)
+    # The voids are read whatever the filters: they mark the records shown as voided.
+    records, skipped = ctx.repo.read_ledger(None if provider or kind_list is None else [*kind_list, "void"])
+    voided_by = _voids_by_target(records)
     if provider is not None:
         records = _of_provider(records, provider)
     shown: list[Record | Skipped] = list(records)
@@ -217,7 +241,16 @@ def select_records(
             and (provider is None or isinstance(item, Record) or of_provider == provider)
         )
 
-    return sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item)))
+    return Selected(sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item))), voided_by)
+
+
+def _voids_by_target(records: Iterable[Record]) -> dict[str, Record]:
+    """record id -> the first void naming it (two clones may both void one record; the first did it)."""
+    voids: dict[str, Record] = {}
+    for record in records:
+        if record.kind == "void":
+            voids.setdefault(str(record["target_id"]), record)
+    return voids
 
 
 def _face(item: Record | Skipped) -> tuple[str, str, object]:

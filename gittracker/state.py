@@ -20,6 +20,9 @@ from gittracker.files import atomic_write, file_lock, lock_held, try_file_lock
 from gittracker.findings import Finding
 
 STATE_VERSION = 1
+# How many replaced readings a provider's kept reading carries: enough to undo an end and then its start
+# (the after replaced the before, which replaced the reading before the window).
+KEPT_REPLACED = 3
 
 
 OPEN_WINDOW_KEYS = frozenset(
@@ -204,6 +207,11 @@ class LocalState:
                 atomic_write(path, line + "\n")
 
     def provider_reading(self, provider: str) -> dict[str, Any] | None:
+        """The provider's last reading on this machine (without the readings it replaced)."""
+        kept = self._kept_reading(provider)
+        return None if kept is None else {key: value for key, value in kept.items() if key != "replaced"}
+
+    def _kept_reading(self, provider: str) -> dict[str, Any] | None:
         path = self.root / "providers" / f"{provider}.json"
         try:
             data = json.loads(path.read_text())
@@ -215,9 +223,10 @@ class LocalState:
         """Keep the provider's latest reading; a reading without reset times keeps the known ones.
 
         Reset times are evidence for the reset guards of ``end``: a later reading that simply did not
-        show them must not erase them.
+        show them must not erase them. The reading it replaces is kept with it (``replaced``), so that an
+        ``undo`` of the new one can bring it back.
         """
-        previous = self.provider_reading(provider) or {}
+        previous = self._kept_reading(provider) or {}
         merged = dict(reading)
         for key in ("resets_at", "weekly_resets_at"):
             if merged.get(key) is None and previous.get(key) is not None:
@@ -228,6 +237,8 @@ class LocalState:
             **_reset_times(previous),
             **_reset_times(reading),
         }
+        if previous:
+            merged["replaced"] = _history(previous, KEPT_REPLACED)
         atomic_write(self.root / "providers" / f"{provider}.json", json.dumps(merged, sort_keys=True))
 
     def known_resets(self, provider: str) -> dict[str, str]:
@@ -237,15 +248,28 @@ class LocalState:
         return {**_reset_times(kept), **(known if isinstance(known, dict) else {})}
 
     def forget_provider_reading(self, provider: str, snapshot_id: str, fallback: dict[str, Any] | None) -> None:
-        """An undo voided the reading kept for ``provider``: fall back to the one before it, if known."""
-        current = self.provider_reading(provider)
+        """An undo voided the reading kept for ``provider``: bring back the one it replaced, else ``fallback``
+        (a reading kept by a version that did not keep the replaced one), else none."""
+        current = self._kept_reading(provider)
         if current is None or current.get("snapshot_id") != snapshot_id:
-            return
+            return  # a later reading replaced it meanwhile: that one stays
         path = self.root / "providers" / f"{provider}.json"
-        if fallback is None:
+        restored = current.get("replaced")
+        if not isinstance(restored, dict):
+            restored = fallback
+        if restored is None:
             path.unlink(missing_ok=True)
         else:
-            atomic_write(path, json.dumps(fallback, sort_keys=True))
+            atomic_write(path, json.dumps(restored, sort_keys=True))
+
+
+def _history(reading: dict[str, Any], depth: int) -> dict[str, Any]:
+    """``reading`` with at most ``depth`` readings in its chain of replaced ones (the file stays small)."""
+    kept = {key: value for key, value in reading.items() if key != "replaced"}
+    older = reading.get("replaced")
+    if depth > 1 and isinstance(older, dict):
+        kept["replaced"] = _history(older, depth - 1)
+    return kept
 
 
 def _reset_times(reading: dict[str, Any]) -> dict[str, str]:

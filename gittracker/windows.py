@@ -71,7 +71,9 @@ def start(
         state = recover(ctx)
         _refuse_when_halted(ctx, provider, override_halt)
         _refuse_when_open(ctx, state, provider)
-        snapshot, opened = _opening_records(ctx, provider, reading, labels)
+        moment = clock.now()
+        _refuse_soon_after_a_reset(ctx, provider, reading, moment)
+        snapshot, opened = _opening_records(ctx, provider, reading, labels, moment)
         after = copy_state(state)
         after.open[provider] = _open_entry(snapshot, opened)
         commit(ctx, state, after, [snapshot, opened])
@@ -104,11 +106,27 @@ def _refuse_when_open(ctx: Context, state: AgentState, provider: str) -> None:
         )
 
 
+def _refuse_soon_after_a_reset(ctx: Context, provider: str, reading: Reading, moment: datetime) -> None:
+    """A before reading taken right after a reset is as unreliable as an after (the meter may not show the reset
+    yet): the reset buffer holds for ``start`` too, on the meter the window's delta will most likely be on."""
+    meter = binding_meter(provider, reading, reading, ctx.config.capacity.get(provider))
+    if meter is None:  # no meter to take a delta on: require_binding has refused already
+        return
+    latest = _latest_reset(ctx, provider, meter, reading, reading, moment)
+    if latest is None or not _within_buffer(ctx, latest, moment):
+        return
+    settled = latest + timedelta(minutes=ctx.config.reset_buffer_minutes)
+    raise Refused(
+        f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(latest)}, less than "
+        f"{ctx.config.reset_buffer_minutes:g} min ago: a before reading this soon after a reset is unreliable; "
+        f"read the meter again after {clock.format_ts(settled)}"
+    )
+
+
 def _opening_records(
-    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None]
+    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None], moment: datetime
 ) -> tuple[Record, Record]:
     """The before snapshot and the window-open record, one moment and one new window id."""
-    moment = clock.now()
     window_id = clock.new_id(moment)
     snapshot = new_record(
         ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
@@ -191,10 +209,15 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
 
 
 def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after: Reading) -> list[datetime]:
-    """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window)."""
+    """Every reset instant of ``meter`` we have evidence of for this provider (prompts reset with the 5-hour window).
+
+    Evidence is a reset time already past: the before's, the after's own (a reading that shows its window's
+    reset as past was taken before it, or was typed so), or the latest any reading on this machine showed.
+    """
     shown = FIVE_HOUR if meter == PROMPTS else meter
     last = ctx.local.known_resets(provider).get(shown)
-    times = [clock.parse_ts(text) for text in (before.resets_of(shown), last) if isinstance(text, str)]
+    shown_times = (before.resets_of(shown), after.resets_of(shown), last)
+    times = [clock.parse_ts(text) for text in shown_times if isinstance(text, str)]
     old_text, new_text = before.resets_of(shown), after.resets_of(shown)
     if old_text and new_text:
         # The after's reset lies a whole window later: the before's reset happened in between.
@@ -311,8 +334,7 @@ def _reset_checks(
     errors: list[str] = []
     notes: list[str] = []
     resets = [r for r in _reset_times(ctx, provider, meter, before, after) if r <= moment]
-    buffer = timedelta(minutes=ctx.config.reset_buffer_minutes)
-    if resets and moment - max(resets) < buffer:
+    if resets and _within_buffer(ctx, max(resets), moment):
         if not force:
             raise Refused(
                 f"the {provider} {meter_label(meter)} meter reset at {clock.format_ts(max(resets))}, less than "
@@ -323,6 +345,17 @@ def _reset_checks(
     if any(clock.parse_ts(window["opened_ts"]) < r <= moment for r in resets):
         errors.append("reset-inside-window")
     return errors, notes
+
+
+def _latest_reset(
+    ctx: Context, provider: str, meter: str, before: Reading, after: Reading, moment: datetime
+) -> datetime | None:
+    return max((r for r in _reset_times(ctx, provider, meter, before, after) if r <= moment), default=None)
+
+
+def _within_buffer(ctx: Context, reset: datetime, moment: datetime) -> bool:
+    """Readings less than ``reset_buffer_minutes`` after a reset are unreliable."""
+    return moment - reset < timedelta(minutes=ctx.config.reset_buffer_minutes)
 
 
 def _other_deltas(
@@ -554,6 +587,8 @@ def complete(
     feature_id = typed_text(feature_id, "--feature")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
+        if window is None:
+            _refuse_default_while_open(ctx, state)
         index = index_of(ctx)
         window_id = resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
         close = index.live_close(window_id)
@@ -581,6 +616,19 @@ def complete(
         "completion_id": completion.id,
         "replaced": [old[0] for old in done],
     }
+
+
+def _refuse_default_while_open(ctx: Context, state: AgentState) -> None:
+    """The default is the last closed window; with a window open the user most likely means that one, and an
+    outcome silently filed on an older window is hard to notice: ask for the end, or for the WINDOW."""
+    if not state.open:
+        return
+    window = max(state.open.values(), key=lambda w: w["opened_ts"])
+    also = f" (and {len(state.open) - 1} more)" if len(state.open) > 1 else ""
+    raise Refused(
+        f"agent {ctx.agent_id} has a {window['provider']} window open ({window['window_id']}){also}: "
+        f"`git tracker end {window['provider']}` it first, or name the WINDOW to complete"
+    )
 
 
 # -- stop rule ---------------------------------------------------------------------------------------------

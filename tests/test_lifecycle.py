@@ -255,7 +255,8 @@ def test_snapshot_status_and_log_filters(tracked: Sandbox) -> None:
     assert "claude window" in tracked.ok("status")
     claude_only = tracked.ok("log", "--json", "--provider", "claude").splitlines()
     assert len(claude_only) == 3 and all(json.loads(line)["provider"] == "claude" for line in claude_only)
-    assert tracked.ok("log", "--since", "2999-01-01") == ""
+    assert tracked.ok("log", "--since", "2999-01-01") == "no records match --since 2999-01-01\n"
+    assert tracked.ok("log", "--json", "--since", "2999-01-01") == ""
     assert tracked.tracker("snapshot", "codex", "--phase", "before", "--used", "1").returncode == 2
 
 

@@ -32,15 +32,18 @@ def status(as_json: bool) -> int:
 def log(kinds: tuple[str, ...], provider: str | None, since: str | None, everything: bool, as_json: bool) -> int:
     """The records, newest last (--json: one stored record per line)."""
     from gittracker.records import KINDS, Record, stored_json
-    from gittracker.report import format_record, format_stored
+    from gittracker.report import format_no_records, format_record, format_stored
     from gittracker.reports import select_records
 
     for kind in kinds:
         if kind not in KINDS and not everything:
             raise BadInput(f"--kind: expected one of {', '.join(KINDS)} (or --all for others), got {kind!r}")
-    for item in select_records(context(), kinds, provider, since, foreign=everything):
+    selected = select_records(context(), kinds, provider, since, foreign=everything)
+    if not selected.items and not as_json:  # --json: no line is the empty answer
+        click.echo(format_no_records(kinds, provider, since))
+    for item in selected.items:
         if isinstance(item, Record):
-            click.echo(item.to_json() if as_json else format_record(item))
+            click.echo(item.to_json() if as_json else format_record(item, selected.voided_by.get(item.id)))
         else:
             click.echo(stored_json(item.stored or {}) if as_json else format_stored(item))
     return EXIT_OK
