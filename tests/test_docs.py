@@ -503,7 +503,18 @@ def test_the_readme_walkthrough_runs_as_written_and_prints_what_it_shows(tmp_pat
 
 # -- the README's first command, in a fresh checkout and venv --------------------------------------------
 
-JUNK = (".git", ".venv*", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".cache")
+JUNK = (
+    ".git",
+    ".venv*",
+    ".cache",
+    "__pycache__",
+    "*_cache",
+    ".hypothesis",
+    "node_modules",
+    "dist",
+    "build",
+    "*.egg-info",
+)
 
 
 def first_shell_block(text: str) -> str:
@@ -518,11 +529,12 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 def fresh_shell_environment(environ: dict[str, str]) -> dict[str, str]:
     """A new login shell's environment: no venv active, so no git-tracker on PATH until the block makes one.
 
-    Where the system's own Python is recent enough (Debian 12 and later) only the system folders are on PATH, as
-    on a fresh Debian machine: its python3 refuses `pip install` outside a venv ("externally managed"), which is
-    what the README's command must cope with. Elsewhere the PATH is this one, less the venv running the tests."""
+    Where the system's own Python can make a venv and is recent enough (Debian 12 and later, with python3-venv as
+    the README says) only the system folders are on PATH, as on a fresh Debian machine: its python3 refuses
+    `pip install` outside a venv ("externally managed"), which is what the README's command must cope with.
+    Elsewhere the PATH is this one, less the venv running the tests."""
     python = shutil.which("python3", path=SYSTEM_PATH)
-    check = "import sys; sys.exit(sys.version_info < (3, 11))"
+    check = "import ensurepip, sys; sys.exit(sys.version_info < (3, 11))"  # Debian ships ensurepip in python3-venv
     if python is not None and subprocess.run([python, "-c", check]).returncode == 0:
         path = SYSTEM_PATH
     else:
