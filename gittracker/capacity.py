@@ -73,6 +73,19 @@ def meter_unit(name: str) -> str:
     return "prompts" if name == PROMPTS else "percent"
 
 
+def amount_text(unit: str, value: float) -> str:
+    """An amount in a meter's unit (``meter_unit``), spelled one way wherever it is shown: ``12.5%``,
+    ``1 prompt``, ``224 prompts``."""
+    if unit == "prompts":
+        return f"{value:g} prompt" if value == 1 else f"{value:g} prompts"
+    return f"{value:g}%"
+
+
+def unit_text(unit: str) -> str:
+    """One unit of a meter, for figures per unit: ``lines per %``, ``tokens per prompt``."""
+    return "prompt" if unit == "prompts" else "%"
+
+
 def meter_label(name: str) -> str:
     """How a meter is shown to people: ``5h``, ``weekly``, ``weekly (sonnet)``, ``prompts``."""
     match = _METER_NAME.fullmatch(name)

@@ -51,9 +51,6 @@ def run(path: Path | str = ".", *, fix: bool = False) -> Report:
 
 
 def diagnose(repo: Repo) -> list[Finding]:
-    sha256 = _object_format(repo)
-    if sha256 is not None:
-        return [sha256]  # libgit2 cannot open it: nothing else can be looked at
     local = LocalState(repo.tracker_dir)
     if not local.manifest.exists() and not local.root.is_dir():
         return [Finding("not-set-up", f"git-tracker is not set up in {repo.toplevel}", "run `git tracker init`")]
@@ -82,16 +79,6 @@ def repair(repo: Repo, findings: list[Finding]) -> list[str]:
 
 
 # -- the repository and the settings ------------------------------------------------------------------------
-
-
-def _object_format(repo: Repo) -> Finding | None:
-    if repo.object_format() == "sha1":
-        return None
-    return Finding(
-        "sha256-repository",
-        f"{repo.toplevel} uses SHA-256 object names, which the git library git-tracker uses (libgit2) cannot read",
-        "git-tracker cannot work in this repository; use it in a SHA-1 repository",
-    )
 
 
 def _settings(repo: Repo) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 
 EXIT_OK = 0
-EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, halted provider)
+EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, halted provider, SHA-256 repository)
 EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initialised)
 EXIT_INTERNAL = 3  # a bug: an unexpected exception
 
@@ -31,6 +31,12 @@ class BadInput(TrackerError):
 
 class NotARepository(TrackerError):
     """The current directory is not inside a git work tree."""
+
+
+class UnsupportedRepository(TrackerError):
+    """A repository git-tracker cannot work in whatever the user does (a SHA-256 one): every command refuses it."""
+
+    exit_code = EXIT_REFUSED
 
 
 class NotInitialised(TrackerError):

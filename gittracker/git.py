@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed
+from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
 from gittracker.gitfiles import is_object_id
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
@@ -101,6 +101,31 @@ def _git_process(
     return done.stdout
 
 
+_FORMAT_NAMES = {"sha256": "SHA-256"}
+
+
+def _rev_parse(start: Path, *options: str) -> list[str] | None:
+    """``git rev-parse`` run in ``start``: its lines, or None when git refuses (not a repository, no work tree)."""
+    done = subprocess.run(
+        ["git", "rev-parse", *options], cwd=start, env=clean_env(), capture_output=True, text=True, check=False
+    )
+    return done.stdout.splitlines() if done.returncode == 0 else None
+
+
+def _no_work_tree(start: Path) -> NotARepository:
+    """Why ``start`` has no work tree to track: not in a repository, a bare repository, or inside a git directory."""
+    found = _rev_parse(start, "--is-bare-repository", "--is-inside-git-dir", "--absolute-git-dir")
+    if found is None or len(found) != 3:
+        return NotARepository("not inside a git work tree (run this in your repository, after `git init`)")
+    bare, _, git_dir = found
+    if bare == "true":
+        return NotARepository(
+            f"{git_dir} is a bare repository: it has no work tree, so no commits of yours to track; run this in a "
+            f"clone of it (`git clone {git_dir}`)"
+        )
+    return NotARepository(f"inside the git directory {git_dir}: run this in the repository's work tree")
+
+
 def _abs(base: Path, value: str) -> Path:
     path = Path(value)
     return (path if path.is_absolute() else base / path).resolve()
@@ -116,21 +141,20 @@ class Repo:
 
     @classmethod
     def discover(cls, start: Path | str = ".") -> Repo:
+        """The repository ``start`` is in; every command finds it here, so a repository git-tracker cannot work
+        in is refused here, once, with the same line whatever the command."""
         start = Path(start)
         if not start.is_dir():
             raise NotARepository(f"not a directory: {start}")
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
-            cwd=start,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        lines = out.stdout.splitlines()
-        if out.returncode != 0 or len(lines) != 3:
-            raise NotARepository("not inside a git work tree (run this in your repository, after `git init`)")
-        toplevel, git_dir, common = lines
+        lines = _rev_parse(start, "--show-toplevel", "--absolute-git-dir", "--git-common-dir", "--show-object-format")
+        if lines is None or len(lines) != 4:
+            raise _no_work_tree(start)
+        toplevel, git_dir, common, object_format = lines
+        if object_format != "sha1":
+            raise UnsupportedRepository(
+                f"{toplevel} is a {_FORMAT_NAMES.get(object_format, object_format)} repository: git-tracker works "
+                "only in SHA-1 repositories (libgit2, the git library it uses, cannot read them)"
+            )
         return cls(Path(toplevel).resolve(), Path(git_dir).resolve(), _abs(start.resolve(), common))
 
     @property
@@ -284,10 +308,6 @@ class Repo:
     def config_unset_value(self, key: str, value: str) -> None:
         # --fixed-value: the value is a literal, not a regex (git >= 2.30).
         self.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
-
-    def object_format(self) -> str:
-        """``sha1``, or ``sha256`` for a repository that libgit2 (so git-tracker) cannot read."""
-        return self.git("rev-parse", "--show-object-format", check=False).strip() or "sha1"
 
     def config_remove_section_if_empty(self, section: str) -> bool:
         """Remove ``[section]`` when no key is left in it (``--unset`` may leave the empty header behind)."""

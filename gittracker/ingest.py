@@ -41,7 +41,7 @@ from gittracker.logstate import (
 )
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
-from gittracker.sources.tail import MAX_LINE_BYTES, Reading, Seen, open_new
+from gittracker.sources.tail import Reading, Seen, Unreadable, open_new
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,
@@ -237,8 +237,8 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
         skipped = 0
         for number, line in reading.lines():
             try:
-                if line is None:
-                    raise BadLine(f"a line of at most {MAX_LINE_BYTES >> 20} MiB, got more without its newline")
+                if isinstance(line, Unreadable):
+                    raise BadLine(line.expected)
                 found = parse(number, line, extra, file_key)
             except BadLine as error:
                 if not skip_invalid:

@@ -136,10 +136,8 @@ def _preflight(repo: Repo, folder: Path | None, force: bool) -> None:
     try:
         repo.pygit  # noqa: B018 - opening it is the check (libgit2 cannot open every repository)
     except Exception as error:  # pygit2 raises several types for repositories libgit2 cannot read
-        raise BadInput(
-            f"git-tracker cannot open this repository with libgit2 ({error}); SHA-256 repositories "
-            "are not supported yet"
-        ) from None
+        # SHA-256 repositories are refused earlier, by Repo.discover; this is whatever else libgit2 cannot read.
+        raise BadInput(f"git-tracker cannot open this repository with libgit2 ({error})") from None
     if folder is None:
         return
     if classify(folder, repo.common_dir, repo.toplevel) == WORKTREE and not force:

@@ -196,7 +196,7 @@ def provider_report(arm: Arm, versus: Arm | None, mde: float, halted: str | None
         "power": power,
         "n_per_arm_for_80pct_power": n_needed,
         "quality_mean": _mean(qualities),
-        "lines_per_pct": (sum(row.lines or 0 for row in with_lines) / capacity_with_lines)
+        "lines_per_unit": (sum(row.lines or 0 for row in with_lines) / capacity_with_lines)
         if capacity_with_lines > 0
         else None,
         "pending": sum(1 for row in mine if not row.completed),
@@ -225,9 +225,12 @@ def _dollar_report(conversion: currency.Conversion, ratio: stats.RatioEstimate, 
 def _power(
     usable: Sequence[WindowRow], baseline_rows: Sequence[WindowRow] | None, mde: float
 ) -> tuple[float | None, int | None]:
-    """Prospective power to detect a relative difference of ``mde`` against the baseline arm.
+    """Prospective power to detect a relative difference of ``mde`` against the baseline arm, and the windows per
+    arm 80 % power needs.
 
-    For the baseline itself (``baseline_rows`` None) the comparison arm is taken to be as large as it.
+    Power is a property of a comparison: with no baseline arm to compare with (``baseline_rows`` None: the
+    baseline itself, another meter, a provider not comparable in dollars) there is none. The windows per arm are
+    then from the provider's own spread, as if the other arm were like it: what a comparison would need.
     """
     mine = _log_effs(usable)
     other = _log_effs(_usable(baseline_rows)) if baseline_rows is not None else mine
@@ -236,7 +239,8 @@ def _power(
     if s is None or s <= 0 or not mine or not other:
         return None, None
     d = stats.effect_size(mde, s)
-    return stats.power_two_sample(d, len(mine), len(other)), stats.n_per_arm_for_power(d)
+    power = stats.power_two_sample(d, len(mine), len(other)) if baseline_rows is not None else None
+    return power, stats.n_per_arm_for_power(d)
 
 
 def _comparable(arm: Arm, base: Arm) -> bool:
@@ -344,7 +348,7 @@ def build_preview(
     for name, found in arms.items():
         if provider not in (None, name) or not found:
             continue
-        # Power against the baseline where the two can be compared in dollars, else against an arm like itself.
+        # Power is against the baseline, where the two can be compared in dollars; else there is none.
         versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
         providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, rows), tokens_of)
     compared = comparisons(primary, chosen)
@@ -357,6 +361,7 @@ def build_preview(
     return {
         "schema_version": SCHEMA_VERSION,
         "baseline": chosen,
+        "mde": mde,
         "churn_selection": churn_selection,
         "providers": providers,
         "comparisons": compared,
@@ -516,7 +521,7 @@ def _gate_g1(
             preview = build_preview(as_of, lines_of, baseline=baseline, mde=mde, plans=plans)
             report = preview["providers"].get(provider)
             base = preview["providers"].get(preview["baseline"] or "", {})
-            checks.append(_g1_check(cutoff, report, base.get("quality_mean")))
+            checks.append(_g1_check(cutoff, report, base.get("quality_mean"), _why_no_power(provider, preview)))
         passed = len(checks) == 2 and all(check["pass"] for check in checks)
         per_provider[provider] = {"pass": passed, "as_of": checks}
     winners = [p for p, result in per_provider.items() if result["pass"]]
@@ -529,7 +534,22 @@ def _gate_g1(
     return {"pass": bool(winners), "detail": detail, "providers": per_provider}
 
 
-def _g1_check(cutoff: str, report: dict[str, Any] | None, baseline_quality: float | None) -> dict[str, Any]:
+def _why_no_power(provider: str, preview: dict[str, Any]) -> str:
+    """Why a provider's power is null, for G1: power is only ever against the baseline."""
+    baseline = preview["baseline"]
+    if provider == baseline:
+        return "the baseline is what the others are compared with"
+    if baseline not in preview["providers"]:
+        return f"the baseline {baseline} has no windows yet"
+    note = preview["comparisons"].get(provider, {}).get("note") or ""
+    if note.startswith("not comparable"):
+        return "not comparable with the baseline in dollars"
+    return "too few windows or no spread"
+
+
+def _g1_check(
+    cutoff: str, report: dict[str, Any] | None, baseline_quality: float | None, no_power: str
+) -> dict[str, Any]:
     if report is None:
         return {"as_of": cutoff, "pass": False, "failed": ["no data"]}
     failed = []
@@ -540,7 +560,9 @@ def _g1_check(cutoff: str, report: dict[str, Any] | None, baseline_quality: floa
         failed.append(f"ci_width=n/a: no figure in dollars ({dollars['reason']})")
     elif dollars["ci_width"] is None or dollars["ci_width"] > G1_MAX_CI_WIDTH:
         failed.append(f"ci_width={_fmt(dollars['ci_width'])} > 0.30 (work per dollar)")
-    if report["power"] is None or report["power"] < G1_MIN_POWER:
+    if report["power"] is None:
+        failed.append(f"power=n/a: {no_power}")
+    elif report["power"] < G1_MIN_POWER:
         failed.append(f"power={_fmt(report['power'])} < 0.8")
     quality = report["quality_mean"]
     if quality is None or baseline_quality is None or quality < G1_QUALITY_FACTOR * baseline_quality:

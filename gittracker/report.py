@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gittracker.capacity import meter_label
+from gittracker.capacity import amount_text, meter_label, unit_text
 from gittracker.errors import TrackerError
 from gittracker.records import STAMP_FIELDS, Record, Skipped
 
@@ -104,11 +104,12 @@ def _reading_of(fields: dict[str, Any]) -> str:
 
 def format_delta(meter: str, delta: float | None, errors: Sequence[str] = ()) -> str:
     """``12.5% of 5h``, ``3 prompts``, or ``unknown (negative-delta)``."""
-    from gittracker.capacity import PROMPTS, meter_label
+    from gittracker.capacity import PROMPTS, amount_text, meter_label, meter_unit
 
     if delta is None:
         return f"unknown ({', '.join(errors)})" if errors else f"unknown on {meter_label(meter)}"
-    return f"{delta:g} prompts" if meter == PROMPTS else f"{delta:g}% of {meter_label(meter)}"
+    amount = amount_text(meter_unit(meter), delta)
+    return amount if meter == PROMPTS else f"{amount} of {meter_label(meter)}"
 
 
 def format_end(result: dict[str, Any]) -> str:
@@ -162,10 +163,10 @@ def format_doctor(data: dict[str, Any]) -> str:
 def format_demo(data: dict[str, Any]) -> str:
     lines = [f"demo repository: {data['repository']}", "", "records:"]
     lines += [f"  {kind:<13} {count}" for kind, count in sorted(data["records"].items())]
-    lines += ["", f"{'provider':<8} {'windows':>7} {'capacity':>9} {'shipped':>7} {'partial':>7} {'failed':>6}"]
+    lines += ["", f"{'provider':<8} {'windows':>7} {'capacity':>12} {'shipped':>7} {'partial':>7} {'failed':>6}"]
     for provider, row in data["providers"].items():
         lines.append(
-            f"{provider:<8} {row['windows']:>7} {row['capacity']:>8g}{row['unit']:<1} {row['shipped']:>7} "
+            f"{provider:<8} {row['windows']:>7} {amount_text(row['unit'], row['capacity']):>12} {row['shipped']:>7} "
             f"{row['partial']:>7} {row['failed']:>6}"
         )
     lines += ["", f"Notes on commits: {data['stamped_commits']} of {data['commits']}"]
@@ -188,25 +189,28 @@ def format_preview(data: dict[str, Any]) -> str:
         )
     lines = [f"Efficiency per provider and meter (work per capacity unit; baseline: {data['baseline']})", ""]
     lines.append(
-        f"{'provider':<8} {'meter':<8} {'n/win':>6} {'used':>6} {'efficiency [95% CI]':<24} {'width':>5} "
-        f"{'power':>5} {'qual':>4} {'tokens':>6}"
+        f"{'provider':<8} {'meter':<8} {'n/win':>6} {'used':>11} {'efficiency [95% CI]':<24} {'width':>5} "
+        f"{'power':>5} {'qual':>4}"
     )
     for name, row in _meter_rows(providers):
         lines.append(_efficiency_line(name, row))
     lines.append("")
+    lines += _halted_lines(providers)
+    lines.append(_power_line(data))
+    lines.append("")
     for name, row in _meter_rows(providers):
         extra = _extra_facts(row)
         if extra:
-            lines.append(f"  {name} {meter_label(row['meter'])}: " + "; ".join(extra))
+            lines.append(_wrapped(f"{name} {meter_label(row['meter'])}: " + "; ".join(extra), "  ", "    "))
     lines += ["", "Per subscription dollar (delivered work per USD of the plan's monthly price):"]
     for name, row in providers.items():
         lines += _dollar_lines(name, row["meter"], row["dollars"])
     tested = {k: v for k, v in data["comparisons"].items() if v.get("method")}
     if tested:
-        lines += [
-            "",
-            f"Against {data['baseline']}, in work per dollar (ratio, Holm-adjusted p; conversions' uncertainty in):",
-        ]
+        heading = (
+            f"Against {data['baseline']}, in work per dollar (ratio, Holm-adjusted p; conversions' uncertainty in):"
+        )
+        lines += ["", _wrapped(heading, "", "  ")]
         for name, result in tested.items():
             ci = f" [{_num(result['ci'][0])}, {_num(result['ci'][1])}]" if result["ci"] else ""
             meters = f"{meter_label(result['meter'])} v {meter_label(result['baseline_meter'])}"
@@ -234,39 +238,58 @@ def _meter_rows(providers: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(name, meter_row) for name, row in providers.items() for meter_row in (row, *row["other_meters"].values())]
 
 
-def _per_unit(row: dict[str, Any]) -> str:
-    return "%" if row["unit"] == "percent" else "prompt"
-
-
 def _efficiency_line(name: str, row: dict[str, Any]) -> str:
-    used = f"{row['capacity_used']:g}{'%' if row['unit'] == 'percent' else 'pr'}"
+    used = amount_text(row["unit"], row["capacity_used"])
     if row["halted"]:
-        eff = f"HALTED: {row['halted']}"
+        eff = "HALTED"  # the reason goes under the table, where its length cannot push the columns
     elif row["ci"] is not None:
         eff = f"{_num(row['efficiency'])} [{_num(row['ci'][0])}, {_num(row['ci'][1])}]"
     else:
         eff = f"{_num(row['efficiency'])} ci=n/a"
+    power = "-" if row["power"] is None else _num(row["power"], 2)  # "-": no comparison for it to be the power of
     return (
-        f"{name:<8} {meter_label(row['meter']):<8} {row['n']:>2}/{row['windows']:<3} {used:>6} {eff:<24} "
-        f"{_num(row['ci_width'], 2):>5} {_num(row['power'], 2):>5} {_num(row['quality_mean'], 2):>4} "
-        f"{_count(row.get('tokens')):>6}"
+        f"{name:<8} {meter_label(row['meter']):<8} {row['n']:>2}/{row['windows']:<3} {used:>11} {eff:<24} "
+        f"{_num(row['ci_width'], 2):>5} {power:>5} {_num(row['quality_mean'], 2):>4}"
     )
 
 
+def _halted_lines(providers: dict[str, Any]) -> list[str]:
+    """Each HALTED provider's reason, a line of its own, and how to lift the halt."""
+    return [
+        _wrapped(f"{name} HALTED: {row['halted']}; fix the capture, then `git tracker resume {name}`", "  ", "    ")
+        for name, row in providers.items()
+        if row["halted"]
+    ]
+
+
+def _power_line(data: dict[str, Any]) -> str:
+    """What the power column means, once: it is prospective, and only against the baseline."""
+    return _wrapped(
+        f"power: probability of detecting a {data['mde'] * 100:g}% difference from {data['baseline']} at the current n",
+        "",
+        "  ",
+    )
+
+
+def _plural(count: int, thing: str) -> str:
+    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+
+
 def _extra_facts(row: dict[str, Any]) -> list[str]:
+    unit = unit_text(row["unit"])
     extra = []
-    if row["lines_per_pct"] is not None:
-        extra.append(f"{row['lines_per_pct']:.1f} lines per {_per_unit(row)}")
+    if row["lines_per_unit"] is not None:
+        extra.append(f"{row['lines_per_unit']:.1f} lines per {unit}")
     if row["n_per_arm_for_80pct_power"]:
         extra.append(f"{row['n_per_arm_for_80pct_power']} windows per arm for 80% power")
     if row["pending"]:
-        extra.append(f"{row['pending']} pending outcome")
+        extra.append(f"{_plural(row['pending'], 'outcome')} pending")
     if row["unknown_capacity"]:
-        extra.append(f"{row['unknown_capacity']} unknown capacity")
-    if row.get("tokens_per_unit") is not None:
-        extra.append(
-            f"{_count(row['tokens_per_unit'])} tokens per {_per_unit(row)} (median of {row['windows_with_tokens']})"
-        )
+        extra.append(f"capacity unknown in {_plural(row['unknown_capacity'], 'window')}")
+    if row.get("tokens") is not None:
+        median = row["tokens_per_unit"]
+        per_unit = f", median {_count(median)} per {unit}" if median is not None else ""
+        extra.append(f"{_count(row['tokens'])} tokens in {_plural(row['windows_with_tokens'], 'window')}{per_unit}")
     return extra
 
 
@@ -280,7 +303,7 @@ def _dollar_lines(name: str, meter: str, dollars: dict[str, Any]) -> list[str]:
         figure = f"{_num(dollars['efficiency'])} [{_num(dollars['ci'][0])}, {_num(dollars['ci'][1])}] per $"
     else:
         figure = f"{_num(dollars['efficiency'])} per $, ci=n/a"
-    unit = "1 prompt" if meter == "prompts" else f"1% of {meter_label(meter)}"
+    unit = format_delta(meter, 1)
     how = dollars["conversion"]
     k = dollars["k"]
     if k is not None:
@@ -298,9 +321,9 @@ def _divergent_lines(providers: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "Divergent windows (divergent:ccusage; tokens per unit vs the provider median):"]
     for name, row, item in divergent:
-        unit = "%" if row["unit"] == "percent" else " prompts"
         lines.append(  # a 12-character id prefix: every command that takes a window accepts it
-            f"  {name} {item['window_id'][:12]}: {_count(item['tokens'])} tokens / {item['delta']:g}{unit} = "
+            f"  {name} {item['window_id'][:12]}: {_count(item['tokens'])} tokens / "
+            f"{amount_text(row['unit'], item['delta'])} = "
             f"{_count(item['tokens_per_unit'])} per unit, median {_count(item['median_tokens_per_unit'])} "
             f"({item['deviation']:+.0%})"
         )

@@ -82,3 +82,66 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     done = Sandbox(tmp_path).tracker("demo", str(tmp_path))
     assert done.returncode == 2 and "expected a new or empty directory" in done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+# Commands that need arguments, with ones they accept; every other command in `-h` is run as it is.
+REPOSITORY_COMMANDS = {
+    "checkpoint": ["--phase", "plan"],
+    "complete": ["--outcome", "shipped", "--quality", "1"],
+    "end": ["codex", "--used", "5"],
+    "export": ["churn", "--out", "churn.csv"],
+    "ingest": ["claude-logs", "--dir", "."],
+    "resume": ["codex", "--reason", "fixed"],
+    "snapshot": ["codex", "--used", "5"],
+    "start": ["codex", "--used", "5"],
+    "undo": ["codex"],
+}
+NO_REPOSITORY = {"demo", "statusline", "help", "completion"}  # they work anywhere
+
+
+def listed_commands(box: Sandbox) -> list[str]:
+    """The commands `git tracker -h` lists, so a command added later is checked too."""
+    usage = box.ok("-h")
+    listing = usage.split("Commands:", 1)[1].splitlines()
+    return [line.split()[0] for line in listing if line.startswith("  ") and line.split()]
+
+
+def test_a_sha256_repository_is_refused_by_every_command_in_one_line(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path / "sha256")
+    box.path.mkdir()
+    box.git("init", "-q", "--object-format=sha256")
+    box.commit("README.md")
+    expected = (
+        f"git-tracker: {box.path.resolve()} is a SHA-256 repository: git-tracker works only in SHA-1 repositories "
+        "(libgit2, the git library it uses, cannot read them)\n"
+    )
+    commands = [name for name in listed_commands(box) if name not in NO_REPOSITORY]
+    assert {"init", "status", "doctor", "log", "start", "preview"} <= set(commands)
+    for name in commands:
+        done = box.tracker(name, *REPOSITORY_COMMANDS.get(name, []))
+        assert (done.returncode, done.stderr, done.stdout) == (1, expected, ""), name
+    assert not (box.path / ".git" / "tracker").exists() and not (box.path / "churn.csv").exists()
+    assert box.git("for-each-ref").count("\n") == 1  # main only: no ledger, no notes
+
+
+def test_a_bare_repository_and_a_git_directory_are_named_for_what_they_are(tmp_path: Path) -> None:
+    bare = Sandbox(tmp_path / "shared.git")
+    bare.path.mkdir()
+    bare.git("init", "-q", "--bare")
+    before = sorted(str(path) for path in bare.path.rglob("*"))
+    for args in (["status"], ["init"], ["start", "codex", "--used", "5"]):
+        done = bare.tracker(*args)
+        assert done.returncode == 2 and done.stderr == (
+            f"git-tracker: {bare.path.resolve()} is a bare repository: it has no work tree, so no commits of yours "
+            f"to track; run this in a clone of it (`git clone {bare.path.resolve()}`)\n"
+        )
+    assert sorted(str(path) for path in bare.path.rglob("*")) == before
+    clone = Sandbox(tmp_path / "clone")
+    clone.path.mkdir()
+    clone.git("init", "-q")
+    inside = Sandbox(clone.path / ".git")
+    done = inside.tracker("status")
+    assert done.returncode == 2 and done.stderr == (
+        f"git-tracker: inside the git directory {clone.path.resolve() / '.git'}: run this in the repository's "
+        "work tree\n"
+    )

@@ -117,8 +117,13 @@ def test_preview_compares_providers_on_different_meters_in_subscription_dollars(
     assert claude["k"]["n"] == 2 and claude["k"]["estimate"] is not None
     assert f"claude vs codex: not comparable: {reason}" in report["notes"]
     assert "not comparable" in tracked.ok("preview")
-    g1 = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]["claude"]["as_of"][-1]
-    assert f"ci_width=n/a: no figure in dollars ({reason})" in g1["failed"]
+    # Power is the chance of detecting a difference from the baseline: none while claude cannot be compared with
+    # it, and none for the baseline itself; decide says why instead of reading a power against nothing.
+    assert report["providers"]["claude"]["power"] is None and report["providers"]["codex"]["power"] is None
+    g1 = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]
+    assert f"ci_width=n/a: no figure in dollars ({reason})" in g1["claude"]["as_of"][-1]["failed"]
+    assert "power=n/a: not comparable with the baseline in dollars" in g1["claude"]["as_of"][-1]["failed"]
+    assert "power=n/a: the baseline is what the others are compared with" in g1["codex"]["as_of"][-1]["failed"]
 
     for claude_row in CLAUDE_LATER:
         claude_window(tracked, *claude_row)
@@ -198,6 +203,13 @@ def test_preview_compares_providers_on_different_meters_in_subscription_dollars(
     assert close(versus["ratio"], math.exp(native) * codex_rate / claude_rate)
     text = tracked.ok("preview")
     assert "per $" in text and "k = " in text and "not comparable" not in text
+    # The power column: "-" for the baseline, claude's figure against it, and one line under the table saying what
+    # the figure is.
+    header = next(line for line in text.splitlines() if line.startswith("provider "))
+    column = slice(header.index("power"), header.index("power") + len("power"))
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith(("codex ", "claude "))}
+    assert rows["codex"][column].strip() == "-" and rows["claude"][column].strip() == f"{claude['power']:.2g}"
+    assert "power: probability of detecting a 25% difference from codex at the current n" in text.splitlines()
     # Comparable in dollars: claude's prospective power is against the baseline's windows (pooled SD of log
     # efficiencies, which a constant price per unit does not change), mde 0.25.
     pooled = math.sqrt(((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2))
@@ -251,6 +263,7 @@ def test_statistics_never_mix_meters_and_units_come_from_the_meter(tracked: Sand
     assert (short["meter"], short["unit"], short["n"], short["windows"]) == ("five_hour", "percent", 2, 2)
     assert close(short["capacity_used"], 30.0) and close(short["efficiency"], (0.7 + 0.9) / 30.0)
     assert "other_meters" not in short
+    assert short["power"] is None  # another meter of a provider is compared with nothing: it has no power
     # The 5h meter's dollars go through the weekly meter: two windows show both, fewer than the 3 it needs.
     assert (
         short["dollars"]["reason"]
@@ -506,3 +519,29 @@ def test_paired_deltas_read_both_directions_and_only_known_deltas() -> None:
     ]
     assert currency.paired_deltas(windows, "five_hour") == [(2.0, 20.0), (3.0, 25.0), (4.0, 30.0)]
     assert currency.paired_deltas(windows, "weekly_sonnet") == [(4.0, 1.0)]
+
+
+def test_intervals_of_work_per_unit_and_per_dollar_are_cut_at_zero_on_every_row(tracked: Sandbox) -> None:
+    """Efficiency is a ratio of non-negative sums: every interval shown for it (headline, other meters, dollars)
+    is Fieller's intersected with R >= 0, here where Fieller's own lower bound is negative on each meter."""
+    five_hour = [(0.0, 10.0, 0.0, 2.0, 1.0), (10.0, 20.0, 2.0, 3.0, 0.0), (20.0, 30.0, 3.0, 5.0, 0.0)]
+    five_hour.append((30.0, 40.0, 5.0, 6.0, 0.5))
+    for used, used_after, weekly, weekly_after, quality in five_hour:
+        window(
+            tracked, "claude", {"used": used, "weekly": weekly}, {"used": used_after, "weekly": weekly_after}, quality
+        )
+    weekly_only = [(6.0, 8.0, 1.0), (8.0, 10.0, 0.0), (10.0, 12.0, 0.0)]
+    for before, after, quality in weekly_only:
+        window(tracked, "claude", {"weekly": before}, {"weekly": after}, quality)
+    claude = json.loads(tracked.ok("preview", "--json"))["providers"]["claude"]
+    short, week = claude, claude["other_meters"]["weekly"]
+    assert (short["meter"], week["meter"]) == ("five_hour", "weekly")
+    raw_short = fieller_brute_force([q for *_, q in five_hour], [a - b for b, a, *_ in five_hour])
+    raw_week = fieller_brute_force([q for *_, q in weekly_only], [a - b for b, a, _ in weekly_only])
+    assert raw_short[0] < 0 and raw_week[0] < 0  # Fieller's interval alone reaches below 0 on both meters
+    for row, raw in ((short, raw_short), (week, raw_week)):
+        assert row["ci"][0] == 0.0 and close(row["ci"][1], raw[1])
+        assert row["dollars"]["ci"] is not None and row["dollars"]["ci"][0] == 0.0
+    assert claude["dollars"]["k"]["ci"][0] > 0
+    text = tracked.ok("preview")
+    assert text.count(" [0, ") == 3  # both rows of the table, and the headline meter's figure per dollar

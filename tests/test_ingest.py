@@ -196,12 +196,47 @@ def test_bad_transcript_line_names_file_and_line_and_writes_nothing(tracked: San
     assert skipped["skipped_lines"] == 1 and skipped["records_added"] > 0
 
 
-def test_binary_file_is_refused(tracked: Sandbox, tmp_path: Path) -> None:
+def test_binary_file_is_refused_naming_its_first_line(tracked: Sandbox, tmp_path: Path) -> None:
     config = tmp_path / "claude"
     (config / "projects" / "p").mkdir(parents=True)
     (config / "projects" / "p" / "x.jsonl").write_bytes(b"\x00\x01binary\n")
     bad = tracked.tracker("ingest", "claude-logs", "--dir", str(config))
-    assert bad.returncode == 2 and "expected JSON lines (text), got binary data" in bad.stderr
+    assert bad.returncode == 2 and "x.jsonl:1: expected a line of text, got a NUL byte at character 1" in bad.stderr
+
+
+def user_line(when: datetime, text: str) -> str:
+    """A prompt line as Claude Code writes one (no usage)."""
+    line = {"type": "user", "timestamp": iso(when), "sessionId": "s1", "cwd": "/w/p", "version": "2.0.14"}
+    return json.dumps({**line, "message": {"role": "user", "content": text}}, separators=(",", ":")) + "\n"
+
+
+def test_a_nul_byte_in_a_transcript_line_is_one_bad_line(tracked: Sandbox, tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    log = config / "projects" / "-w-p" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    prompt = user_line(DAY0, "run the tests").encode()
+    nul_at = prompt.index(b"run the tests") + 4
+    corrupt = prompt[:nul_at] + b"\x00" + prompt[nul_at:]  # a raw NUL inside a prompt: not JSON's \u0000
+    good = [assistant_line(DAY0, "msg_1", "req_1", usage(10, 5)), assistant_line(DAY0, "msg_2", "req_2", usage(7, 3))]
+    # A crash can leave the rest of a block as NUL bytes where a line was being written.
+    log.write_bytes(good[0].encode() + corrupt + b"\x00" * 300 + b"\n" + good[1].encode())
+    tip = ledger_tip(tracked)
+
+    def files() -> list[str]:  # what git-tracker keeps on this machine, but the lock an ingest takes
+        tracker = tracked.path / ".git" / "tracker"
+        return sorted(str(path) for path in tracker.rglob("*") if path.is_file() and path.suffix != ".lock")
+
+    state = files()
+    bad = tracked.tracker("ingest", "claude-logs", "--dir", str(config))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert f"{log}:2: expected a line of text, got a NUL byte at character {nul_at + 1} (" in bad.stderr
+    assert "or pass --skip-invalid" in bad.stderr and "binary" not in bad.stderr
+    assert ledger_tip(tracked) == tip
+    assert files() == state
+    summary = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--skip-invalid", "--json"))
+    assert (summary["skipped_lines"], summary["events"]) == (2, 2)  # the prompt and the run of NULs
+    (day,) = [r for r in current(tracked.records("usage")) if r["granularity"] == "day"]
+    assert (day["input_tokens"], day["output_tokens"]) == (10 + 7, 5 + 3)
 
 
 def test_projects_are_tagged_and_this_repo_narrows(tracked: Sandbox, tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -17,6 +19,7 @@ from gittracker.sources.ccusage_json import parse_report
 from gittracker.sources.claude_logs import parse_line
 from gittracker.sources.codex_usage import parse_rollout_line
 from gittracker.sources.jsonl import BadLine, check_whole, decode_object, fast_decode
+from gittracker.sources.tail import Unreadable, open_new
 from gittracker.usage import EventTable, aggregate, event, total
 
 json_values = st.recursive(
@@ -221,3 +224,47 @@ def test_block_rule_edges() -> None:
     )
     # The block starts at 10:00; an event exactly at 15:00 stays in it, one a millisecond later does not.
     assert blocks == [("2026-06-01T10:00:00.000Z", 3), ("2026-06-01T15:00:00.000Z", 4)]
+
+
+# -- the log tail reader ---------------------------------------------------------------------------------------
+
+line_bytes = st.binary(max_size=40).map(lambda data: data.replace(b"\n", b"")) | st.sampled_from(
+    [b"", b"\x00", b'{"a":"x\x00y"}', b"\x00" * 50, "é€".encode(), b"\xff\xfe"]
+)
+
+
+def expected_line(data: bytes) -> str | Unreadable:
+    """What the reader must give for one line, decided line by line (the reader decodes and checks whole blocks)."""
+    text = data.decode("utf-8", "replace")
+    if "\0" in text:
+        return Unreadable(f"a line of text, got a NUL byte at character {text.index(chr(0)) + 1}")
+    return text
+
+
+@given(
+    st.lists(line_bytes, max_size=12),
+    line_bytes,
+    st.lists(line_bytes, max_size=12),
+    st.integers(min_value=1, max_value=64),
+)
+def test_the_tail_reader_gives_every_line_once_in_order_text_or_unreadable(
+    first: list[bytes], unfinished: bytes, later: list[bytes], chunk: int
+) -> None:
+    """Whatever the bytes and wherever the chunks cut them: each complete line once, numbered from the file's first
+    line across runs, a line with a NUL byte as Unreadable and its neighbours as usual; an unfinished last line
+    waits for its newline."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in first) + unfinished)
+        reading = open_new(path, None)
+        assert reading is not None
+        got = list(reading.lines(chunk_bytes=chunk))
+        assert got == [(number, expected_line(line)) for number, line in enumerate(first, 1)]
+        with path.open("ab") as handle:
+            handle.write(b"\n" + b"".join(line + b"\n" for line in later))
+        again = open_new(path, reading.seen())
+        assert again is not None and again.start == reading.end
+        rest = [unfinished, *later]
+        assert list(again.lines(chunk_bytes=chunk)) == [
+            (number, expected_line(line)) for number, line in enumerate(rest, len(first) + 1)
+        ]

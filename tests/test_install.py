@@ -198,7 +198,7 @@ def test_a_refused_sha256_repository_leaves_no_tracker_directory(tmp_path: Path)
     box.git("init", "-q", "--object-format=sha256")
     box.commit("README.md")
     done = box.tracker("init")
-    assert done.returncode == 2 and "SHA-256" in done.stderr
+    assert done.returncode == 1 and "is a SHA-256 repository: git-tracker works only in SHA-1" in done.stderr
     assert not (box.path / ".git" / "tracker").exists()
 
 

@@ -201,13 +201,13 @@ def test_commits_rewritten_without_notes_and_collected_are_unknown_not_zero(trac
     assert "no longer exist" in str(result["reason"])
     assert "unknown" in tracked.ok("churn", window)
     report = json.loads(tracked.ok("preview", "--json"))
-    assert report["providers"]["codex"]["lines_per_pct"] is None
+    assert report["providers"]["codex"]["lines_per_unit"] is None
     assert any("1 window(s) left out, their churn unknown" in note for note in report["notes"])
     (row,) = csv.DictReader(io.StringIO(tracked.ok("export", "churn"), newline=""))
     assert (row["added"], row["commits"], row["churn_selection"]) == ("", "", "noted")
 
 
-def test_preview_lines_per_pct_uses_the_noted_churn(tracked: Sandbox, upstream: Upstream) -> None:
+def test_preview_lines_per_unit_uses_the_noted_churn(tracked: Sandbox, upstream: Upstream) -> None:
     upstream.push_commits(4, lines=100)
     tracked.ok("start", "codex", "--used", "10")
     own = [tracked.commit("mine-1.txt", lines=4)]
@@ -218,7 +218,7 @@ def test_preview_lines_per_pct_uses_the_noted_churn(tracked: Sandbox, upstream: 
     report = json.loads(tracked.ok("preview", "--json"))
     expected = git_numstat(tracked, own)
     lines = expected["added"] + expected["deleted"]
-    assert report["providers"]["codex"]["lines_per_pct"] == pytest.approx(lines / 20)
+    assert report["providers"]["codex"]["lines_per_unit"] == pytest.approx(lines / 20)
     assert report["churn_selection"] == "noted"
     assert "lines per unit: each window's noted commits (churn.selection = noted)" in report["notes"]
     assert "churn.selection = noted" in tracked.ok("preview")
@@ -234,7 +234,7 @@ def test_the_range_selection_setting_for_preview_and_export(tracked: Sandbox, up
     settings = tracked.path / ".git-tracker.toml"
     settings.write_text(settings.read_text().replace('selection = "noted"', 'selection = "range"'))
     report = json.loads(tracked.ok("preview", "--json"))
-    assert report["providers"]["codex"]["lines_per_pct"] == pytest.approx(404 / 20)
+    assert report["providers"]["codex"]["lines_per_unit"] == pytest.approx(404 / 20)
     assert report["churn_selection"] == "range"
     (row,) = csv.DictReader(io.StringIO(tracked.ok("export", "churn"), newline=""))
     assert (row["added"], row["commits"], row["churn_selection"]) == ("404", "5", "range")

@@ -45,6 +45,24 @@ class Seen:
         return cls(size, mtime, offset, str(tail), extra)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that cannot be given as text; ``expected`` completes "expected …" (the caller names file and line)."""
+
+    expected: str
+
+
+TOO_LONG = Unreadable(f"a line of at most {MAX_LINE_BYTES >> 20} MiB, got more without its newline")
+
+
+def _text_or_unreadable(line: str) -> str | Unreadable:
+    """A line with a NUL byte is not text (a crash can leave a run of them where a line was being written)."""
+    nul = line.find("\0")
+    if nul < 0:
+        return line
+    return Unreadable(f"a line of text, got a NUL byte at character {nul + 1}")
+
+
 @dataclass
 class Reading:
     """New complete lines of one file: iterate ``lines()``, then take ``seen()`` for the manifest."""
@@ -56,13 +74,14 @@ class Reading:
     end: int = 0
     line_count: int = 0
 
-    def lines(self) -> Iterator[tuple[int, str | None]]:
+    def lines(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, str | Unreadable]]:
         """(line number, text without newline) for each complete line after ``start``.
 
         Line numbers count from the file's first line (the manifest keeps how many were read), so a
-        line has the same number whether it is read in this run or again from the start. A line that
-        grows past ``MAX_LINE_BYTES`` without its newline is yielded once as None (the caller says it is
-        unreadable or skips it) and its bytes are passed over, in this run and the next, never kept.
+        line has the same number whether it is read in this run or again from the start. A line that is
+        not text is yielded as ``Unreadable`` (the caller says so or skips it), and the lines around it
+        as usual. One that grows past ``MAX_LINE_BYTES`` without its newline is yielded once as
+        ``TOO_LONG`` and its bytes are passed over, in this run and the next, never kept.
         """
         self.end = self.start
         self.line_count = int(self.extra.get("lines", 0)) if self.start else 0
@@ -71,9 +90,7 @@ class Reading:
         held_size = 0
         with self.path.open("rb") as handle:
             handle.seek(self.start)
-            while chunk := handle.read(CHUNK_BYTES):
-                if b"\0" in chunk:
-                    raise BadInput(f"{self.path}: expected JSON lines (text), got binary data")
+            while chunk := handle.read(chunk_bytes):
                 if skipping:
                     newline = chunk.find(b"\n")
                     self.end += len(chunk) if newline < 0 else newline + 1
@@ -86,7 +103,7 @@ class Reading:
                     held_size += len(chunk)
                     if held_size > MAX_LINE_BYTES:
                         self.line_count += 1
-                        yield self.line_count, None
+                        yield self.line_count, TOO_LONG
                         self.end += held_size
                         skipping, held, held_size = True, [], 0
                     continue
@@ -94,7 +111,10 @@ class Reading:
                 held, held_size = [chunk[cut + 1 :]], len(chunk) - cut - 1
                 first = self.line_count + 1
                 lines = data.decode("utf-8", "replace").split("\n")
-                yield from enumerate(lines, first)
+                if b"\0" in data:  # rare: only then is each line looked at
+                    yield from enumerate(map(_text_or_unreadable, lines), first)
+                else:
+                    yield from enumerate(lines, first)
                 self.line_count = first + len(lines) - 1
                 self.end += len(data) + 1
         if skipping:
