@@ -58,9 +58,11 @@ def test_bare_git_tracker_prints_an_overview_on_stdout_and_succeeds(sandbox: San
     assert len(out.splitlines()) <= 25 and max(len(line) for line in out.splitlines()) <= 80
 
 
-def test_bare_git_tracker_through_git_is_the_same(sandbox: Sandbox) -> None:
+def test_bare_git_tracker_through_git_and_click_is_the_same(sandbox: Sandbox) -> None:
+    """Through git, and through the command group (``--debug`` alone skips the console script's shortcut)."""
     done = subprocess.run(["git", "tracker"], cwd=sandbox.path, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == sandbox.ok()
+    assert sandbox.ok("--debug") == sandbox.ok()
 
 
 # --- `git tracker help [COMMAND]` -----------------------------------------------------------------------------------
