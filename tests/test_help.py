@@ -17,12 +17,16 @@ from pathlib import Path
 
 import click
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import REAL_PIP_CACHE, Sandbox
 
 PROJECT = Path(__file__).resolve().parent.parent
 COMMITTED_PAGE = PROJECT / "man" / "git-tracker.1"
 NAME_LINE = "git-tracker - measure finished work per unit of AI-assistant capacity"
+# A user's own man settings that would change where man looks or what it prints.
+MAN_SETTINGS = ("MANPATH", "MANPAGER", "PAGER", "MANOPT", "MAN_KEEP_FORMATTING", "MANSECT")
 
 
 def command_names(sandbox: Sandbox) -> list[str]:
@@ -33,8 +37,8 @@ def command_names(sandbox: Sandbox) -> list[str]:
 
 def man_env(path: str) -> dict[str, str]:
     """What a user's shell would give man: no MANPATH (man derives it from PATH), no pager, a fixed width."""
-    env = {key: value for key, value in os.environ.items() if key not in ("MANPATH", "MANPAGER", "PAGER")}
-    return {**env, "PATH": path, "MANWIDTH": "100", "LC_ALL": "C.UTF-8", "MAN_KEEP_FORMATTING": ""}
+    env = {key: value for key, value in os.environ.items() if key not in MAN_SETTINGS}
+    return {**env, "PATH": path, "MANWIDTH": "100", "LC_ALL": "C.UTF-8"}
 
 
 def system_path() -> str:
@@ -215,3 +219,14 @@ def test_every_command_in_the_group_has_help_text() -> None:
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
         assert command is not None and (command.help or "").strip(), name
+
+
+@given(st.text())
+def test_roff_text_is_escaped_and_reads_back(text: str) -> None:
+    """Whatever a help text holds, no line of it becomes a roff request, and the escapes undo to the text."""
+    from gittracker.manpage import _text
+
+    written = _text(text)
+    assert not any(line.startswith((".", "'")) for line in written.split("\n"))
+    read = written.replace("\\&", "").replace("\\-", "-").replace("\\e", "\\")
+    assert read == text
