@@ -14,26 +14,36 @@ import warnings
 
 import click
 
-from gittracker import __version__
-from gittracker.commands import capture, maintenance, reports, setup, windows
+from gittracker import __version__, colour, completion
+from gittracker.commands import capture, guide, maintenance, reports, setup, windows
 from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, Notice, TrackerError, storage_failed
 from gittracker.records import SkippedWarning, describe_skipped
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="git-tracker")
 @click.option("--debug", is_flag=True, help="Show full details of unexpected errors.")
-def cli(debug: bool) -> None:
-    """Measure finished work per unit of AI-assistant capacity, inside git."""
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Measure finished work per unit of AI-assistant capacity, inside git.
+
+    `git tracker help COMMAND` (or `git tracker COMMAND -h`) for one command; `git tracker --help` for the manual.
+    """
+    if ctx.invoked_subcommand is None:  # bare `git tracker`: what it is and where to start, not an error
+        from gittracker.helptext import overview
+
+        click.echo(overview(), nl=False)
 
 
-for _group in (setup, windows, reports, capture, maintenance):
+for _group in (setup, windows, reports, capture, maintenance, guide):
     for _command in _group.COMMANDS:
         cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if completion.requested():  # the shell asks for a script or for candidates (gittracker.completion)
+        return completion.complete(cli)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWarning)
         warnings.simplefilter("always", Notice)
@@ -47,35 +57,44 @@ def _run(args: list[str]) -> int:
     try:
         result = cli.main(args=args, prog_name="git tracker", standalone_mode=False)
     except TrackerError as error:
-        click.echo(f"git-tracker: {error}", err=True)
+        _fail(str(error))
         if debug:
             traceback.print_exc()
         return error.exit_code
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.Abort:
-        click.echo("git-tracker: aborted", err=True)
+        _fail("aborted")
         return 1
     except click.ClickException as error:
         ctx = getattr(error, "ctx", None)
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         # click lists choices on tab-indented lines; the user gets one line, like every other error.
         message = " ".join(error.format_message().split())
-        click.echo(f"git-tracker: {message}{where}", err=True)
+        _fail(f"{message}{where}")
         return EXIT_BAD_INPUT
     except Exception as error:
         refused = storage_failed(error, "could not write") if isinstance(error, OSError) else None
         if refused is not None:  # the disk said no: the user's to fix, not a bug
-            click.echo(f"git-tracker: {refused}", err=True)
+            _fail(str(refused))
             if debug:
                 traceback.print_exc()
             return refused.exit_code
         if debug:
             traceback.print_exc()
         else:
-            click.echo(f"git-tracker: internal error: {type(error).__name__}: {error} (rerun with --debug)", err=True)
+            _fail(f"internal error: {type(error).__name__}: {error} (rerun with --debug)")
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _fail(message: str) -> None:
+    """An error, as its one line on stderr (the prefix in red on a terminal)."""
+    click.echo(f"{colour.alarm('git-tracker:', sys.stderr)} {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"{colour.caution('git-tracker: warning:', sys.stderr)} {message}", err=True)
 
 
 def _warn_once(caught: list[warnings.WarningMessage]) -> None:
@@ -86,8 +105,8 @@ def _warn_once(caught: list[warnings.WarningMessage]) -> None:
         if isinstance(item.message, SkippedWarning):
             skipped[item.message.skipped.path] = item.message.skipped.reason
         elif isinstance(item.message, Notice):
-            click.echo(f"git-tracker: warning: {item.message}", err=True)
+            _warn(str(item.message))
         else:
             warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     if skipped:
-        click.echo(f"git-tracker: warning: {describe_skipped(skipped.values())}; git tracker doctor", err=True)
+        _warn(f"{describe_skipped(skipped.values())}; git tracker doctor")

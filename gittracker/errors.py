@@ -13,6 +13,17 @@ EXIT_REFUSED = 1  # an invariant or guard said no (second start, reset buffer, h
 EXIT_BAD_INPUT = 2  # bad usage, bad input, wrong place (not a repo, not initialised)
 EXIT_INTERNAL = 3  # a bug: an unexpected exception
 
+# The table as the user reads it: the man page's EXIT STATUS is written from it (docs/commands.md says the same).
+EXIT_CODES = {
+    EXIT_OK: "Done.",
+    EXIT_REFUSED: "Refused: a guard said no and nothing was written (a second start, end inside the reset buffer, "
+    "a halted provider, a lost compare-and-swap race, a failed git operation, a full or read-only disk); "
+    "doctor found a problem.",
+    EXIT_BAD_INPUT: "Bad input or usage: a malformed value, an unknown option or command, not a git repository, "
+    "not initialised, a damaged local file.",
+    EXIT_INTERNAL: "Internal error, a bug: one line on standard error, the traceback with --debug.",
+}
+
 
 class Notice(UserWarning):
     """Something the user should know that does not stop the command (an unknown setting, say): raised through

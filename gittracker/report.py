@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gittracker import colour
 from gittracker.capacity import amount_text, meter_label, unit_text
 from gittracker.errors import TrackerError
 from gittracker.records import STAMP_FIELDS, Record, Skipped
@@ -43,7 +44,9 @@ def format_record(record: Record, voided_by: Record | None = None) -> str:
         fields.insert(2, f"read: {_reading_of(dict(record.body))};")
     if voided_by is not None:
         fields.append(f"[voided by {voided_by.id}: {voided_by['reason']}]")
-    return f"{record.ts}  {record.kind:<12} {record.agent_id:<8} {' '.join(fields)}"
+    kind = f"{record.kind:<12}"  # padded before it is coloured: escape codes take no columns
+    kind = colour.caution(kind) if record.kind == "anomaly" else kind
+    return f"{record.ts}  {kind} {record.agent_id:<8} {' '.join(fields)}"
 
 
 def format_no_records(kinds: Sequence[str], provider: str | None, since: str | None) -> str:
@@ -222,7 +225,7 @@ def format_preview(data: dict[str, Any]) -> str:
     if data["notes"]:
         lines += ["", "Notes:"] + [_wrapped(note, "  - ", "    ") for note in data["notes"]]
     if data["anomalies"]:
-        lines += ["", f"Anomalies: {data['anomalies']} (see git tracker anomalies)"]
+        lines += ["", colour.caution(f"Anomalies: {data['anomalies']} (see git tracker anomalies)")]
     return "\n".join(lines)
 
 
@@ -247,10 +250,11 @@ def _efficiency_line(name: str, row: dict[str, Any]) -> str:
     else:
         eff = f"{_num(row['efficiency'])} ci=n/a"
     power = "-" if row["power"] is None else _num(row["power"], 2)  # "-": no comparison for it to be the power of
-    return (
+    line = (
         f"{name:<8} {meter_label(row['meter']):<8} {row['n']:>2}/{row['windows']:<3} {used:>11} {eff:<24} "
         f"{_num(row['ci_width'], 2):>5} {power:>5} {_num(row['quality_mean'], 2):>4}"
     )
+    return colour.alarm(line) if row["halted"] else line
 
 
 def _halted_lines(providers: dict[str, Any]) -> list[str]:
@@ -344,7 +348,7 @@ def _count(value: float | None) -> str:
 def format_decision(data: dict[str, Any]) -> str:
     lines = []
     for name, gate in data["gates"].items():
-        lines.append(f"{name}: {'PASS' if gate['pass'] else 'FAIL'} - {gate['detail']}")
+        lines.append(f"{name}: {colour.good('PASS') if gate['pass'] else colour.alarm('FAIL')} - {gate['detail']}")
         for provider, result in gate.get("providers", {}).items():
             for check in result["as_of"]:
                 why = "ok" if check["pass"] else "; ".join(check["failed"])

@@ -23,7 +23,7 @@ def listed_commands() -> set[str]:
 
 def test_every_command_the_program_names_exists() -> None:
     commands = listed_commands()
-    named = {}
+    named: dict[str, str] = {}
     for path in PACKAGE.rglob("*.py"):
         for match in NAMED_COMMAND.finditer(path.read_text()):
             named.setdefault(match.group(1), str(path.relative_to(PACKAGE)))
