@@ -28,7 +28,7 @@ Try it on made-up data first: git tracker demo
 Read more:
   git tracker help COMMAND   one command's options (git tracker -h: all of them)
   git tracker --help         the manual page (man git-tracker)
-  docs/commands.md           in the git-tracker source, beside the other docs"""
+  docs/commands.md           in share/doc/git-tracker/ where it is installed"""
 
 
 def overview() -> str:
@@ -93,7 +93,8 @@ COMPLETION: tuple[tuple[str, str, str], ...] = (
 )
 
 SEE_ALSO = (
-    "git(1), git-notes(1), githooks(5); in the git-tracker source: README.md and docs/ (commands.md, "
+    "git(1), git-notes(1), githooks(5); README.md and the docs the help texts name (docs/commands.md, "
     "capacity.md, configuration.md, data-model.md, hooks.md, ingest.md, json.md, preview.md, recovery.md, "
-    "statistics.md)."
+    "statistics.md), installed with git-tracker under share/doc/git-tracker/ in its environment's prefix (the "
+    "folder above bin/), and in the git-tracker source."
 )

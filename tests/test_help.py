@@ -192,6 +192,15 @@ def test_the_wheel_installs_the_page_where_man_looks(installed_wheel: Path) -> N
     assert (installed_wheel / "git-tracker").is_file()
 
 
+def test_the_wheel_installs_the_docs_the_help_texts_name(installed_wheel: Path) -> None:
+    """`--json` help says docs/json.md, errors say docs/configuration.md: a pip user must have them too."""
+    docs = installed_wheel.parent / "share" / "doc" / "git-tracker"
+    source = Path(__file__).resolve().parents[1] / "docs"
+    for page in sorted(source.glob("*.md")):
+        assert (docs / page.name).read_text() == page.read_text(), page.name
+    assert (docs / "README.md").is_file()
+
+
 def test_git_tracker_help_shows_the_man_page_from_a_fresh_venv(installed_wheel: Path, sandbox: Sandbox) -> None:
     path = f"{installed_wheel}{os.pathsep}{system_path()}"
     for args in (["tracker", "--help"], ["help", "tracker"]):
