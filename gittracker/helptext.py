@@ -26,7 +26,7 @@ MORE = """\
 Try it on made-up data first: git tracker demo
 
 Read more:
-  git tracker help COMMAND   one command's options (git tracker -h: all of them)
+  git tracker help COMMAND   one command's options (git tracker -h: all)
   git tracker --help         the manual page (man git-tracker)
   docs/commands.md           in share/doc/git-tracker/ where it is installed"""
 
