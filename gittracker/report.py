@@ -69,6 +69,8 @@ def format_stored(item: Skipped) -> str:
 
 def format_status(data: dict[str, Any]) -> str:
     lines = []
+    if not data["set_up"]:
+        lines.append("git-tracker is not set up here: showing the data it kept; `git tracker init` to record again")
     any_open = False
     for agent, info in data["agents"].items():
         for window in info["open"]:
