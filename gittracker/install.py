@@ -305,7 +305,18 @@ def uninstall(where: Repo | Path | str) -> dict[str, Any]:
             done.append(f"removed the empty {NOTES_REF} init created")
         local.manifest.unlink(missing_ok=True)
     done.append("kept the ledger (tracker-ledger) and notes (refs/notes/tracker): they are your data")
-    return {"toplevel": str(repo.toplevel), "changes": done}
+    return {"toplevel": str(repo.toplevel), "changes": done, "open_windows": _open_windows(local)}
+
+
+def _open_windows(local: LocalState) -> list[dict[str, str]]:
+    """The windows agents on this machine left open: uninstall keeps them open (in the ledger and the local
+    state), and only a set-up repository can close them."""
+    found = []
+    for agent in local.agents():
+        state = local.load_readable(agent)
+        for provider, window in sorted(state.open.items() if state is not None else ()):
+            found.append({"agent_id": agent, "provider": provider, "window_id": str(window["window_id"])})
+    return found
 
 
 def _restore_config(repo: Repo, record: InstallRecord) -> list[str]:
