@@ -31,6 +31,7 @@ from gittracker.git import NOTES_REF, STALE_LOCK_SECONDS, Repo
 from gittracker.hookfolder import (
     ABSENT,
     HOOK_NAMES,
+    PRIVATE,
     SHARED,
     USER,
     WORKTREE,
@@ -218,6 +219,9 @@ def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save) 
         save()
     folder_record = record.hook_folders[key]
     done = hookfolder.install(folder, folder_record, repo.common_dir, save)
+    moved = any(not line.endswith(": up to date") for line in done)
+    if moved and folder_record.kind == PRIVATE and folder != repo.common_dir / "hooks":
+        done.insert(0, f"hooks folder {folder} (core.hooksPath)")  # not where git keeps hooks by default: say so
     if folder_record.kind == SHARED:
         done.append(
             f"hooks folder {folder} is shared (core.hooksPath): the hooks act only in repositories set up "

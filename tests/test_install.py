@@ -386,3 +386,19 @@ def test_uninstall_without_open_windows_warns_of_nothing(tracked: Sandbox) -> No
     tracked.ok("end", "codex", "--used", "15")
     done = tracked.tracker("uninstall")
     assert done.returncode == 0 and done.stderr == ""
+
+
+@pytest.mark.parametrize("hooks_path", [".git/my-hooks", "ABSOLUTE"])
+def test_init_says_which_core_hooks_path_folder_it_wrote_the_hooks_to(sandbox: Sandbox, hooks_path: str) -> None:
+    sandbox.commit("README.md")
+    folder = sandbox.path / ".git" / "my-hooks"
+    sandbox.git("config", "core.hooksPath", str(folder) if hooks_path == "ABSOLUTE" else hooks_path)
+    out = sandbox.ok("init")
+    assert f"  - hooks folder {folder} (core.hooksPath)\n" in out, out
+    assert (folder / "post-commit").exists() and not (sandbox.path / ".git" / "hooks" / "post-commit").exists()
+    assert sandbox.ok("init").splitlines()[1:] == ["  - already set up; nothing to change"]
+
+
+def test_init_into_the_default_hooks_folder_names_no_folder(sandbox: Sandbox) -> None:
+    sandbox.commit("README.md")
+    assert "hooks folder" not in sandbox.ok("init")
