@@ -10,7 +10,8 @@ where something else changed them meanwhile, removes exactly our entries and kee
 ``findings`` and ``fix`` are the set-up's health checks for ``git tracker doctor``. Their codes:
 ``install-damaged``, ``install-record-missing``, ``install-incomplete``, ``uninstall-incomplete``,
 ``hook-missing``, ``hook-foreign``, ``hook-interpreter-gone``, ``hook-outdated``, ``hook-original-stranded``,
-``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``.
+``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``; and, after
+``init --pre-commit``, ``precommit.findings``: ``pre-commit-config-missing``, ``pre-commit-hook-missing``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gittracker import hookfolder
+from gittracker import hookfolder, precommit
 from gittracker.config import CONFIG_NAME, default_text
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.files import ANY_NAME, atomic_write, dead_temp_files, remove_dead_temp_files
@@ -127,7 +128,7 @@ def init(
         record.state = COMPLETE
         save()
     if pre_commit:
-        done.append("hooks: left to pre-commit (`pre-commit install --hook-type post-commit --hook-type post-rewrite`)")
+        done += precommit.next_steps(precommit.inspect(repo))
     changes = [line for line in done if not line.endswith(": up to date")]
     return {"toplevel": str(repo.toplevel), "changes": changes or ["already set up; nothing to change"]}
 
@@ -540,6 +541,8 @@ def _record_findings(repo: Repo, record: InstallRecord) -> list[Finding]:
     for folder, folder_record in record.hook_folders.items():
         for name in HOOK_NAMES:
             found += _hook_findings(Path(folder) / name, folder_record)
+    if record.pre_commit:
+        found += precommit.findings(precommit.inspect(repo))
     if NOTES_REF not in repo.config_get_all("notes.rewriteRef"):
         found.append(
             Finding(
