@@ -158,7 +158,7 @@ def new_record(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record
 def index_of(ctx: Context) -> Any:
     from gittracker.index import load_index
 
-    return load_index(ctx.repo, ctx.local.root / "cache")
+    return load_index(ctx.repo, ctx.repo.cache_dir)  # no cache where git-tracker is not set up
 
 
 def window_ids(records: Iterable[Record]) -> set[str]:
