@@ -507,8 +507,9 @@ def window_churn(ctx: Any, records: Iterable[Any] = ()) -> WindowChurn:
     commits of every closed window in ``records`` worked out in one pass (``ctx``: a ``windows.Context``)."""
     from gittracker import hookrun
 
-    hookrun.flush_if_queued(ctx.repo)
-    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", ctx.config.churn_selection)
+    if ctx.set_up:  # where git-tracker is not set up, reading writes nothing
+        hookrun.flush_if_queued(ctx.repo)
+    churns = WindowChurn(ctx.repo, ctx.repo.cache_dir, ctx.config.churn_selection)
     if churns.selection == "noted":
         churns.prepare(r["window_id"] for r in records if r.kind == "window-close")
     return churns

@@ -3,6 +3,10 @@
 A ``Context`` is the repository, this machine's state, the settings and the agent a command acts for.
 Changes to an agent's windows go through ``commit``: journal, append to the ledger, clear the journal, so a
 killed process leaves nothing half done (``replay_journals`` finishes it on the next command).
+
+Commands that record need git-tracker set up. Commands that only read also work where it is not (after
+``uninstall``, which keeps the data, or in a clone that fetched the ledger): their context has ``set_up``
+False, and such a context writes nothing in the repository: no cache, no replayed journal, no flushed stamp.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ class Context:
     config: Config
     agent_id: str
     source: str = "cli"
+    set_up: bool = True  # False: only reading, in a repository where git-tracker is not set up
+
+
+NOT_SET_UP = "git-tracker is not set up in this repository: run `git tracker init` first"
 
 
 def agent_from_env(agent_id: str | None = None) -> str:
@@ -40,16 +48,28 @@ def agent_from_env(agent_id: str | None = None) -> str:
     return agent
 
 
-def open_context(path: Path | str = ".", agent_id: str | None = None, source: str = "cli") -> Context:
+def open_context(
+    path: Path | str = ".", agent_id: str | None = None, source: str = "cli", *, require_setup: bool = True
+) -> Context:
+    """The context of a command. ``require_setup`` False (commands that only read): where git-tracker is not
+    set up but the repository has a ledger, a context that reads it and writes nothing there."""
     agent = agent_from_env(agent_id)
     repo = Repo.discover(path)
     local = LocalState(repo.tracker_dir)
     if not local.manifest.exists():
-        raise NotInitialised("git-tracker is not set up in this repository: run `git tracker init` first")
+        return _reading_context(repo, local, agent, source, require_setup)
     local.clear_stale_flush_marker()
     ctx = Context(repo, local, load(repo.toplevel), agent, source)
     replay_journals(ctx)
     return ctx
+
+
+def _reading_context(repo: Repo, local: LocalState, agent: str, source: str, require_setup: bool) -> Context:
+    if require_setup:
+        raise NotInitialised(NOT_SET_UP)
+    if repo.ledger_tip_fast() is None:  # nothing to read either
+        raise NotInitialised(NOT_SET_UP)
+    return Context(repo.without_caches(), local, load(repo.toplevel), agent, source, set_up=False)
 
 
 def replay_journals(ctx: Context) -> list[str]:
@@ -138,7 +158,7 @@ def new_record(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record
 def index_of(ctx: Context) -> Any:
     from gittracker.index import load_index
 
-    return load_index(ctx.repo, ctx.local.root / "cache")
+    return load_index(ctx.repo, ctx.repo.cache_dir)  # no cache where git-tracker is not set up
 
 
 def window_ids(records: Iterable[Record]) -> set[str]:

@@ -3,6 +3,9 @@
 Everything goes through the real machinery: ``git commit`` runs the installed hooks, windows are opened
 and closed by the same functions the CLI calls, notes are flushed into ``refs/notes/tracker``. Only the
 clock is simulated (``GIT_TRACKER_NOW`` and git's author/committer dates move together).
+
+Without a directory the repository is built in a temporary folder and removed once the report is made (about
+4 MB each run would otherwise pile up); given a directory, it is kept there to look around in.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import random
 import subprocess
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +27,9 @@ from gittracker.capacity import Reading
 from gittracker.context import open_context
 from gittracker.files import new_directory
 from gittracker.git import Repo, clean_env
+from gittracker.hookrun import queue_files
 from gittracker.install import init
+from gittracker.state import LocalState
 from gittracker.windows import complete, end, start
 
 DEMO_START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -63,17 +69,32 @@ def _git(repo_dir: Path, *args: str, when: datetime | None = None) -> None:
     subprocess.run(["git", *args], cwd=repo_dir, env=env, check=True, capture_output=True)
 
 
-def _prepare(directory: str | None) -> Path:
-    if directory is None:
-        return Path(tempfile.mkdtemp(prefix="git-tracker-demo-"))
-    path = new_directory(directory, "demo DIR")
-    path.mkdir(exist_ok=True)
-    return path
-
-
 def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
+    """The demo's report; ``repository`` is where it was built, or None when that was a temporary folder, removed
+    after the report was made."""
+    if directory is not None:
+        path = new_directory(directory, "demo DIR")
+        path.mkdir(exist_ok=True)
+        return _build(path, seed)
+    with tempfile.TemporaryDirectory(prefix="git-tracker-demo-") as scratch:
+        try:
+            report = _build(Path(scratch), seed)
+        finally:
+            _wait_for_flushers(Path(scratch))
+    return {**report, "repository": None}
+
+
+def _wait_for_flushers(repo_dir: Path, timeout: float = 30.0) -> None:
+    """Before the folder is removed: the commits' hooks start note flushers in the background, and one still at
+    work would write into the folder (and create its directories again) while it is being removed."""
+    state = LocalState(repo_dir / ".git" / "tracker")
+    deadline = time.monotonic() + timeout
+    while (state.flush_marker.exists() or queue_files(state)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _build(repo_dir: Path, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    repo_dir = _prepare(directory)
     # SHA-1 whatever GIT_DEFAULT_HASH says: git-tracker cannot work in a SHA-256 repository.
     _git(repo_dir, "init", "-q", "-b", "main", "--object-format=sha1")
     init(Repo.discover(repo_dir))

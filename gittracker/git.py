@@ -16,7 +16,7 @@ import subprocess
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -138,6 +138,9 @@ class Repo:
     toplevel: Path
     git_dir: Path
     common_dir: Path
+    # False where git-tracker is not set up (never initialised, or uninstalled): reading such a repository must
+    # write nothing under its git dir, not even a cache.
+    keeps_caches: bool = True
 
     @classmethod
     def discover(cls, start: Path | str = ".") -> Repo:
@@ -160,6 +163,15 @@ class Repo:
     @property
     def tracker_dir(self) -> Path:
         return self.common_dir / "tracker"
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """Where what can be computed again is kept (parsed records, churn); None: keep nothing."""
+        return self.tracker_dir / "cache" if self.keeps_caches else None
+
+    def without_caches(self) -> Repo:
+        """This repository, read without keeping any cache."""
+        return replace(self, keeps_caches=False)
 
     def git(self, *args: str, check: bool = True, stdin: str | None = None, hooks_off: bool = True) -> str:
         return run_git(list(args), cwd=self.toplevel, check=check, stdin=stdin, hooks_off=hooks_off)
@@ -531,7 +543,7 @@ class Repo:
         """
         if tree is None:
             return [], []
-        cache = _RecordCache(self.tracker_dir / "cache" / "records.json")
+        cache = _RecordCache(self.cache_dir / "records.json" if self.cache_dir else None)
         records: list[Record] = []
         skipped: list[Skipped] = []
         for path, blob in _walk_blobs(tree, "", wanted):
@@ -761,14 +773,17 @@ class _RecordCache:
 
     RESAVE_AFTER = 64
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: nothing is kept
         self.added = 0
+        self.data: dict[str, dict[str, Any]] = {}
+        if path is None:
+            return
         try:
             loaded = json.loads(path.read_text())
-            self.data: dict[str, dict[str, Any]] = loaded if isinstance(loaded, dict) else {}
+            self.data = loaded if isinstance(loaded, dict) else {}
         except (FileNotFoundError, ValueError):
-            self.data = {}
+            pass
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.data.get(key)
@@ -778,6 +793,8 @@ class _RecordCache:
         self.added += 1
 
     def save(self) -> None:
+        if self.path is None:
+            return
         if self.added >= self.RESAVE_AFTER or (self.added and len(self.data) < 4 * self.RESAVE_AFTER):
             from gittracker.files import write_cache
 

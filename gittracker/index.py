@@ -115,14 +115,15 @@ class WindowIndex:
         )
 
 
-def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
-    """The index, brought up to date with the ledger (and saved when it moved).
+def load_index(repo: Repo, cache_dir: Path | None) -> WindowIndex:
+    """The index, brought up to date with the ledger (and saved when it moved; with ``cache_dir`` None, built
+    from the ledger and kept nowhere).
 
     The ledger files it could not use are reported (``SkippedWarning``) every time, not only when first seen.
     """
-    path = cache_dir / "window-index.json"
+    path = cache_dir / "window-index.json" if cache_dir is not None else None
     try:
-        index = WindowIndex.from_json(path.read_text())
+        index = WindowIndex.from_json(path.read_text()) if path is not None else WindowIndex()
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a cache: any damage means rebuild
         index = WindowIndex()
     update = repo.ledger_records_since(index.tip, KINDS)
@@ -138,9 +139,9 @@ def load_index(repo: Repo, cache_dir: Path) -> WindowIndex:
         index.tip = update.tip
         # Re-reading a few new records from the tree diff is cheaper than rewriting a large index on every
         # command, so the file is rewritten only after a rebuild or once enough records piled up.
-        if rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER:
+        if path is not None and (rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER):
             write_cache(path, index.to_json())
-        if update.skipped or rebuilt:
+        if cache_dir is not None and (update.skipped or rebuilt):
             write_cache(cache_dir / SKIPPED_NAME, json.dumps(index.skipped, sort_keys=True))
     _report(index.skipped)
     return index

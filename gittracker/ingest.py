@@ -95,14 +95,15 @@ def ingest_logs(
     settings = {"zone": str(zone), "this_repo_only": this_repo_only}
     stamp = config_stamp(str(ctx.repo.toplevel))
     _forget_older_state(str(ctx.local.root))
+    derived = False
     for folder in folders:
         store = Store(str(ctx.local.root), source.name, scope_of(folder))
         summary.scopes.append(store.scope)
         with _locked(store):
-            _ingest_folder(ctx, source, folder, store, summary, tip, settings, stamp, zone, skip_invalid)
-    if not summary.unchanged:  # once, over every folder's totals: a median of part of them would mark wrongly
+            derived |= _ingest_folder(ctx, source, folder, store, summary, tip, settings, stamp, zone, skip_invalid)
+    if derived:  # once, over every folder's totals: a median of part of them would mark wrongly
         summary.divergent_marked = mark_divergent(ctx)
-    return summary
+    return summary.settle()
 
 
 def _forget_older_state(tracker_dir: str) -> None:
@@ -138,7 +139,8 @@ def _ingest_folder(
     stamp: list[int] | None,
     zone: tzinfo,
     skip_invalid: bool,
-) -> None:
+) -> bool:
+    """Read what is new in one folder and append the totals derived from it; returns whether it derived them."""
     manifest = store.manifest()
     files = list_files(source.name, folder)
     summary.files += len(files)
@@ -146,7 +148,7 @@ def _ingest_folder(
         if manifest.get("config") != stamp:  # the config was touched, not the settings: note it for `quick`
             manifest["config"] = stamp
             write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
-        return
+        return False
     known: dict[str, Any] = manifest["files"]
     pending: Pending = []
     for path in files:
@@ -154,7 +156,6 @@ def _ingest_folder(
         reading = open_new(Path(path), Seen.from_json(known.get(rel)))
         if reading is not None:
             pending.append((rel, Path(path), reading))
-    summary.unchanged = False
     with Readers(source, pending, skip_invalid) as readers:
         # While the readers work: what the totals need from the ledger, and the saved table.
         windows = closed_windows(ctx, source.provider)
@@ -188,8 +189,9 @@ def _ingest_folder(
     # The table first: a manifest never claims bytes whose events are not saved (if the table cannot be saved, the
     # old manifest stays and the next run reads these bytes again).
     if table.changed and not write_cache(Path(store.events_path), table.dumps()):
-        return
+        return True
     write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
+    return True
 
 
 def _load_table(store: Store) -> EventTable:
@@ -597,9 +599,9 @@ def ingest_paste(ctx: Context, source: str, text: str) -> Summary:
     )
     added = ctx.repo.missing_records([record])
     ctx.repo.append_records(added, f"tracker: ingest {source}")
-    summary = Summary(source, unchanged=not added)
+    summary = Summary(source)
     summary.snapshots_added = len(added)
-    return summary
+    return summary.settle()
 
 
 def paste_digest(text: str) -> str:
@@ -629,8 +631,8 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
     ]
     added = ctx.repo.missing_records(records)
     ctx.repo.append_records(added, "tracker: ingest ccusage")
-    summary = Summary("ccusage", unchanged=not added)
+    summary = Summary("ccusage")
     summary.scopes.append(scope)
     summary.events = len(rows)
     summary.records_added = len(added)
-    return summary
+    return summary.settle()

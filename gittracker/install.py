@@ -10,7 +10,8 @@ where something else changed them meanwhile, removes exactly our entries and kee
 ``findings`` and ``fix`` are the set-up's health checks for ``git tracker doctor``. Their codes:
 ``install-damaged``, ``install-record-missing``, ``install-incomplete``, ``uninstall-incomplete``,
 ``hook-missing``, ``hook-foreign``, ``hook-interpreter-gone``, ``hook-outdated``, ``hook-original-stranded``,
-``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``.
+``rewrite-ref-missing``, ``rewrite-mode-legacy``, ``temp-leftover``, ``config-lock-stale``; and, after
+``init --pre-commit``, ``precommit.findings``: ``pre-commit-config-missing``, ``pre-commit-hook-missing``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gittracker import hookfolder
+from gittracker import hookfolder, precommit
 from gittracker.config import CONFIG_NAME, default_text
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.files import ANY_NAME, atomic_write, dead_temp_files, remove_dead_temp_files
@@ -31,6 +32,7 @@ from gittracker.git import NOTES_REF, STALE_LOCK_SECONDS, Repo
 from gittracker.hookfolder import (
     ABSENT,
     HOOK_NAMES,
+    PRIVATE,
     SHARED,
     USER,
     WORKTREE,
@@ -126,7 +128,7 @@ def init(
         record.state = COMPLETE
         save()
     if pre_commit:
-        done.append("hooks: left to pre-commit (`pre-commit install --hook-type post-commit --hook-type post-rewrite`)")
+        done += precommit.next_steps(precommit.inspect(repo))
     changes = [line for line in done if not line.endswith(": up to date")]
     return {"toplevel": str(repo.toplevel), "changes": changes or ["already set up; nothing to change"]}
 
@@ -218,6 +220,9 @@ def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save) 
         save()
     folder_record = record.hook_folders[key]
     done = hookfolder.install(folder, folder_record, repo.common_dir, save)
+    moved = any(not line.endswith(": up to date") for line in done)
+    if moved and folder_record.kind == PRIVATE and folder != repo.common_dir / "hooks":
+        done.insert(0, f"hooks folder {folder} (core.hooksPath)")  # not where git keeps hooks by default: say so
     if folder_record.kind == SHARED:
         done.append(
             f"hooks folder {folder} is shared (core.hooksPath): the hooks act only in repositories set up "
@@ -305,7 +310,18 @@ def uninstall(where: Repo | Path | str) -> dict[str, Any]:
             done.append(f"removed the empty {NOTES_REF} init created")
         local.manifest.unlink(missing_ok=True)
     done.append("kept the ledger (tracker-ledger) and notes (refs/notes/tracker): they are your data")
-    return {"toplevel": str(repo.toplevel), "changes": done}
+    return {"toplevel": str(repo.toplevel), "changes": done, "open_windows": _open_windows(local)}
+
+
+def _open_windows(local: LocalState) -> list[dict[str, str]]:
+    """The windows agents on this machine left open: uninstall keeps them open (in the ledger and the local
+    state), and only a set-up repository can close them."""
+    found = []
+    for agent in local.agents():
+        state = local.load_readable(agent)
+        for provider, window in sorted(state.open.items() if state is not None else ()):
+            found.append({"agent_id": agent, "provider": provider, "window_id": str(window["window_id"])})
+    return found
 
 
 def _restore_config(repo: Repo, record: InstallRecord) -> list[str]:
@@ -525,6 +541,8 @@ def _record_findings(repo: Repo, record: InstallRecord) -> list[Finding]:
     for folder, folder_record in record.hook_folders.items():
         for name in HOOK_NAMES:
             found += _hook_findings(Path(folder) / name, folder_record)
+    if record.pre_commit:
+        found += precommit.findings(precommit.inspect(repo))
     if NOTES_REF not in repo.config_get_all("notes.rewriteRef"):
         found.append(
             Finding(

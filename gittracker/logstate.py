@@ -37,7 +37,7 @@ LEDGER_BRANCH = "tracker-ledger"  # as git.LEDGER_REF (a test holds them equal)
 class Summary:
     """What one ``ingest`` did, for the report and ``--json``."""
 
-    def __init__(self, source: str, *, unchanged: bool = True) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
         self.scopes: list[str] = []
         self.files = 0
@@ -48,7 +48,14 @@ class Summary:
         self.snapshots_added = 0
         self.divergent_marked = 0
         self.skipped_lines = 0
-        self.unchanged = unchanged
+        self.unchanged = True  # see settle
+
+    def settle(self) -> Summary:
+        """``unchanged`` as docs/json.md defines it: nothing new was read and nothing was added, whatever was
+        derived again on the way (a run with other settings re-derives every total, and may find them all in the
+        ledger)."""
+        self.unchanged = not (self.files_read or self.records_added or self.snapshots_added or self.divergent_marked)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -57,6 +64,8 @@ class Summary:
 def describe(summary: dict[str, Any]) -> str:
     """The one-line report of an ingest."""
     if summary["unchanged"]:
+        if summary["source"] == "ccusage" and not summary["events"]:
+            return "ccusage: the report was empty (no usage rows)"
         if not summary["files"]:
             return f"{summary['source']}: nothing new (already in the ledger)"
         return f"{summary['source']}: nothing new ({summary['files']} file(s) checked)"

@@ -69,6 +69,8 @@ def format_stored(item: Skipped) -> str:
 
 def format_status(data: dict[str, Any]) -> str:
     lines = []
+    if not data["set_up"]:
+        lines.append("git-tracker is not set up here: showing the data it kept; `git tracker init` to record again")
     any_open = False
     for agent, info in data["agents"].items():
         for window in info["open"]:
@@ -164,7 +166,14 @@ def format_doctor(data: dict[str, Any]) -> str:
 
 
 def format_demo(data: dict[str, Any]) -> str:
-    lines = [f"demo repository: {data['repository']}", "", "records:"]
+    where = data["repository"]
+    kept = where is not None
+    lines = [
+        f"demo repository: {where}"
+        if kept
+        else "demo repository: a temporary one, removed after this report (pass a DIRECTORY to keep it)"
+    ]
+    lines += ["", "records:"]
     lines += [f"  {kind:<13} {count}" for kind, count in sorted(data["records"].items())]
     lines += ["", f"{'provider':<8} {'windows':>7} {'capacity':>12} {'shipped':>7} {'partial':>7} {'failed':>6}"]
     for provider, row in data["providers"].items():
@@ -173,7 +182,11 @@ def format_demo(data: dict[str, Any]) -> str:
             f"{row['partial']:>7} {row['failed']:>6}"
         )
     lines += ["", f"Notes on commits: {data['stamped_commits']} of {data['commits']}"]
-    lines += ["", format_preview(data["preview"]), "", f"Try: cd {data['repository']} && git tracker log"]
+    lines += ["", format_preview(data["preview"]), ""]
+    if kept:
+        lines.append(f"Try: cd {where} && git tracker log")
+    else:
+        lines.append("To look around in it afterwards (git tracker log, preview, churn): git tracker demo DIRECTORY")
     return "\n".join(lines)
 
 

@@ -144,8 +144,9 @@ def _churn_of_window(
     from gittracker import hookrun
     from gittracker.churn import WindowChurn
 
-    hookrun.flush_if_queued(ctx.repo)
-    churns = WindowChurn(ctx.repo, ctx.local.root / "cache", selection or ctx.config.churn_selection)
+    if ctx.set_up:  # where git-tracker is not set up, reading writes nothing
+        hookrun.flush_if_queued(ctx.repo)
+    churns = WindowChurn(ctx.repo, ctx.repo.cache_dir, selection or ctx.config.churn_selection)
     found = churns.churn(window_id, start, end if end is not None else ctx.repo.head(), policy)
     churns.save()
     return found
@@ -189,6 +190,7 @@ def status(ctx: Context) -> dict[str, Any]:
         "queued_stamps": queued,
         "halts": _halts(ctx),
         "problems": problems,
+        "set_up": ctx.set_up,
     }
 
 

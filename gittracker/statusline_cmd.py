@@ -8,6 +8,10 @@ the local state files, as the commit hook does.
 
 ``--wrap CMD`` runs the status-line command you had before with the same stdin and prints its first
 line in front of ours.
+
+Input that is not Claude Code's status-line JSON still gets one line on stdout, saying so, and exit 0:
+Claude Code shows nothing at all for a command that exits non-zero, and this line is where the user looks.
+The details go to stderr (for whoever runs it by hand), and the kept reading is left as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from gittracker import clock
 from gittracker.errors import TrackerError
 
 USAGE = "usage: git tracker statusline [--wrap CMD]  (reads Claude Code's status JSON on stdin)"
+NOT_STATUS_JSON = "git-tracker: expected Claude Code's status-line JSON on stdin"
 
 
 def main(argv: list[str]) -> int:
@@ -38,10 +43,9 @@ def main(argv: list[str]) -> int:
     try:
         line = _our_line(raw.decode("utf-8", "replace"))
     except TrackerError as error:
-        # Never a traceback in the editor: say what was wrong, briefly, and exit 2.
+        # Never a traceback in the editor, and never a blank status line: say what was wrong, in brief there.
         print(f"git-tracker: {error}", file=sys.stderr)
-        print("git-tracker: no reading")
-        return 2
+        line = NOT_STATUS_JSON + ("" if raw.strip() else ", got nothing")
     if wrap:
         import subprocess  # only here: ~7 ms of import that every other repaint need not pay
 

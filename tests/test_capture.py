@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Sandbox, tracker_command
 
@@ -168,8 +171,53 @@ def test_claude_auto_uses_the_status_line_reading(tracked: Sandbox) -> None:
     assert stale.returncode == 2 and "older than 30 min" in stale.stderr
 
 
-def test_statusline_bad_input_is_one_line_and_no_reading(tracked: Sandbox) -> None:
+def statusline_raw(box: Sandbox, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*tracker_command(), "statusline", *args],
+        cwd=box.path,
+        env=os.environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+
+
+EXPECTED_LINE = "git-tracker: expected Claude Code's status-line JSON on stdin"
+
+
+@pytest.mark.parametrize(
+    ("stdin", "shown", "why"),
+    [
+        ("", f"{EXPECTED_LINE}, got nothing", "expected one JSON object"),
+        ("  \n", f"{EXPECTED_LINE}, got nothing", "expected one JSON object"),
+        ("garbage\x00 from a broken pipe", EXPECTED_LINE, "expected one JSON object"),
+        ("[1, 2]", EXPECTED_LINE, "got an array"),
+        (json.dumps({"rate_limits": {"five_hour": {"used_percentage": "lots"}}}), EXPECTED_LINE, "got 'lots'"),
+    ],
+)
+def test_statusline_bad_input_says_so_on_the_status_line_and_keeps_the_last_reading(
+    tracked: Sandbox, stdin: str, shown: str, why: str
+) -> None:
+    env = {"GIT_TRACKER_NOW": iso(NOW)}
+    payload = json.loads(json.dumps(STATUS_JSON))
+    assert statusline(tracked, payload, env).returncode == 0
+    cache = next(Path(os.environ["HOME"]).glob(".cache/git-tracker/claude-statusline.json"))
+    kept = cache.read_bytes()
+
+    done = statusline_raw(tracked, stdin)
+    # Claude Code shows the first line of stdout, and nothing at all when the command fails: exit 0, one line.
+    assert done.returncode == 0
+    assert done.stdout == shown + "\n"
+    assert len(done.stderr.splitlines()) == 1 and why in done.stderr and done.stderr.startswith("git-tracker: ")
+    assert cache.read_bytes() == kept  # the last good reading stays for --auto
+    wrapped = statusline_raw(tracked, stdin, "--wrap", "echo my-old-line")
+    assert wrapped.returncode == 0 and wrapped.stdout == f"my-old-line | {shown}\n"
+    tracked.ok("start", "claude", "--auto", env=env)
+    assert tracked.records("snapshot")[0]["five_hour_used"] == 23.5
+
+
+def test_statusline_bad_input_first_writes_no_reading(tracked: Sandbox) -> None:
     done = statusline(tracked, {"rate_limits": {"five_hour": {"used_percentage": "lots"}}}, {})
-    assert done.returncode == 2
-    assert len(done.stderr.splitlines()) == 1 and done.stdout.strip() == "git-tracker: no reading"
+    assert done.returncode == 0 and done.stdout == EXPECTED_LINE + "\n"
+    assert list(Path(os.environ["HOME"]).glob(".cache/git-tracker/*")) == []
     assert tracked.tracker("start", "claude", "--auto").returncode == 2

@@ -557,17 +557,19 @@ def test_the_readme_first_command_installs_and_runs_the_demo_in_a_fresh_venv(tmp
     assert done.returncode == 0, f"{block} -> {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert (checkout / ".venv" / "bin" / "git-tracker").is_file()
     out = done.stdout
-    where = re.search(r"^demo repository: (\S+)$", out, re.MULTILINE)
-    assert where is not None, out
-    demo = Path(where.group(1))
-    assert demo.is_dir() and scratch in demo.parents
-    # The summary counts what git holds: one ledger file per record, and one line per kind.
-    files = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", "tracker-ledger"], cwd=demo, capture_output=True, text=True, check=True
-    ).stdout.split()
-    counts = re.findall(r"^  ([a-z-]+) +(\d+)$", out.split("records:", 1)[1].split("\n\n", 1)[0], re.MULTILINE)
-    assert sum(int(count) for _, count in counts) == len(files) > 0
-    assert {kind for kind, _ in counts} == {path.split("/")[0] for path in files}
+    # Without a DIRECTORY the throwaway repository is removed after the report, which says so.
+    assert re.search(r"^demo repository: a temporary one, removed after this report", out, re.MULTILINE), out
+    assert list(scratch.iterdir()) == []
+    # The summary agrees with itself: a window opens and closes once, and each closed window has one outcome.
+    counts = dict(re.findall(r"^  ([a-z-]+) +(\d+)$", out.split("records:", 1)[1].split("\n\n", 1)[0], re.MULTILINE))
+    assert set(counts) == {"anomaly", "completion", "snapshot", "window-close", "window-open"}, counts
+    rows = {}
     for provider in ("codex", "claude", "glm"):
-        assert re.search(rf"^{provider} +\d+ +[\d.]+(%|p) +\d+ +\d+ +\d+$", out, re.MULTILINE), provider
-    assert "Efficiency per provider" in out and "git tracker log" in out
+        row = re.search(rf"^{provider} +(\d+) +[\d.]+(?:%| prompts) +(\d+) +(\d+) +(\d+)$", out, re.MULTILINE)
+        assert row is not None, provider
+        rows[provider] = [int(value) for value in row.groups()]
+    windows = sum(row[0] for row in rows.values())
+    assert int(counts["window-open"]) == int(counts["window-close"]) == windows > 0
+    assert int(counts["completion"]) == sum(sum(row[1:]) for row in rows.values()) == windows
+    assert int(counts["snapshot"]) == 2 * windows
+    assert "Efficiency per provider" in out and "git tracker demo DIRECTORY" in out

@@ -578,3 +578,45 @@ def test_binary_or_huge_reports_are_refused_before_parsing(tracked: Sandbox, tmp
     bad = tracked.tracker("ingest", "codex-status", str(huge))
     assert bad.returncode == 2 and "expected a pasted Codex /status screen (at most 64 MiB)" in bad.stderr
     assert tracked.records("usage") == [] and tracked.records("snapshot") == []
+
+
+# -- what a run says ------------------------------------------------------------------------------
+
+
+def test_an_empty_ccusage_report_says_it_was_empty(tracked: Sandbox, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    empties: list[Any] = [[], {"daily": [], "totals": {}}, {"blocks": [{"isGap": True}]}]
+    for empty in empties:
+        report.write_text(json.dumps(empty))
+        assert tracked.ok("ingest", "ccusage", str(report)) == "ccusage: the report was empty (no usage rows)\n"
+        summary = json.loads(tracked.ok("ingest", "ccusage", str(report), "--json"))
+        assert (summary["events"], summary["records_added"], summary["unchanged"]) == (0, 0, True)
+    report.write_text(json.dumps(V18_DAILY))
+    assert "1 usage record(s) and 0 snapshot(s) added" in tracked.ok("ingest", "ccusage", str(report))
+    assert tracked.ok("ingest", "ccusage", str(report)) == "ccusage: nothing new (already in the ledger)\n"
+
+
+def test_toggling_this_repo_is_unchanged_as_docs_json_defines_it(tracked: Sandbox, tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    log = config / "projects" / "-mixed" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        assistant_line(DAY0, "m1", "r1", usage(10, 1), cwd=str(tracked.path.resolve()))
+        + assistant_line(DAY0, "m2", "r2", usage(20, 2), cwd="/elsewhere")
+    )
+    first = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--json"))
+    assert first["records_added"] > 0 and not first["unchanged"]
+    count = len(tracked.records("usage"))
+    # The same files, only --this-repo toggled: the totals are derived again and all are in the ledger already.
+    for _ in range(2):
+        again = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--json", "--this-repo"))
+        assert (again["files_read"], again["records_added"], again["snapshots_added"]) == (0, 0, 0)
+        assert again["unchanged"] is True  # docs/json.md: true when nothing new was read or added
+        text = tracked.ok("ingest", "claude-logs", "--dir", str(config))  # and back
+        assert text == "claude-logs: nothing new (1 file(s) checked)\n"
+    assert len(tracked.records("usage")) == count
+    # Something new read, nothing added (the log gained a line already counted): not unchanged.
+    with log.open("a") as handle:
+        handle.write(assistant_line(DAY0, "m1", "r1", usage(10, 1), cwd=str(tracked.path.resolve())))
+    grown = json.loads(tracked.ok("ingest", "claude-logs", "--dir", str(config), "--json", "--this-repo"))
+    assert grown["files_read"] == 1 and grown["records_added"] == 0 and grown["unchanged"] is False

@@ -358,3 +358,47 @@ def test_hooks_without_a_record_are_found_and_the_record_rebuilt(tracked: Sandbo
     assert install.findings(repo) == []
     tracked.ok("uninstall")
     assert not (tracked.path / ".git" / "hooks" / "post-commit").exists()
+
+
+# -- what init and uninstall say --------------------------------------------------------------------------
+
+
+def test_uninstall_warns_of_each_open_window_and_how_to_close_it(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.ok("start", "claude", "--used", "20", env={"AGENT_ID": "worker-1"})
+    opened = {r["agent_id"]: r["window_id"] for r in tracked.records("window-open")}
+    done = tracked.tracker("uninstall")
+    assert done.returncode == 0 and "git-tracker removed from" in done.stdout
+    warnings = done.stderr.splitlines()
+    assert len(warnings) == 2, done.stderr
+    main, worker = sorted(warnings, key=lambda line: "worker-1" in line)
+    assert main.startswith("git-tracker: warning: ") and opened["main"] in main and "codex" in main
+    assert "stays open in the ledger" in main and "`git tracker init`, then `git tracker end codex`" in main
+    assert opened["worker-1"] in worker and "`AGENT_ID=worker-1 git tracker end claude`" in worker
+    # What the warning says works: set up again, end the window.
+    tracked.ok("init")
+    tracked.ok("end", "codex", "--used", "15")
+    assert opened["main"] in {r["window_id"] for r in tracked.records("window-close")}
+
+
+def test_uninstall_without_open_windows_warns_of_nothing(tracked: Sandbox) -> None:
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.ok("end", "codex", "--used", "15")
+    done = tracked.tracker("uninstall")
+    assert done.returncode == 0 and done.stderr == ""
+
+
+@pytest.mark.parametrize("hooks_path", [".git/my-hooks", "ABSOLUTE"])
+def test_init_says_which_core_hooks_path_folder_it_wrote_the_hooks_to(sandbox: Sandbox, hooks_path: str) -> None:
+    sandbox.commit("README.md")
+    folder = sandbox.path / ".git" / "my-hooks"
+    sandbox.git("config", "core.hooksPath", str(folder) if hooks_path == "ABSOLUTE" else hooks_path)
+    out = sandbox.ok("init")
+    assert f"  - hooks folder {folder} (core.hooksPath)\n" in out, out
+    assert (folder / "post-commit").exists() and not (sandbox.path / ".git" / "hooks" / "post-commit").exists()
+    assert sandbox.ok("init").splitlines()[1:] == ["  - already set up; nothing to change"]
+
+
+def test_init_into_the_default_hooks_folder_names_no_folder(sandbox: Sandbox) -> None:
+    sandbox.commit("README.md")
+    assert "hooks folder" not in sandbox.ok("init")

@@ -69,11 +69,12 @@ def warn(line: str) -> None:
     click.echo(f"git-tracker: {line}", err=True)
 
 
-def context(source: str = "cli") -> Any:
-    """The repository, machine state, settings and agent of this command (``context.Context``)."""
+def context(source: str = "cli", *, reading: bool = False) -> Any:
+    """The repository, machine state, settings and agent of this command (``context.Context``). ``reading``: a
+    command that only reads, which also works where git-tracker is not set up but a ledger exists."""
     from gittracker.context import open_context
 
-    return open_context(".", source=os.environ.get("GIT_TRACKER_SOURCE", source))
+    return open_context(".", source=os.environ.get("GIT_TRACKER_SOURCE", source), require_setup=not reading)
 
 
 def short(sha: str | None) -> str:

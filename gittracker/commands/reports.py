@@ -18,7 +18,7 @@ def status(as_json: bool) -> int:
     from gittracker.report import format_status
     from gittracker.reports import status as gather_status
 
-    return emit(gather_status(context()), as_json, format_status)
+    return emit(gather_status(context(reading=True)), as_json, format_status)
 
 
 @click.command()
@@ -38,7 +38,7 @@ def log(kinds: tuple[str, ...], provider: str | None, since: str | None, everyth
     for kind in kinds:
         if kind not in KINDS and not everything:
             raise BadInput(f"--kind: expected one of {', '.join(KINDS)} (or --all for others), got {kind!r}")
-    selected = select_records(context(), kinds, provider, since, foreign=everything)
+    selected = select_records(context(reading=True), kinds, provider, since, foreign=everything)
     if not selected.items and not as_json:  # --json: no line is the empty answer
         click.echo(format_no_records(kinds, provider, since))
     for item in selected.items:
@@ -56,7 +56,7 @@ def anomalies(as_json: bool) -> int:
     from gittracker.report import format_record
     from gittracker.reports import anomaly_records
 
-    records = anomaly_records(context())
+    records = anomaly_records(context(reading=True))
     if as_json:
         for record in records:
             click.echo(record.to_json())
@@ -95,7 +95,7 @@ def churn(
     from gittracker.reports import churn_of
 
     policy = Policy(renames=renames, first_parent=first_parent, net=net)
-    return emit(churn_of(context(), target, policy, selection).to_dict(), as_json, format_churn)
+    return emit(churn_of(context(reading=True), target, policy, selection).to_dict(), as_json, format_churn)
 
 
 @click.command()
@@ -106,7 +106,7 @@ def preview(provider: str | None, as_json: bool) -> int:
     from gittracker.preview import run_preview
     from gittracker.report import format_preview
 
-    return emit(run_preview(context(), provider), as_json, format_preview)
+    return emit(run_preview(context(reading=True), provider), as_json, format_preview)
 
 
 @click.command()
@@ -116,7 +116,7 @@ def decide(as_json: bool) -> int:
     from gittracker.preview import run_decision
     from gittracker.report import format_decision
 
-    return emit(run_decision(context()), as_json, format_decision)
+    return emit(run_decision(context(reading=True)), as_json, format_decision)
 
 
 @click.command()
@@ -148,7 +148,7 @@ def export(ledger: str, out: str | None, handoff: str | None) -> int:
 
     if handoff and out is None:
         raise BadInput("--handoff: expected --out FILE too (stdout has no path to hand off)")
-    written = write_ledger(context(), ledger, out, handoff)
+    written = write_ledger(context(reading=True), ledger, out, handoff)
     if out is None:
         click.echo(written.text, nl=False)
         return EXIT_OK

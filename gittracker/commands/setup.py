@@ -33,6 +33,14 @@ def uninstall() -> int:
 
     result = take_out(".")
     _say_changes(f"git-tracker removed from {result['toplevel']}", result)
+    for window in result["open_windows"]:
+        agent = "" if window["agent_id"] == "main" else f"AGENT_ID={window['agent_id']} "
+        click.echo(
+            f"git-tracker: warning: agent {window['agent_id']}'s {window['provider']} window {window['window_id']} "
+            f"stays open in the ledger; to close it: `git tracker init`, then "
+            f"`{agent}git tracker end {window['provider']}`",
+            err=True,
+        )
     return EXIT_OK
 
 
