@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
-from gittracker.gitfiles import is_object_id
+from gittracker.gitfiles import branch_tip, is_object_id
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -574,6 +574,9 @@ class Repo:
         Files that are no record of a known kind are read too, so that they are always reported; the
         caller reports what was skipped.
         """
+        known, tip_on_disk = branch_tip(str(self.common_dir), LEDGER_REF.removeprefix("refs/heads/"))
+        if known and tip_on_disk == old_tip:  # the common case, read from git's files: pygit2 stays unloaded
+            return LedgerUpdate(old_tip, [], [])
         tip = self.ledger_tip()
         if tip is None or tip == old_tip:
             return LedgerUpdate(tip, [], [])

@@ -20,6 +20,8 @@ from gittracker.records import Record, Skipped
 
 INDEX_VERSION = 2  # 2: the files skipped, so every command reports them
 RESAVE_AFTER = 64
+# Windows (opens and closes) up to which the index file is rewritten whenever the ledger moved (a few ms).
+SMALL_INDEX = 4000
 SKIPPED_NAME = "ledger-skipped.json"  # the index's ``skipped`` alone, small, for ``report_known_skipped``
 KINDS = ("window-open", "window-close", "completion", "void", "anomaly", "resume")
 
@@ -138,8 +140,11 @@ def load_index(repo: Repo, cache_dir: Path | None) -> WindowIndex:
         index.skipped.update((item.path, item.reason) for item in update.skipped)
         index.tip = update.tip
         # Re-reading a few new records from the tree diff is cheaper than rewriting a large index on every
-        # command, so the file is rewritten only after a rebuild or once enough records piled up.
-        if path is not None and (rebuilt or len(update.added) + len(update.skipped) >= RESAVE_AFTER):
+        # command, so a large one is rewritten only after a rebuild or once enough records piled up. A small one
+        # is rewritten at once: then the next read finds the tip unchanged and never loads pygit2 for the diff.
+        piled_up = len(update.added) + len(update.skipped) >= RESAVE_AFTER
+        small = len(index.opens) + len(index.closes) <= SMALL_INDEX
+        if path is not None and (rebuilt or piled_up or small):
             write_cache(path, index.to_json())
         if cache_dir is not None and (update.skipped or rebuilt):
             write_cache(cache_dir / SKIPPED_NAME, json.dumps(index.skipped, sort_keys=True))

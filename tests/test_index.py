@@ -49,3 +49,24 @@ def test_index_agrees_with_a_full_read(tracked: Sandbox) -> None:
     assert index.tip == repo.ledger_tip()
     closed = [w for w in index.closes if index.live_close(w)]
     assert len(closed) == len(steps)
+
+
+def test_status_on_an_unchanged_ledger_does_not_load_pygit2(tracked: Sandbox) -> None:
+    """`status` shows HALTED providers from the index; once the index has the ledger's tip, reading it again
+    must not load pygit2 (about half of status's time) only to learn that nothing changed."""
+    import subprocess
+    import sys
+
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.ok("end", "codex", "--used", "20")
+    tracked.ok("status")  # brings the index up to the tip
+    probe = (
+        "import sys\n"
+        "from gittracker.entry import main\n"
+        "code = main(['status'])\n"
+        "print('LOADED' if 'pygit2' in sys.modules else 'NOT LOADED', code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tracked.path, capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "NOT LOADED 0"
+    tracked.ok("start", "codex", "--used", "25")  # the ledger moved: the next status reads the new records
+    assert "codex window" in tracked.ok("status")
