@@ -750,12 +750,18 @@ class Repo:
 
     # -- sync with a remote (the policy, what to fetch, merge and push, is sync.py's) --------------------
 
-    def remote_names(self) -> list[str]:
-        return self.git("remote").split()
-
-    def remote_fetch_refspecs(self, remote: str) -> list[str]:
-        """``remote.<name>.fetch`` as configured (any scope): what a plain ``git fetch`` of that remote writes."""
-        return run_git(["config", "--get-all", f"remote.{remote}.fetch"], self.toplevel, allowed=(0, 1)).split()
+    def remotes(self) -> dict[str, list[str]]:
+        """Each configured remote (it has a ``remote.<name>.url``) with its ``remote.<name>.fetch`` refspecs, what a
+        plain ``git fetch`` of it writes; one ``git config`` for all."""
+        out = run_git(["config", "-z", "--get-regexp", r"^remote\..*\.(url|fetch)$"], self.toplevel, allowed=(0, 1))
+        found: dict[str, list[str]] = {}
+        for item in filter(None, out.split("\0")):
+            key, _, value = item.partition("\n")
+            name, _, setting = key.removeprefix("remote.").rpartition(".")
+            specs = found.setdefault(name, [])
+            if setting == "fetch":
+                specs.append(value)
+        return found
 
     def ref_tips(self, refs: Iterable[str]) -> dict[str, str]:
         """Those of ``refs`` that exist, each with the object it points at (one ``git for-each-ref``)."""

@@ -152,9 +152,14 @@ def _open(start: Path | str) -> tuple[Repo, str]:
 def sync(repo: Repo, remote: str, *, deadline: float | None = None) -> SyncReport:
     """Fetch, merge and push until the remote took what it lacked, then move this clone's refs (see the module
     docstring). Raises ``Refused`` when the remote refuses for good, ``LostRace`` when it kept moving."""
-    _check_remote(repo, remote)
+    remotes = repo.remotes()
+    if remote not in remotes:
+        raise BadInput(
+            f"REMOTE: expected the name of one of this repository's remotes (`git remote -v` lists them), got "
+            f"{remote!r}"
+        )
     _check_ledger_free(repo)
-    _warn_forced_refspecs(repo, remote)
+    _warn_forced_refspecs(remote, remotes[remote])
     net = _Network(remote, deadline)
     report = SyncReport(remote)
     for attempt in range(1, PUSH_ATTEMPTS + 1):
@@ -429,14 +434,6 @@ MERGERS: dict[str, Callable[[Repo, str | None, str | None], RefMerge]] = {
 # -- checks -----------------------------------------------------------------------------------------------
 
 
-def _check_remote(repo: Repo, remote: str) -> None:
-    if remote not in repo.remote_names():
-        raise BadInput(
-            f"REMOTE: expected the name of one of this repository's remotes (`git remote -v` lists them), got "
-            f"{remote!r}"
-        )
-
-
 def _check_ledger_free(repo: Repo) -> None:
     where = repo.ledger_checked_out_in()
     if where is not None:
@@ -446,10 +443,10 @@ def _check_ledger_free(repo: Repo) -> None:
         )
 
 
-def _warn_forced_refspecs(repo: Repo, remote: str) -> None:
+def _warn_forced_refspecs(remote: str, refspecs: list[str]) -> None:
     """A forced fetch refspec onto the tracker's own refs (``+refs/notes/*:refs/notes/*``, a mirror's
     ``+refs/heads/*:refs/heads/*``) lets a plain ``git fetch`` replace what this clone has not synced yet."""
-    for spec in repo.remote_fetch_refspecs(remote):
+    for spec in refspecs:
         destination = spec.partition(":")[2]
         hit = [ref for ref in SYNC_REFS if destination and fnmatch.fnmatchcase(ref, destination)]
         if spec.startswith("+") and hit:
