@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             note("sync A + B", pushed + fetched)
             for _ in range(3):
                 note("sync B, nothing new", timed([*cli.argv, "sync"], b, env)[0])
-            check_synced(a, b, env, new, cli.argv)
+            check_synced(a, b, env, base + new, cli.argv)
 
         def with_git() -> None:
             a, b = fresh_copies(templates, root / "run", env)
@@ -221,24 +221,25 @@ def main(argv: list[str] | None = None) -> int:
             rng.shuffle(configs)
             for config in configs:
                 config()
-        report(results, verdicts, new)
+        report(results, verdicts, new, targets=new >= 10_000)
         print(f"\nwall time of this run: {time.perf_counter() - began:.1f} s, load avg now {os.getloadavg()[0]:.2f}")
     return verdicts.summary(args.strict)
 
 
-def check_synced(a: Path, b: Path, env: dict[str, str], new: int, cli: tuple[str, ...]) -> None:
-    """Both clones and the remote hold the same two tips, and B now has every record A added."""
+def check_synced(a: Path, b: Path, env: dict[str, str], expected: int, cli: tuple[str, ...]) -> None:
+    """Both clones hold the same two tips, and B every record: the run measured a sync that did its job."""
     for ref in (LEDGER, NOTES):
         tips = {run(["git", "rev-parse", ref], where, env).strip() for where in (a, b)}
         if len(tips) != 1:
             raise SystemExit(f"bench: {ref} differs between the clones after sync: {tips}")
     count = sum(1 for line in run([*cli, "log", "--json"], b, env).splitlines() if line.strip())
-    expected = new + (200 if new == 1_000 else 1_000)
     if count != expected:
         raise SystemExit(f"bench: clone B holds {count} records after sync, expected {expected}")
 
 
-def report(results: dict[str, list[float]], verdicts: Verdicts, new: int) -> None:
+def report(results: dict[str, list[float]], verdicts: Verdicts, new: int, *, targets: bool) -> None:
+    """``targets``: the issue's targets are for 10,000 records; a smaller run (``--quick``) shows its figures
+    for information only, as start-up costs that do not grow with the data dominate them."""
     baseline = median(results["git push + fetch"])
     rows = []
     for label in ("git push A", "git fetch B", "git push + fetch", "sync A (push)", "sync B (fetch)", "sync A + B"):
@@ -256,12 +257,17 @@ def report(results: dict[str, list[float]], verdicts: Verdicts, new: int) -> Non
         )
     total = median(results["sync A + B"])
     rows[-1][5] = f"< {TOTAL_TARGET_MS:.0f} ms, < {RATIO_TARGET:g}x"
-    rows[-1][6] = verdicts.check(
-        f"sync of {new:,} records A -> B: {total:.0f} ms < {TOTAL_TARGET_MS:.0f} ms", total < TOTAL_TARGET_MS
-    )
-    rows[-1][6] += "/" + verdicts.check(
-        f"sync A + B vs git push + fetch: {total / baseline:.2f}x < {RATIO_TARGET:g}x", total / baseline < RATIO_TARGET
-    )
+    if targets:
+        under = verdicts.check(
+            f"sync of {new:,} records A -> B: {total:.0f} ms < {TOTAL_TARGET_MS:.0f} ms", total < TOTAL_TARGET_MS
+        )
+        ratio = verdicts.check(
+            f"sync A + B vs git push + fetch: {total / baseline:.2f}x < {RATIO_TARGET:g}x",
+            total / baseline < RATIO_TARGET,
+        )
+        rows[-1][6] = f"{under}/{ratio}"
+    else:
+        rows[-1][6] = "info (targets: 10,000 records)"
     for label in ("sync B with its own 200 (fetch, merge, push)", "sync A + B, both sides new"):
         values = results[label]
         rows.append(

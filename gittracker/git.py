@@ -846,21 +846,24 @@ class Repo:
             raise GitFailed(f"could not update {', '.join(sorted(moves))}: {done.last_error()}")
 
     def tree_changes(self, ours: str | None, theirs: str | None) -> list[TreeChange]:
-        """Every file whose content differs between the trees of two commits (None: an empty tree), from
-        libgit2's tree diff, which skips every subtree the two share: the cost follows what differs."""
-        repo = self.pygit
-        empty = repo[repo.TreeBuilder().write()]
-        trees: list[Any] = [repo[commit].peel(_pygit2().Tree) if commit else empty for commit in (ours, theirs)]
+        """Every file whose content differs between the trees of two commits (None: an empty tree).
+
+        ``git diff-tree`` skips every subtree the two share, so the cost follows what differs; run as a git
+        process, it also spares the common sync (only one side moved) loading libgit2.
+        """
+        args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id", "--no-ext-diff"]
+        out = run_git_bytes([*args, ours or EMPTY_TREE, theirs or EMPTY_TREE], self.toplevel)
+        fields = out.split(b"\0")
         changes = []
-        for delta in repo.diff(trees[0], trees[1]).deltas:
-            status = delta.status_char()
-            old, new = delta.old_file, delta.new_file
+        for at in range(0, len(fields) - 1, 2):
+            old_mode, new_mode, old, new, status = fields[at].decode().lstrip(":").split(" ")
+            path = fields[at + 1].decode(errors="surrogateescape")
             if status == "A":
-                changes.append(TreeChange(new.path, None, str(new.id), int(new.mode)))
+                changes.append(TreeChange(path, None, new, int(new_mode, 8)))
             elif status == "D":
-                changes.append(TreeChange(old.path, str(old.id), None, int(old.mode)))
+                changes.append(TreeChange(path, old, None, int(old_mode, 8)))
             elif status in ("M", "T"):
-                changes.append(TreeChange(new.path, str(old.id), str(new.id), int(new.mode)))
+                changes.append(TreeChange(path, old, new, int(new_mode, 8)))
         return changes
 
     def with_files(self, commits: list[str]) -> list[str]:
@@ -870,21 +873,32 @@ class Repo:
         trees = self.git("rev-parse", *(f"{commit}^{{tree}}" for commit in commits)).split()
         return [commit for commit, tree in zip(commits, trees, strict=True) if tree != EMPTY_TREE]
 
-    def blob_bytes(self, blob: str) -> bytes:
-        found: Any = self.pygit[blob]
-        return bytes(found.data)
-
     def notes_found(self, notes_tip: str | None, commits: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """Where the notes commit ``notes_tip`` keeps each commit's note: commit -> (path, blob), at whatever
-        fanout depth the note sits (git writes ``ab/cdef…``, ``ab/cd/ef…`` or flat, and may mix them)."""
-        if notes_tip is None:
-            return {}
-        root = self.pygit[notes_tip].peel(_pygit2().Tree)
-        found = {}
-        for commit in commits:
-            where = _find_note(self.pygit, root, commit)
-            if where is not None:
-                found[commit] = where
+        """Where the notes commit ``notes_tip`` keeps each commit's note: commit -> (path, blob), at whatever fanout
+        depth it sits (git writes ``abcd…``, ``ab/cd…``, ``ab/cd/ef…`` and may mix them in one tree).
+
+        Level by level, one ``git cat-file --batch-check`` per level for all commits still looked for: the rest of
+        the id as a file there, or its next two hex digits as a directory to go down into.
+        """
+        found: dict[str, tuple[str, str]] = {}
+        looking = dict.fromkeys(commits, "") if notes_tip else {}
+        while looking:
+            probes = []
+            for commit, prefix in looking.items():
+                rest = commit[len(prefix.replace("/", "")) :]
+                probes += [(commit, f"{prefix}{rest}", "blob"), (commit, f"{prefix}{rest[:2]}/", "tree")]
+            query = "".join(f"{notes_tip}:{path.rstrip('/')}\n" for _, path, _ in probes)
+            answers = self.git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=query).splitlines()
+            deeper: dict[str, str] = {}
+            for (commit, path, wanted), answer in zip(probes, answers, strict=True):
+                sha, _, kind = answer.partition(" ")
+                if kind != wanted or commit in found:
+                    continue
+                if wanted == "blob":
+                    found[commit] = (path, sha)
+                elif len(commit) - len(path.replace("/", "")) > 2:
+                    deeper[commit] = path
+            looking = {commit: prefix for commit, prefix in deeper.items() if commit not in found}
         return found
 
     def tree_with(self, base: str | None, entries: Mapping[str, tuple[str | bytes, int]]) -> tuple[str, list[str]]:
@@ -936,10 +950,12 @@ class Repo:
         return str(self.pygit.create_commit(None, signature, signature, message, pygit2.Oid(hex=tree), oids))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        pygit2 = _pygit2()
-        return ancestor == descendant or bool(
-            self.pygit.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
-        )
+        if ancestor == descendant:
+            return True
+        done = run_git_result(["merge-base", "--is-ancestor", ancestor, descendant], self.toplevel)
+        if done.code not in (0, 1):
+            raise GitFailed(f"git merge-base failed: {done.last_error()}")
+        return done.code == 0
 
     def push_refs(
         self,
@@ -1102,22 +1118,6 @@ def _tree_lookup(tree: Any, path: str) -> Any:
         return tree[path].id
     except KeyError:
         return None
-
-
-def _find_note(repo: Any, root: Any, commit: str) -> tuple[str, str] | None:
-    """(path, blob) of ``commit``'s note under the notes tree ``root``, at any fanout depth: at each level the
-    rest of the id is either a file there or its next two hex digits are a directory to go down into."""
-    tree, prefix, rest = root, "", commit
-    while rest:
-        if rest in tree:
-            entry = tree[rest]
-            if entry.type_str == "blob":
-                return f"{prefix}{rest}", str(entry.id)
-        head = rest[:2]
-        if len(rest) <= 2 or head not in tree or tree[head].type_str != "tree":
-            return None
-        tree, prefix, rest = repo[tree[head].id], f"{prefix}{head}/", rest[2:]
-    return None
 
 
 def _reads(path: Path) -> str | None:

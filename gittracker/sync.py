@@ -321,7 +321,11 @@ def merge_ledger(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
 def _settle(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str, tuple[str | bytes, int]]) -> None:
     """Two different files at one path: keep the one every clone would keep (module docstring)."""
     ours, theirs = str(change.ours), str(change.theirs)
-    kept = min((ours, theirs), key=lambda blob: (not _is_record(repo, change.path, blob), blob))
+    valid = {
+        blob: _is_record(change.path, data)
+        for blob, data in zip((ours, theirs), repo.blob_bodies([ours, theirs]), strict=True)
+    }
+    kept = min((ours, theirs), key=lambda blob: (not valid[blob], blob))
     other = theirs if kept == ours else ours
     merge.conflicts.append(Conflict(change.path, kept, other))
     if kept == theirs:
@@ -331,8 +335,8 @@ def _settle(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str
         merge.remote_gains = True
 
 
-def _is_record(repo: Repo, path: str, blob: str) -> bool:
-    return not isinstance(read_stored(path, repo.blob_bytes(blob)), Skipped)
+def _is_record(path: str, data: bytes) -> bool:
+    return not isinstance(read_stored(path, data), Skipped)
 
 
 def merge_notes(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
@@ -354,34 +358,31 @@ def merge_notes(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
         else:
             _settle(repo, merge, change, additions)
     here, there = repo.notes_found(ours, commits), repo.notes_found(theirs, commits)
+    both: list[tuple[str, tuple[str, str], tuple[str, str]]] = []
     for commit in sorted(commits):
-        _merge_note(repo, merge, commit, here.get(commit), there.get(commit), additions)
+        mine, other = here.get(commit), there.get(commit)
+        if other is None:
+            merge.pushed["notes"] += 1
+            merge.remote_gains = True
+        elif mine is None:
+            additions[f"{commit[:2]}/{commit[2:]}"] = (other[1], NOTE_MODE)  # the fanout git-tracker writes
+            merge.fetched["notes"] += 1
+            merge.local_gains = True
+        elif mine[1] != other[1]:  # (the same blob is the same note, kept at different fanouts)
+            both.append((commit, mine, other))
+    bodies = iter(repo.blob_bodies([blob for _, mine, other in both for blob in (mine[1], other[1])]))
+    for _commit, mine, _other in both:
+        _merge_note(merge, mine[0], next(bodies), next(bodies), additions)
     return _finish(repo, merge, additions, "Notes merged by 'git tracker sync'")
 
 
 def _merge_note(
-    repo: Repo,
-    merge: RefMerge,
-    commit: str,
-    ours: tuple[str, str] | None,
-    theirs: tuple[str, str] | None,
-    additions: dict[str, tuple[str | bytes, int]],
+    merge: RefMerge, path: str, mine: bytes, other: bytes, additions: dict[str, tuple[str | bytes, int]]
 ) -> None:
-    if theirs is None:
-        merge.pushed["notes"] += 1
-        merge.remote_gains = True
-        return
-    if ours is None:
-        additions[f"{commit[:2]}/{commit[2:]}"] = (theirs[1], NOTE_MODE)  # the fanout git-tracker writes
-        merge.fetched["notes"] += 1
-        merge.local_gains = True
-        return
-    if ours[1] == theirs[1]:
-        return  # the same note, kept at different fanouts
-    mine, other = repo.blob_bytes(ours[1]), repo.blob_bytes(theirs[1])
+    """One commit noted on both sides, differently: the union of the two notes' lines, at this clone's path."""
     union = cat_sort_uniq(mine, other)
     if union != mine:
-        additions[ours[0]] = (union, NOTE_MODE)
+        additions[path] = (union, NOTE_MODE)
         merge.fetched["notes"] += 1
         merge.local_gains = True
     if union != other:

@@ -446,6 +446,10 @@ def test_init_remote_names_the_remote_sync_uses(tmp_path: Path, remote: Path) ->
     assert sync(alice)["remote"] == "team"
     assert len(ledger_ids(remote)) == 2
     assert "origin" in alice.tracker("sync", "origin").stderr  # an explicit REMOTE still wins
+    # init again naming another remote: the user's settings file is not rewritten, and init says so.
+    again = alice.ok("init", "--remote", "backup")
+    assert "kept .git-tracker.toml as it is: sync uses its sync.remote 'team'; set it to 'backup' there" in again
+    assert 'remote = "team"' in (alice.path / ".git-tracker.toml").read_text()
 
 
 def test_a_quiet_sync_keeps_to_its_time_bound(tmp_path: Path, remote: Path) -> None:
