@@ -873,34 +873,6 @@ class Repo:
         trees = self.git("rev-parse", *(f"{commit}^{{tree}}" for commit in commits)).split()
         return [commit for commit, tree in zip(commits, trees, strict=True) if tree != EMPTY_TREE]
 
-    def notes_found(self, notes_tip: str | None, commits: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """Where the notes commit ``notes_tip`` keeps each commit's note: commit -> (path, blob), at whatever fanout
-        depth it sits (git writes ``abcd…``, ``ab/cd…``, ``ab/cd/ef…`` and may mix them in one tree).
-
-        Level by level, one ``git cat-file --batch-check`` per level for all commits still looked for: the rest of
-        the id as a file there, or its next two hex digits as a directory to go down into.
-        """
-        found: dict[str, tuple[str, str]] = {}
-        looking = dict.fromkeys(commits, "") if notes_tip else {}
-        while looking:
-            probes = []
-            for commit, prefix in looking.items():
-                rest = commit[len(prefix.replace("/", "")) :]
-                probes += [(commit, f"{prefix}{rest}", "blob"), (commit, f"{prefix}{rest[:2]}/", "tree")]
-            query = "".join(f"{notes_tip}:{path.rstrip('/')}\n" for _, path, _ in probes)
-            answers = self.git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=query).splitlines()
-            deeper: dict[str, str] = {}
-            for (commit, path, wanted), answer in zip(probes, answers, strict=True):
-                sha, _, kind = answer.partition(" ")
-                if kind != wanted or commit in found:
-                    continue
-                if wanted == "blob":
-                    found[commit] = (path, sha)
-                elif len(commit) - len(path.replace("/", "")) > 2:
-                    deeper[commit] = path
-            looking = {commit: prefix for commit, prefix in deeper.items() if commit not in found}
-        return found
-
     def tree_with(self, base: str | None, entries: Mapping[str, tuple[str | bytes, int]]) -> tuple[str, list[str]]:
         """The tree of commit ``base`` (None: empty) with ``entries`` (path -> (blob id or content, file mode))
         put in, replacing what is at those paths; and the paths that could not both stay.

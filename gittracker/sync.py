@@ -340,54 +340,77 @@ def _is_record(path: str, data: bytes) -> bool:
 
 
 def merge_notes(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
-    """The union of two notes tips, commit by commit: a note only one side has is taken as it is; two notes of
-    one commit become the sorted union of their lines (``cat_sort_uniq``), found at whatever fanout each side
-    keeps them. Files in the notes tree that are no note are unioned like ledger files."""
+    """The union of two notes tips, commit by commit: a note only one side has is taken as it is, where that side
+    keeps it; two notes of one commit become the sorted union of their lines (``cat_sort_uniq``).
+
+    Notes are matched by the commit their path names, whatever fanout (``abcd…``, ``ab/cd…``, ``ab/cd/ef…``) each
+    side keeps them at, so one commit's note is never kept twice; a commit the tree diff shows on one side only
+    is where the other side has no note for it, except in a tree that already held two notes for one commit.
+    Files in the notes tree that are no note are unioned like ledger files.
+    """
     merge = RefMerge(NOTES_REF, ours, theirs)
     additions: dict[str, tuple[str | bytes, int]] = {}
-    commits: set[str] = set()
+    sides: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
     for change in repo.tree_changes(ours, theirs) if ours != theirs else []:
         commit = change.path.replace("/", "")
-        if is_object_id(commit):
-            commits.add(commit)
-        elif change.ours is None:
-            additions[change.path] = (str(change.theirs), change.mode)
-            merge.local_gains = True
-        elif change.theirs is None:
-            merge.remote_gains = True
-        else:
-            _settle(repo, merge, change, additions)
-    here, there = repo.notes_found(ours, commits), repo.notes_found(theirs, commits)
-    both: list[tuple[str, tuple[str, str], tuple[str, str]]] = []
-    for commit in sorted(commits):
-        mine, other = here.get(commit), there.get(commit)
-        if other is None:
+        if not is_object_id(commit):
+            _union_file(repo, merge, change, additions)
+            continue
+        mine, other = sides.setdefault(commit, ([], []))
+        if change.ours is not None:
+            mine.append((change.path, change.ours))
+        if change.theirs is not None:
+            other.append((change.path, change.theirs))
+    both = []
+    for _commit, (mine, other) in sorted(sides.items()):
+        if not other:
             merge.pushed["notes"] += 1
             merge.remote_gains = True
-        elif mine is None:
-            additions[f"{commit[:2]}/{commit[2:]}"] = (other[1], NOTE_MODE)  # the fanout git-tracker writes
+        elif not mine:
+            additions.update({path: (blob, NOTE_MODE) for path, blob in other})  # paths this clone lacks
             merge.fetched["notes"] += 1
             merge.local_gains = True
-        elif mine[1] != other[1]:  # (the same blob is the same note, kept at different fanouts)
-            both.append((commit, mine, other))
-    bodies = iter(repo.blob_bodies([blob for _, mine, other in both for blob in (mine[1], other[1])]))
-    for _commit, mine, _other in both:
-        _merge_note(merge, mine[0], next(bodies), next(bodies), additions)
+        elif {blob for _, blob in mine} != {blob for _, blob in other}:
+            both.append((mine, other))
+    bodies = dict(
+        zip(
+            blobs := sorted({b for pair in both for side in pair for _, b in side}),
+            repo.blob_bodies(blobs),
+            strict=True,
+        )
+    )
+    for mine, other in both:
+        _merge_note(merge, mine, [bodies[b] for _, b in mine], [bodies[b] for _, b in other], additions)
     return _finish(repo, merge, additions, "Notes merged by 'git tracker sync'")
 
 
 def _merge_note(
-    merge: RefMerge, path: str, mine: bytes, other: bytes, additions: dict[str, tuple[str | bytes, int]]
+    merge: RefMerge,
+    mine: list[tuple[str, str]],
+    ours: list[bytes],
+    theirs: list[bytes],
+    additions: dict[str, tuple[str | bytes, int]],
 ) -> None:
-    """One commit noted on both sides, differently: the union of the two notes' lines, at this clone's path."""
-    union = cat_sort_uniq(mine, other)
-    if union != mine:
-        additions[path] = (union, NOTE_MODE)
+    """One commit noted on both sides, differently: the union of the notes' lines, at this clone's path(s)."""
+    union = cat_sort_uniq(*ours, *theirs)
+    if any(text != union for text in ours):
+        additions.update({path: (union, NOTE_MODE) for path, _ in mine})
         merge.fetched["notes"] += 1
         merge.local_gains = True
-    if union != other:
+    if any(text != union for text in theirs):
         merge.pushed["notes"] += 1
         merge.remote_gains = True
+
+
+def _union_file(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str, tuple[str | bytes, int]]) -> None:
+    """A file that is no note: taken from whichever side has it, or settled as two versions of one ledger file."""
+    if change.ours is None:
+        additions[change.path] = (str(change.theirs), change.mode)
+        merge.local_gains = True
+    elif change.theirs is None:
+        merge.remote_gains = True
+    else:
+        _settle(repo, merge, change, additions)
 
 
 def cat_sort_uniq(*notes: bytes) -> bytes:
