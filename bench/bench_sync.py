@@ -155,6 +155,7 @@ def fresh_copies(templates: dict[str, Path], where: Path, env: dict[str, str], b
     shutil.copytree(templates[b_name], b, symlinks=True)
     for clone in (a, b):
         run(["git", "remote", "set-url", "origin", str(remote)], clone, env)
+    os.sync()  # the copies' writes go to disk now, not under the timed runs
     return a, b
 
 
