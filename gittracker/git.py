@@ -126,6 +126,7 @@ def _no_work_tree(start: Path) -> NotARepository:
         )
     return NotARepository(f"inside the git directory {git_dir}: run this in the repository's work tree")
 
+
 class GitRun(NamedTuple):
     """What one git process did: its exit status and its output as text."""
 
