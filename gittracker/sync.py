@@ -40,6 +40,8 @@ UNCHANGED = "unchanged"
 FAST_FORWARD = "fast-forward"
 MERGED = "merge"
 
+DONE = {FAST_FORWARD: "fast-forwarded", MERGED: "merged"}  # what the text says became of a ref
+
 NOTE_MODE = 0o100644
 
 
@@ -495,8 +497,8 @@ def describe(data: Mapping[str, Any]) -> str:
         head = f"{data['remote']}: in sync, nothing to fetch or push"
     else:
         head = f"{data['remote']}: fetched {fetched or 'nothing'}; pushed {pushed or 'nothing'}"
-        moved = [f"{ref} {how}" for ref, how in merged.items() if how != UNCHANGED]
-        head += f" ({', '.join(moved)} here)" if moved else ""
+        moved = [f"{ref} {DONE[how]}" for ref, how in merged.items() if how != UNCHANGED]
+        head += f"; here: {', '.join(moved)}" if moved else ""
     lines = [head]
     lines += [f"  kept, but no record: {item['path']} ({item['reason']})" for item in data["skipped"]]
     lines += [
