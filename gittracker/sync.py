@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ class SyncReport:
             },
             "merged": {"ledger": ledger.how if ledger else UNCHANGED, "notes": notes.how if notes else UNCHANGED},
             "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
-            "conflicts": [conflict.to_dict() for conflict in (ledger.conflicts if ledger else [])],
+            "conflicts": [conflict.to_dict() for merge in (ledger, notes) if merge for conflict in merge.conflicts],
         }
 
 
@@ -129,12 +130,13 @@ def sync_quietly(start: Path | str = ".", remote: str | None = None, *, within: 
     """Sync without a word and within ``within`` seconds, for a hook that must never fail or hold up the user's
     own git command: git may not prompt (no terminal, ``GIT_TERMINAL_PROMPT=0``) and is stopped when time is up.
     Returns one line saying what happened; never raises."""
+    deadline = time.monotonic() + within
     try:
-        repo, configured = _open(start)
-        report = sync(repo, remote or configured, deadline=time.monotonic() + within)
-    except TrackerError as error:
-        return f"sync not done: {error}"
-    except OSError as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skipped files, settings notices: the next sync by hand shows them
+            repo, configured = _open(start)
+            report = sync(repo, remote or configured, deadline=deadline)
+    except (TrackerError, OSError) as error:
         return f"sync not done: {error}"
     return describe(report.to_dict()).splitlines()[0]
 
@@ -476,8 +478,6 @@ def _warn_forced_refspecs(remote: str, refspecs: list[str]) -> None:
         destination = spec.partition(":")[2]
         hit = [ref for ref in SYNC_REFS if destination and fnmatch.fnmatchcase(ref, destination)]
         if spec.startswith("+") and hit:
-            import warnings
-
             warnings.warn(
                 Notice(
                     f"remote.{remote}.fetch has {spec}: a plain `git fetch` overwrites this clone's {hit[0]} "
