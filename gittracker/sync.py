@@ -308,7 +308,9 @@ def merge_ledger(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
     additions: dict[str, tuple[str | bytes, int]] = {}
     for change in repo.tree_changes(ours, theirs) if ours != theirs else []:
         kind = kind_at(change.path)
-        if change.ours is None:
+        if not _writable(change.path):
+            merge.skipped.append(_unwritable(change.path))
+        elif change.ours is None:
             additions[change.path] = (str(change.theirs), change.mode)
             merge.fetched[kind or "other"] += 1
             merge.local_gains = True
@@ -337,6 +339,21 @@ def _settle(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str
         merge.local_gains = True
     else:
         merge.remote_gains = True
+
+
+def _writable(path: str) -> bool:
+    """Whether a merge can hold this path: libgit2, which writes merge commits, takes UTF-8 names only."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unwritable(path: str) -> Skipped:
+    """A file whose name is not UTF-8 (only a hand-made commit has one): left where it is, in that side's history."""
+    shown = path.encode(errors="surrogateescape").decode(errors="backslashreplace")
+    return Skipped(shown, "name not UTF-8", "left out of the merge; it stays in the history of the side that has it")
 
 
 def _is_record(path: str, data: bytes) -> bool:
@@ -408,7 +425,9 @@ def _merge_note(
 
 def _union_file(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str, tuple[str | bytes, int]]) -> None:
     """A file that is no note: taken from whichever side has it, or settled as two versions of one ledger file."""
-    if change.ours is None:
+    if not _writable(change.path):
+        merge.skipped.append(_unwritable(change.path))
+    elif change.ours is None:
         additions[change.path] = (str(change.theirs), change.mode)
         merge.local_gains = True
     elif change.theirs is None:

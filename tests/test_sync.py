@@ -209,6 +209,24 @@ def test_a_hand_written_junk_commit_on_the_remote_ledger_still_merges_and_is_rep
     ]
 
 
+def test_a_junk_file_whose_name_is_not_utf8_is_reported_not_fatal(tmp_path: Path, remote: Path) -> None:
+    alice, mallory = clone(tmp_path, remote, "alice"), clone(tmp_path, remote, "mallory")
+    mine, theirs = append(alice, 2), append(mallory, 2, "mallory")
+    sync(mallory)
+    blob = mallory.git("hash-object", "-w", "--stdin", stdin="junk\n").strip()
+    listing = subprocess.run(["git", "ls-tree", "-z", LEDGER], cwd=mallory.path, capture_output=True, check=True).stdout
+    listing += f"100644 blob {blob}\t".encode() + b"caf\xe9.txt\0"
+    tree = subprocess.run(["git", "mktree", "-z"], cwd=mallory.path, input=listing, capture_output=True, check=True)
+    commit = mallory.git("commit-tree", tree.stdout.decode().strip(), "-p", LEDGER, "-m", "by hand").strip()
+    mallory.git("push", "-q", "origin", f"{commit}:{LEDGER}")
+    done = alice.tracker("sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["skipped"] == [{"path": "caf\\xe9.txt", "reason": "name not UTF-8"}]
+    assert (mine | theirs) <= set(ledger_ids(alice.path)) and mine <= set(ledger_ids(remote))
+    text = alice.tracker("sync")
+    assert text.returncode == 0 and text.stdout.startswith("origin: in sync"), text.stderr
+
+
 def test_two_versions_of_one_record_are_settled_the_same_way_everywhere(tmp_path: Path, remote: Path) -> None:
     """Records are immutable, so two different files at one record path were edited by hand (or damaged): the
     valid record wins, else the smaller blob id; both clones keep the same one, the other stays in history."""
