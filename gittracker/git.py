@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import time
 import warnings
@@ -124,6 +125,65 @@ def _no_work_tree(start: Path) -> NotARepository:
             f"clone of it (`git clone {git_dir}`)"
         )
     return NotARepository(f"inside the git directory {git_dir}: run this in the repository's work tree")
+
+
+class GitRun(NamedTuple):
+    """What one git process did: its exit status and its output as text."""
+
+    code: int
+    out: str
+    err: str
+
+    def last_error(self) -> str:
+        """git's last line on stderr: where it says what went wrong."""
+        lines = [line.strip() for line in self.err.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.code}"
+
+
+def run_git_result(
+    args: list[str],
+    cwd: Path | str,
+    *,
+    env: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+    stdin: str | None = None,
+) -> GitRun:
+    """Run ``git`` (hooks off, clean environment) for a caller that reads git's verdict itself; never raises for
+    git's own failures.
+
+    With a ``deadline`` (a ``time.monotonic()`` value), git runs in a session of its own, away from the terminal,
+    so neither git nor a helper it starts (ssh, a credential helper) can stop to ask for input; when time is up
+    the whole process group is killed, so the bound holds for those helpers too.
+    """
+    command = ["git", "-c", "core.hooksPath=/dev/null", *args]
+    data = None if stdin is None else stdin.encode()
+    try:
+        if deadline is None:
+            done = subprocess.run(command, cwd=cwd, env=clean_env(env), input=data, capture_output=True, check=False)
+            return GitRun(done.returncode, _as_text(done.stdout), _as_text(done.stderr))
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=clean_env(env),
+            stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise GitFailed("git is not installed or not on PATH") from None
+    try:
+        out, err = process.communicate(data, timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise GitFailed(f"git {args[0]} did not finish in time and was stopped") from None
+    return GitRun(process.returncode, _as_text(out), _as_text(err))
+
+
+def _as_text(data: bytes) -> str:
+    return data.decode(errors="surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _abs(base: Path, value: str) -> Path:
@@ -692,6 +752,207 @@ class Repo:
         ref = self.pygit.references.get(NOTES_REF)
         return str(ref.target) if ref is not None else None
 
+    # -- sync with a remote (the policy, what to fetch, merge and push, is sync.py's) --------------------
+
+    def remotes(self) -> dict[str, list[str]]:
+        """Each configured remote (it has a ``remote.<name>.url``) with its ``remote.<name>.fetch`` refspecs, what a
+        plain ``git fetch`` of it writes; one ``git config`` for all."""
+        out = run_git(["config", "-z", "--get-regexp", r"^remote\..*\.(url|fetch)$"], self.toplevel, allowed=(0, 1))
+        found: dict[str, list[str]] = {}
+        for item in filter(None, out.split("\0")):
+            key, _, value = item.partition("\n")
+            name, _, setting = key.removeprefix("remote.").rpartition(".")
+            specs = found.setdefault(name, [])
+            if setting == "fetch":
+                specs.append(value)
+        return found
+
+    def ref_tips(self, refs: Iterable[str]) -> dict[str, str]:
+        """Those of ``refs`` that exist, each with the object it points at (one ``git for-each-ref``)."""
+        wanted = set(refs)
+        out = self.git("for-each-ref", "--format=%(objectname) %(refname)", *sorted(wanted))
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {name: sha for sha, name in pairs if name in wanted}
+
+    def remote_tips(
+        self, remote: str, refs: Iterable[str], *, env: Mapping[str, str] | None = None, deadline: float | None = None
+    ) -> dict[str, str]:
+        """Those of ``refs`` that the remote has, with their tips: one ``git ls-remote``, nothing fetched."""
+        wanted = set(refs)
+        args = ["ls-remote", "--refs", remote, *sorted(wanted)]
+        done = run_git_result(args, self.toplevel, env=env, deadline=deadline)
+        if done.code != 0:
+            raise GitFailed(f"could not reach remote {remote}: {done.last_error()}")
+        pairs = (line.split("\t", 1) for line in done.out.splitlines() if "\t" in line)
+        return {name: sha for sha, name in pairs if name in wanted and is_object_id(sha)}
+
+    def fetch_into_tracking(
+        self, remote: str, refs: Iterable[str], *, env: Mapping[str, str] | None = None, deadline: float | None = None
+    ) -> dict[str, str]:
+        """Fetch the remote's ``refs`` into their tracking refs (``tracking_ref``) and return what those now hold.
+
+        Only the tracking refs are written, forced (they are nothing but a copy of what the remote holds, and
+        a remote may rewind): never a local ref, and with ``--refmap=`` not even what a configured
+        ``remote.<name>.fetch`` would write opportunistically (a forced ``+refs/notes/*:refs/notes/*`` there
+        would otherwise replace this clone's notes). No tags, no FETCH_HEAD, no submodules, no maintenance.
+        """
+        wanted = sorted(set(refs))
+        specs = [f"+{ref}:{tracking_ref(remote, ref)}" for ref in wanted]
+        args = ["fetch", "--quiet", "--no-tags", "--no-prune", "--no-write-fetch-head", "--no-auto-maintenance"]
+        args += ["--no-recurse-submodules", "--refmap=", remote, *specs]
+        done = run_git_result(args, self.toplevel, env=env, deadline=deadline)
+        if done.code != 0:
+            if "cannot lock ref" in done.err:  # another sync in this clone is fetching the same refs right now
+                raise LostRace(f"could not fetch from remote {remote}: {done.last_error()}")
+            raise GitFailed(f"could not fetch from remote {remote}: {done.last_error()}")
+        found = self.ref_tips(tracking_ref(remote, ref) for ref in wanted)
+        return {ref: found[tracking_ref(remote, ref)] for ref in wanted if tracking_ref(remote, ref) in found}
+
+    def set_tracking(self, remote: str, tips: Mapping[str, str | None]) -> None:
+        """Point tracking refs at what the remote is known to hold (None: it has no such ref).
+
+        Not compare-and-swap: a tracking ref is only a copy of the remote that keeps its objects from being
+        pruned; a sync reads the remote's real tips first (``remote_tips``) and never trusts it. Best effort.
+        """
+        lines = [
+            f"update {tracking_ref(remote, ref)} {tip}" if tip else f"delete {tracking_ref(remote, ref)}"
+            for ref, tip in sorted(tips.items())
+        ]
+        if lines:
+            self.git("update-ref", "-m", "tracker: sync", "--stdin", stdin="\n".join(lines) + "\n", check=False)
+
+    def move_refs(self, moves: Mapping[str, tuple[str, str | None]], message: str) -> bool:
+        """Move each ref from its old tip (None: it must not exist yet) to its new one, all or none; False when one
+        of them was moved meanwhile by someone else (then nothing changed).
+
+        One ``git update-ref --stdin`` transaction, run by git and not libgit2: if this process is killed, the
+        git child still finishes (or abandons) its transaction and removes its lock files, where a libgit2
+        write killed halfway would leave a ``.lock`` that blocks every later write.
+        """
+        if LEDGER_REF in moves:
+            self._refuse_while_ledger_checked_out()
+        lines = ["start", *(f"update {ref} {new} {old or ZERO_OID}" for ref, (new, old) in sorted(moves.items()))]
+        script = "\n".join([*lines, "prepare", "commit"]) + "\n"
+        waited_since = time.monotonic()
+        while True:
+            done = run_git_result(["update-ref", "-m", message, "--stdin"], self.toplevel, stdin=script)
+            if done.code == 0:
+                return True
+            if "File exists" in done.err:  # another writer holds a lock for milliseconds; a killed one, for good
+                for ref in moves:
+                    self._fail_if_stale_lock(ref)
+                if time.monotonic() - waited_since > 2 * STALE_LOCK_SECONDS:
+                    raise GitFailed(f"could not update {', '.join(sorted(moves))}: {done.last_error()}")
+                time.sleep(random.uniform(0.005, 0.02))
+                continue
+            if "cannot lock ref" in done.err:
+                return False
+            raise GitFailed(f"could not update {', '.join(sorted(moves))}: {done.last_error()}")
+
+    def tree_changes(self, ours: str | None, theirs: str | None) -> list[TreeChange]:
+        """Every file whose content differs between the trees of two commits (None: an empty tree).
+
+        ``git diff-tree`` skips every subtree the two share, so the cost follows what differs; run as a git
+        process, it also spares the common sync (only one side moved) loading libgit2.
+        """
+        args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id", "--no-ext-diff"]
+        out = run_git_bytes([*args, ours or EMPTY_TREE, theirs or EMPTY_TREE], self.toplevel)
+        fields = out.split(b"\0")
+        changes = []
+        for at in range(0, len(fields) - 1, 2):
+            old_mode, new_mode, old, new, status = fields[at].decode().lstrip(":").split(" ")
+            path = fields[at + 1].decode(errors="surrogateescape")
+            if status == "A":
+                changes.append(TreeChange(path, None, new, int(new_mode, 8)))
+            elif status == "D":
+                changes.append(TreeChange(path, old, None, int(old_mode, 8)))
+            elif status in ("M", "T"):
+                changes.append(TreeChange(path, old, new, int(new_mode, 8)))
+        return changes
+
+    def with_files(self, commits: list[str]) -> list[str]:
+        """The ones of ``commits`` whose tree holds anything (one ``git rev-parse`` for all)."""
+        if not commits:
+            return []
+        trees = self.git("rev-parse", *(f"{commit}^{{tree}}" for commit in commits)).split()
+        return [commit for commit, tree in zip(commits, trees, strict=True) if tree != EMPTY_TREE]
+
+    def tree_with(self, base: str | None, entries: Mapping[str, tuple[str | bytes, int]]) -> tuple[str, list[str]]:
+        """The tree of commit ``base`` (None: empty) with ``entries`` (path -> (blob id or content, file mode))
+        put in, replacing what is at those paths; and the paths that could not both stay.
+
+        A directory and a file can never share a name: the directory is kept (records live in directories) and
+        the file's path is returned, its content still in the parents' history.
+        """
+        nested: dict[str, Any] = {}
+        for path, entry in entries.items():
+            node = nested
+            *dirs, name = path.split("/")
+            for part in dirs:
+                node = node.setdefault(part, {})
+            node[name] = entry
+        base_tree = self.pygit[base].peel(_pygit2().Tree) if base else None
+        displaced: list[str] = []
+        tree = self._write_entries(base_tree, nested, "", displaced)
+        return str(tree), displaced
+
+    def _write_entries(self, base: Any, nested: Mapping[str, Any], prefix: str, displaced: list[str]) -> Any:
+        pygit2 = _pygit2()
+        repo = self.pygit
+        builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+        for name, child in nested.items():
+            existing = builder.get(name)
+            here = f"{prefix}{name}"
+            if isinstance(child, dict):
+                sub = None
+                if existing is not None and existing.type_str == "tree":
+                    sub = repo[existing.id]
+                elif existing is not None:
+                    displaced.append(here)
+                builder.insert(name, self._write_entries(sub, child, f"{here}/", displaced), pygit2.enums.FileMode.TREE)
+            elif existing is not None and existing.type_str == "tree":
+                displaced.append(here)
+            else:
+                content, mode = child
+                blob = repo.create_blob(content) if isinstance(content, bytes) else pygit2.Oid(hex=content)
+                builder.insert(name, blob, mode)
+        return builder.write()
+
+    def merge_commit(self, tree: str, parents: list[str], message: str) -> str:
+        """A commit of ``tree`` with these parents, written as an object only: no ref moves."""
+        pygit2 = _pygit2()
+        signature = pygit2.Signature(TRACKER_NAME, TRACKER_EMAIL)
+        oids = [pygit2.Oid(hex=parent) for parent in parents]
+        return str(self.pygit.create_commit(None, signature, signature, message, pygit2.Oid(hex=tree), oids))
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        done = run_git_result(["merge-base", "--is-ancestor", ancestor, descendant], self.toplevel)
+        if done.code not in (0, 1):
+            raise GitFailed(f"git merge-base failed: {done.last_error()}")
+        return done.code == 0
+
+    def push_refs(
+        self,
+        remote: str,
+        updates: Mapping[str, str],
+        *,
+        atomic: bool,
+        env: Mapping[str, str] | None = None,
+        deadline: float | None = None,
+    ) -> PushResult:
+        """Push each ``ref`` to the commit given, without force: the remote takes only fast-forwards.
+
+        ``--porcelain`` gives one line per ref to read the verdict from; no pre-push hook, no tags, no signing
+        (a ``push.gpgSign`` meant for the user's pushes must not stop these), no submodules.
+        """
+        args = ["push", "--porcelain", *(["--atomic"] if atomic else []), "--no-verify", "--no-follow-tags"]
+        args += ["--no-signed", "--recurse-submodules=no", remote]
+        args += [f"{commit}:{ref}" for ref, commit in sorted(updates.items())]
+        done = run_git_result(args, self.toplevel, env=env, deadline=deadline)
+        return PushResult(done.code, parse_push_porcelain(done.out), done.last_error(), ATOMIC_UNSUPPORTED in done.err)
+
     # -- shared machinery -------------------------------------------------------------------------
 
     def _cas_update(self, refname: str, rebuild: Any, message: str) -> str | None:
@@ -840,6 +1101,89 @@ def _reads(path: Path) -> str | None:
         return path.read_text(errors="replace").strip()
     except OSError:
         return None
+
+
+TRACKING_PREFIX = "refs/tracker-remotes"
+ZERO_OID = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the id of the empty tree (SHA-1)
+ATOMIC_UNSUPPORTED = "does not support --atomic"
+# Why a remote refuses one ref of a push, when trying again after a fetch and a merge can succeed: the ref moved
+# (another clone pushed first: git's own check, or the server's compare-and-swap of the old value), or the
+# server could not take the ref's lock because another push held it; "atomic" ones only say another ref of the
+# same push was refused. Anything else (a hook, a protected branch, a hidden ref, permissions) is for good.
+RETRYABLE_REASONS = (
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "atomic push failed",
+    "atomic transaction failed",
+    "failed to update ref",
+    "failed to lock",
+    "cannot lock ref",
+    "incorrect old value",
+)
+
+
+def tracking_ref(remote: str, ref: str) -> str:
+    """Where sync keeps its copy of a remote's ref: ``refs/tracker-remotes/<remote>/tracker-ledger`` and
+    ``refs/tracker-remotes/<remote>/notes/tracker``."""
+    return f"{TRACKING_PREFIX}/{remote}/{ref.removeprefix('refs/heads/').removeprefix('refs/')}"
+
+
+class TreeChange(NamedTuple):
+    """A path whose file differs between two trees: its blob on each side (None: not there) and its mode."""
+
+    path: str
+    ours: str | None
+    theirs: str | None
+    mode: int
+
+
+class PushedRef(NamedTuple):
+    """One line of ``git push --porcelain``: ``<flag>\t<from>:<to>\t<summary>[ (<reason>)]``."""
+
+    ref: str
+    flag: str
+    summary: str
+    reason: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.flag in (" ", "+", "-", "*", "=")
+
+    @property
+    def retryable(self) -> bool:
+        return not self.accepted and any(kind in (self.reason or "") for kind in RETRYABLE_REASONS)
+
+
+class PushResult(NamedTuple):
+    code: int
+    refs: dict[str, PushedRef]
+    error: str
+    atomic_unsupported: bool
+
+    def accepted(self, refs: Iterable[str]) -> bool:
+        return self.code == 0 and all(ref in self.refs and self.refs[ref].accepted for ref in refs)
+
+    def refused(self) -> list[PushedRef]:
+        return [line for line in self.refs.values() if not line.accepted]
+
+
+def parse_push_porcelain(text: str) -> dict[str, PushedRef]:
+    """The per-ref lines of ``git push --porcelain`` output, by destination ref; every other line is ignored
+    (``To <url>``, ``Done``, anything a remote helper prints)."""
+    found = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3 or len(parts[0]) != 1 or ":" not in parts[1]:
+            continue
+        flag, refs, summary = parts
+        reason = None
+        if summary.endswith(")") and " (" in summary:
+            summary, _, reason = summary[:-1].partition(" (")
+        ref = refs.rpartition(":")[2]
+        found[ref] = PushedRef(ref, flag, summary, reason)
+    return found
 
 
 class LedgerUpdate(NamedTuple):

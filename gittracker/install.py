@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import hookfolder, precommit
-from gittracker.config import CONFIG_NAME, default_text
+from gittracker.config import CONFIG_NAME, default_text, load
 from gittracker.errors import BadInput, NotInitialised, Refused
 from gittracker.files import ANY_NAME, atomic_write, dead_temp_files, remove_dead_temp_files
 from gittracker.findings import Finding
@@ -194,13 +194,22 @@ def _apply(repo: Repo, record: InstallRecord, folder: Path | None, remote: str |
 def _write_settings(repo: Repo, record: InstallRecord, remote: str | None, save: Save) -> list[str]:
     settings = repo.toplevel / record.settings_path
     if settings.exists():
-        return []
+        return _remote_kept(repo, remote)
     text = default_text(remote)
     if record.settings_existed or record.settings_sha256 != _sha(text.encode()):
         record.settings_existed, record.settings_sha256 = False, _sha(text.encode())
         save()
     atomic_write(settings, text)
     return [f"wrote {record.settings_path}"]
+
+
+def _remote_kept(repo: Repo, remote: str | None) -> list[str]:
+    """``--remote`` where the settings file exists already: the user's file is not rewritten, so say which remote
+    ``sync`` will use and where to change it."""
+    configured = load(repo.toplevel).remote
+    if remote is None or remote == configured:
+        return []
+    return [f"kept {CONFIG_NAME} as it is: sync uses its sync.remote {configured!r}; set it to {remote!r} there"]
 
 
 def _exclude_settings(repo: Repo, record: InstallRecord) -> list[str]:

@@ -500,6 +500,15 @@ def live_records(records: Iterable[Record]) -> list[Record]:
     return [r for r in items if r.id not in voided and r.kind != "void"]
 
 
+def kind_at(path: str) -> str | None:
+    """The kind a ledger path is shaped for (``<kind>/<yyyy>/<mm>/<dd>/<id>.json``), or None for any other file.
+
+    The path alone, without reading the file: cheap enough for every file a sync brings in.
+    """
+    shape = _RECORD_FILE.fullmatch(path)
+    return shape.group(1) if shape else None
+
+
 def record_path(record_id: str, kind: str) -> str:
     """The sharded ledger path ``<kind>/<yyyy>/<mm>/<dd>/<id>.json``.
 

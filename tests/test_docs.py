@@ -191,6 +191,7 @@ DATA_KEYS: dict[str, dict[str, str]] = {
     "decide": {"gates.G1.providers": PROVIDER},
     "demo": {"providers": PROVIDER, "records": KIND},
     "record": {"meters": METER, "other_deltas": METER},
+    "sync": {"fetched.records": KIND, "pushed.records": KIND},
 }
 # A value that is another command's output: demo's `preview` is the `preview --json` report.
 NESTED = {("demo", "preview"): "preview"}
@@ -210,6 +211,7 @@ JSON_COMMANDS = (
     "snapshot",
     "start",
     "status",
+    "sync",
     "undo",
 )
 
@@ -381,6 +383,22 @@ def drive_windows(out: Outputs, box: Sandbox, tmp_path: Path) -> None:
     assert out.take(box, "doctor", "--fix")["fixed"]
 
 
+def drive_sync(out: Outputs, box: Sandbox, tmp_path: Path) -> None:
+    """Syncs through a bare remote that another clone wrote to by hand: a stray file, a record file edited."""
+    remote = tmp_path / "remote.git"
+    box.git("init", "-q", "--bare", str(remote))
+    box.git("remote", "add", "origin", str(remote))
+    out.take(box, "sync")
+    other = Sandbox(tmp_path / "other")
+    box.git("clone", "-q", str(remote), str(other.path))
+    other.git("branch", "tracker-ledger", "origin/tracker-ledger")
+    record = box.git("ls-tree", "-r", "--name-only", "tracker-ledger").split()[0]
+    other.write_ledger_files({"stray.txt": b"not a record\n", record: b"{edited by hand\n"})
+    other.git("push", "-q", "origin", "tracker-ledger")
+    synced = out.take(box, "sync")
+    assert synced["skipped"] and synced["conflicts"]
+
+
 def undocumented(out: Outputs) -> list[str]:
     """Every key printed that its command's docs do not describe, as ``command: path``."""
     in_json_md = json_md_sections()
@@ -409,6 +427,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     out = Outputs()
     drive_a_demo(out, tmp_path / "demo-holder")
     drive_windows(out, tracked, tmp_path)
+    drive_sync(out, tracked, tmp_path / "sync")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)
