@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 from gittracker.errors import BadInput, TrackerError
 from gittracker.names import AGENT_ID_RULE, valid_agent_id
@@ -38,13 +37,14 @@ KNOWN_SHELLS = frozenset(
 GO_THROUGH = frozenset({"git", "env"})
 
 
-@dataclass(frozen=True)
 class Request:
-    """What the user asked for; ``shell`` None: detect it."""
+    """What the user asked for; ``shell`` None: detect it. A plain class: importing dataclasses (or typing) would
+    take longer than the rest of the quick path, which runs at every shell start."""
 
-    shell: str | None = None
-    agent: str | None = None
-    prefix: str = ""
+    __slots__ = ("agent", "prefix", "shell")
+
+    def __init__(self, shell: str | None = None, agent: str | None = None, prefix: str = "") -> None:
+        self.shell, self.agent, self.prefix = shell, agent, prefix
 
 
 def function_names(prefix: str = "") -> list[str]:

@@ -287,14 +287,16 @@ def test_names_already_taken_are_left_out_and_prefix_renames(shell: str, tracked
     assert [r["reason"] for r in tracked.records("void")] == ["undo-before", "undo-before"]
 
 
-def test_the_shell_is_the_one_running_it_else_shell(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize(("shell", "other"), [("bash", "/usr/bin/zsh"), ("zsh", "/bin/bash")])
+def test_the_shell_is_the_one_running_it(shell: str, other: str) -> None:
+    first = 'x=$(git tracker shell-init) && printf "%s\\n" "$x" | head -n 1'
+    env = {**os.environ, "PATH": path_with_tracker(), "SHELL": other}
+    done = subprocess.run([shell_path(shell), "-c", first], capture_output=True, text=True, env=env)
+    assert f"shell functions for {shell}," in done.stdout, (shell, done.stdout, done.stderr)
+
+
+def test_else_shell_and_other_shells_are_refused_in_one_line(sandbox: Sandbox) -> None:
     env = {"PATH": path_with_tracker()}
-    for shell, other in (("bash", "/usr/bin/zsh"), ("zsh", "/bin/bash")):
-        first = 'x=$(git tracker shell-init) && printf "%s\\n" "$x" | head -n 1'
-        done = subprocess.run(
-            [shell_path(shell), "-c", first], capture_output=True, text=True, env={**os.environ, **env, "SHELL": other}
-        )
-        assert f"shell functions for {shell}," in done.stdout, (shell, done.stdout, done.stderr)
     # Run by a program, not a shell: $SHELL says.
     assert "functions for zsh," in sandbox.ok("shell-init", env={"SHELL": "/usr/bin/zsh"}).splitlines()[0]
     # Unknown shells are refused in one line, nothing printed.
