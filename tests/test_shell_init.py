@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import click
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Sandbox, tracker_command
@@ -356,3 +357,79 @@ def test_the_quick_parser_never_reads_options_differently_from_click(args: list[
         request.prefix,
     )
     assert isinstance(ctx, click.Context)
+
+
+# -- what the functions hand to git-tracker, for any words ------------------------------------------------------
+
+READINGS = ("--used", "--left", "--weekly", "--prompts", "--resets-at", "--from")
+STEP_OF = {"s": "start", "e": "end"}
+
+
+def expected_argv(name: str, words: list[str]) -> list[str]:
+    """The rules of docs/agents.md ("What the functions add to your words"), written out again in Python."""
+    provider = {"o": "codex", "c": "claude", "z": "glm"}[name[0]]
+    suffix = name[1:]
+    if suffix in STEP_OF:
+        step = STEP_OF[suffix]
+        if provider == "glm":
+            count = bool(words) and words[0] != "" and not words[0].startswith("-")
+            return [step, provider, *(["--prompts"] if count else []), *words]
+        reading = any(word.startswith(READINGS) or word == "--auto" for word in words)
+        return [step, provider, *([] if reading else ["--auto"]), *words]
+    if suffix == "x":
+        head = ["complete", "--provider", provider]
+        if words and words[0] in ("shipped", "partial", "failed"):
+            rest = words[1:]
+            quality = bool(rest) and rest[0] != "" and not rest[0].startswith("-")
+            return [*head, "--outcome", words[0], *(["--quality"] if quality else []), *rest]
+        return [*head, *words]
+    return ["undo", provider, *(["--after"] if suffix == "e_d" else []), *words]
+
+
+VOCABULARY = ["--used", "--used=5", "--left", "--weekly", "--prompts", "--resets-at", "--from", "--auto", "--note"]
+VOCABULARY += ["--force", "--json", "12", "0.9", "shipped", "partial", "failed", "-", "", "--", "--usedx", "-x"]
+WORD = st.one_of(st.sampled_from(VOCABULARY), st.text(st.characters(exclude_characters="\x00"), max_size=12))
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
+@example("bash", [("os", ["--auto"]), ("cs", ["--used=5", "--note", "a b"]), ("oe", ["--note", "it's"])])
+@example("zsh", [("zs", ["12", "--note", "a b"]), ("ze", [""]), ("zs", ["--prompts", "3"])])
+@example("bash", [("ox", ["shipped", "0.9", "--json"]), ("cx", ["failed", "--json"]), ("zx", ["partial", ""])])
+@example("zsh", [("oe_d", ["--json"]), ("cs_d", []), ("zx", ["--outcome", "shipped"])])
+@given(
+    shell=st.sampled_from(SHELLS),
+    calls=st.lists(st.tuples(st.sampled_from(NAMES), st.lists(WORD, max_size=4)), min_size=1, max_size=3),
+)
+def test_every_function_hands_git_tracker_the_words_as_documented(
+    shell: str, calls: list[tuple[str, list[str]]]
+) -> None:
+    """A wrapper first on PATH writes down each argv and then runs the real git-tracker with it (outside a
+    repository, so nothing is recorded): the words of any call arrive as the docs say, byte for byte."""
+    real = shutil.which("git-tracker", path=path_with_tracker())
+    assert real is not None
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        log = folder / "argv.jsonl"
+        wrapper = folder / "bin" / "git-tracker"
+        wrapper.parent.mkdir()
+        wrapper.write_text(
+            f"#!{sys.executable}\nimport json, os, sys\n"
+            f"with open({str(log)!r}, 'a') as out:\n    out.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+            f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n"
+        )
+        wrapper.chmod(0o755)
+        init = f'eval "$({shlex.quote(real)} shell-init --shell {shell})"\n'
+        lines = "".join(
+            f"{name} {' '.join(shlex.quote(word) for word in words)} >/dev/null 2>&1\n" for name, words in calls
+        )
+        path = f"{wrapper.parent}{os.pathsep}{path_with_tracker()}"
+        done = subprocess.run(
+            [shell_path(shell), "-c", init + lines],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PATH": path},
+        )
+        assert done.returncode in (0, 1, 2), done.stderr
+        received = [json.loads(line) for line in log.read_text().splitlines()]
+    assert received == [expected_argv(name, words) for name, words in calls]
