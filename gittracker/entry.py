@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         from gittracker.statusline_cmd import main as statusline
 
         return statusline(args[1:])
+    if args[:1] == ["shell-init"]:
+        from gittracker.shellinit import quick as shell_init
+
+        printed = shell_init(args[1:])
+        if printed is not None:
+            return printed
     if args[:1] == ["ingest"]:
         from gittracker.logstate import quick
 

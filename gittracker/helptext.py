@@ -66,6 +66,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("XDG_CACHE_HOME", "The status-line cache lives in $XDG_CACHE_HOME/git-tracker (default ~/.cache)."),
     ("XDG_CONFIG_HOME", "Claude Code's config folder is looked for in $XDG_CONFIG_HOME/claude (default ~/.config)."),
     ("TERM", "dumb: no colour."),
+    ("SHELL", "shell-init: the shell to write functions for when the parent process is not a shell (or --shell)."),
     (
         "_GIT_TRACKER_COMPLETE",
         "Set by the shell completion scripts (bash_source, zsh_source, fish_source print a script); see COMPLETION.",
@@ -93,7 +94,7 @@ COMPLETION: tuple[tuple[str, str, str], ...] = (
 )
 
 SEE_ALSO = (
-    "git(1), git-notes(1), githooks(5); README.md and the docs the help texts name (docs/commands.md, "
+    "git(1), git-notes(1), githooks(5); README.md and the docs the help texts name (docs/commands.md, agents.md, "
     "capacity.md, configuration.md, data-model.md, hooks.md, ingest.md, json.md, preview.md, recovery.md, "
     "statistics.md), installed with git-tracker under share/doc/git-tracker/ in its environment's prefix (the "
     "folder above bin/), and in the git-tracker source."

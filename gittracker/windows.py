@@ -580,17 +580,26 @@ def complete(
     *,
     feature_id: str | None = None,
     replace: bool = False,
+    provider: str | None = None,
 ) -> dict[str, Any]:
+    """``provider``: the default window is this agent's last closed window of that provider (the shell functions'
+    ``ox`` completes codex's even when a claude window closed since), and a named WINDOW must be one of its."""
     if outcome not in OUTCOMES:
         raise BadInput(f"--outcome: expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
     score = parse_quality(quality)
     feature_id = typed_text(feature_id, "--feature")
+    if provider is not None:
+        check_provider(provider)
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
         if window is None:
-            _refuse_default_while_open(ctx, state)
+            _refuse_default_while_open(ctx, state, provider)
         index = index_of(ctx)
-        window_id = resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
+        if window is None and provider is not None:
+            window_id = _last_closed_of(ctx, state, provider)
+        else:
+            window_id = resolve_window(ctx, state, set(index.opens) | set(index.closes), window)
+            _check_window_provider(index, window_id, provider)
         close = index.live_close(window_id)
         if close is None:
             raise Refused(f"window {window_id} is still open: `git tracker end` it first")
@@ -618,17 +627,35 @@ def complete(
     }
 
 
-def _refuse_default_while_open(ctx: Context, state: AgentState) -> None:
+def _refuse_default_while_open(ctx: Context, state: AgentState, provider: str | None = None) -> None:
     """The default is the last closed window; with a window open the user most likely means that one, and an
-    outcome silently filed on an older window is hard to notice: ask for the end, or for the WINDOW."""
-    if not state.open:
+    outcome silently filed on an older window is hard to notice: ask for the end, or for the WINDOW. With a
+    provider, only that provider's open window counts: the user said which one they mean."""
+    opened = [w for w in state.open.values() if provider is None or w["provider"] == provider]
+    if not opened:
         return
-    window = max(state.open.values(), key=lambda w: w["opened_ts"])
-    also = f" (and {len(state.open) - 1} more)" if len(state.open) > 1 else ""
+    window = max(opened, key=lambda w: w["opened_ts"])
+    also = f" (and {len(opened) - 1} more)" if len(opened) > 1 else ""
     raise Refused(
         f"agent {ctx.agent_id} has a {window['provider']} window open ({window['window_id']}){also}: "
         f"`git tracker end {window['provider']}` it first, or name the WINDOW to complete"
     )
+
+
+def _last_closed_of(ctx: Context, state: AgentState, provider: str) -> str:
+    closed = state.last_closed.get(provider)
+    if closed is None:
+        raise Refused(
+            f"agent {ctx.agent_id} has no closed {provider} window to complete: name one "
+            "(see `git tracker log --kind window-close`)"
+        )
+    return str(closed["window_id"])
+
+
+def _check_window_provider(index: Any, window_id: str, provider: str | None) -> None:
+    opened = index.opens.get(window_id)
+    if provider is not None and opened is not None and opened[1] != provider:
+        raise BadInput(f"WINDOW: expected a {provider} window, got {window_id}, a {opened[1]} window")
 
 
 # -- stop rule ---------------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ REPOSITORY_COMMANDS = {
     "start": ["codex", "--used", "5"],
     "undo": ["codex"],
 }
-NO_REPOSITORY = {"demo", "statusline", "help", "completion"}  # they work anywhere
+NO_REPOSITORY = {"demo", "statusline", "help", "completion", "shell-init"}  # they work anywhere
 
 
 def listed_commands(box: Sandbox) -> list[str]:

@@ -120,14 +120,23 @@ def snapshot(provider: str, phase: str, as_json: bool, **capacity: Any) -> int:
 @click.option("--quality", required=True, metavar="Q", help="Quality score in [0, 1].")
 @click.option("--feature", "feature_id", metavar="ID", help="Feature id (default: the window's).")
 @click.option("--replace", is_flag=True, help="Correct an earlier outcome (voids it).")
+@click.option("--provider", metavar="P", help="Default to this agent's last closed window of P.")
 @json_option
 def complete(
-    window: str | None, outcome: str, quality: str, feature_id: str | None, replace: bool, as_json: bool
+    window: str | None,
+    outcome: str,
+    quality: str,
+    feature_id: str | None,
+    replace: bool,
+    provider: str | None,
+    as_json: bool,
 ) -> int:
     """Record the outcome of a closed window (default: this agent's last closed one)."""
     from gittracker.windows import complete as record_outcome
 
-    result = record_outcome(context(), window, outcome, quality, feature_id=feature_id, replace=replace)
+    result = record_outcome(
+        context(), window, outcome, quality, feature_id=feature_id, replace=replace, provider=provider
+    )
     return emit(
         result,
         as_json,
