@@ -249,6 +249,25 @@ class Repo:
         out = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip()
         return out or None
 
+    def head_branch(self) -> str | None:
+        """The branch HEAD is on (``refs/heads/…``), also before its first commit; None when HEAD is detached."""
+        out = self.git("symbolic-ref", "-q", "HEAD", check=False).strip()
+        return out or None
+
+    def worktree_head(self, git_dir: str) -> tuple[bool, str | None]:
+        """(found, HEAD's commit) of the worktree of this repository whose git dir is ``git_dir`` (relative to the
+        common dir: ``.`` or ``worktrees/<id>``). found is False when that worktree was removed; the commit is
+        None on an unborn branch."""
+        path = self.common_dir / git_dir
+        if path.resolve() == self.git_dir:
+            return True, self.head()
+        if not (path / "HEAD").is_file():
+            return False, None
+        # git reads a linked worktree's HEAD from its own git dir (and the refs from the common one).
+        args = ["--git-dir", str(path), "rev-parse", "-q", "--verify", "HEAD^{commit}"]
+        out = run_git(args, self.toplevel, check=False)
+        return True, out.strip() or None
+
     def resolve_commit(self, rev: str) -> str | None:
         out = self.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
         return out.strip() or None

@@ -76,9 +76,11 @@ def format_status(data: dict[str, Any]) -> str:
         for window in info["open"]:
             any_open = True
             before = _reading_of(window["before"])
+            where = f" in worktree {window['worktree']}," if window.get("worktree") else ""
             lines.append(
-                f"agent {agent}: {window['provider']} window {window['window_id']} open {window['age_minutes']:g} min "
-                f"(before {before}, commit_start {_fmt(window['commit_start'])[:10]})"
+                f"agent {agent}: {window['provider']} window {window['window_id']}{where} open since "
+                f"{window['opened_ts']} ({window['age_minutes']:g} min; before {before}, "
+                f"commit_start {_fmt(window['commit_start'])[:10]})"
             )
         if info["journal"]:
             lines.append(f"agent {agent}: {info['journal']} journalled record(s) will be replayed by the next command")

@@ -13,6 +13,7 @@ from gittracker.capacity import UNITS, check_provider
 from gittracker.context import Context, index_of, new_record, recover, resolve_window, window_ids
 from gittracker.errors import BadInput, Refused
 from gittracker.records import PROVIDERS, Record, Skipped, live_records
+from gittracker.worktrees import name_of as worktree_name
 
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
 
@@ -164,6 +165,7 @@ def status(ctx: Context) -> dict[str, Any]:
                 {key: window[key] for key in ("window_id", "provider", "opened_ts", "commit_start", "feature_id")}
                 | {
                     "age_minutes": round((now - clock.parse_ts(window["opened_ts"])).total_seconds() / 60, 1),
+                    "worktree": worktree_name(window),
                     "before": window["before"],
                 }
                 for window in state.open.values()

@@ -7,14 +7,17 @@ reports what else is wrong with the stamp queue (``findings``).
 
 A commit is stamped for a window only when all of these hold (docs/hooks.md#lost-stamps):
 
-- it is in the window's range, ``commit_start..HEAD``, and is not a merge;
+- it is in the window's range, ``commit_start..`` the HEAD of the worktree the window was opened in (its
+  ``commit_end`` once closed), and is not a merge;
 - it carries no ``refs/notes/tracker`` note at all (and no stamp for it is queued);
 - its committer e-mail is the one git commits as here (``git var GIT_COMMITTER_IDENT``: ``user.email``
   or ``GIT_COMMITTER_EMAIL``), so commits pulled from other people are never claimed;
 - its committer date and its author date lie within the window's open time (a rebased copy of an older
   commit keeps its old author date);
-- at its committer date, the only windows open on this machine belong to the window's own agent (read
-  from every agent's local state); it then gets the note lines of each of those windows.
+- at its committer date, the only windows open on this machine whose range holds it belong to the window's
+  own agent (read from every agent's local state): an agent working in another worktree at the same time
+  does not hide it, one working in the same worktree (or one that merged it) does. It then gets the note
+  lines of each of those windows.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from gittracker.findings import Finding
 from gittracker.git import Repo
 from gittracker.hookrun import queue_files, read_queue
 from gittracker.state import AgentState, LocalState
+from gittracker.worktrees import Worktree, head_of_worktree
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class LocalWindow:
     closed: int | None  # seconds, rounded up; None while open
     commit_start: str | None
     note_line: str
+    commit_end: str | None = None  # once closed (kept by this version's end)
+    worktree: Worktree | None = None  # where it was opened (None: opened by an older version)
 
     def holds(self, seconds: int, now: int) -> bool:
         return self.opened <= seconds <= (self.closed if self.closed is not None else now)
@@ -70,34 +76,82 @@ def _windows_of(agent: str, agent_state: AgentState) -> list[LocalWindow]:
         except (TrackerError, KeyError, TypeError):
             continue
         found.append(
-            LocalWindow(agent, window["window_id"], opened, end, window.get("commit_start"), window["note_line"])
+            LocalWindow(
+                agent,
+                window["window_id"],
+                opened,
+                end,
+                window.get("commit_start"),
+                window["note_line"],
+                window.get("commit_end") if closed else None,
+                Worktree.from_state(window.get("worktree")),
+            )
         )
     return found
 
 
 def missing_stamps(repo: Repo, targets: list[LocalWindow], windows: list[LocalWindow]) -> dict[str, list[str]]:
     """Commits of the ``targets`` windows that lack their note: commit -> the note lines it should get."""
-    head = repo.head()
     email = repo.committer_email()
-    if head is None or not email or not targets:
+    if not email or not targets:
         return {}
     noted = {commit for _, commit in repo.notes_listing()}
     noted |= set(read_queue(queue_files(LocalState(repo.tracker_dir))).stamps)
     now = math.ceil(clock.now().timestamp())
+    ranges = _Ranges(repo)
     found: dict[str, list[str]] = {}
     for target in targets:
-        if target.commit_start is not None and not repo.has_commit(target.commit_start):
-            continue  # its range is gone (rewritten and collected): no bound, so no guess
-        for commit, committed, authored, committer in repo.commits_with_dates(target.commit_start, head):
+        for commit, committed, authored, committer in ranges.rows(target) or []:
             if commit in found or commit in noted or committer != email:
                 continue
             if not (target.holds(committed, now) and target.holds(authored, now)):
                 continue
-            owners = [window for window in windows if window.holds(committed, now)]
+            owners = [window for window in windows if window.holds(committed, now) and ranges.holds(window, commit)]
             if {window.agent_id for window in owners} != {target.agent_id}:
-                continue  # another agent had a window open then: it may be theirs
+                continue  # another agent had a window open then on this line of history: it may be theirs
             found[commit] = sorted({window.note_line for window in owners})
     return found
+
+
+class _Ranges:
+    """Each window's commits, ``commit_start..`` its end (``commit_end``, else its worktree's HEAD), read once."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._rows: dict[tuple[str | None, str], list[tuple[str, int, int, str]]] = {}
+        self._sets: dict[tuple[str | None, str], set[str]] = {}
+        self._bounds_of: dict[LocalWindow, tuple[str | None, str] | None] = {}
+
+    def _bounds(self, window: LocalWindow) -> tuple[str | None, str] | None:
+        if window not in self._bounds_of:
+            self._bounds_of[window] = self._find_bounds(window)
+        return self._bounds_of[window]
+
+    def _find_bounds(self, window: LocalWindow) -> tuple[str | None, str] | None:
+        if window.commit_start is not None and not self.repo.has_commit(window.commit_start):
+            return None  # its range is gone (rewritten and collected): no bound, so no guess
+        end = window.commit_end if window.closed is not None else None
+        if end is None or not self.repo.has_commit(end):
+            end = head_of_worktree(self.repo, window.worktree).commit
+        return None if end is None else (window.commit_start, end)
+
+    def rows(self, window: LocalWindow) -> list[tuple[str, int, int, str]] | None:
+        """The window's non-merge commits with their dates; None when its range cannot be told."""
+        bounds = self._bounds(window)
+        if bounds is None:
+            return None
+        if bounds not in self._rows:
+            self._rows[bounds] = self.repo.commits_with_dates(*bounds)
+        return self._rows[bounds]
+
+    def holds(self, window: LocalWindow, commit: str) -> bool:
+        """Whether ``commit`` may be the window's: in its range, or its range cannot be told."""
+        bounds = self._bounds(window)
+        if bounds is None:
+            return True
+        if bounds not in self._sets:
+            self._sets[bounds] = {row[0] for row in self.rows(window) or []}
+        return commit in self._sets[bounds]
 
 
 def stamp_missing(repo: Repo, window_ids: set[str] | None = None) -> dict[str, list[str]]:

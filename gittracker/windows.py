@@ -31,6 +31,7 @@ from gittracker.errors import BadInput, Refused, TrackerError
 from gittracker.index import report_known_skipped
 from gittracker.records import OUTCOMES, Record, live_records, note_line, typed_text
 from gittracker.state import AgentState
+from gittracker.worktrees import Head, head_of, here
 
 ROLLOVER_TOLERANCE = timedelta(seconds=90)
 
@@ -75,7 +76,8 @@ def start(
         _refuse_soon_after_a_reset(ctx, provider, reading, moment)
         snapshot, opened = _opening_records(ctx, provider, reading, labels, moment)
         after = copy_state(state)
-        after.open[provider] = _open_entry(snapshot, opened)
+        # Which worktree: local state only (the ledger never holds a path), for end's commit_end.
+        after.open[provider] = {**_open_entry(snapshot, opened), "worktree": here(ctx.repo).to_state()}
         commit(ctx, state, after, [snapshot, opened])
         _remember_reading(ctx, provider, snapshot)
     return {
@@ -168,6 +170,7 @@ def _closed_entry(window: dict[str, Any], closed: Record, after: Record, anomali
         "close_id": closed.id,
         "after_snapshot_id": after.id,
         "closed_ts": closed.ts,
+        "commit_end": closed["commit_end"],
         "completed": False,
         "anomaly_ids": anomalies,
     }
@@ -243,6 +246,7 @@ def end(
         meter = _meter_of_window(provider, before, reading, configured)
         report_known_skipped(ctx.local.root / "cache")
         moment = _closing_moment(provider, window)
+        head = head_of(ctx.repo, window)
         errors, notes = _reset_checks(ctx, provider, meter, before, reading, window, moment, force)
         measured = _Measured(
             meter=meter,
@@ -251,7 +255,9 @@ def end(
             errors=errors,
             notes=notes,
         )
-        snapshot, closed, anomalies = _closing_records(ctx, provider, window, before, reading, measured, moment, note)
+        snapshot, closed, anomalies = _closing_records(
+            ctx, provider, window, before, reading, measured, moment, note, head
+        )
         after = copy_state(state)
         del after.open[provider]
         after.last_closed[provider] = _closed_entry(window, closed, snapshot, [anomaly.id for anomaly in anomalies])
@@ -277,6 +283,7 @@ def end(
         "selection": selection,
         "stamped": sorted(stamped),
         "flush_warning": flush_warning,
+        "worktree_warning": head.warning,
     }
 
 
@@ -384,8 +391,10 @@ def _closing_records(
     measured: _Measured,
     moment: datetime,
     note: str | None,
+    head: Head,
 ) -> tuple[Record, Record, list[Record]]:
-    """The after snapshot, the window-close record at HEAD, and the anomalies the measurement raised."""
+    """The after snapshot, the window-close record at the HEAD of the window's worktree, and the anomalies the
+    measurement raised."""
     window_id = window["window_id"]
     snapshot = new_record(
         ctx, "snapshot", moment, provider=provider, phase="after", window_id=window_id, **reading.snapshot_fields()
@@ -397,7 +406,7 @@ def _closing_records(
         window_id=window_id,
         provider=provider,
         commit_start=window["commit_start"],
-        commit_end=ctx.repo.head(),
+        commit_end=head.commit,
         snapshot_id=snapshot.id,
         opened_ts=window["opened_ts"],
         delta=measured.delta,
@@ -519,7 +528,7 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
                 raise Refused(f"window {window['window_id']} already has an outcome; its after can no longer be undone")
             # The anomalies that end raised belong to the voided close: void them with it.
             targets = [window["after_snapshot_id"], window["close_id"], *window.get("anomaly_ids", [])]
-            closing_keys = ("close_id", "after_snapshot_id", "closed_ts", "completed", "anomaly_ids")
+            closing_keys = ("close_id", "after_snapshot_id", "closed_ts", "commit_end", "completed", "anomaly_ids")
             reopened = {k: v for k, v in window.items() if k not in closing_keys}
             new.open[provider] = reopened
             del new.last_closed[provider]

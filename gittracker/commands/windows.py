@@ -74,6 +74,8 @@ def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity:
     read = capture(capacity, provider, ctx)
     result = close_window(ctx, provider, read.reading, force=force, note=note)
     say_what_was_read(read)
+    if result["worktree_warning"]:
+        warn(f"warning: {result['worktree_warning']}")
     if result["flush_warning"]:
         warn(f"warning: {result['flush_warning']}")
     return emit(result, as_json, format_end)
