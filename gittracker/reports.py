@@ -13,6 +13,7 @@ from gittracker.capacity import UNITS, check_provider
 from gittracker.context import Context, index_of, new_record, recover, resolve_window, window_ids
 from gittracker.errors import BadInput, Refused
 from gittracker.records import PROVIDERS, Record, Skipped, live_records
+from gittracker.worktrees import head_of
 from gittracker.worktrees import name_of as worktree_name
 
 _ULID_PREFIX = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6,26}$")
@@ -36,7 +37,7 @@ def checkpoint(ctx: Context, phase: str, window: str | None = None) -> dict[str,
         if not opens:
             raise BadInput(f"WINDOW: no window {target}")
         start = opens[-1]["commit_start"]
-        end = closes[-1]["commit_end"] if closes else ctx.repo.head()
+        end = closes[-1]["commit_end"] if closes else open_window_head(ctx, target)
         churn = churn_between(ctx.repo, start, end, Policy())
         record = new_record(
             ctx,
@@ -121,7 +122,8 @@ def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | Non
     if target is None:
         if state.open:
             window = max(state.open.values(), key=lambda w: w["opened_ts"])
-            return _churn_of_window(ctx, selection, window["window_id"], window["commit_start"], None, policy)
+            reached = head_of(ctx.repo, window).commit
+            return _churn_of_window(ctx, selection, window["window_id"], window["commit_start"], reached, policy)
         if state.last_closed_window is None:
             raise Refused(f"agent {ctx.agent_id} has no window yet: name a WINDOW or a REV..REV range")
         target = state.last_closed_window
@@ -133,15 +135,27 @@ def churn_of(ctx: Context, target: str | None, policy: Any, selection: str | Non
             start, end = closes[-1]["commit_start"], closes[-1]["commit_end"]
             return _churn_of_window(ctx, selection, window_id, start, end, policy)
         opens = [r for r in records if r.kind == "window-open" and r["window_id"] == window_id]
-        return _churn_of_window(ctx, selection, window_id, opens[-1]["commit_start"], None, policy)
+        reached = open_window_head(ctx, window_id)
+        return _churn_of_window(ctx, selection, window_id, opens[-1]["commit_start"], reached, policy)
     start, end = resolve_range(ctx.repo, target)
     return churn_between(ctx.repo, start, end, policy)
+
+
+def open_window_head(ctx: Context, window_id: str) -> str | None:
+    """Where an open window's work reaches so far: HEAD of the worktree it was opened in (any agent's window on this
+    machine), else HEAD here."""
+    for agent in ctx.local.agents():
+        state = ctx.local.load_readable(agent)
+        for window in state.open.values() if state is not None else ():
+            if window["window_id"] == window_id:
+                return head_of(ctx.repo, window).commit
+    return ctx.repo.head()
 
 
 def _churn_of_window(
     ctx: Context, selection: str | None, window_id: str, start: str | None, end: str | None, policy: Any
 ) -> Any:
-    """``end`` None: a window still open, counted to HEAD."""
+    """``end`` None: counted to HEAD here."""
     from gittracker import hookrun
     from gittracker.churn import WindowChurn
 

@@ -104,6 +104,21 @@ def test_range_selection_counts_the_worktrees_own_range(trees: tuple[Sandbox, Sa
     assert (result_a["commit_end"], result_a["commits"]) == (mine[-1], len(mine))
 
 
+def test_an_open_windows_churn_and_checkpoint_reach_its_own_worktrees_head(trees: tuple[Sandbox, Sandbox]) -> None:
+    main, linked = trees
+    start_both(main, A)
+    windows_b = start_both(linked, B)
+    main.commit(env=A)
+    theirs = [linked.commit(env=B, lines=5) for _ in range(3)]
+    # Asked from a's worktree, for b's window still open: b's worktree's commits, not a's.
+    ranged = json.loads(main.ok("churn", windows_b["codex"], "--range", "--json", env=A))
+    assert (ranged["commits"], ranged["added"]) == (len(theirs), 5 * len(theirs))
+    assert ranged["range"].endswith(theirs[-1][:10])
+    checkpoint = json.loads(main.ok("checkpoint", "--phase", "mid", "--json", env=B))
+    assert (checkpoint["window_id"], checkpoint["commit"]) in {(w, theirs[-1]) for w in windows_b.values()}
+    assert checkpoint["commits"] == len(theirs)
+
+
 def test_the_ledger_and_notes_hold_no_worktree_path(trees: tuple[Sandbox, Sandbox]) -> None:
     main, linked = trees
     start_both(linked, B)
