@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gittracker.worktrees import Worktree
 from tests.conftest import Sandbox
 
 A = {"AGENT_ID": "a"}
@@ -267,3 +270,37 @@ def test_two_agents_committing_at_once_each_get_their_own_notes(trees: tuple[San
     fsck = subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=main.path, capture_output=True, text=True)
     assert fsck.returncode == 0 and fsck.stderr == "", fsck.stderr
     assert Path(main.path / ".git" / "tracker" / "queue").exists() is False
+
+
+# -- the worktree kept in a state file ------------------------------------------------------------------------
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+GIT_DIRS = st.sampled_from([".", "worktrees/wt", "worktrees/..", "worktrees/.", "../x", "worktrees/a/b", "/abs", ""])
+
+
+@given(
+    st.one_of(
+        JSONISH,
+        st.fixed_dictionaries(
+            {"git_dir": GIT_DIRS | st.text(max_size=20), "name": JSONISH, "branch": JSONISH | st.just("refs/heads/x")}
+        ),
+    )
+)
+def test_a_state_files_worktree_is_taken_only_when_it_names_a_place_under_the_common_dir(data: Any) -> None:
+    """Whatever a state file holds, reading its worktree never fails, and a git dir is trusted only when it is the
+    main worktree's (``.``) or one linked worktree's (``worktrees/<id>``): never a path out of the common dir."""
+    found = Worktree.from_state(data)
+    if found is None:
+        return
+    assert found.git_dir == "." or (
+        found.git_dir.startswith("worktrees/")
+        and found.git_dir.count("/") == 1
+        and found.git_dir[10:] not in ("", ".", "..")
+    )
+    assert "\\" not in found.git_dir
+    assert isinstance(found.name, str) and (found.branch is None or found.branch.startswith("refs/"))
+    assert Worktree.from_state(found.to_state()) == found
