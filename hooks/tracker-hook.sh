@@ -141,8 +141,18 @@ gt_post_rewrite() {
     return 0
 }
 
+gt_pre_push() {
+    # Sync on push (docs/sync.md#sync-on-push): off unless `init --sync-on-push` left its switch. A push a
+    # chained hook refused does not go out, so nothing follows it. The sync itself runs in the background
+    # once git push has exited ($PPID): the push waits for one fork, never for the network.
+    [ "$gt_status" -eq 0 ] && [ -f "$gt_state/sync-on-push" ] || return 0
+    ("$GT_PYTHON" -P -m gittracker.hookrun after-push "$PWD" "$1" "$PPID" </dev/null >/dev/null 2>&1 &)
+    return 0
+}
+
 case $GT_HOOK in
     post-commit) gt_post_commit ;;
     post-rewrite) gt_type=$1; gt_post_rewrite ;;
+    pre-push) gt_pre_push "$@" ;;
 esac
 exit $gt_status
