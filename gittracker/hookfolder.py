@@ -1,4 +1,4 @@
-"""The folder git runs hooks from, and git-tracker's two hooks in it.
+"""The folder git runs hooks from, and git-tracker's hooks in it (two, and pre-push where sync on push is on).
 
 A folder is one of three kinds (``classify``):
 
@@ -32,7 +32,9 @@ from gittracker.errors import BadInput, Refused
 from gittracker.files import atomic_write, remove_dead_temp_files
 from gittracker.state import LocalState
 
-HOOK_NAMES = ("post-commit", "post-rewrite")
+HOOK_NAMES = ("post-commit", "post-rewrite")  # installed by every `init`
+SYNC_HOOK = "pre-push"  # installed by `init --sync-on-push` only
+ALL_HOOK_NAMES = (*HOOK_NAMES, SYNC_HOOK)
 HOOK_MARKER = "git-tracker-hook-version"
 LEGACY_SUFFIX = ".pre-tracker"
 REGISTRY_NAME = ".git-tracker-repos.json"
@@ -113,12 +115,23 @@ class FolderRecord:
     moved: list[str] = field(default_factory=list)  # hooks renamed to <hook>.pre-tracker
 
     @classmethod
-    def plan(cls, folder: Path, kind: str) -> FolderRecord:
-        originals = {}
-        for name in HOOK_NAMES:
+    def plan(cls, folder: Path, kind: str, names: tuple[str, ...] = HOOK_NAMES) -> FolderRecord:
+        record = cls(kind=kind, created_dirs=missing_dirs(folder))
+        record.plan_hooks(folder, names)
+        return record
+
+    def plan_hooks(self, folder: Path, names: tuple[str, ...]) -> bool:
+        """Write down what is at each of ``names`` before a hook of ours goes there; True if any was new."""
+        new = [name for name in names if name not in self.originals]
+        for name in new:
             path = folder / name
-            originals[name] = OURS if is_tracker_hook(path) else USER if path.exists() else ABSENT
-        return cls(kind=kind, created_dirs=missing_dirs(folder), originals=originals)
+            self.originals[name] = OURS if is_tracker_hook(path) else USER if path.exists() else ABSENT
+        return bool(new)
+
+    @property
+    def hooks(self) -> tuple[str, ...]:
+        """The hooks this folder holds of ours: the two every init installs, and pre-push where it was asked for."""
+        return (*HOOK_NAMES, SYNC_HOOK) if SYNC_HOOK in self.originals else HOOK_NAMES
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "created_dirs": self.created_dirs, "originals": self.originals, "moved": self.moved}
@@ -200,7 +213,7 @@ def install(folder: Path, record: FolderRecord, common_dir: Path, save_journal: 
         Path(directory).mkdir(exist_ok=True)
     remove_dead_temp_files(folder)
     if record.kind != SHARED:
-        return [_install_hook(folder, name, record, save_journal, None) for name in HOOK_NAMES]
+        return [_install_hook(folder, name, record, save_journal, None) for name in record.hooks]
     with folder_lock(folder):
         registry = Registry.load(folder)
         if str(common_dir) not in registry.repos or not set(record.created_dirs) <= set(registry.created_dirs):
@@ -208,7 +221,7 @@ def install(folder: Path, record: FolderRecord, common_dir: Path, save_journal: 
             new_dirs = [d for d in record.created_dirs if d not in registry.created_dirs]
             registry.created_dirs = [*registry.created_dirs, *new_dirs]
             registry.save(folder)
-        return [_install_hook(folder, name, record, save_journal, registry) for name in HOOK_NAMES]
+        return [_install_hook(folder, name, record, save_journal, registry) for name in record.hooks]
 
 
 def _install_hook(
@@ -263,7 +276,7 @@ def remove(folder: Path, record: FolderRecord, common_dir: Path) -> list[str]:
 def _remove_hooks(folder: Path, moved: list[str], created_dirs: list[str], *, keep_folder: bool = False) -> list[str]:
     done = []
     remove_dead_temp_files(folder)
-    for name in HOOK_NAMES:
+    for name in ALL_HOOK_NAMES:
         path = folder / name
         if is_tracker_hook(path):
             path.unlink()

@@ -305,7 +305,7 @@ def _warn(hook: str, error: BaseException, toplevel: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``git-tracker-hook post-commit|post-rewrite [TYPE]|flush`` (and ``python -m gittracker.hookrun``)."""
+    """``git-tracker-hook post-commit|post-rewrite [TYPE]|flush|after-push`` (and ``python -m gittracker.hookrun``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         print("usage: git-tracker-hook post-commit | post-rewrite TYPE [DIR] | flush [DIR]", file=sys.stderr)
@@ -326,13 +326,29 @@ def main(argv: list[str] | None = None) -> int:
         elif hook == "flush":
             toplevel = Path(args[1] if len(args) > 1 else ".")
             _flush_until_empty(toplevel)
+        elif hook == "after-push":
+            return _after_push(args[1:])
         else:
-            print(f"git-tracker-hook: expected post-commit, post-rewrite or flush, got {hook!r}", file=sys.stderr)
+            print(
+                f"git-tracker-hook: expected post-commit, post-rewrite, flush or after-push, got {hook!r}",
+                file=sys.stderr,
+            )
             return 2
     except Exception as error:
         if os.environ.get("GIT_TRACKER_DEBUG"):
             raise
         _warn(hook, error, Path("."))
+    return 0
+
+
+def _after_push(args: list[str]) -> int:
+    """``after-push DIR REMOTE PID``: what the pre-push hook starts in the background (``syncpush``)."""
+    if len(args) != 3 or not args[2].isdigit():
+        print("usage: git-tracker-hook after-push DIR REMOTE PUSH_PID", file=sys.stderr)
+        return 2
+    from gittracker.syncpush import after_push
+
+    after_push(Path(args[0]), args[1], int(args[2]))
     return 0
 
 

@@ -31,6 +31,7 @@ from gittracker.findings import Finding
 from gittracker.git import NOTES_REF, STALE_LOCK_SECONDS, Repo
 from gittracker.hookfolder import (
     ABSENT,
+    ALL_HOOK_NAMES,
     HOOK_NAMES,
     PRIVATE,
     SHARED,
@@ -103,14 +104,28 @@ def _discover(where: Repo | Path | str) -> Repo:
 
 
 def init(
-    where: Repo | Path | str, *, pre_commit: bool = False, remote: str | None = None, force: bool = False
+    where: Repo | Path | str,
+    *,
+    pre_commit: bool = False,
+    remote: str | None = None,
+    force: bool = False,
+    sync_on_push: bool | None = None,
 ) -> dict[str, Any]:
-    """Set up the repository at or above ``where``; finishes an interrupted init."""
+    """Set up the repository at or above ``where``; finishes an interrupted init.
+
+    ``sync_on_push``: True adds the pre-push hook and turns syncing after a push on for this clone, False turns
+    it off (the hook stays, doing nothing, until uninstall), None leaves it as it is."""
     repo = _discover(where)
     record = load_record(repo)
     folder = None if pre_commit else repo.hooks_dir()
+    if sync_on_push and folder is None:
+        raise BadInput(
+            "--sync-on-push: expected git-tracker's own hooks, not --pre-commit (pre-commit runs hooks before a "
+            "push, not after it); run `git tracker sync` after you push, or set up without --pre-commit"
+        )
+    hooks = ALL_HOOK_NAMES if sync_on_push else HOOK_NAMES
     # Forced once, the folder is in the journal: a later plain init (after a Python upgrade, say) may update it.
-    _preflight(repo, folder, force or (record is not None and str(folder) in record.hook_folders))
+    _preflight(repo, folder, force or (record is not None and str(folder) in record.hook_folders), hooks)
     done: list[str] = []
     repo.tracker_dir.mkdir(parents=True, exist_ok=True)
     with _say_interrupted(f"init {INTERRUPTED}"):
@@ -124,16 +139,17 @@ def init(
         record.state, record.pre_commit = INSTALLING, pre_commit
         save = _saver(repo, record)
         save()  # the originals are on disk before anything changes
-        done += _apply(repo, record, folder, remote, save)
+        done += _apply(repo, record, folder, remote, save, hooks)
         record.state = COMPLETE
         save()
+    done += _switch_sync_on_push(repo, sync_on_push)
     if pre_commit:
         done += precommit.next_steps(precommit.inspect(repo))
     changes = [line for line in done if not line.endswith(": up to date")]
     return {"toplevel": str(repo.toplevel), "changes": changes or ["already set up; nothing to change"]}
 
 
-def _preflight(repo: Repo, folder: Path | None, force: bool) -> None:
+def _preflight(repo: Repo, folder: Path | None, force: bool, hooks: tuple[str, ...]) -> None:
     """Refuse before changing anything, so a refused init leaves nothing behind (not even .git/tracker)."""
     try:
         repo.pygit  # noqa: B018 - opening it is the check (libgit2 cannot open every repository)
@@ -144,7 +160,7 @@ def _preflight(repo: Repo, folder: Path | None, force: bool) -> None:
         return
     if classify(folder, repo.common_dir, repo.toplevel) == WORKTREE and not force:
         where = folder.relative_to(repo.toplevel)
-        tracked = [name for name in HOOK_NAMES if repo.is_tracked(folder / name)]
+        tracked = [name for name in hooks if repo.is_tracked(folder / name)]
         edited = f" (its {' and '.join(tracked)} {'is a tracked file' if len(tracked) == 1 else 'are tracked files'})"
         raise Refused(
             f"core.hooksPath is {where}/ inside the work tree{edited if tracked else ''}: hooks there are shared "
@@ -152,7 +168,7 @@ def _preflight(repo: Repo, folder: Path | None, force: bool) -> None:
             "`git tracker init --pre-commit` (pre-commit runs the hooks) or `git tracker init --force` to "
             "install there anyway"
         )
-    for name in HOOK_NAMES:
+    for name in hooks:
         path = folder / name
         legacy = legacy_path(path)
         if path.exists() and not is_tracker_hook(path) and legacy.exists():
@@ -179,12 +195,14 @@ def _snapshot(repo: Repo, remote: str | None) -> InstallRecord:
     )
 
 
-def _apply(repo: Repo, record: InstallRecord, folder: Path | None, remote: str | None, save: Save) -> list[str]:
+def _apply(
+    repo: Repo, record: InstallRecord, folder: Path | None, remote: str | None, save: Save, hooks: tuple[str, ...]
+) -> list[str]:
     """Every step of init, each idempotent; a step writes the journal before what it cannot undo alone."""
     done = _write_settings(repo, record, remote, save)
     done += _exclude_settings(repo, record)
     if folder is not None:
-        done += _install_hooks(repo, record, folder, save)
+        done += _install_hooks(repo, record, folder, save, hooks)
     done += _add_rewrite_ref(repo, record, save)
     done += _create_notes_ref(repo, record, save)
     done += _migrate_rewrite_mode(repo, record, save)
@@ -222,12 +240,14 @@ def _exclude_settings(repo: Repo, record: InstallRecord) -> list[str]:
     return [f"listed {CONFIG_NAME} in .git/info/exclude (`git add -f` it to share your settings)"]
 
 
-def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save) -> list[str]:
+def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save, hooks: tuple[str, ...]) -> list[str]:
     key = str(folder)
     if key not in record.hook_folders:
-        record.hook_folders[key] = FolderRecord.plan(folder, classify(folder, repo.common_dir, repo.toplevel))
+        record.hook_folders[key] = FolderRecord.plan(folder, classify(folder, repo.common_dir, repo.toplevel), hooks)
         save()
     folder_record = record.hook_folders[key]
+    if folder_record.plan_hooks(folder, hooks):  # pre-push asked for on a clone set up without it
+        save()
     done = hookfolder.install(folder, folder_record, repo.common_dir, save)
     moved = any(not line.endswith(": up to date") for line in done)
     if moved and folder_record.kind == PRIVATE and folder != repo.common_dir / "hooks":
@@ -240,6 +260,18 @@ def _install_hooks(repo: Repo, record: InstallRecord, folder: Path, save: Save) 
     elif folder_record.kind == WORKTREE:
         done.append(f"hooks folder {folder} is inside the work tree (installed there with --force)")
     return done
+
+
+def _switch_sync_on_push(repo: Repo, wanted: bool | None) -> list[str]:
+    """The per-clone switch the pre-push hook reads (a file, so the hook tests it without a fork)."""
+    flag = LocalState(repo.tracker_dir).sync_on_push
+    if wanted is None or wanted == flag.exists():
+        return []
+    if wanted:
+        atomic_write(flag, "on\n")
+        return ["sync on push: on (after each push to the sync remote; see docs/sync.md#sync-on-push)"]
+    flag.unlink()
+    return ["sync on push: off (the pre-push hook stays until uninstall and does nothing)"]
 
 
 def _add_rewrite_ref(repo: Repo, record: InstallRecord, save: Save) -> list[str]:
@@ -318,6 +350,7 @@ def uninstall(where: Repo | Path | str) -> dict[str, Any]:
         if not record.notes_ref_existed and repo.delete_initial_notes_ref():
             done.append(f"removed the empty {NOTES_REF} init created")
         local.manifest.unlink(missing_ok=True)
+        local.sync_on_push.unlink(missing_ok=True)
     done.append("kept the ledger (tracker-ledger) and notes (refs/notes/tracker): they are your data")
     return {"toplevel": str(repo.toplevel), "changes": done, "open_windows": _open_windows(local)}
 
@@ -515,7 +548,7 @@ def _unrecorded_hooks(repo: Repo) -> list[Finding]:
     folder = repo.hooks_dir()
     if classify(folder, repo.common_dir, repo.toplevel) == SHARED:
         return []
-    if not any(is_tracker_hook(folder / name) for name in HOOK_NAMES):
+    if not any(is_tracker_hook(folder / name) for name in ALL_HOOK_NAMES):
         return []
     return [
         Finding(
@@ -548,7 +581,7 @@ def _record_findings(repo: Repo, record: InstallRecord) -> list[Finding]:
         ]
     found = []
     for folder, folder_record in record.hook_folders.items():
-        for name in HOOK_NAMES:
+        for name in folder_record.hooks:
             found += _hook_findings(Path(folder) / name, folder_record)
     if record.pre_commit:
         found += precommit.findings(precommit.inspect(repo))
@@ -623,7 +656,7 @@ def _stranded_originals(repo: Repo, record: InstallRecord | None) -> list[Findin
     expected = set(record.hook_folders) if record is not None and record.state == COMPLETE else set()
     found = []
     for folder in sorted(folders):
-        for name in HOOK_NAMES:
+        for name in ALL_HOOK_NAMES:
             path = Path(folder) / name
             legacy = legacy_path(path)
             if not legacy.exists() or is_tracker_hook(path) or (folder in expected and not path.exists()):
@@ -667,7 +700,7 @@ def fix(repo: Repo, found: list[Finding]) -> list[str]:
                 if classify(current, repo.common_dir, repo.toplevel) != WORKTREE:  # that takes init --force
                     folders = [current]
             for folder in folders or [None]:
-                done += [f"init: {line}" for line in _apply(repo, record, folder, None, save)]
+                done += [f"init: {line}" for line in _apply(repo, record, folder, None, save, HOOK_NAMES)]
             record.state = COMPLETE
             save()
             done.append("finished the interrupted `git tracker init`")
@@ -695,7 +728,7 @@ def _move_back_stranded(repo: Repo, record: InstallRecord | None) -> list[str]:
     expected = set(record.hook_folders) if record is not None and record.state == COMPLETE else set()
     done = []
     for where in sorted({str(repo.hooks_dir()), *(record.hook_folders if record else ())} - expected):
-        for name in HOOK_NAMES:
+        for name in ALL_HOOK_NAMES:
             path = Path(where) / name
             legacy = legacy_path(path)
             if legacy.exists() and not path.exists():
@@ -715,7 +748,7 @@ def _rebuild_record(repo: Repo) -> list[str]:
     else:
         done.append("rebuilt the missing install.json from what is installed")
     folder = repo.hooks_dir()
-    ours = [name for name in HOOK_NAMES if is_tracker_hook(folder / name)]
+    ours = [name for name in ALL_HOOK_NAMES if is_tracker_hook(folder / name)]
     record = InstallRecord(
         state=COMPLETE,
         config=FileSnapshot(known=False),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker.errors import BadInput
-from gittracker.hookfolder import ABSENT, HOOK_NAMES, LEGACY_SUFFIX, PRIVATE, USER, FolderRecord, classify
+from gittracker.hookfolder import ABSENT, ALL_HOOK_NAMES, LEGACY_SUFFIX, PRIVATE, USER, FolderRecord, classify
 
 VERSION = 2
 INSTALLING, COMPLETE, UNINSTALLING = "installing", "complete", "uninstalling"
@@ -169,7 +169,7 @@ def _from_version_1(data: dict[str, Any], common_dir: Path, toplevel: Path) -> I
     created = [str(item) for item in data.get("created_dirs", [])]
     for hook in data["hooks"]:
         path = Path(_str(hook))
-        if path.name not in HOOK_NAMES:
+        if path.name not in ALL_HOOK_NAMES:
             continue
         folder = folders.setdefault(str(path.parent), FolderRecord(kind=PRIVATE))
         moved = str(path) + LEGACY_SUFFIX in legacy

@@ -90,6 +90,9 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append(f"last {provider} reading {reading.get('ts')}: {_reading_of(reading)}")
     for provider, reason in sorted(data["halts"].items()):
         lines.append(f"{provider} is HALTED: {reason}; fix the capture, then `git tracker resume {provider}`")
+    if data["sync_on_push"]["on"] or data["sync_on_push"]["last"]:
+        state = "on" if data["sync_on_push"]["on"] else "off"
+        lines.append(f"sync on push: {state}; last: {data['sync_on_push']['last'] or 'none yet'}")
     if data["queued_stamps"]:
         lines.append(f"{data['queued_stamps']} commit stamp(s) queued for notes (`git tracker flush` writes them)")
     if data["problems"]:

@@ -207,7 +207,14 @@ def status(ctx: Context) -> dict[str, Any]:
         "halts": _halts(ctx),
         "problems": problems,
         "set_up": ctx.set_up,
+        "sync_on_push": _sync_on_push(ctx),
     }
+
+
+def _sync_on_push(ctx: Context) -> dict[str, Any]:
+    from gittracker.syncpush import last_result
+
+    return {"on": ctx.local.sync_on_push.exists(), "last": last_result(ctx.local)}
 
 
 def _halts(ctx: Context) -> dict[str, str]:

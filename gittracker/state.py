@@ -99,6 +99,16 @@ class LocalState:
         return self.root / "install.json"
 
     @property
+    def sync_on_push(self) -> Path:
+        """Present when ``init --sync-on-push`` turned syncing after a push on for this clone."""
+        return self.root / "sync-on-push"
+
+    @property
+    def sync_on_push_log(self) -> Path:
+        """The last sync the pre-push hook started: when, which remote, and its one-line result."""
+        return self.root / "sync-on-push.log"
+
+    @property
     def queue(self) -> Path:
         return self.root / "queue"
 

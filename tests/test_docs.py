@@ -68,9 +68,9 @@ def listed_options(text: str) -> set[str]:
         return set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", text.splitlines()[0]))
     options: set[str] = set()
     for line in lines:
-        names = re.match(r"^  (-[^\s,]+(?:, -[^\s,]+)*)", line)
+        names = re.match(r"^  (-[^\s,]+(?:(?:, | / )-[^\s,]+)*)", line)  # "-x, --long", "--on / --off"
         assert names is not None, line
-        options.update(names.group(1).split(", "))
+        options.update(re.split(r", | / ", names.group(1)))
     return options - {"-h", "--help"}
 
 

@@ -17,11 +17,18 @@ from gittracker.errors import EXIT_OK
     help="Record the remote tracker data will travel through (kept in .git-tracker.toml; default origin).",
 )
 @click.option("--force", is_flag=True, help="Install into a core.hooksPath inside the work tree anyway.")
-def init(pre_commit: bool, remote: str | None, force: bool) -> int:
+@click.option(
+    "--sync-on-push/--no-sync-on-push",
+    "sync_on_push",
+    default=None,
+    help="After each push to the sync remote, sync the tracker data in the background (a pre-push hook; "
+    "the push is never failed or held up: docs/sync.md). Off by default; per clone.",
+)
+def init(pre_commit: bool, remote: str | None, force: bool, sync_on_push: bool | None) -> int:
     """Set up hooks, notes rewrite config and .git-tracker.toml. Idempotent; finishes an interrupted init."""
     from gittracker.install import init as set_up
 
-    result = set_up(".", pre_commit=pre_commit, remote=remote, force=force)
+    result = set_up(".", pre_commit=pre_commit, remote=remote, force=force, sync_on_push=sync_on_push)
     _say_changes(f"git-tracker set up in {result['toplevel']}", result)
     return EXIT_OK
 
