@@ -61,8 +61,13 @@ def write_mixed_transcripts(config: Path, repo: Path) -> None:
         config, ClaudeSpec(lines=1200, days=3, start=DAY0, projects=FOREIGN, branches=FOREIGN_BRANCHES, seed=8)
     )
     extra = config / "projects" / "-home-alice-src-secret-project" / "prompted.jsonl"
-    prompt = {"type": "user", "timestamp": "2026-06-02T09:00:00.000Z", "cwd": FOREIGN[0], "gitBranch": "main"}
-    prompt["message"] = {"role": "user", "content": PROMPT}
+    prompt = {
+        "type": "user",
+        "timestamp": "2026-06-02T09:00:00.000Z",
+        "cwd": FOREIGN[0],
+        "gitBranch": "main",
+        "message": {"role": "user", "content": PROMPT},
+    }
     extra.write_text(
         json.dumps(prompt)
         + "\n"
