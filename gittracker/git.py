@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -533,16 +533,9 @@ class Repo:
         paths = [Path(line[len("worktree ") :]) for line in out.splitlines() if line.startswith("worktree ")]
         return paths or [self.toplevel]
 
-    def this_repo_test(self) -> Callable[[str | None], bool | None]:
-        """A test: is this project path (a transcript's cwd) inside this repository or one of its worktrees?"""
-        roots = [str(path.resolve()) for path in self.worktree_paths()]
-
-        def mine(project: str | None) -> bool | None:
-            if project is None:
-                return None
-            return any(project == root or project.startswith(root.rstrip("/") + "/") for root in roots)
-
-        return mine
+    def worktree_roots(self) -> list[str]:
+        """The real paths of this repository's work trees (the main one and every ``git worktree``)."""
+        return [str(path.resolve()) for path in self.worktree_paths()]
 
     def append_records(self, records: Iterable[Record], message: str | None = None) -> str | None:
         """Append records to the ledger branch in one commit; compare-and-swap, retried on a lost race.

@@ -65,6 +65,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("CODEX_HOME", "Where Codex CLI keeps its sessions (default ~/.codex; ingest codex-sessions, --auto codex)."),
     ("XDG_CACHE_HOME", "The status-line cache lives in $XDG_CACHE_HOME/git-tracker (default ~/.cache)."),
     ("XDG_CONFIG_HOME", "Claude Code's config folder is looked for in $XDG_CONFIG_HOME/claude (default ~/.config)."),
+    (
+        "XDG_STATE_HOME",
+        "ingest keeps the key that names the places it read in $XDG_STATE_HOME/git-tracker/place-key "
+        "(default ~/.local/state; never pushed).",
+    ),
     ("TERM", "dumb: no colour."),
     ("SHELL", "shell-init: the shell to write functions for when the parent process is not a shell (or --shell)."),
     (

@@ -39,6 +39,7 @@ from gittracker.logstate import (
     relative,
     scope_of,
 )
+from gittracker.privacy import Projects, place_key, scope_for, session_for
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
 from gittracker.sources.tail import Reading, Seen, Unreadable, open_new
@@ -92,13 +93,15 @@ def ingest_logs(
 ) -> Summary:
     summary = Summary(source.name)
     tip = ctx.repo.ledger_tip_fast()
-    settings = {"zone": str(zone), "this_repo_only": this_repo_only}
     stamp = config_stamp(str(ctx.repo.toplevel))
     _forget_older_state(str(ctx.local.root))
+    key = place_key(str(ctx.local.root))
     derived = False
     for folder in folders:
         store = Store(str(ctx.local.root), source.name, scope_of(folder))
         summary.scopes.append(store.scope)
+        # The record's scope is in the settings: a new place key derives every total again, under the new name.
+        settings = {"zone": str(zone), "this_repo_only": this_repo_only, "scope": scope_for(store.scope, key)}
         with _locked(store):
             derived |= _ingest_folder(ctx, source, folder, store, summary, tip, settings, stamp, zone, skip_invalid)
     if derived:  # once, over every folder's totals: a median of part of them would mark wrongly
@@ -159,7 +162,7 @@ def _ingest_folder(
     with Readers(source, pending, skip_invalid) as readers:
         # While the readers work: what the totals need from the ledger, and the saved table.
         windows = closed_windows(ctx, source.provider)
-        mine = ctx.repo.this_repo_test()
+        projects = Projects(ctx.repo.worktree_roots())
         table = _load_table(store) if known else EventTable()
         parts = readers.parts()
     readings: list[tuple[str, dict[str, Any]]] = []
@@ -174,10 +177,10 @@ def _ingest_folder(
             known[rel] = seen
     changes, manifest["readings"] = changed_readings(readings, manifest.get("readings"))
     snapshots = [_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in changes]
-    keep = (lambda project: bool(mine(project))) if settings["this_repo_only"] else None
-    sums = aggregate(table, zone=zone, keep=keep, windows=windows)
+    keep = projects.contains if settings["this_repo_only"] else None
+    sums = aggregate(table, zone=zone, keep=keep, windows=windows, label=projects.label)
     records = usage_records(
-        sums, provider=source.provider, origin=source.origin, scope=store.scope, agent_id=ctx.agent_id, this_repo=mine
+        sums, provider=source.provider, origin=source.origin, scope=settings["scope"], agent_id=ctx.agent_id
     )
     added = ctx.repo.missing_records([*records, *snapshots])
     ctx.repo.append_records(added, f"tracker: ingest {source.name}")
@@ -614,7 +617,9 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
     from gittracker.sources.ccusage_json import parse_report
 
     rows = parse_report(text, provider=provider)
-    scope = f"{hostname()}:ccusage"
+    key = place_key(str(ctx.local.root))
+    scope = scope_for(f"{hostname()}:ccusage", key)
+    projects = Projects(ctx.repo.worktree_roots()) if any(body["project"] for body, _ in rows) else None
     records = [
         Record.derived(
             "usage",
@@ -623,9 +628,8 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
             ts=as_of,
             origin="ccusage",
             scope=scope,
-            this_repo=None,
             window_id=None,
-            **body,
+            **private_session(body, key, projects),
         )
         for body, as_of in rows
     ]
@@ -636,3 +640,15 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
     summary.events = len(rows)
     summary.records_added = len(added)
     return summary.settle()
+
+
+def private_session(body: dict[str, Any], key: bytes, projects: Projects | None) -> dict[str, Any]:
+    """A ccusage row as the ledger may hold it: a session's id (the transcript folder's name, which spells out
+    its path) as a keyed digest; its project as this repository's relative folder, or null and ``this_repo``
+    false for any other (``privacy``). Day and block rows name no project: ``this_repo`` null."""
+    out = {**body, "this_repo": None}
+    if body["granularity"] == "session":
+        out["period"] = session_for(body["period"], key)
+    if body["project"] is not None and projects is not None:
+        out["project"], out["branch"], out["this_repo"] = projects.label(body["project"], None)
+    return out

@@ -28,7 +28,9 @@ from gittracker.names import valid_agent_id
 from gittracker.sources import places
 
 LOG_SOURCES = ("claude-logs", "codex-sessions")
-MANIFEST_VERSION = 3  # 3: marshal, and the event table keeps slot totals (usage.TABLE_MAGIC)
+# 3: marshal, and the event table keeps slot totals (usage.TABLE_MAGIC); 4: records name places by a keyed digest and
+# merge other projects (privacy), so a manifest of 3 reads the logs again and derives every total anew.
+MANIFEST_VERSION = 4
 MANIFEST_MAGIC = b"git-tracker ingest manifest 3\n"
 CONFIG_NAME = ".git-tracker.toml"  # as config.CONFIG_NAME (a test holds them equal)
 LEDGER_BRANCH = "tracker-ledger"  # as git.LEDGER_REF (a test holds them equal)

@@ -29,6 +29,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import window_meter
 from gittracker.errors import BadInput
+from gittracker.privacy import Label, legacy_scope
 from gittracker.records import Record
 
 BLOCK = timedelta(hours=5)
@@ -248,8 +249,13 @@ def aggregate(
     zone: tzinfo = UTC,
     keep: Callable[[str | None], bool] | None = None,
     windows: Iterable[Window] = (),
+    label: Callable[[str | None, str | None], Label] | None = None,
 ) -> list[tuple[dict[str, Any], int]]:
     """(body, as-of ms) per day, per 5-hour block and per window; ``keep`` (by project) narrows days and blocks.
+
+    ``label`` says what a day or block record may store of a row's project and branch, and whether it is this
+    repository's (``privacy.Projects.label``); rows given the same label are summed into one record. Without
+    it, rows keep their project and branch and ``this_repo`` is null.
 
     Blocks are drawn as ccusage draws them, over every event: a block starts at the UTC hour of its
     first event and lasts five hours; an event more than five hours after the block's start, or after
@@ -276,20 +282,32 @@ def aggregate(
         block_of[slot] = block_ts
         previous = last
     day_of = _day_namer(zone)
-    cells: dict[tuple[str, str, str | None, str | None], Totals] = {}  # (day, block, project, branch)
+    name = label or _unlabelled
+    cells: dict[tuple[str, str, Label], Totals] = {}  # (day, block, label)
     for (slot, project, branch), totals in table.groups.items():
         if keep is None or keep(project):
-            add_totals(cells, (day_of(slot // 2), block_of[slot], project, branch), totals)
-    sums: dict[tuple[str, str, str | None, str | None], Totals] = {}
-    for (day, block, project, branch), totals in cells.items():
-        add_totals(sums, ("day", day, project, branch), totals)
-        add_totals(sums, ("block", block, project, branch), totals)
+            add_totals(cells, (day_of(slot // 2), block_of[slot], name(project, branch)), totals)
+    sums: dict[tuple[str, str, Label], Totals] = {}
+    for (day, block, labelled), totals in cells.items():
+        add_totals(sums, ("day", day, labelled), totals)
+        add_totals(sums, ("block", block, labelled), totals)
     out = []
-    for (granularity, period, project, branch), totals in sums.items():
-        body = {"granularity": granularity, "period": period, "project": project, "branch": branch, "window_id": None}
+    for (granularity, period, (project, branch, this_repo)), totals in sums.items():
+        body = {
+            "granularity": granularity,
+            "period": period,
+            "project": project,
+            "branch": branch,
+            "this_repo": this_repo,
+            "window_id": None,
+        }
         out.append(({**body, **totals_body(totals)}, totals[2]))
     out.extend(_window_sums(table, list(windows)))
     return out
+
+
+def _unlabelled(project: str | None, branch: str | None) -> Label:
+    return project, branch, None
 
 
 _DAY_MS = 86_400_000
@@ -352,6 +370,7 @@ def _window_sums(table: EventTable, windows: list[Window]) -> list[tuple[dict[st
             "period": window.opened_ts,
             "project": None,
             "branch": None,
+            "this_repo": None,
             "window_id": window.window_id,
         }
         out.append(({**body, **totals_body(found[0])}, window.closed_ms))
@@ -365,11 +384,10 @@ def usage_records(
     origin: str,
     scope: str,
     agent_id: str,
-    this_repo: Callable[[str | None], bool | None] = lambda project: None,
 ) -> list[Record]:
     records = []
     for body, as_of in sums:
-        full = {**body, "provider": provider, "origin": origin, "scope": scope, "this_repo": this_repo(body["project"])}
+        full = {**body, "provider": provider, "origin": origin, "scope": scope}
         ts = clock.format_ts(datetime.fromtimestamp(as_of / 1000, UTC))
         records.append(Record.derived("usage", source="ingest", agent_id=agent_id, ts=ts, **full))
     return records
@@ -393,11 +411,19 @@ def current(records: Iterable[Record]) -> list[Record]:
 
 
 def window_tokens(records: Iterable[Record]) -> dict[str, int]:
-    """Tokens per window id: the window totals in force, summed over the places they were read."""
+    """Tokens per window id: the window totals in force, summed over the places they were read.
+
+    A place read before scopes were digested (``privacy.legacy_scope``) and read again since has its window
+    totals under both names: where a window has totals under digested scopes, those of the same origin under
+    plain ones are left out, so one place is never counted twice.
+    """
+    found = [r for r in current(records) if r["granularity"] == "window" and r["window_id"]]
+    digested = {(r["window_id"], r["origin"]) for r in found if not legacy_scope(r["scope"])}
     tokens: dict[str, int] = {}
-    for record in current(records):
-        if record["granularity"] == "window" and record["window_id"]:
-            tokens[record["window_id"]] = tokens.get(record["window_id"], 0) + record["total_tokens"]
+    for record in found:
+        if legacy_scope(record["scope"]) and (record["window_id"], record["origin"]) in digested:
+            continue
+        tokens[record["window_id"]] = tokens.get(record["window_id"], 0) + record["total_tokens"]
     return tokens
 
 

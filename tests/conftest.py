@@ -36,9 +36,9 @@ REAL_DATA_PLACES = (
 
 
 def real_data(name: str) -> Path:
-    """A capture from the shared real-data folder; a machine without that folder skips the test and says why."""
+    """A capture (file or folder) from the shared real-data folder; a machine without it skips the test and says why."""
     for place in REAL_DATA_PLACES:
-        if place and (Path(place) / name).is_file():
+        if place and (Path(place) / name).exists():
             return Path(place) / name
     pytest.skip(f"real capture {name} not on this machine (set GIT_TRACKER_REAL_DATA to the shared real-data folder)")
 

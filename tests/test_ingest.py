@@ -249,13 +249,15 @@ def test_projects_are_tagged_and_this_repo_narrows(tracked: Sandbox, tmp_path: P
         + assistant_line(DAY0, "m2", "r2", usage(20, 2), cwd="/elsewhere")
     )
     tracked.ok("ingest", "claude-logs", "--dir", str(config))
-    tags = {(r["project"], r["this_repo"]) for r in tracked.records("usage") if r["granularity"] == "day"}
-    assert tags == {(here, True), ("/elsewhere", False)}
+    # This repository's folder relative to its work tree; another project only as the account's total elsewhere.
+    tags = {(r["project"], r["branch"], r["this_repo"]) for r in tracked.records("usage") if r["granularity"] == "day"}
+    assert tags == {("sub", "main", True), (None, None, False)}
+    before = {r["id"] for r in tracked.records("usage")}
     narrow = tmp_path / "narrow"
     shutil.copytree(config, narrow)
     tracked.ok("ingest", "claude-logs", "--dir", str(narrow), "--this-repo")
-    scoped = [r for r in tracked.records("usage") if r["granularity"] == "day" and str(narrow) in r["scope"]]
-    assert [(r["project"], r["input_tokens"]) for r in scoped] == [(here, 10)]
+    scoped = [r for r in tracked.records("usage") if r["granularity"] == "day" and r["id"] not in before]
+    assert [(r["project"], r["input_tokens"]) for r in scoped] == [("sub", 10)]
 
 
 # -- codex-sessions -------------------------------------------------------------------------------
@@ -293,7 +295,8 @@ def test_codex_sessions_tokens_and_mid_snapshots(tracked: Sandbox, tmp_path: Pat
     assert sum(r["input_tokens"] for r in days) == inp
     assert sum(r["output_tokens"] for r in days) == outp
     assert sum(r["cache_read_tokens"] for r in days) == cached
-    assert {r["provider"] for r in days} == {"codex"} and {r["project"] for r in days} == {"/work/alpha"}
+    assert {r["provider"] for r in days} == {"codex"}
+    assert {(r["project"], r["this_repo"]) for r in days} == {(None, False)}  # /work/alpha: another project
     mids = tracked.records("snapshot")
     assert mids and {(s["phase"], s["provider"], s["source"]) for s in mids} == {("mid", "codex", "ingest")}
     assert out["snapshots_added"] == len(mids)
@@ -460,7 +463,9 @@ def test_ccusage_blocks_and_sessions(tracked: Sandbox) -> None:
     }
     _run_stdin(tracked, ["ingest", "ccusage", "-"], json.dumps(sessions))
     session = [r for r in tracked.records("usage") if r["granularity"] == "session"]
-    assert [(r["period"], r["project"], r["total_tokens"]) for r in session] == [("abc", None, 3)]
+    # A session id names the transcript folder (its path spelled out): stored as a keyed digest.
+    assert [(r["period"][:8], r["project"], r["total_tokens"]) for r in session] == [("session:", None, 3)]
+    assert "abc" not in session[0]["period"]
 
 
 def test_ccusage_bad_reports(tracked: Sandbox, tmp_path: Path) -> None:
