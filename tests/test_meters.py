@@ -135,6 +135,7 @@ def test_tokens_per_unit_are_compared_only_among_windows_on_the_same_meter() -> 
             "window-close",
             source="cli",
             agent_id="main",
+            machine="testmachinea",
             window_id=clock.new_id(),
             provider="codex",
             commit_start=None,
