@@ -17,11 +17,14 @@ import base64
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from gittracker.errors import GitFailed, StorageFailed
 from gittracker.files import atomic_write, file_lock
-from gittracker.git import Repo
 from gittracker.gitfiles import local_config_value
+
+if TYPE_CHECKING:
+    from gittracker.git import Repo
 
 CONFIG_KEY = "tracker.machine"
 LENGTH = 12
