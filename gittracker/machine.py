@@ -56,7 +56,7 @@ def ensure_machine(repo: Repo) -> str:
     found = read_machine(repo)
     if found is not None:
         return found
-    with file_lock(repo.tracker_dir / "machine.lock"):
+    with file_lock(repo.tracker_dir / "machine-lock"):
         found = read_machine(repo)  # another process may have created it while we waited
         if found is None:
             made = _remembered(repo) or new_machine_id()
