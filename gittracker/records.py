@@ -359,6 +359,9 @@ class Record:
 
         Blobs are content-addressed, so a cache entry keyed by blob id can never describe other data.
         """
+        for name, since in STAMP_ADDED_IN.items():
+            if name not in data and data["schema_version"] >= since:
+                raise KeyError(name)  # cached by a version that did not require it: read the blob again
         record = object.__new__(cls)
         for name in STAMP_FIELDS:
             object.__setattr__(record, name, data.get(name))

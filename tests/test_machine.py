@@ -151,7 +151,7 @@ LINES = st.sampled_from(
         "# machine = commented",
         "[include]",
         "\tpath = elsewhere",
-        "[remote \"origin\"]",
+        '[remote "origin"]',
         "\turl = /tmp/x",
         "[tracker] machine = inline",
         "",
@@ -210,6 +210,37 @@ def test_schema_2_records_still_read_as_machine_unknown_and_schema_3_without_mac
     assert [json.loads(line)["id"] for line in everything] == [old_id, bad_id]
 
 
+def test_a_cache_entry_an_older_version_made_of_a_schema_3_record_without_machine_is_not_trusted(
+    tracked: Sandbox,
+) -> None:
+    bad_id = "01KT0000000000000000000003"
+    path, data = stored("anomaly", bad_id, 3)
+    tracked.write_ledger_files({path: data})
+    blob = tracked.git("rev-parse", f"tracker-ledger:{path}").strip()
+    cache = tracked.path / ".git" / "tracker" / "cache" / "records.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({blob: json.loads(data)}))  # what a version before schema 3 cached: valid then
+    done = tracked.tracker("log", "--json")
+    assert done.returncode == 0 and done.stdout == "", done.stdout
+    assert "1 ledger record skipped (1 invalid)" in done.stderr
+
+
+def test_a_derived_records_id_leaves_out_who_wrote_it() -> None:
+    from gittracker.records import Record
+
+    body = {"code": "c", "window_id": None, "detail": "d"}
+    one = Record.derived("anomaly", source="ingest", agent_id="a", machine="aaaaaaaaaaaa", ts=TS, **body)
+    two = Record.derived("anomaly", source="cli", agent_id="b", machine="bbbbbbbbbbbb", ts=TS, **body)
+    assert one.id == two.id and one.machine != two.machine
+    three = Record.derived(
+        "anomaly", source="ingest", agent_id="a", machine="aaaaaaaaaaaa", ts=TS, **{**body, "detail": "e"}
+    )
+    assert three.id != one.id
+
+
+TS = "2026-06-01T10:00:00.000Z"
+
+
 # -- filters --------------------------------------------------------------------------------------------------
 
 
@@ -228,9 +259,10 @@ def test_filters_choose_the_windows_of_one_agent_and_say_when_none_match(tracked
         closes = [r for r in records if r["kind"] == "window-close" and r["agent_id"] == agent]
         assert report["windows"] == len(closes)
         assert report["capacity_used"] == pytest.approx(sum(r["delta"] for r in closes))
-        assert json_of(tracked, "preview", "--agent", agent, "--machine", mine)["providers"] == json_of(
-            tracked, "preview", "--agent", agent
-        )["providers"]
+        assert (
+            json_of(tracked, "preview", "--agent", agent, "--machine", mine)["providers"]
+            == json_of(tracked, "preview", "--agent", agent)["providers"]
+        )
 
     assert list(json_of(tracked, "status", "--agent", "main")["agents"]) == ["main"]
     assert json_of(tracked, "status", "--agent", "w2")["agents"]["w2"]["open"] == []

@@ -591,7 +591,8 @@ AGENT = textwrap.dedent(
         mid = [r for r in repo.read_records(["snapshot"]) if r.agent_id == agent and r["phase"] == "mid"][-1]
         body = {k: v for k, v in mid.to_dict().items() if k not in STAMP_FIELDS and k != "window_id"}
         for _ in range(rng.randint(30, 50)):
-            batch = [Record.new("snapshot", source="automation", agent_id=agent, machine="testmachinea", window_id=None, **body)
+            batch = [Record.new("snapshot", source="automation", agent_id=agent, machine="testmachinea",
+                                window_id=None, **body)
                      for _ in range(rng.randint(1, 7))]
             repo.append_records(batch)
             extra += len(batch)
