@@ -101,7 +101,9 @@ def window_records(rng: random.Random, opened: datetime) -> list[Record]:
         ).snapshot_fields()
 
     def new(kind: str, moment: datetime, **body: Any) -> Record:
-        return Record.new(kind, source="cli", agent_id="main", ts=clock.format_ts(moment), **body)
+        return Record.new(
+            kind, source="cli", agent_id="main", machine="benchmachine", ts=clock.format_ts(moment), **body
+        )
 
     before = new("snapshot", opened, provider=provider, phase="before", window_id=window_id, **reading(used))
     opening = new(
@@ -334,7 +336,15 @@ def bench_appends(
     for label, slot in ledgers:
         for cold in (False, True):
             records = [
-                Record.new("anomaly", source="cli", agent_id="bench", code="bench-append", window_id=None, detail="x")
+                Record.new(
+                    "anomaly",
+                    source="cli",
+                    agent_id="bench",
+                    machine="benchmachine",
+                    code="bench-append",
+                    window_id=None,
+                    detail="x",
+                )
                 for _ in range(reps)
             ]
             warm = open_repo(path)

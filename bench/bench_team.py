@@ -21,6 +21,8 @@ Run from the repository root: ``python bench/bench_team.py [--quick] [--strict] 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import random
 import shutil
@@ -62,7 +64,8 @@ def clone_records(rng: random.Random, count: int, agent: str, now: datetime) -> 
     written = 0
     while written < count:
         opened = now - timedelta(days=365) + timedelta(seconds=rng.randrange(360 * 86400))
-        records = [replace(record, agent_id=agent) for record in window_records(rng, opened)]
+        machine = machine_of(agent)
+        records = [replace(record, agent_id=agent, machine=machine) for record in window_records(rng, opened)]
         close = next(record for record in records if record.kind == "window-close")
         records.append(_checkpoint(rng, close, agent))
         records.append(_usage(rng, close, agent))
@@ -71,11 +74,17 @@ def clone_records(rng: random.Random, count: int, agent: str, now: datetime) -> 
     return windows
 
 
+def machine_of(agent: str) -> str:
+    """A machine id (12 base32 characters) per clone, as each clone's own `init` would have made one."""
+    return base64.b32encode(hashlib.blake2b(agent.encode(), digest_size=10).digest()).decode().lower()[:12]
+
+
 def _checkpoint(rng: random.Random, close: Record, agent: str) -> Record:
     return Record.new(
         "checkpoint",
         source="cli",
         agent_id=agent,
+        machine=machine_of(agent),
         ts=close.ts,
         window_id=close["window_id"],
         provider=close["provider"],
@@ -95,6 +104,7 @@ def _usage(rng: random.Random, close: Record, agent: str) -> Record:
         "usage",
         source="ingest",
         agent_id=agent,
+        machine=machine_of(agent),
         ts=close.ts,
         provider=close["provider"] if close["provider"] != "glm" else "claude",
         origin="claude-logs" if close["provider"] != "codex" else "codex-sessions",

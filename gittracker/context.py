@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ class Context:
     agent_id: str
     source: str = "cli"
     set_up: bool = True  # False: only reading, in a repository where git-tracker is not set up
+
+    @cached_property
+    def machine(self) -> str:
+        """This clone's machine id, which every record it writes carries; created on first need (``machine``)."""
+        from gittracker.machine import ensure_machine
+
+        return ensure_machine(self.repo)
 
 
 NOT_SET_UP = "git-tracker is not set up in this repository: run `git tracker init` first"
@@ -152,7 +160,9 @@ def copy_state(state: AgentState) -> AgentState:
 
 
 def new_record(ctx: Context, kind: str, moment: datetime, **body: Any) -> Record:
-    return Record.new(kind, source=ctx.source, agent_id=ctx.agent_id, ts=clock.format_ts(moment), **body)
+    return Record.new(
+        kind, source=ctx.source, agent_id=ctx.agent_id, machine=ctx.machine, ts=clock.format_ts(moment), **body
+    )
 
 
 def index_of(ctx: Context) -> Any:

@@ -390,6 +390,10 @@ class Repo:
     def config_set(self, key: str, value: str) -> None:
         self.git("config", "--local", key, value)
 
+    def config_replace_all(self, key: str, value: str) -> None:
+        """``key`` set to ``value`` alone, however many values it had."""
+        self.git("config", "--local", "--replace-all", key, value)
+
     def config_add(self, key: str, value: str) -> None:
         self.git("config", "--local", "--add", key, value)
 

@@ -94,3 +94,39 @@ def _object_id(text: str) -> str:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as handle:
         return handle.read()
+
+
+def local_config_value(common_dir: str, section: str, key: str) -> tuple[bool, str | None]:
+    """(known, value) of ``<section>.<key>`` in the repository's own config file (what ``git config --local --get``
+    reads), for a value written by ``git config`` itself: a plain ``[section]`` header, then ``key = value`` on
+    one line. known is False when only git can tell: an include, a header or line of any other shape that
+    mentions the section or key, a quoted or continued value, several values."""
+    try:
+        text = _read(os.path.join(common_dir, "config"))
+    except FileNotFoundError:
+        return True, None
+    except (OSError, UnicodeDecodeError):
+        return False, None
+    inside, found = False, []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.endswith("\\"):
+            return False, None  # a value continued on the next line: that line is not a line of its own
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            header = line[1:-1].strip().lower() if line.endswith("]") else None
+            if header is None or "include" in header or "]" in header or ('"' in header and section in header):
+                return False, None  # includes, a header with a key after it, a subsection of ours
+            inside = header == section
+            continue
+        name, _, value = line.partition("=")
+        if not inside or name.strip().lower() != key:
+            continue
+        value = value.strip()
+        if not value or any(char in value for char in '"\\#; \t'):
+            return False, None  # no value (a boolean), git's quoting, escapes, comments: left to git
+        found.append(value)
+    if len(found) > 1:
+        return False, None
+    return True, (found[0] if found else None)

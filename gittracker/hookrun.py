@@ -261,6 +261,7 @@ def restore_window_notes(repo: Repo, window_id: str) -> int:
 
 
 def _record_anomaly(repo: Repo, code: str, detail: str) -> None:
+    from gittracker.machine import ensure_machine
     from gittracker.names import valid_agent_id
     from gittracker.records import Record
 
@@ -270,6 +271,7 @@ def _record_anomaly(repo: Repo, code: str, detail: str) -> None:
         "anomaly",
         source="hook",
         agent_id=agent if valid_agent_id(agent) else "main",
+        machine=ensure_machine(repo),
         code=code,
         window_id=None,
         detail=detail[:4000],

@@ -180,7 +180,12 @@ def _ingest_folder(
     keep = projects.contains if settings["this_repo_only"] else None
     sums = aggregate(table, zone=zone, keep=keep, windows=windows, label=projects.label)
     records = usage_records(
-        sums, provider=source.provider, origin=source.origin, scope=settings["scope"], agent_id=ctx.agent_id
+        sums,
+        provider=source.provider,
+        origin=source.origin,
+        scope=settings["scope"],
+        agent_id=ctx.agent_id,
+        machine=ctx.machine,
     )
     added = ctx.repo.missing_records([*records, *snapshots])
     ctx.repo.append_records(added, f"tracker: ingest {source.name}")
@@ -462,7 +467,9 @@ def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) 
     # version wrote, and the whole body (meters included) derives the id.
     legacy = set(fields.get("meters") or ()) <= _LEGACY_METERS
     identity = {key: value for key, value in body.items() if key != "meters"} if legacy else None
-    return Record.derived("snapshot", source="ingest", agent_id=ctx.agent_id, ts=ts, identity=identity, **body)
+    return Record.derived(
+        "snapshot", source="ingest", agent_id=ctx.agent_id, machine=ctx.machine, ts=ts, identity=identity, **body
+    )
 
 
 def closed_windows(ctx: Context, provider: str) -> list[Window]:
@@ -487,7 +494,7 @@ def mark_divergent(ctx: Context) -> int:
     if not found:
         return 0
     closed_ts = {close["window_id"]: close.ts for close in closes}
-    marks = [divergence_anomaly(item, closed_ts[item.window_id], ctx.agent_id) for item in found]
+    marks = [divergence_anomaly(item, closed_ts[item.window_id], ctx.agent_id, ctx.machine) for item in found]
     marked = {r["window_id"] for r in records if r.kind == "anomaly" and r["code"] == DIVERGENT_CODE}
     new = [mark for mark in marks if mark["window_id"] not in marked]
     ctx.repo.append_records(new, "tracker: mark divergent windows")
@@ -592,6 +599,7 @@ def ingest_paste(ctx: Context, source: str, text: str) -> Summary:
         "snapshot",
         source="ingest",
         agent_id=ctx.agent_id,
+        machine=ctx.machine,
         ts=clock.format_ts(moment),
         identity=f"{source}:{paste_digest(text)}",
         id_ts=clock.format_ts(moment.replace(hour=0, minute=0, second=0, microsecond=0)),
@@ -625,6 +633,7 @@ def ingest_ccusage(ctx: Context, text: str, *, provider: str | None = None) -> S
             "usage",
             source="ingest",
             agent_id=ctx.agent_id,
+            machine=ctx.machine,
             ts=as_of,
             origin="ccusage",
             scope=scope,

@@ -53,6 +53,7 @@ from gittracker.installrecord import (
     FileSnapshot,
     InstallRecord,
 )
+from gittracker.machine import CONFIG_KEY, ensure_machine, forget_machine, read_machine
 from gittracker.state import LocalState
 
 __all__ = ["findings", "fix", "init", "is_tracker_hook", "render_hook", "uninstall"]
@@ -206,7 +207,15 @@ def _apply(
     done += _add_rewrite_ref(repo, record, save)
     done += _create_notes_ref(repo, record, save)
     done += _migrate_rewrite_mode(repo, record, save)
+    done += _name_machine(repo)
     return done
+
+
+def _name_machine(repo: Repo) -> list[str]:
+    """This clone's id in every record it writes (``machine``): the one it had, else a new one."""
+    had = read_machine(repo)
+    made = ensure_machine(repo)
+    return [] if had == made else [f"{CONFIG_KEY} = {made} (this clone's id in the records it writes)"]
 
 
 def _write_settings(repo: Repo, record: InstallRecord, remote: str | None, save: Save) -> list[str]:
@@ -344,6 +353,7 @@ def uninstall(where: Repo | Path | str) -> dict[str, Any]:
         hookrun.flush(repo.toplevel)  # queued stamps become notes before the hooks go away
         for folder, folder_record in record.hook_folders.items():
             done += hookfolder.remove(Path(folder), folder_record, repo.common_dir)
+        done += _forget_machine(repo)
         done += _restore_config(repo, record)
         done += _restore_exclude(repo, record)
         done += _remove_settings(repo, record)
@@ -353,6 +363,11 @@ def uninstall(where: Repo | Path | str) -> dict[str, Any]:
         local.sync_on_push.unlink(missing_ok=True)
     done.append("kept the ledger (tracker-ledger) and notes (refs/notes/tracker): they are your data")
     return {"toplevel": str(repo.toplevel), "changes": done, "open_windows": _open_windows(local)}
+
+
+def _forget_machine(repo: Repo) -> list[str]:
+    kept = forget_machine(repo)
+    return [] if kept is None else [f"{CONFIG_KEY} -= {kept} (kept in {repo.tracker_dir.name}/machine for a new init)"]
 
 
 def _open_windows(local: LocalState) -> list[dict[str, str]]:

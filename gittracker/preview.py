@@ -19,6 +19,7 @@ from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_m
 from gittracker.plans import Plan, default_plans
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
+from gittracker.who import ANYONE, Who, group_values
 
 if TYPE_CHECKING:
     from gittracker.context import Context
@@ -48,6 +49,8 @@ class WindowRow:
     commit_start: str | None
     commit_end: str | None
     lines: int | None
+    agent_id: str = "main"  # who closed it (its window-close record's stamp)
+    machine: str | None = None  # None: a record of schema 2 or older, shown as machine "unknown"
 
     @property
     def completed(self) -> bool:
@@ -89,6 +92,8 @@ def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]
                 commit_start=close["commit_start"],
                 commit_end=close["commit_end"],
                 lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
+                agent_id=close.agent_id,
+                machine=close.machine,
             )
         )
     rows.sort(key=lambda row: row.closed_ts)
@@ -333,11 +338,16 @@ def build_preview(
     divergence_threshold: float = 0.10,
     churn_selection: str | None = None,
     plans: Mapping[str, Plan] | None = None,
+    who: Who = ANYONE,
 ) -> dict[str, Any]:
+    """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
+    chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
     alive = live_records(records)
-    rows = window_rows(alive, lines_of)
+    every_row = window_rows(alive, lines_of)
+    rows = [row for row in every_row if who.wrote(row.machine, row.agent_id)]
+    chosen_windows = {row.window_id for row in rows}
     tokens = window_tokens(alive)
-    closes = [record for record in alive if record.kind == "window-close"]
+    closes = [record for record in alive if record.kind == "window-close" and record["window_id"] in chosen_windows]
     priced = plans if plans is not None else default_plans()
     chosen = choose_baseline(baseline, rows)
     arms = {name: provider_arms(name, rows, priced[name]) for name in PROVIDERS}
@@ -350,7 +360,7 @@ def build_preview(
             continue
         # Power is against the baseline, where the two can be compared in dollars; else there is none.
         versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
-        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, rows), tokens_of)
+        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, every_row), tokens_of)
     compared = comparisons(primary, chosen)
     notes = _provider_notes(providers)
     for name, result in compared.items():
@@ -365,9 +375,38 @@ def build_preview(
         "churn_selection": churn_selection,
         "providers": providers,
         "comparisons": compared,
-        "anomalies": sum(1 for r in alive if r.kind == "anomaly"),
+        "anomalies": sum(1 for r in alive if r.kind == "anomaly" and _about(r, who, chosen_windows)),
         "proxy": None,
         "notes": notes,
+        "filters": who.to_dict(),
+    }
+
+
+def _about(anomaly: Record, who: Who, windows: set[str]) -> bool:
+    """An anomaly counts in a filtered report when it concerns one of its windows, or concerns no window and was
+    written by one of the chosen writers."""
+    if who.anyone:
+        return True
+    if anomaly["window_id"] is not None:
+        return anomaly["window_id"] in windows
+    return who.wrote(anomaly.machine, anomaly.agent_id)
+
+
+def build_grouped_preview(
+    records: Sequence[Record], lines_of: LinesOf, by: str, who: Who = ANYONE, **settings: Any
+) -> dict[str, Any]:
+    """``preview --by agent|machine``: one report per writer, each over that writer's windows alone (the windows
+    still assembled from every record)."""
+    rows = window_rows(live_records(records), lines_of)
+    writers = [(row.machine, row.agent_id) for row in rows if who.wrote(row.machine, row.agent_id)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "by": by,
+        "filters": who.to_dict(),
+        "groups": {
+            value: build_preview(records, lines_of, who=who.narrowed(by, value), **settings)
+            for value in group_values(writers, by)
+        },
     }
 
 
@@ -432,8 +471,9 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
 
 
-def run_preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
-    """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too)."""
+def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
+    """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too);
+    ``who`` chooses the windows reported, ``by`` splits the report into one per agent or machine."""
     from gittracker.capacity import check_provider
     from gittracker.churn import window_churn
     from gittracker.records import describe_skipped
@@ -442,19 +482,23 @@ def run_preview(ctx: Context, provider: str | None = None) -> dict[str, Any]:
         check_provider(provider)
     records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
     churns = window_churn(ctx, records)
-    result = build_preview(
-        records,
-        churns.lines,
-        baseline=ctx.config.baseline,
-        mde=ctx.config.mde,
-        provider=provider,
-        divergence_threshold=ctx.config.divergence_threshold,
-        churn_selection=churns.selection,
-        plans=ctx.config.plans,
-    )
+    settings: dict[str, Any] = {
+        "baseline": ctx.config.baseline,
+        "mde": ctx.config.mde,
+        "provider": provider,
+        "divergence_threshold": ctx.config.divergence_threshold,
+        "churn_selection": churns.selection,
+        "plans": ctx.config.plans,
+    }
+    if by is not None:
+        result = build_grouped_preview(records, churns.lines, by, who, **settings)
+    else:
+        result = build_preview(records, churns.lines, who=who, **settings)
     churns.save()
     if skipped:
-        result["notes"].append(f"{describe_skipped(item.reason for item in skipped)}: left out of every figure")
+        left_out = f"{describe_skipped(item.reason for item in skipped)}: left out of every figure"
+        for report in result["groups"].values() if by is not None else [result]:
+            report["notes"].append(left_out)
     return result
 
 

@@ -20,14 +20,20 @@ from gittracker import __version__, clock
 from gittracker.errors import BadInput
 from gittracker.names import valid_agent_id
 
-SCHEMA_VERSION = 2
+# 3: every record names the clone that wrote it (``machine``). 2: meters.
+SCHEMA_VERSION = 3
 SOURCES = frozenset({"alias", "ingest", "automation", "hook", "cli"})
 PROVIDERS = ("codex", "claude", "glm")
 OUTCOMES = ("shipped", "partial", "failed")
 PHASES = ("before", "after", "mid")
 USAGE_ORIGINS = ("ccusage", "claude-logs", "codex-sessions")
 GRANULARITIES = ("day", "block", "session", "window")
-STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", "agent_id")
+STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", "agent_id", "machine")
+# Stamp fields a schema version added: records written before it do not have them (and may not).
+STAMP_ADDED_IN = {"machine": 3}
+# The stamp every record has, whatever its schema: what a ledger file must hold to be read as a record at all.
+BASE_STAMP = tuple(name for name in STAMP_FIELDS if name not in STAMP_ADDED_IN)
+_MACHINE = re.compile(r"^[a-z2-7]{12}$")  # machine.py's ids (kept here so records stay free of imports)
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -267,6 +273,7 @@ class Record:
     tool_version: str
     source: str
     agent_id: str
+    machine: str | None = None  # None only in records of schema 2 and older, written before machines were named
     body: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -275,9 +282,9 @@ class Record:
         object.__setattr__(self, "body", MappingProxyType(dict(self.body)))
 
     @classmethod
-    def new(cls, kind: str, *, source: str, agent_id: str, ts: str | None = None, **body: Any) -> Record:
+    def new(cls, kind: str, *, source: str, agent_id: str, machine: str, ts: str | None = None, **body: Any) -> Record:
         moment = clock.parse_ts(ts) if ts else clock.now()
-        return cls._stamped(clock.new_id(moment), kind, moment, source, agent_id, body)
+        return cls._stamped(clock.new_id(moment), kind, moment, (source, agent_id, machine), body)
 
     @classmethod
     def derived(
@@ -286,6 +293,7 @@ class Record:
         *,
         source: str,
         agent_id: str,
+        machine: str,
         ts: str,
         identity: str | dict[str, Any] | None = None,
         id_ts: str | None = None,
@@ -294,7 +302,8 @@ class Record:
         """A record whose id is derived from its time and content (``clock.derived_id``).
 
         Re-deriving it from the same data gives the same id and ledger path, so appending it again adds
-        nothing; the stamp's agent and tool version are left out of the digest on purpose. ``identity``
+        nothing; the stamp (agent, machine, tool version) is left out of the digest on purpose: two clones on one
+        machine that ingest the same logs write one record, at one path, not two. ``identity``
         replaces the body in the digest when a record must keep its id although its text may change;
         ``id_ts`` replaces ``ts`` in the id when the time of the reading is not part of what identifies it.
         """
@@ -302,13 +311,15 @@ class Record:
         anchor = clock.parse_ts(id_ts) if id_ts is not None else moment
         what: Any = body if identity is None else identity
         key = json.dumps([kind, clock.format_ts(anchor), what], sort_keys=True, separators=(",", ":"))
-        return cls._stamped(clock.derived_id(anchor, key), kind, moment, source, agent_id, body)
+        return cls._stamped(clock.derived_id(anchor, key), kind, moment, (source, agent_id, machine), body)
 
     @classmethod
     def _stamped(
-        cls, record_id: str, kind: str, moment: datetime, source: str, agent_id: str, body: dict[str, Any]
+        cls, record_id: str, kind: str, moment: datetime, who: tuple[str, str, str], body: dict[str, Any]
     ) -> Record:
-        """A record stamped with this version of git-tracker and the current schema."""
+        """A record stamped with this version of git-tracker and the current schema; ``who`` is (source, agent,
+        machine)."""
+        source, agent_id, machine = who
         return cls(
             id=record_id,
             kind=kind,
@@ -317,19 +328,20 @@ class Record:
             tool_version=__version__,
             source=source,
             agent_id=agent_id,
+            machine=machine,
             body=body,
         )
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "record") -> Record:
         if not isinstance(data, dict):
-            raise BadInput(f"{where}: expected a JSON object with {', '.join(STAMP_FIELDS)}")
-        missing = [name for name in STAMP_FIELDS if name not in data]
+            raise BadInput(f"{where}: expected a JSON object with {', '.join(BASE_STAMP)}")
+        missing = [name for name in stamp_fields(data.get("schema_version")) if name not in data]
         if missing:
             raise BadInput(f"{where}: expected a record with {', '.join(missing)}")
         body = {key: value for key, value in data.items() if key not in STAMP_FIELDS}
         try:
-            return cls(body=body, **{name: data[name] for name in STAMP_FIELDS})
+            return cls(body=body, **{name: data[name] for name in STAMP_FIELDS if name in data})
         except BadInput as error:
             raise BadInput(f"{where}: {error}") from None
 
@@ -347,9 +359,12 @@ class Record:
 
         Blobs are content-addressed, so a cache entry keyed by blob id can never describe other data.
         """
+        for name, since in STAMP_ADDED_IN.items():
+            if name not in data and data["schema_version"] >= since:
+                raise KeyError(name)  # cached by a version that did not require it: read the blob again
         record = object.__new__(cls)
         for name in STAMP_FIELDS:
-            object.__setattr__(record, name, data[name])
+            object.__setattr__(record, name, data.get(name))
         body = {key: value for key, value in data.items() if key not in STAMP_FIELDS}
         object.__setattr__(record, "body", MappingProxyType(body))
         return record
@@ -361,7 +376,10 @@ class Record:
         return self.body.get(name, default)
 
     def to_dict(self) -> dict[str, Any]:
+        """As stored: a record of an older schema keeps the shape it was written in (no ``machine``)."""
         stamp = {name: getattr(self, name) for name in STAMP_FIELDS}
+        if self.machine is None:
+            del stamp["machine"]
         return {**stamp, **self.body}
 
     def to_json(self) -> str:
@@ -420,8 +438,8 @@ def read_stored(path: str, data: bytes) -> Record | Skipped:
         stored = json.loads(data, parse_constant=reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         return Skipped(path, UNREADABLE, f"expected one JSON object ({_first_line(error)})")
-    if not isinstance(stored, dict) or not all(name in stored for name in STAMP_FIELDS):
-        return Skipped(path, UNREADABLE, f"expected a JSON object with {', '.join(STAMP_FIELDS)}")
+    if not isinstance(stored, dict) or not all(name in stored for name in BASE_STAMP):
+        return Skipped(path, UNREADABLE, f"expected a JSON object with {', '.join(BASE_STAMP)}")
     try:
         record = Record.from_dict(stored, path)
     except BadInput as error:
@@ -474,6 +492,23 @@ def _check_stamp(record: Record) -> None:
         raise BadInput(f"source: expected one of {', '.join(sorted(SOURCES))}, got {record.source!r}")
     if not isinstance(record.agent_id, str) or not valid_agent_id(record.agent_id):
         raise BadInput(f"agent_id: expected letters, digits, '.', '_' or '-', got {record.agent_id!r}")
+    _check_machine(record.machine, record.schema_version)
+
+
+def stamp_fields(schema_version: object) -> tuple[str, ...]:
+    """The stamp fields a record of this schema must have (a schema that is no number: the ones every record has)."""
+    if not finite_number(schema_version):
+        return BASE_STAMP
+    return tuple(name for name in STAMP_FIELDS if STAMP_ADDED_IN.get(name, 1) <= schema_version)
+
+
+def _check_machine(machine: object, schema_version: int) -> None:
+    if STAMP_ADDED_IN["machine"] > schema_version:
+        if machine is not None:
+            raise BadInput(f"machine: unexpected in a schema {schema_version} record")
+        return
+    if not isinstance(machine, str) or not _MACHINE.fullmatch(machine):
+        raise BadInput(f"machine: expected 12 characters a-z, 2-7 (a clone's id), got {machine!r}")
 
 
 def _check_body(kind: str, body: Mapping[str, Any], schema_version: int) -> None:

@@ -49,13 +49,14 @@ def format_record(record: Record, voided_by: Record | None = None) -> str:
     return f"{record.ts}  {kind} {record.agent_id:<8} {' '.join(fields)}"
 
 
-def format_no_records(kinds: Sequence[str], provider: str | None, since: str | None) -> str:
+def format_no_records(kinds: Sequence[str], provider: str | None, since: str | None, who: Any = None) -> str:
     """What ``log`` says when it has nothing to show: an empty screen reads like a failure."""
     filters = [f"--kind {kind}" for kind in kinds]
     if provider is not None:
         filters.append(f"--provider {provider}")
     if since is not None:
         filters.append(f"--since {since}")
+    filters += _who_filters(who.to_dict() if who is not None else {})
     return f"no records match {' '.join(filters)}" if filters else "no records yet"
 
 
@@ -65,6 +66,11 @@ def format_stored(item: Skipped) -> str:
     kind, agent = _fmt(stored.get("kind")), _fmt(stored.get("agent_id"))
     fields = " ".join(f"{name}={_fmt(value)}" for name, value in sorted(stored.items()) if name not in STAMP_FIELDS)
     return f"{_fmt(stored.get('ts'))}  {kind:<12} {agent:<8} [skipped: {item.reason}] {fields}".rstrip()
+
+
+def _who_filters(filters: dict[str, Any]) -> list[str]:
+    """``--machine ID --agent ID`` as given (nothing when not)."""
+    return [f"--{name} {value}" for name, value in sorted(filters.items()) if value is not None]
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -85,7 +91,8 @@ def format_status(data: dict[str, Any]) -> str:
         if info["journal"]:
             lines.append(f"agent {agent}: {info['journal']} journalled record(s) will be replayed by the next command")
     if not any_open:
-        lines.append("no open windows")
+        chosen = _who_filters(data["filters"])
+        lines.append(f"no open windows matching {' '.join(chosen)}" if chosen else "no open windows")
     for provider, reading in sorted(data["readings"].items()):
         lines.append(f"last {provider} reading {reading.get('ts')}: {_reading_of(reading)}")
     for provider, reason in sorted(data["halts"].items()):
@@ -99,6 +106,7 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append(
             f"{len(data['problems'])} problem(s) need attention ({', '.join(data['problems'])}): git tracker doctor"
         )
+    lines.append(f"this clone is machine {data['machine'] or '- (none yet)'}")
     return "\n".join(lines)
 
 
@@ -201,14 +209,29 @@ def _num(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def format_grouped_preview(data: dict[str, Any]) -> str:
+    """``preview --by agent|machine``: each group's report under its own heading."""
+    chosen = _who_filters(data["filters"])
+    if not data["groups"]:
+        return f"No closed windows{' matching ' + ' '.join(chosen) if chosen else ''} yet."
+    parts = []
+    for value, report in data["groups"].items():
+        parts.append(f"== {data['by']} {value} ==\n{format_preview(report)}")
+    return "\n\n".join(parts)
+
+
 def format_preview(data: dict[str, Any]) -> str:
     providers = data["providers"]
+    chosen = _who_filters(data.get("filters") or {})
     if not providers:
+        if chosen:
+            return f"No closed windows matching {' '.join(chosen)}."
         return (
             "No closed windows yet. Start one: `git tracker start codex --used 10`, commit, "
             "`git tracker end codex --used 25`, `git tracker complete --outcome shipped --quality 0.9`."
         )
-    lines = [f"Efficiency per provider and meter (work per capacity unit; baseline: {data['baseline']})", ""]
+    only = f" of {' '.join(chosen)}" if chosen else ""
+    lines = [f"Efficiency per provider and meter{only} (work per capacity unit; baseline: {data['baseline']})", ""]
     lines.append(
         f"{'provider':<8} {'meter':<8} {'n/win':>6} {'used':>11} {'efficiency [95% CI]':<24} {'width':>5} "
         f"{'power':>5} {'qual':>4}"

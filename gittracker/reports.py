@@ -13,6 +13,7 @@ from gittracker.capacity import UNITS, check_provider
 from gittracker.context import Context, index_of, new_record, recover, resolve_window, window_ids
 from gittracker.errors import BadInput, Refused
 from gittracker.records import PROVIDERS, Record, Skipped, live_records
+from gittracker.who import ANYONE, Who
 from gittracker.worktrees import head_of
 from gittracker.worktrees import name_of as worktree_name
 
@@ -167,10 +168,14 @@ def _churn_of_window(
     return found
 
 
-def status(ctx: Context) -> dict[str, Any]:
+def status(ctx: Context, who: Who = ANYONE) -> dict[str, Any]:
+    """This machine's agents and their open windows (those ``who`` names), its readings, halts and problems."""
     now = clock.now()
+    machine = _this_machine(ctx)
     agents = {}
     for agent in ctx.local.agents():
+        if not who.wrote(machine, agent):
+            continue
         state = ctx.local.load_readable(agent)
         if state is None:
             continue  # a damaged state is one of the problems listed below
@@ -208,6 +213,8 @@ def status(ctx: Context) -> dict[str, Any]:
         "problems": problems,
         "set_up": ctx.set_up,
         "sync_on_push": _sync_on_push(ctx),
+        "machine": machine,
+        "filters": who.to_dict(),
     }
 
 
@@ -215,6 +222,14 @@ def _sync_on_push(ctx: Context) -> dict[str, Any]:
     from gittracker.syncpush import last_result
 
     return {"on": ctx.local.sync_on_push.exists(), "last": last_result(ctx.local)}
+
+
+def _this_machine(ctx: Context) -> str | None:
+    """This clone's machine id: created where git-tracker is set up and the clone has none yet (a clone an older
+    version set up); where it is not set up, read only (None when there is none)."""
+    from gittracker.machine import read_machine
+
+    return ctx.machine if ctx.set_up else read_machine(ctx.repo)
 
 
 def _halts(ctx: Context) -> dict[str, str]:
@@ -242,9 +257,10 @@ def select_records(
     since: str | None = None,
     *,
     foreign: bool = False,
+    who: Who = ANYONE,
 ) -> Selected:
     """The records ``log`` shows, in id order; with ``foreign`` also the stored records this version cannot
-    use (unknown kinds, newer versions), as they are stored."""
+    use (unknown kinds, newer versions), as they are stored; ``who`` keeps the records those writers stamped."""
     kind_list = list(kinds) if kinds else None
     cutoff = clock.format_ts(clock.parse_ts(since, "--since")) if since is not None else None
     if provider is not None:
@@ -264,6 +280,7 @@ def select_records(
             (kind_list is None or kind in kind_list)
             and (cutoff is None or ts >= cutoff)
             and (provider is None or isinstance(item, Record) or of_provider == provider)
+            and who.wrote(*_writer(item))
         )
 
     return Selected(sorted((item for item in shown if keep(item)), key=lambda item: str(_id_of(item))), voided_by)
@@ -283,6 +300,13 @@ def _face(item: Record | Skipped) -> tuple[str, str, object]:
         return item.kind, item.ts, item.get("provider")
     stored = item.stored or {}
     return str(stored.get("kind")), str(stored.get("ts")), stored.get("provider")
+
+
+def _writer(item: Record | Skipped) -> tuple[object, object]:
+    if isinstance(item, Record):
+        return item.machine, item.agent_id
+    stored = item.stored or {}
+    return stored.get("machine"), stored.get("agent_id")
 
 
 def _id_of(item: Record | Skipped) -> object:

@@ -9,7 +9,10 @@ refuses for good is one line, and this clone's refs are as they were.
 Merging (DESIGN §2): the ledger holds one file per record at a path made from its id, so a merge is a union of
 paths. Two different files at one path cannot come from git-tracker (records are immutable and ids unique): the
 file that is a valid record is kept, and of two valid or two invalid ones the one with the smaller blob id, so
-every clone keeps the same one; both stay in history, and the report names the path. Notes are merged per
+every clone keeps the same one; both stay in history, and the report names the path. One exception is no
+conflict: a derived record (``ingest``) whose id leaves its stamp out, written by two clones that read the same
+logs, differs only in who wrote it (machine, agent, version, source, schema). That is one record: kept by the same
+rule, and only counted (``same_record``). Notes are merged per
 commit as ``git notes merge -s cat_sort_uniq`` would (the union of their lines, sorted), but by this module, over
 whatever fanout either side uses and for commits this clone does not have, where ``git notes merge`` breaks.
 """
@@ -29,7 +32,7 @@ from typing import Any
 from gittracker.errors import BadInput, LostRace, Notice, NotInitialised, Refused, TrackerError
 from gittracker.git import LEDGER_REF, NOTES_REF, PushResult, Repo, TreeChange, report_skipped, tracking_ref
 from gittracker.gitfiles import is_object_id
-from gittracker.records import NOT_A_RECORD, Skipped, kind_at, read_stored
+from gittracker.records import NOT_A_RECORD, Record, Skipped, kind_at, read_stored
 
 SYNC_REFS = (LEDGER_REF, NOTES_REF)
 PUSH_ATTEMPTS = 8  # rounds of fetch, merge and push before giving up on a remote that keeps moving
@@ -73,6 +76,7 @@ class RefMerge:
     remote_gains: bool = False
     skipped: list[Skipped] = field(default_factory=list)  # files from the remote that are no records
     conflicts: list[Conflict] = field(default_factory=list)
+    same_record: int = 0  # paths where both sides wrote one record, stamped apart (module docstring)
 
     @property
     def needs_push(self) -> bool:
@@ -113,6 +117,7 @@ class SyncReport:
             "merged": {"ledger": ledger.how if ledger else UNCHANGED, "notes": notes.how if notes else UNCHANGED},
             "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
             "conflicts": [conflict.to_dict() for merge in (ledger, notes) if merge for conflict in merge.conflicts],
+            "same_record": sum(merge.same_record for merge in (ledger, notes) if merge),
         }
 
 
@@ -327,13 +332,16 @@ def merge_ledger(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:
 def _settle(repo: Repo, merge: RefMerge, change: TreeChange, additions: dict[str, tuple[str | bytes, int]]) -> None:
     """Two different files at one path: keep the one every clone would keep (module docstring)."""
     ours, theirs = str(change.ours), str(change.theirs)
-    valid = {
-        blob: _is_record(change.path, data)
+    read = {
+        blob: read_stored(change.path, data)
         for blob, data in zip((ours, theirs), repo.blob_bodies([ours, theirs]), strict=True)
     }
-    kept = min((ours, theirs), key=lambda blob: (not valid[blob], blob))
+    kept = min((ours, theirs), key=lambda blob: (isinstance(read[blob], Skipped), blob))
     other = theirs if kept == ours else ours
-    merge.conflicts.append(Conflict(change.path, kept, other))
+    if _same_record(read[ours], read[theirs]):
+        merge.same_record += 1
+    else:
+        merge.conflicts.append(Conflict(change.path, kept, other))
     if kept == theirs:
         additions[change.path] = (theirs, change.mode)
         merge.local_gains = True
@@ -356,8 +364,16 @@ def _unwritable(path: str) -> Skipped:
     return Skipped(shown, "name not UTF-8", "left out of the merge; it stays in the history of the side that has it")
 
 
-def _is_record(path: str, data: bytes) -> bool:
-    return not isinstance(read_stored(path, data), Skipped)
+# What says who wrote a record, not what it records: two clones may write one derived record with these apart.
+WRITER_FIELDS = frozenset({"machine", "agent_id", "tool_version", "source", "schema_version"})
+
+
+def _same_record(a: Record | Skipped, b: Record | Skipped) -> bool:
+    """Two valid records that differ only in who wrote them."""
+    if isinstance(a, Skipped) or isinstance(b, Skipped):
+        return False
+    what = {key: value for key, value in a.to_dict().items() if key not in WRITER_FIELDS}
+    return what == {key: value for key, value in b.to_dict().items() if key not in WRITER_FIELDS}
 
 
 def merge_notes(repo: Repo, ours: str | None, theirs: str | None) -> RefMerge:

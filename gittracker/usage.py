@@ -384,12 +384,13 @@ def usage_records(
     origin: str,
     scope: str,
     agent_id: str,
+    machine: str,
 ) -> list[Record]:
     records = []
     for body, as_of in sums:
         full = {**body, "provider": provider, "origin": origin, "scope": scope}
         ts = clock.format_ts(datetime.fromtimestamp(as_of / 1000, UTC))
-        records.append(Record.derived("usage", source="ingest", agent_id=agent_id, ts=ts, **full))
+        records.append(Record.derived("usage", source="ingest", agent_id=agent_id, machine=machine, ts=ts, **full))
     return records
 
 
@@ -491,7 +492,7 @@ def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: fl
 DIVERGENT_CODE = "divergent:ccusage"
 
 
-def divergence_anomaly(found: Divergence, closed_ts: str, agent_id: str) -> Record:
+def divergence_anomaly(found: Divergence, closed_ts: str, agent_id: str, machine: str) -> Record:
     """The mark for a divergent window; derived, so marking the same window again adds nothing."""
     detail = (
         f"{found.provider} window: {found.tokens} tokens for {found.delta:g} capacity = {found.per_unit:.0f} per unit, "
@@ -501,6 +502,7 @@ def divergence_anomaly(found: Divergence, closed_ts: str, agent_id: str) -> Reco
         "anomaly",
         source="ingest",
         agent_id=agent_id,
+        machine=machine,
         ts=closed_ts,
         identity=f"{DIVERGENT_CODE} {found.window_id}",
         code=DIVERGENT_CODE,

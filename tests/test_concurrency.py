@@ -20,8 +20,8 @@ APPENDER = textwrap.dedent(
     repo = Repo.discover(sys.argv[1])
     worker, count = sys.argv[2], int(sys.argv[3])
     for i in range(count):
-        record = Record.new("anomaly", source="automation", agent_id=f"w{worker}", code="load-test",
-                            window_id=None, detail=f"worker {worker} record {i}")
+        record = Record.new("anomaly", source="automation", agent_id=f"w{worker}", machine="testmachinea",
+                            code="load-test", window_id=None, detail=f"worker {worker} record {i}")
         repo.append_records([record])
     """
 )

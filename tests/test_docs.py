@@ -187,6 +187,12 @@ DATA_KEYS: dict[str, dict[str, str]] = {
         "providers.*.other_meters": METER,
         "comparisons": PROVIDER,
         "comparisons.*.usd_per_unit": PROVIDER,
+        # preview --by: one report per agent or machine (a machine id looks like an agent id)
+        "groups": AGENT,
+        "groups.*.providers": PROVIDER,
+        "groups.*.providers.*.other_meters": METER,
+        "groups.*.comparisons": PROVIDER,
+        "groups.*.comparisons.*.usd_per_unit": PROVIDER,
     },
     "decide": {"gates.G1.providers": PROVIDER},
     "demo": {"providers": PROVIDER, "records": KIND},
@@ -314,6 +320,8 @@ def drive_a_demo(out: Outputs, tmp_path: Path) -> None:
     demo = Sandbox(tmp_path / "demo")
     for command in ("preview", "decide", "status", "log", "anomalies", "doctor", "churn"):
         out.take(demo, command)
+    out.take(demo, "preview", "--by", "machine")
+    out.take(demo, "preview", "--by", "agent")
     out.take(demo, "checkpoint", "--phase", "final")
     out.take(demo, "resume", "codex")
 

@@ -315,6 +315,7 @@ def window_usage(scope: str, tokens: int) -> Record:
         "usage",
         source="ingest",
         agent_id="main",
+        machine="aaaaaaaaaaaa",
         ts="2026-06-01T10:00:00.000Z",
         origin="claude-logs",
         provider="claude",

@@ -116,7 +116,7 @@ def test_a_window_opened_by_the_first_schema_closes_on_its_five_hour_meter(track
 def test_snapshots_carry_every_meter_and_the_first_schemas_fields(tracked: Sandbox) -> None:
     tracked.ok("snapshot", "codex", "--left", "64", "--weekly", "20", "--weekly-resets-at", iso(NOW))
     (snapshot,) = tracked.records("snapshot")
-    assert snapshot["schema_version"] == 2
+    assert snapshot["schema_version"] == 3
     assert snapshot["meters"] == {
         "five_hour": {"used": 36.0, "resets_at": None, "limit_id": None},
         "weekly": {"used": 20.0, "resets_at": iso(NOW).replace("Z", ".000Z"), "limit_id": None},
@@ -135,6 +135,7 @@ def test_tokens_per_unit_are_compared_only_among_windows_on_the_same_meter() -> 
             "window-close",
             source="cli",
             agent_id="main",
+            machine="testmachinea",
             window_id=clock.new_id(),
             provider="codex",
             commit_start=None,

@@ -79,7 +79,15 @@ def tip(where: Path, ref: str) -> str:
 def append(box: Sandbox, count: int, agent: str = "main") -> set[str]:
     """Records appended the way every command appends them (``Repo.append_records``), faster than the CLI."""
     records = [
-        Record.new("anomaly", source="automation", agent_id=agent, code="sync-test", window_id=None, detail=f"{i}")
+        Record.new(
+            "anomaly",
+            source="automation",
+            agent_id=agent,
+            machine="testmachinea",
+            code="sync-test",
+            window_id=None,
+            detail=f"{i}",
+        )
         for i in range(count)
     ]
     Repo.discover(box.path).append_records(records)
@@ -231,7 +239,9 @@ def test_two_versions_of_one_record_are_settled_the_same_way_everywhere(tmp_path
     """Records are immutable, so two different files at one record path were edited by hand (or damaged): the
     valid record wins, else the smaller blob id; both clones keep the same one, the other stays in history."""
     alice, bob = clone(tmp_path, remote, "alice"), clone(tmp_path, remote, "bob")
-    record = Record.new("anomaly", source="cli", agent_id="main", code="sync-test", window_id=None, detail="one")
+    record = Record.new(
+        "anomaly", source="cli", agent_id="main", machine="testmachinea", code="sync-test", window_id=None, detail="one"
+    )
     path = record_path(record.id, record.kind)
     Repo.discover(alice.path).append_records([record])
     edited = (record.to_json().replace('"detail":"one"', '"detail":"edited by hand"') + "\n").encode()
@@ -581,7 +591,8 @@ AGENT = textwrap.dedent(
         mid = [r for r in repo.read_records(["snapshot"]) if r.agent_id == agent and r["phase"] == "mid"][-1]
         body = {k: v for k, v in mid.to_dict().items() if k not in STAMP_FIELDS and k != "window_id"}
         for _ in range(rng.randint(30, 50)):
-            batch = [Record.new("snapshot", source="automation", agent_id=agent, window_id=None, **body)
+            batch = [Record.new("snapshot", source="automation", agent_id=agent, machine="testmachinea",
+                                window_id=None, **body)
                      for _ in range(rng.randint(1, 7))]
             repo.append_records(batch)
             extra += len(batch)

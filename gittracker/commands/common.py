@@ -23,6 +23,22 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output (docs/json.md).")(func)
 
 
+def who_options(func: F) -> F:
+    """``--machine ID`` and ``--agent ID``: report only what these writers did (docs/agents.md, "Who wrote what")."""
+    machine = click.option(
+        "--machine", metavar="ID", help="Only this clone's windows (its id, as status shows it; 'unknown' for old)."
+    )
+    agent = click.option("--agent", metavar="ID", help="Only this agent's windows (its AGENT_ID).")
+    return machine(agent(func))
+
+
+def who(machine: str | None, agent: str | None) -> Any:
+    """The filter of ``--machine`` and ``--agent``, checked (``who.Who``)."""
+    from gittracker.who import Who
+
+    return Who.checked(machine, agent)
+
+
 def capacity_options(func: F) -> F:
     options = [
         click.option("--used", metavar="PCT", help="5-hour window percent used."),

@@ -7,18 +7,19 @@ from typing import Any
 
 import click
 
-from gittracker.commands.common import context, emit, json_option
+from gittracker.commands.common import context, emit, json_option, who, who_options
 from gittracker.errors import EXIT_OK, BadInput
 
 
 @click.command()
+@who_options
 @json_option
-def status(as_json: bool) -> int:
-    """Open windows of every agent on this machine, and the last readings."""
+def status(machine: str | None, agent: str | None, as_json: bool) -> int:
+    """Open windows of every agent on this machine, the last readings, and this clone's machine id."""
     from gittracker.report import format_status
     from gittracker.reports import status as gather_status
 
-    return emit(gather_status(context(reading=True)), as_json, format_status)
+    return emit(gather_status(context(reading=True), who(machine, agent)), as_json, format_status)
 
 
 @click.command()
@@ -28,8 +29,17 @@ def status(as_json: bool) -> int:
 @click.option(
     "--all", "everything", is_flag=True, help="Also records this version cannot use (unknown kinds, newer versions)."
 )
+@who_options
 @json_option
-def log(kinds: tuple[str, ...], provider: str | None, since: str | None, everything: bool, as_json: bool) -> int:
+def log(
+    kinds: tuple[str, ...],
+    provider: str | None,
+    since: str | None,
+    everything: bool,
+    machine: str | None,
+    agent: str | None,
+    as_json: bool,
+) -> int:
     """The records, newest last (--json: one stored record per line)."""
     from gittracker.records import KINDS, Record, stored_json
     from gittracker.report import format_no_records, format_record, format_stored
@@ -38,9 +48,10 @@ def log(kinds: tuple[str, ...], provider: str | None, since: str | None, everyth
     for kind in kinds:
         if kind not in KINDS and not everything:
             raise BadInput(f"--kind: expected one of {', '.join(KINDS)} (or --all for others), got {kind!r}")
-    selected = select_records(context(reading=True), kinds, provider, since, foreign=everything)
+    chosen = who(machine, agent)
+    selected = select_records(context(reading=True), kinds, provider, since, foreign=everything, who=chosen)
     if not selected.items and not as_json:  # --json: no line is the empty answer
-        click.echo(format_no_records(kinds, provider, since))
+        click.echo(format_no_records(kinds, provider, since, chosen))
     for item in selected.items:
         if isinstance(item, Record):
             click.echo(item.to_json() if as_json else format_record(item, selected.voided_by.get(item.id)))
@@ -100,13 +111,16 @@ def churn(
 
 @click.command()
 @click.option("--provider", metavar="P", help="Only this provider.")
+@who_options
+@click.option("--by", type=click.Choice(["agent", "machine"]), help="One report per agent or per machine.")
 @json_option
-def preview(provider: str | None, as_json: bool) -> int:
+def preview(provider: str | None, machine: str | None, agent: str | None, by: str | None, as_json: bool) -> int:
     """Efficiency per provider with confidence intervals and power (docs/statistics.md)."""
     from gittracker.preview import run_preview
-    from gittracker.report import format_preview
+    from gittracker.report import format_grouped_preview, format_preview
 
-    return emit(run_preview(context(reading=True), provider), as_json, format_preview)
+    result = run_preview(context(reading=True), provider, who(machine, agent), by)
+    return emit(result, as_json, format_grouped_preview if by is not None else format_preview)
 
 
 @click.command()
