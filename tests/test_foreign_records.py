@@ -41,6 +41,7 @@ def stamp(kind: str, **body: Any) -> dict[str, Any]:
         "tool_version": "9.9.9",
         "source": "cli",
         "agent_id": "other",
+        "machine": "otherclone23",
         **body,
     }
 
