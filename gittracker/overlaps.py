@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from gittracker import clock
 from gittracker.capacity import Reading, window_meter
@@ -129,7 +130,7 @@ def overlapping_pairs(spans: Iterable[Span]) -> list[tuple[Span, Span]]:
     """
     pairs: list[tuple[Span, Span]] = []
     for mine in _by_provider(spans).values():
-        mine.sort(key=lambda span: (span.opened, span.closed, span.window_id))
+        mine.sort(key=_ORDER)
         still_open: list[tuple[datetime, int, Span]] = []
         for number, span in enumerate(mine):
             while still_open and still_open[0][0] <= span.opened:
@@ -168,6 +169,9 @@ def groups(spans: Iterable[Span], pairs: Iterable[tuple[Span, Span]] | None = No
         members.setdefault(root(window_id), []).append(span)
     found = [tuple(sorted(group, key=_opening)) for group in members.values() if len(group) > 1]
     return sorted(found, key=lambda group: _opening(group[0]))
+
+
+_ORDER = attrgetter("opened", "closed", "window_id")
 
 
 def _by_provider(spans: Iterable[Span]) -> dict[str, list[Span]]:

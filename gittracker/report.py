@@ -366,9 +366,10 @@ def _overlap_lines(overlaps: dict[str, Any] | None) -> list[str]:
     lines = ["", f"Overlapping windows (one meter shared; stats.overlap = {overlaps['policy']}):"]
     for item in overlaps["apportioned"]:
         unit = meter_unit_of(item["meter"])
+        share, whole = amount_text(unit, round(item["share"], 2)), amount_text(unit, item["group_consumption"])
         text = (
             f"{item['provider']} {item['window_id'][:12]} (agent {item['agent_id']}): delta apportioned, "
-            f"{amount_text(unit, item['share'])} of the group's {amount_text(unit, item['group_consumption'])} "
+            f"{share} of the group's {whole} "
             f"on {meter_label(item['meter'])} ({_count(item['tokens'])} of {_count(item['group_tokens'])} tokens; "
             f"its own delta {_own_delta(item)})"
         )
