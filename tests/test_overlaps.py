@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def test_undoing_the_after_voids_the_anomaly_with_the_close(tracked: Sandbox) ->
 # -- apportioning ---------------------------------------------------------------------------------------------
 
 
-def codex_rollout(home: Path, events: list[tuple[float, int]]) -> None:
+def codex_rollout(home: Path, events: Sequence[tuple[float, int]]) -> None:
     """A Codex rollout with a token_count event at each (minute, tokens): the running total grows by that much."""
     folder = home / "sessions" / "2026" / "06" / "01"
     folder.mkdir(parents=True, exist_ok=True)
