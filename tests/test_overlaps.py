@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from gittracker.git import Repo
 from gittracker.overlapledger import record_all
-from gittracker.overlaps import Span, apportion, groups, overlapping_pairs
+from gittracker.overlaps import Span, apportion, groups, overlapping_pairs, overlapping_with
 from gittracker.records import Record, record_path
 from tests.conftest import Sandbox
 
@@ -316,6 +316,9 @@ def test_the_sweep_finds_exactly_the_pairs_and_groups_brute_force_finds(drawn: l
     expected = brute_pairs(items)
     assert set(listed) == expected
     assert {frozenset(span.window_id for span in group) for group in groups(items)} == brute_groups(items, expected)
+    for span in items:  # end: one window against the others
+        found = {(a.window_id, b.window_id) for a, b in overlapping_with(span, items)}
+        assert found == {pair for pair in expected if span.window_id in pair}
 
 
 @given(
