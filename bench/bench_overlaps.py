@@ -82,6 +82,7 @@ def main() -> int:
     count = args.windows or (20_000 if args.quick else 200_000)
     reps = 3 if args.quick else 7
     spans = windows(count, rng)
+    rng.shuffle(spans)  # closes come in closing order, not opening order: no sort gets its input sorted
     pairs = overlapping_pairs(spans)
     print(f"{count:,} windows, {len(pairs):,} overlapping pairs, {len(groups(spans, pairs)):,} groups")
     large = {

@@ -151,7 +151,8 @@ def groups(spans: Iterable[Span], pairs: Iterable[tuple[Span, Span]] | None = No
     """The connected groups of overlapping windows (two or more each), each sorted by opening time; a window
     in no pair is in no group. Windows overlap only within one provider, so a group has one provider.
     ``pairs``: the spans' overlapping pairs when already found."""
-    items = {span.window_id: span for span in spans}
+    found_pairs = overlapping_pairs(spans) if pairs is None else list(pairs)
+    items = {span.window_id: span for pair in found_pairs for span in pair}  # a window in no pair is in no group
     parent = {window_id: window_id for window_id in items}
 
     def root(window_id: str) -> str:
@@ -160,14 +161,14 @@ def groups(spans: Iterable[Span], pairs: Iterable[tuple[Span, Span]] | None = No
             window_id = parent[window_id]
         return window_id
 
-    for a, b in overlapping_pairs(items.values()) if pairs is None else pairs:
+    for a, b in found_pairs:
         ra, rb = root(a.window_id), root(b.window_id)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     members: dict[str, list[Span]] = {}
     for window_id, span in items.items():
         members.setdefault(root(window_id), []).append(span)
-    found = [tuple(sorted(group, key=_opening)) for group in members.values() if len(group) > 1]
+    found = [tuple(sorted(group, key=_opening)) for group in members.values()]
     return sorted(found, key=lambda group: _opening(group[0]))
 
 
