@@ -20,10 +20,11 @@ from gittracker.records import PROVIDERS
 
 CONFIG_NAME = ".git-tracker.toml"
 CHURN_SELECTIONS = ("noted", "range")  # which commits are a window's churn (churn.py)
+OVERLAP_POLICIES = ("exclude", "apportion")  # what preview does with overlapping windows (overlaps.py)
 
 DEFAULTS: dict[str, Any] = {
     "tracker": {"schema": 1, "reset_buffer_minutes": 5, "auto_max_age_minutes": 30},
-    "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10},
+    "stats": {"baseline": "", "mde": 0.25, "divergence_threshold": 0.10, "overlap": "exclude"},
     "sync": {"remote": "origin"},
     "ingest": {"timezone": "UTC"},
     "churn": {"selection": "noted"},
@@ -37,6 +38,7 @@ class Config:
     baseline: str = ""
     mde: float = 0.25
     divergence_threshold: float = 0.10
+    overlap: str = "exclude"  # overlapping windows: "exclude" from the statistics or "apportion" by tokens
     remote: str = "origin"
     timezone: str = "UTC"
     churn_selection: str = "noted"  # which commits are a window's churn: "noted" or "range" (churn.py)
@@ -110,6 +112,7 @@ SETTINGS: dict[tuple[str, str], tuple[str | None, Check, str]] = {
     ("stats", "baseline"): ("baseline", _choice("", *PROVIDERS), '"" or one of ' + ", ".join(PROVIDERS)),
     ("stats", "mde"): ("mde", _number(1e-6, 100), "a relative difference above 0 (0.25 = 25 %)"),
     ("stats", "divergence_threshold"): ("divergence_threshold", _number(1e-6, 100), "a fraction above 0 (0.10)"),
+    ("stats", "overlap"): ("overlap", _choice(*OVERLAP_POLICIES), " or ".join(f'"{p}"' for p in OVERLAP_POLICIES)),
     ("sync", "remote"): ("remote", _name, "a remote's name"),
     ("ingest", "timezone"): ("timezone", _zone, "an IANA zone such as Europe/Berlin or UTC"),
     ("churn", "selection"): ("churn_selection", _choice(*CHURN_SELECTIONS), " or ".join(CHURN_SELECTIONS)),

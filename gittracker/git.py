@@ -594,6 +594,40 @@ class Repo:
         tree = self._ledger_tree()
         return tree is not None and _tree_lookup(tree, record_path(record_id, kind)) is not None
 
+    def records_at(self, wanted: Iterable[tuple[str, str]]) -> dict[str, Record]:
+        """The records with these (id, kind), read from their own paths (no walk), by id; absent or unusable
+        ones are left out."""
+        tree = self._ledger_tree()
+        found: dict[str, Record] = {}
+        for record_id, kind in wanted if tree is not None else ():
+            path = record_path(record_id, kind)
+            try:
+                blob = tree[path]
+            except KeyError:
+                continue
+            record = read_stored(path, blob.data)
+            if isinstance(record, Record):
+                found[record.id] = record
+        return found
+
+    def records_since_day(self, kinds: Iterable[str], day: str) -> list[Record]:
+        """The usable records of ``kinds`` on the days from ``day`` (``YYYY/MM/DD``, a record's id time) on, in id
+        order: only those days' folders are walked, so the cost follows the days, not the ledger's size.
+        Unusable files are left out (the index reports them)."""
+        tree = self._ledger_tree()
+        records: list[Record] = []
+        for kind in kinds if tree is not None else ():
+            try:
+                top = tree[kind]
+            except KeyError:
+                continue
+            for path, blob in _walk_days(top, kind, day.split("/")):
+                found = read_stored(path, blob.data)
+                if isinstance(found, Record):
+                    records.append(found)
+        records.sort(key=lambda record: record.id)
+        return records
+
     def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
         """Every record on the ledger branch that this version can use (optionally only some kinds), in id order.
 
@@ -1229,6 +1263,21 @@ def _walk_blobs(tree: Any, prefix: str, top: set[str] | None = None) -> Iterator
             yield from _walk_blobs(entry, path)
         elif entry.type_str == "blob":
             yield path, entry
+
+
+def _walk_days(tree: Any, prefix: str, floor: list[str]) -> Iterator[tuple[str, Any]]:
+    """(path, blob) under a kind's ``yyyy/mm/dd`` folders from the date ``floor`` on; a folder past the floor's
+    own is walked whole. Names are fixed-width numbers, so comparing them as text compares the dates."""
+    for entry in tree:
+        path = f"{prefix}/{entry.name}"
+        if entry.type_str == "blob":
+            yield path, entry
+        elif entry.type_str != "tree" or (floor and entry.name < floor[0]):
+            continue
+        elif floor and entry.name == floor[0]:
+            yield from _walk_days(entry, path, floor[1:])
+        else:
+            yield from _walk_blobs(entry, path)
 
 
 def _batch_bodies(output: bytes) -> Iterator[bytes]:

@@ -9,13 +9,24 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gittracker import currency, stats
 from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
+from gittracker.overlaps import (
+    APPORTION,
+    EXCLUDE,
+    Span,
+    Verdict,
+    apportion,
+    fill_readings,
+    groups,
+    overlapping_pairs,
+    span_of,
+)
 from gittracker.plans import Plan, default_plans
 from gittracker.records import PROVIDERS, Record, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
@@ -328,6 +339,86 @@ def _matched(mine: Sequence[WindowRow], base: Sequence[WindowRow]) -> list[tuple
     return [(a[f], b[f]) for f in sorted(set(a) & set(b))]
 
 
+# -- overlapping windows (STATS.md): kept out, or their one consumption apportioned by tokens --------------
+
+# (the spans of a group, each window's live close by window id) -> the spans with their meter readings
+ReadingsOf = Callable[[Sequence[Span], Mapping[str, Record]], list[Span]]
+EXCLUDED_REASON = "left out: windows open at once share one meter"
+
+
+def readings_in(records: Sequence[Record]) -> ReadingsOf:
+    """Readings from the records at hand (their window-open and snapshot records), for a report built in memory."""
+    opens = {r["window_id"]: r for r in records if r.kind == "window-open"}
+    snapshots = {r.id: r for r in records if r.kind == "snapshot"}
+    return lambda spans, closes: fill_readings(spans, closes, opens, snapshots)
+
+
+def overlap_tokens(records: Sequence[Record]) -> dict[str, int]:
+    """Each window's tokens for apportioning: from ingested logs (``usage`` of granularity window), else its latest
+    checkpoint that knew them."""
+    tokens = {r["window_id"]: r["tokens"] for r in records if r.kind == "checkpoint" and r["tokens"] is not None}
+    return {**tokens, **window_tokens(records)}
+
+
+def apply_overlaps(
+    rows: Sequence[WindowRow], alive: Sequence[Record], policy: str, readings_of: ReadingsOf
+) -> tuple[list[WindowRow], dict[str, Any]]:
+    """The rows the statistics use and the ``overlaps`` report. Decided from the windows themselves at every read,
+    so a ledger whose anomaly record is missing (not synced yet, an older version) is still counted right."""
+    closes = {r["window_id"]: r for r in alive if r.kind == "window-close"}  # id order: the latest live close
+    spans = [span_of(close) for close in closes.values()]
+    pairs = overlapping_pairs(spans)
+    found = groups(spans, pairs)
+    report: dict[str, Any] = {"policy": policy, "excluded": [], "apportioned": []}
+    if not found:
+        return list(rows), report
+    if policy == APPORTION:
+        tokens = overlap_tokens(alive)
+        verdicts = [apportion(readings_of(group, closes), tokens) for group in found]
+    else:
+        verdicts = [Verdict(group, reason=f"stats.overlap = {EXCLUDE}") for group in found]
+    of_window = {span.window_id: verdict for verdict in verdicts for span in verdict.windows}
+    kept = []
+    for row in rows:
+        verdict = of_window.get(row.window_id)
+        if verdict is None:
+            kept.append(row)
+        elif verdict.apportioned:
+            # Its other meters' deltas hold the shared consumption too: they do not feed the conversions.
+            share = verdict.shares[row.window_id]
+            kept.append(replace(row, capacity=share, other_deltas=MappingProxyType({})))
+    partners: dict[str, list[str]] = {}
+    for a, b in pairs:
+        partners.setdefault(a.window_id, []).append(b.window_id)
+        partners.setdefault(b.window_id, []).append(a.window_id)
+    for verdict in verdicts:
+        entries = [_overlap_entry(span, verdict, policy, sorted(partners[span.window_id])) for span in verdict.windows]
+        report["apportioned" if verdict.apportioned else "excluded"].extend(entries)
+    return kept, report
+
+
+def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str]) -> dict[str, Any]:
+    entry = {
+        "window_id": span.window_id,
+        "provider": span.provider,
+        "agent_id": span.agent_id,
+        "meter": span.meter,
+        "delta": span.delta,
+        "overlaps_with": partners,
+        "group": [other.window_id for other in verdict.windows],
+    }
+    if not verdict.apportioned:
+        why = f" ({verdict.reason})" if policy == EXCLUDE else f"; not apportioned: {verdict.reason}"
+        return {**entry, "reason": EXCLUDED_REASON + why}
+    return {
+        **entry,
+        "share": verdict.shares[span.window_id],
+        "tokens": verdict.tokens[span.window_id],
+        "group_consumption": verdict.consumption,
+        "group_tokens": sum(verdict.tokens.values()),
+    }
+
+
 def build_preview(
     records: Sequence[Record],
     lines_of: LinesOf,
@@ -339,15 +430,28 @@ def build_preview(
     churn_selection: str | None = None,
     plans: Mapping[str, Plan] | None = None,
     who: Who = ANYONE,
+    overlap: str = EXCLUDE,
+    readings_of: ReadingsOf | None = None,
 ) -> dict[str, Any]:
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
     chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
     alive = live_records(records)
     every_row = window_rows(alive, lines_of)
-    rows = [row for row in every_row if who.wrote(row.machine, row.agent_id)]
-    chosen_windows = {row.window_id for row in rows}
+    # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
+    counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
+    chosen_windows = {row.window_id for row in every_row if who.wrote(row.machine, row.agent_id)}
+    rows = [row for row in counted_rows if row.window_id in chosen_windows]
+    if not who.anyone:
+        overlaps = {
+            **overlaps,
+            "excluded": [entry for entry in overlaps["excluded"] if entry["window_id"] in chosen_windows],
+            "apportioned": [entry for entry in overlaps["apportioned"] if entry["window_id"] in chosen_windows],
+        }
+    counted = {row.window_id for row in rows}
     tokens = window_tokens(alive)
-    closes = [record for record in alive if record.kind == "window-close" and record["window_id"] in chosen_windows]
+    # Windows out of the statistics are out of the token figures too; an apportioned one's delta is not its own.
+    unshared = counted - {entry["window_id"] for entry in overlaps["apportioned"]}
+    closes = [record for record in alive if record.kind == "window-close" and record["window_id"] in unshared]
     priced = plans if plans is not None else default_plans()
     chosen = choose_baseline(baseline, rows)
     arms = {name: provider_arms(name, rows, priced[name]) for name in PROVIDERS}
@@ -376,6 +480,7 @@ def build_preview(
         "providers": providers,
         "comparisons": compared,
         "anomalies": sum(1 for r in alive if r.kind == "anomaly" and _about(r, who, chosen_windows)),
+        "overlaps": overlaps,
         "proxy": None,
         "notes": notes,
         "filters": who.to_dict(),
@@ -480,7 +585,7 @@ def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by
 
     if provider is not None:
         check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(REPORT_KINDS)
+    records, skipped = ctx.repo.read_ledger(_report_kinds(ctx))
     churns = window_churn(ctx, records)
     settings: dict[str, Any] = {
         "baseline": ctx.config.baseline,
@@ -489,6 +594,8 @@ def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by
         "divergence_threshold": ctx.config.divergence_threshold,
         "churn_selection": churns.selection,
         "plans": ctx.config.plans,
+        "overlap": ctx.config.overlap,
+        "readings_of": _ledger_readings(ctx),
     }
     if by is not None:
         result = build_grouped_preview(records, churns.lines, by, who, **settings)
@@ -506,13 +613,30 @@ def run_decision(ctx: Context) -> dict[str, Any]:
     """``git tracker decide``: the gates from the ledger, with this repository's settings (``[plans]`` too)."""
     from gittracker.churn import window_churn
 
-    records = ctx.repo.read_records(REPORT_KINDS)
+    records = ctx.repo.read_records(_report_kinds(ctx))
     churns = window_churn(ctx, records)
     result = build_decision(
-        records, churns.lines, baseline=ctx.config.baseline, mde=ctx.config.mde, plans=ctx.config.plans
+        records,
+        churns.lines,
+        baseline=ctx.config.baseline,
+        mde=ctx.config.mde,
+        plans=ctx.config.plans,
+        overlap=ctx.config.overlap,
+        readings_of=_ledger_readings(ctx),
     )
     churns.save()
     return result
+
+
+def _report_kinds(ctx: Context) -> tuple[str, ...]:
+    """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
+    return REPORT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
+
+
+def _ledger_readings(ctx: Context) -> ReadingsOf:
+    from gittracker.overlapledger import ledger_readings
+
+    return partial(ledger_readings, ctx.repo)
 
 
 # -- decide ------------------------------------------------------------------------------------------------
@@ -525,10 +649,14 @@ def build_decision(
     baseline: str = "",
     mde: float = 0.25,
     plans: Mapping[str, Plan] | None = None,
+    overlap: str = EXCLUDE,
+    readings_of: ReadingsOf | None = None,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
-    g1 = _gate_g1(records, rows, lines_of, baseline, mde, plans)
+    preview_of = partial(build_preview, lines_of=lines_of, baseline=baseline, mde=mde, plans=plans, overlap=overlap)
+    preview_of = partial(preview_of, readings_of=readings_of)
+    g1 = _gate_g1(records, rows, preview_of)
     g2 = {"pass": False, "detail": "no data: no task bank yet; fails closed"}
     g3 = {"pass": False, "detail": "no data: no sub-agent proxy telemetry yet; fails closed"}
     if g1["pass"] and g2["pass"]:
@@ -544,12 +672,7 @@ def build_decision(
 
 
 def _gate_g1(
-    records: Sequence[Record],
-    rows: Sequence[WindowRow],
-    lines_of: LinesOf,
-    baseline: str,
-    mde: float,
-    plans: Mapping[str, Plan] | None,
+    records: Sequence[Record], rows: Sequence[WindowRow], preview_of: Callable[[Sequence[Record]], dict[str, Any]]
 ) -> dict[str, Any]:
     """Expansion readiness: for some provider, the evaluations as of each of its last two closed windows
     both pass n >= 3, ci_width <= 0.30 (of work per subscription dollar, the figure providers are compared
@@ -562,7 +685,7 @@ def _gate_g1(
         checks = []
         for cutoff in closes[-2:]:
             as_of = [r for r in records if r.ts <= cutoff]
-            preview = build_preview(as_of, lines_of, baseline=baseline, mde=mde, plans=plans)
+            preview = preview_of(as_of)
             report = preview["providers"].get(provider)
             base = preview["providers"].get(preview["baseline"] or "", {})
             checks.append(_g1_check(cutoff, report, base.get("quality_mean"), _why_no_power(provider, preview)))

@@ -145,7 +145,14 @@ def format_end(result: dict[str, Any]) -> str:
         else f"{commits} commit(s) in its range {span}"
     )
     restored = f"; restored the missing note of {len(r['stamped'])} commit(s)" if r["stamped"] else ""
-    return f"{r['provider']} window {r['window_id']} closed: delta {delta}{also}, {counted}{extra}{restored}"
+    line = f"{r['provider']} window {r['window_id']} closed: delta {delta}{also}, {counted}{extra}{restored}"
+    overlapped = [f"{other['window_id']} (agent {other['agent_id']})" for other in r.get("overlaps_with", [])]
+    if not overlapped:
+        return line
+    return (
+        f"{line}\noverlaps {r['provider']} window {', '.join(overlapped)}: one meter, so both deltas hold shared "
+        "consumption; recorded as overlapping-windows, preview leaves them out (or apportions: stats.overlap)"
+    )
 
 
 def short_sha(sha: str | None) -> str:
@@ -223,6 +230,9 @@ def format_grouped_preview(data: dict[str, Any]) -> str:
 def format_preview(data: dict[str, Any]) -> str:
     providers = data["providers"]
     chosen = _who_filters(data.get("filters") or {})
+    overlaps = _overlap_lines(data.get("overlaps"))
+    if not providers and overlaps:
+        return "\n".join(["No windows in the statistics: every closed window overlaps another.", *overlaps])
     if not providers:
         if chosen:
             return f"No closed windows matching {' '.join(chosen)}."
@@ -263,6 +273,7 @@ def format_preview(data: dict[str, Any]) -> str:
                 f"p_holm={_num(result.get('p_holm'), 2)}"
             )
     lines += _divergent_lines(providers)
+    lines += overlaps
     if data["notes"]:
         lines += ["", "Notes:"] + [_wrapped(note, "  - ", "    ") for note in data["notes"]]
     if data["anomalies"]:
@@ -373,6 +384,40 @@ def _divergent_lines(providers: dict[str, Any]) -> list[str]:
             f"({item['deviation']:+.0%})"
         )
     return lines
+
+
+def _overlap_lines(overlaps: dict[str, Any] | None) -> list[str]:
+    """The windows that overlapped another of their provider: each left out with the reason, or its apportioned
+    share of the group's one consumption, and the policy that decided (``stats.overlap``)."""
+    if not overlaps or not (overlaps["excluded"] or overlaps["apportioned"]):
+        return []
+    lines = ["", f"Overlapping windows (one meter shared; stats.overlap = {overlaps['policy']}):"]
+    for item in overlaps["apportioned"]:
+        unit = meter_unit_of(item["meter"])
+        share, whole = amount_text(unit, round(item["share"], 2)), amount_text(unit, item["group_consumption"])
+        text = (
+            f"{item['provider']} {item['window_id'][:12]} (agent {item['agent_id']}): delta apportioned, "
+            f"{share} of the group's {whole} "
+            f"on {meter_label(item['meter'])} ({_count(item['tokens'])} of {_count(item['group_tokens'])} tokens; "
+            f"its own delta {_own_delta(item)})"
+        )
+        lines.append(_wrapped(text, "  ", "    "))
+    for item in overlaps["excluded"]:
+        others = ", ".join(other[:12] for other in item["overlaps_with"])
+        who = f"{item['provider']} {item['window_id'][:12]} (agent {item['agent_id']})"
+        text = f"{who} overlaps {others}: {item['reason']}"
+        lines.append(_wrapped(text, "  ", "    "))
+    return lines
+
+
+def meter_unit_of(meter: str) -> str:
+    from gittracker.capacity import meter_unit
+
+    return meter_unit(meter)
+
+
+def _own_delta(item: dict[str, Any]) -> str:
+    return "unknown" if item["delta"] is None else amount_text(meter_unit_of(item["meter"]), item["delta"])
 
 
 def _count(value: float | None) -> str:

@@ -95,6 +95,12 @@ class SyncReport:
     ledger: RefMerge | None = None
     notes: RefMerge | None = None
     pushed: bool = False
+    overlaps_recorded: int = 0  # overlapping-windows anomalies recorded here after the merge
+
+    @property
+    def brought_windows(self) -> bool:
+        """Whether this clone gained closed (or voided) windows, which may overlap windows it has."""
+        return self.ledger is not None and any(self.ledger.fetched[kind] for kind in ("window-close", "void"))
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -118,6 +124,7 @@ class SyncReport:
             "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
             "conflicts": [conflict.to_dict() for merge in (ledger, notes) if merge for conflict in merge.conflicts],
             "same_record": sum(merge.same_record for merge in (ledger, notes) if merge),
+            "overlaps_recorded": self.overlaps_recorded,
         }
 
 
@@ -127,8 +134,20 @@ class SyncReport:
 def sync_here(start: Path | str = ".", remote: str | None = None) -> SyncReport:
     """Sync the repository at ``start`` with ``remote`` (default: ``sync.remote`` in .git-tracker.toml, else
     origin). Works before ``init`` too (a fresh clone): it moves only the tracker's refs."""
-    repo, configured = _open(start)
-    return sync(repo, remote or configured)
+    repo, configured, set_up = _open(start)
+    report = sync(repo, remote or configured)
+    if set_up and report.brought_windows:
+        report.overlaps_recorded = _record_overlaps(repo)
+    return report
+
+
+def _record_overlaps(repo: Repo) -> int:
+    """Windows from another clone may overlap this clone's: record the pairs' anomalies (the same record in every
+    clone, so they merge as one). They go out with the next sync; ``preview`` does not wait for them."""
+    from gittracker.machine import ensure_machine
+    from gittracker.overlapledger import record_all
+
+    return record_all(repo, ensure_machine(repo))
 
 
 def sync_quietly(start: Path | str = ".", remote: str | None = None, *, within: float = QUIET_BOUND_SECONDS) -> str:
@@ -139,14 +158,15 @@ def sync_quietly(start: Path | str = ".", remote: str | None = None, *, within: 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # skipped files, settings notices: the next sync by hand shows them
-            repo, configured = _open(start)
+            repo, configured, _ = _open(start)  # a hook: overlaps are recorded by the next sync by hand
             report = sync(repo, remote or configured, deadline=deadline)
     except (TrackerError, OSError) as error:
         return f"sync not done: {error}"
     return describe(report.to_dict()).splitlines()[0]
 
 
-def _open(start: Path | str) -> tuple[Repo, str]:
+def _open(start: Path | str) -> tuple[Repo, str, bool]:
+    """The repository, the remote its settings name, and whether git-tracker is set up in it."""
     from gittracker.config import load
     from gittracker.context import open_context
 
@@ -154,8 +174,8 @@ def _open(start: Path | str) -> tuple[Repo, str]:
         ctx = open_context(start)  # replays journals that killed commands left: those records go out too
     except NotInitialised:
         repo = Repo.discover(start)
-        return repo, load(repo.toplevel).remote
-    return ctx.repo, ctx.config.remote
+        return repo, load(repo.toplevel).remote, False
+    return ctx.repo, ctx.config.remote, True
 
 
 def sync(repo: Repo, remote: str, *, deadline: float | None = None) -> SyncReport:
@@ -541,6 +561,12 @@ def describe(data: Mapping[str, Any]) -> str:
         "history (docs/sync.md)"
         for item in data["conflicts"]
     ]
+    recorded = data.get("overlaps_recorded", 0)
+    if recorded:
+        lines.append(
+            f"  recorded {recorded} overlapping-windows anomal{'ies' if recorded != 1 else 'y'}: windows of one "
+            "provider open at once (docs/agents.md)"
+        )
     return "\n".join(lines)
 
 

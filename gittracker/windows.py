@@ -29,6 +29,7 @@ from gittracker.capacity import (
 from gittracker.context import Context, commit, copy_state, index_of, new_record, recover, resolve_window
 from gittracker.errors import BadInput, Refused, TrackerError
 from gittracker.index import report_known_skipped
+from gittracker.overlaps import Span
 from gittracker.records import OUTCOMES, Record, live_records, note_line, typed_text
 from gittracker.state import AgentState
 from gittracker.worktrees import Head, head_of, here
@@ -258,6 +259,8 @@ def end(
         snapshot, closed, anomalies = _closing_records(
             ctx, provider, window, before, reading, measured, moment, note, head
         )
+        overlapping = _overlap_marks(ctx, closed)
+        anomalies += [mark for _, mark in overlapping]
         after = copy_state(state)
         del after.open[provider]
         after.last_closed[provider] = _closed_entry(window, closed, snapshot, [anomaly.id for anomaly in anomalies])
@@ -279,6 +282,7 @@ def end(
         "commit_start": window["commit_start"],
         "commit_end": closed["commit_end"],
         "anomalies": [a["code"] for a in anomalies],
+        "overlaps_with": [{"window_id": other.window_id, "agent_id": other.agent_id} for other, _ in overlapping],
         "commits": commits,
         "selection": selection,
         "stamped": sorted(stamped),
@@ -432,6 +436,18 @@ def _closing_records(
         if code in ("negative-delta", "reset-inside-window", "late-after")
     ]
     return snapshot, closed, anomalies
+
+
+def _overlap_marks(ctx: Context, closed: Record) -> list[tuple[Span, Record]]:
+    """An ``overlapping-windows`` anomaly for each closed window of the provider this one overlapped (recorded with
+    the close, so ``undo --after`` voids them with it). Reading the ledger cannot undo the close: on failure there
+    are none, and ``preview`` still leaves the windows out (it decides from the windows themselves)."""
+    from gittracker.overlapledger import marks_for
+
+    try:
+        return marks_for(ctx.repo, closed, ctx.machine)
+    except (TrackerError, OSError):
+        return []
 
 
 def _delta(before: Reading, after: Reading, meter: str, errors: list[str]) -> float | None:

@@ -407,6 +407,27 @@ def drive_sync(out: Outputs, box: Sandbox, tmp_path: Path) -> None:
     assert synced["skipped"] and synced["conflicts"]
 
 
+def drive_overlaps(out: Outputs, tmp_path: Path) -> None:
+    """Two agents' claude windows open at once: end names the other, preview leaves them out, then apportions."""
+    box = Sandbox(tmp_path)
+    box.path.mkdir(parents=True)
+    box.git("init", "-q")
+    box.commit("README.md")
+    box.ok("init")
+    box.ok("start", "claude", "--used", "10", env={**at(0), "AGENT_ID": "a"})
+    box.ok("start", "claude", "--used", "12", env={**at(10), "AGENT_ID": "b"})
+    box.ok("end", "claude", "--used", "20", env={**at(30), "AGENT_ID": "a"})
+    assert out.take(box, "end", "claude", "--used", "25", env={**at(40), "AGENT_ID": "b"})["overlaps_with"]
+    assert out.take(box, "preview", env=at(50))["overlaps"]["excluded"]
+    settings = box.path / ".git-tracker.toml"
+    settings.write_text(settings.read_text().replace('overlap = "exclude"', 'overlap = "apportion"'))
+    logs = tmp_path.parent / "overlap-logs"
+    (logs / "projects" / "-w-p").mkdir(parents=True)
+    (logs / "projects" / "-w-p" / "s1.jsonl").write_text(transcript_line(5, 1, 100) + transcript_line(35, 2, 300))
+    box.ok("ingest", "claude-logs", "--dir", str(logs), env=at(60))
+    assert out.take(box, "preview", env=at(61))["overlaps"]["apportioned"]
+
+
 def undocumented(out: Outputs) -> list[str]:
     """Every key printed that its command's docs do not describe, as ``command: path``."""
     in_json_md = json_md_sections()
@@ -436,6 +457,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_a_demo(out, tmp_path / "demo-holder")
     drive_windows(out, tracked, tmp_path)
     drive_sync(out, tracked, tmp_path / "sync")
+    drive_overlaps(out, tmp_path / "overlaps" / "repo")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)

@@ -3,8 +3,10 @@ with real fetches and pushes (issue 12)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -660,13 +662,19 @@ def test_three_clones_with_two_agents_each_syncing_in_loops_end_with_exactly_the
         assert all(e.startswith("git-tracker: could not sync with origin: other clones kept pushing") for e in errors)
     expected = {agent: data["records"] for agent, data in did.items()}
     assert all(count >= 150 for count in expected.values()), expected
+    # The agents' codex windows were open at the same time: end and sync recorded one overlapping-windows anomaly
+    # per pair, the same record wherever it was found (every pair, counted here from the windows themselves).
+    overlaps = overlap_anomalies(clones[0])
+    assert sorted(overlaps) == overlapping_pairs_of(clones[0].records("window-close"))
     union = sorted(ledger_ids(remote))
-    assert len(union) == len(set(union)) == sum(expected.values())
+    assert len(union) == len(set(union)) == sum(expected.values()) + len(overlaps)
     for n, box in enumerate(clones):
         assert sorted(ledger_ids(box.path)) == union
+        assert overlap_anomalies(box) == overlaps
         counted: dict[str, int] = {}
         for record in box.records():
-            counted[record["agent_id"]] = counted.get(record["agent_id"], 0) + 1
+            if record["id"] not in overlaps.values():
+                counted[record["agent_id"]] = counted.get(record["agent_id"], 0) + 1
         assert counted == expected
         mine = did[f"c{n}-a0"]["commits"] + did[f"c{n}-a1"]["commits"]
         assert sorted(box.git("rev-list", f"{seed}..main").split()) == sorted(mine)  # user branch: only its own
@@ -679,6 +687,26 @@ def test_three_clones_with_two_agents_each_syncing_in_loops_end_with_exactly_the
     assert tip(remote, "refs/heads/main") == seed
     assert git_at(remote, "for-each-ref", "--format=%(refname)").split() == ["refs/heads/main", LEDGER, NOTES]
     fsck_clean(remote)
+
+
+def overlap_anomalies(box: Sandbox) -> dict[tuple[str, str], str]:
+    """The overlapping-windows anomalies of a clone: (window id, window id) named in the detail -> record id."""
+    found: dict[tuple[str, str], str] = {}
+    for record in box.records("anomaly"):
+        if record["code"] == "overlapping-windows":
+            first, second = re.findall(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", record["detail"])
+            assert (first, second) not in found, "one record per pair"
+            found[(first, second)] = record["id"]
+    return found
+
+
+def overlapping_pairs_of(closes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Every pair of one provider's windows each opened before the other closed (brute force)."""
+    return sorted(
+        (min(a["window_id"], b["window_id"]), max(a["window_id"], b["window_id"]))
+        for a, b in itertools.combinations(closes, 2)
+        if a["provider"] == b["provider"] and a["opened_ts"] < b["ts"] and b["opened_ts"] < a["ts"]
+    )
 
 
 def lock_files(*places: Path) -> list[Path]:
