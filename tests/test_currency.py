@@ -301,16 +301,19 @@ def test_schema_1_windows_are_on_the_5_hour_meter_or_prompts(tracked: Sandbox) -
     from tests.test_foreign_records import at_its_path, stamp
 
     files = []
-    for provider, delta, unit in (("codex", 12.0, "percent"), ("glm", 60.0, "prompts"), ("glm", 40.0, "prompts")):
+    windows = (("codex", 12.0, "percent"), ("glm", 60.0, "prompts"), ("glm", 40.0, "prompts"))
+    for day, (provider, delta, unit) in enumerate(windows, 1):
+        # One window a day: two glm windows open at once would share one meter, and be left out as overlapping.
         close_record = stamp(
             "window-close",
+            ts=f"2026-06-0{day}T11:00:00.000Z",
             schema_version=1,
             window_id=clock_id(),
             provider=provider,
             commit_start=None,
             commit_end=None,
             snapshot_id=clock_id(),
-            opened_ts="2026-06-01T10:00:00.000Z",
+            opened_ts=f"2026-06-0{day}T10:00:00.000Z",
             delta=delta,
             unit=unit,
             errors=[],

@@ -33,7 +33,8 @@ from tests.conftest import Sandbox
 
 
 def stamp(kind: str, **body: Any) -> dict[str, Any]:
-    return {
+    """A stored record as another clone (or version) wrote it: schema 3 and later name their machine."""
+    record = {
         "id": clock.new_id(),
         "kind": kind,
         "ts": clock.format_ts(clock.now()),
@@ -44,6 +45,9 @@ def stamp(kind: str, **body: Any) -> dict[str, Any]:
         "machine": "otherclone23",
         **body,
     }
+    if record["schema_version"] < 3:
+        del record["machine"]
+    return record
 
 
 def at_its_path(record: dict[str, Any]) -> tuple[str, bytes]:

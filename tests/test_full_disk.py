@@ -27,7 +27,8 @@ READS = [["log"], ["log", "--json"], ["status"], ["preview"], ["decide"], ["expo
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+    # Unbuffered: a buffered file that filled the disk raises again when it is closed, for the bytes it still holds.
+    with open(filler, "wb", buffering=0) as handle, contextlib.suppress(OSError):
         while True:
             handle.write(b"\0" * 65536)
     with contextlib.suppress(OSError):  # the last few blocks a small write may still find
