@@ -608,8 +608,30 @@ class Repo:
         With ``kinds``, only those kinds are read, plus whatever is no record of a known kind (another
         version's kinds, stray files), so that every read reports those.
         """
-        records, skipped = self._read_tree(self._ledger_tree(), set(kinds) if kinds is not None else None)
+        records, skipped = self._read_ledger_at_tip(set(kinds) if kinds is not None else None)
         report_skipped(skipped)
+        return records, skipped
+
+    def _read_ledger_at_tip(self, wanted: set[str] | None) -> tuple[list[Record], list[Skipped]]:
+        """The read of the ledger's current tip, kept for the next read of that same tip (``readcache``).
+
+        The tip is read once and the tree read is that commit's, so what is kept under a tip is that tip's.
+        """
+        from gittracker import readcache
+
+        known, tip = branch_tip(str(self.common_dir), LEDGER_REF.removeprefix("refs/heads/"))
+        if not known:
+            tip = self.ledger_tip()
+        if tip is None:
+            return [], []
+        path = readcache.cache_path(self.cache_dir, wanted) if self.cache_dir is not None else None
+        if path is not None:
+            kept = readcache.load(path, tip, wanted)
+            if kept is not None:
+                return kept
+        records, skipped = self._read_tree(self.pygit[tip].peel(_pygit2().Tree), wanted)
+        if path is not None:
+            readcache.save(path, tip, wanted, records, skipped)
         return records, skipped
 
     def _read_tree(self, tree: Any, wanted: set[str] | None) -> tuple[list[Record], list[Skipped]]:

@@ -33,6 +33,7 @@ STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", 
 STAMP_ADDED_IN = {"machine": 3}
 # The stamp every record has, whatever its schema: what a ledger file must hold to be read as a record at all.
 BASE_STAMP = tuple(name for name in STAMP_FIELDS if name not in STAMP_ADDED_IN)
+_ROW_FIELDS = (*STAMP_FIELDS, "body")  # Record.cache_row
 _MACHINE = re.compile(r"^[a-z2-7]{12}$")  # machine.py's ids (kept here so records stay free of imports)
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -367,6 +368,22 @@ class Record:
             object.__setattr__(record, name, data.get(name))
         body = {key: value for key, value in data.items() if key not in STAMP_FIELDS}
         object.__setattr__(record, "body", MappingProxyType(body))
+        return record
+
+    def cache_row(self) -> tuple[Any, ...]:
+        """The record as a plain tuple (its stamp, then its body as a dict), for ``restored``."""
+        return (*(getattr(self, name) for name in STAMP_FIELDS), dict(self.body))
+
+    @classmethod
+    def restored(cls, row: tuple[Any, ...]) -> Record:
+        """A record from ``cache_row``, kept by this very version (``readcache``): validated when first read.
+
+        Fills the instance's fields in one step: a report over a large ledger restores tens of thousands.
+        """
+        fields = dict(zip(_ROW_FIELDS, row, strict=True))
+        fields["body"] = MappingProxyType(fields["body"])
+        record = object.__new__(cls)
+        object.__setattr__(record, "__dict__", fields)
         return record
 
     def __getitem__(self, name: str) -> Any:
