@@ -57,13 +57,27 @@ def save(path: Path, tip: str, kinds: Iterable[str] | None, records: list[Record
 
     if not path.parent.parent.is_dir():
         return
-    rows = [record.cache_row() for record in records]
+    rows = _shared_strings([record.cache_row() for record in records])
     items = [(item.path, item.reason, item.detail, _plain(item.stored)) for item in skipped]
     try:
         data = marshal.dumps((STAMP, tip, _kinds_key(kinds), rows, items))
     except ValueError:  # a value marshal cannot write: not worth keeping
         return
     write_cache(path, data)
+
+
+def _shared_strings(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows with each repeated string (field names, kinds, agents, machines, providers) one object: ``marshal``
+    writes an object it has seen as a reference, so the file is smaller and loading it makes fewer strings."""
+    seen: dict[str, str] = {}
+    one = seen.setdefault
+
+    def shared(value: Any) -> Any:
+        return one(value, value) if type(value) is str else value
+
+    return [
+        (*map(shared, row[:-1]), {one(name, name): shared(value) for name, value in row[-1].items()}) for row in rows
+    ]
 
 
 def _kinds_key(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
