@@ -198,6 +198,9 @@ def delivered_work(outcome: str, quality: float, weights: Mapping[str, float] = 
 
 def efficiency(work: float, capacity: float | None) -> float | None:
     """``e_i = O_i / C_i``; None when the capacity is unknown or not positive (no ratio is meaningful)."""
+    if type(work) is float and type(capacity) is float and 0 <= work < math.inf and 0 < capacity < math.inf:
+        ratio = work / capacity  # the common case, checked without a call per value
+        return ratio if math.isfinite(ratio) else None
     amount = _nonnegative(work, "work")
     if capacity is None:
         return None

@@ -420,7 +420,11 @@ def window_tokens(records: Iterable[Record]) -> dict[str, int]:
     plain ones are left out, so one place is never counted twice.
     """
     found = [r.body for r in current(records) if r.body["granularity"] == "window" and r.body["window_id"]]
-    legacy = [legacy_scope(body["scope"]) for body in found]
+    legacy_of: dict[Any, bool] = {}  # a ledger holds few scopes, each on many records
+    legacy = [
+        legacy_of[scope] if scope in legacy_of else legacy_of.setdefault(scope, legacy_scope(scope))
+        for scope in (body["scope"] for body in found)
+    ]
     digested = {(body["window_id"], body["origin"]) for body, old in zip(found, legacy, strict=True) if not old}
     tokens: dict[str, int] = {}
     for body, old in zip(found, legacy, strict=True):
@@ -484,14 +488,14 @@ def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: fl
     for (provider, _), rows in sorted(by_meter.items()):
         if len(rows) < MIN_DIVERGENCE_WINDOWS:
             continue
-        middle = statistics.median(ratio for _, ratio in rows)
+        middle = statistics.median([ratio for _, ratio in rows])
         if middle <= 0:
             continue
         for close, ratio in rows:
             if abs(ratio / middle - 1) > threshold:
-                found.append(
-                    Divergence(close["window_id"], provider, tokens[close["window_id"]], close["delta"], ratio, middle)
-                )
+                body = close.body
+                window_id = body["window_id"]
+                found.append(Divergence(window_id, provider, tokens[window_id], body["delta"], ratio, middle))
     return found
 
 
