@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
-from gittracker.gitfiles import branch_tip, is_object_id
+from gittracker.gitfiles import branch_tip, is_object_id, ref_tip
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -788,6 +788,9 @@ class Repo:
         return commit if self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip() == commit else None
 
     def notes_tip(self) -> str | None:
+        known, tip = ref_tip(str(self.common_dir), NOTES_REF)
+        if known:  # from git's files: a report whose caches are up to date need not load pygit2 for this
+            return tip
         ref = self.pygit.references.get(NOTES_REF)
         return str(ref.target) if ref is not None else None
 

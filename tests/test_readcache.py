@@ -83,3 +83,18 @@ def test_a_kept_read_is_used_only_for_its_own_tip_version_and_kinds(tracked: San
     assert read(tracked) == whole
     path.write_bytes(marshal.dumps((stamp, tip, kinds, [("short",)], skipped)))
     assert read(tracked) == whole
+
+
+def test_the_notes_tip_read_from_gits_files_is_what_git_says_loose_packed_or_missing(tracked: Sandbox) -> None:
+    """``preview`` reads the notes tip from git's files (no pygit2 on a warm run): it must agree with git."""
+    tracked.git("update-ref", "-d", "refs/notes/tracker")  # init made one: gone, there is no tip
+    assert Repo.discover(tracked.path).notes_tip() is None
+    tracked.ok("start", "codex", "--used", "10")
+    tracked.commit("noted.txt")
+    tracked.ok("end", "codex", "--used", "20")
+    tracked.wait_for_flush()
+    loose = tracked.git("rev-parse", "refs/notes/tracker").strip()
+    assert Repo.discover(tracked.path).notes_tip() == loose
+    tracked.git("pack-refs", "--all")
+    assert not (tracked.path / ".git" / "refs" / "notes" / "tracker").exists()
+    assert Repo.discover(tracked.path).notes_tip() == loose
