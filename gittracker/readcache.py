@@ -23,7 +23,7 @@ from typing import Any
 from gittracker import __version__
 from gittracker.records import SCHEMA_VERSION, Record, Skipped
 
-FORMAT = 1
+FORMAT = 2  # 2: records as dicts of their fields
 # A Python's marshal format and git-tracker's validation both vary by version: a file written by another is
 # never read.
 STAMP = ("git-tracker ledger read", FORMAT, __version__, SCHEMA_VERSION, sys.implementation.cache_tag)
@@ -46,7 +46,7 @@ def load(path: Path, tip: str, kinds: Iterable[str] | None) -> Read | None:
         stamp, kept_tip, kept_kinds, rows, skipped = marshal.loads(path.read_bytes())
         if stamp != STAMP or kept_tip != tip or kept_kinds != _kinds_key(kinds):
             return None
-        return [Record.restored(row) for row in rows], [Skipped(*item) for item in skipped]
+        return Record.restored_all(rows), [Skipped(*item) for item in skipped]
     except (OSError, ValueError, TypeError, EOFError, IndexError, KeyError):
         return None
 
@@ -66,7 +66,7 @@ def save(path: Path, tip: str, kinds: Iterable[str] | None, records: list[Record
     write_cache(path, data)
 
 
-def _shared_strings(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _shared_strings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with each repeated string (field names, kinds, agents, machines, providers) one object: ``marshal``
     writes an object it has seen as a reference, so the file is smaller and loading it makes fewer strings."""
     seen: dict[str, str] = {}
@@ -76,7 +76,11 @@ def _shared_strings(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return one(value, value) if type(value) is str else value
 
     return [
-        (*map(shared, row[:-1]), {one(name, name): shared(value) for name, value in row[-1].items()}) for row in rows
+        {
+            **{one(name, name): shared(value) for name, value in row.items() if name != "body"},
+            "body": {one(name, name): shared(value) for name, value in row["body"].items()},
+        }
+        for row in rows
     ]
 
 

@@ -33,7 +33,7 @@ STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", 
 STAMP_ADDED_IN = {"machine": 3}
 # The stamp every record has, whatever its schema: what a ledger file must hold to be read as a record at all.
 BASE_STAMP = tuple(name for name in STAMP_FIELDS if name not in STAMP_ADDED_IN)
-_ROW_FIELDS = (*STAMP_FIELDS, "body")  # Record.cache_row
+_ROW_FIELDS = {*STAMP_FIELDS, "body"}  # Record.cache_row
 _MACHINE = re.compile(r"^[a-z2-7]{12}$")  # machine.py's ids (kept here so records stay free of imports)
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -370,21 +370,27 @@ class Record:
         object.__setattr__(record, "body", MappingProxyType(body))
         return record
 
-    def cache_row(self) -> tuple[Any, ...]:
-        """The record as a plain tuple (its stamp, then its body as a dict), for ``restored``."""
-        return (*(getattr(self, name) for name in STAMP_FIELDS), dict(self.body))
+    def cache_row(self) -> dict[str, Any]:
+        """The record's fields as a plain dict (its body a dict too), for ``restored_all``."""
+        return {**{name: getattr(self, name) for name in STAMP_FIELDS}, "body": dict(self.body)}
 
     @classmethod
-    def restored(cls, row: tuple[Any, ...]) -> Record:
-        """A record from ``cache_row``, kept by this very version (``readcache``): validated when first read.
+    def restored_all(cls, rows: list[dict[str, Any]]) -> list[Record]:
+        """Records from ``cache_row``, kept by this very version (``readcache``): validated when first read.
 
-        Fills the instance's fields in one step: a report over a large ledger restores tens of thousands.
+        Each row becomes the instance's fields as it is: a report over a large ledger restores tens of thousands.
+        Raises ``ValueError`` when a row is not one ``cache_row`` made.
         """
-        fields = dict(zip(_ROW_FIELDS, row, strict=True))
-        fields["body"] = MappingProxyType(fields["body"])
-        record = object.__new__(cls)
-        object.__setattr__(record, "__dict__", fields)
-        return record
+        records = []
+        new, assign, proxy, keys = object.__new__, object.__setattr__, MappingProxyType, _ROW_FIELDS
+        for fields in rows:
+            if type(fields) is not dict or fields.keys() != keys or type(fields["body"]) is not dict:
+                raise ValueError("not a cached record")
+            fields["body"] = proxy(fields["body"])
+            record = new(cls)
+            assign(record, "__dict__", fields)
+            records.append(record)
+        return records
 
     def __getitem__(self, name: str) -> Any:
         return self.body[name]
