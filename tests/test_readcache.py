@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import marshal
 from pathlib import Path
+from typing import Any
 
 from gittracker import readcache
 from gittracker.git import Repo
@@ -71,7 +72,7 @@ def test_a_kept_read_is_used_only_for_its_own_tip_version_and_kinds(tracked: San
     stamp, tip, kinds, rows, skipped = marshal.loads(path.read_bytes())
     assert tip == Repo.discover(tracked.path).ledger_tip() and len(rows) == len(whole)
 
-    def keep(*, stamp: object = stamp, tip: object = tip, kinds: object = kinds) -> None:
+    def keep(*, stamp: Any = stamp, tip: Any = tip, kinds: Any = kinds) -> None:
         path.write_bytes(marshal.dumps((stamp, tip, kinds, rows[:-1], skipped)))  # one record short
 
     keep()  # this very tip, version and kinds: taken back as kept (and this is how a read knows it is in play)
