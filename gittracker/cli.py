@@ -7,6 +7,7 @@ hint, or in full with ``--debug``.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -18,6 +19,8 @@ from gittracker import __version__, colour, completion
 from gittracker.commands import capture, guide, maintenance, reports, setup, shell, sync, windows
 from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, Notice, TrackerError, storage_failed
 from gittracker.records import SkippedWarning, describe_skipped
+
+GC_YOUNG_THRESHOLD = 50_000  # allocations between collections of the youngest generation (Python's default: 700)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -42,6 +45,9 @@ for _group in (setup, windows, reports, capture, maintenance, shell, sync, guide
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # A command is one short process that builds many objects and few cycles: with the young generation collected
+    # every 700 allocations, a report over a large ledger spent about a tenth of its time in collections.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     if completion.requested():  # the shell asks for a script or for candidates (gittracker.completion)
         return completion.complete(cli)
     with warnings.catch_warnings(record=True) as caught:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
-from gittracker.gitfiles import branch_tip, is_object_id
+from gittracker.gitfiles import branch_tip, is_object_id, ref_tip
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -642,8 +642,31 @@ class Repo:
         With ``kinds``, only those kinds are read, plus whatever is no record of a known kind (another
         version's kinds, stray files), so that every read reports those.
         """
-        records, skipped = self._read_tree(self._ledger_tree(), set(kinds) if kinds is not None else None)
+        with _records_kept_from_cyclic_gc():
+            records, skipped = self._read_ledger_at_tip(set(kinds) if kinds is not None else None)
         report_skipped(skipped)
+        return records, skipped
+
+    def _read_ledger_at_tip(self, wanted: set[str] | None) -> tuple[list[Record], list[Skipped]]:
+        """The read of the ledger's current tip, kept for the next read of that same tip (``readcache``).
+
+        The tip is read once and the tree read is that commit's, so what is kept under a tip is that tip's.
+        """
+        from gittracker import readcache
+
+        known, tip = branch_tip(str(self.common_dir), LEDGER_REF.removeprefix("refs/heads/"))
+        if not known:
+            tip = self.ledger_tip()
+        if tip is None:
+            return [], []
+        path = readcache.cache_path(self.cache_dir, wanted) if self.cache_dir is not None else None
+        if path is not None:
+            kept = readcache.load(path, tip, wanted)
+            if kept is not None:
+                return kept
+        records, skipped = self._read_tree(self.pygit[tip].peel(_pygit2().Tree), wanted)
+        if path is not None:
+            readcache.save(path, tip, wanted, records, skipped)
         return records, skipped
 
     def _read_tree(self, tree: Any, wanted: set[str] | None) -> tuple[list[Record], list[Skipped]]:
@@ -799,6 +822,9 @@ class Repo:
         return commit if self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip() == commit else None
 
     def notes_tip(self) -> str | None:
+        known, tip = ref_tip(str(self.common_dir), NOTES_REF)
+        if known:  # from git's files: a report whose caches are up to date need not load pygit2 for this
+            return tip
         ref = self.pygit.references.get(NOTES_REF)
         return str(ref.target) if ref is not None else None
 
@@ -1118,6 +1144,27 @@ class _RecordCache:
 
 class _Moved(Exception):
     """The ref moved between reading it and locking it."""
+
+
+@contextlib.contextmanager
+def _records_kept_from_cyclic_gc() -> Iterator[None]:
+    """Build a read's records with the cyclic garbage collector paused, then move them out of its way for good.
+
+    A large read makes a few hundred thousand dicts and tuples: each batch of them set off a collection that
+    walked every object made before (about half of a 200,000-record ``preview`` went to that), and every full
+    collection afterwards would walk them again. Records are immutable and hold no cycles, so the collector has
+    nothing to find in them; what they free, reference counting frees.
+    """
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # everything alive now is left out of later collections
+        if paused:
+            gc.enable()
 
 
 def _pygit2() -> Any:

@@ -56,9 +56,13 @@ def tracker_dir(start: str) -> str | None:
 
 def branch_tip(common_dir: str, branch: str) -> tuple[bool, str | None]:
     """(known, commit) of ``refs/heads/<branch>``: known is False when only git can tell."""
+    return ref_tip(common_dir, f"refs/heads/{branch}")
+
+
+def ref_tip(common_dir: str, ref: str) -> tuple[bool, str | None]:
+    """(known, object id) of the full ref name ``ref``, from git's files: known is False when only git can tell."""
     if os.path.exists(os.path.join(common_dir, "reftable")):
         return False, None
-    ref = f"refs/heads/{branch}"
     try:
         return True, _object_id(_read(os.path.join(common_dir, ref)).strip())
     except FileNotFoundError:

@@ -33,6 +33,7 @@ STAMP_FIELDS = ("id", "kind", "ts", "schema_version", "tool_version", "source", 
 STAMP_ADDED_IN = {"machine": 3}
 # The stamp every record has, whatever its schema: what a ledger file must hold to be read as a record at all.
 BASE_STAMP = tuple(name for name in STAMP_FIELDS if name not in STAMP_ADDED_IN)
+_ROW_FIELDS = {*STAMP_FIELDS, "body"}  # Record.cache_row
 _MACHINE = re.compile(r"^[a-z2-7]{12}$")  # machine.py's ids (kept here so records stay free of imports)
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -368,6 +369,28 @@ class Record:
         body = {key: value for key, value in data.items() if key not in STAMP_FIELDS}
         object.__setattr__(record, "body", MappingProxyType(body))
         return record
+
+    def cache_row(self) -> dict[str, Any]:
+        """The record's fields as a plain dict (its body a dict too), for ``restored_all``."""
+        return {**{name: getattr(self, name) for name in STAMP_FIELDS}, "body": dict(self.body)}
+
+    @classmethod
+    def restored_all(cls, rows: list[dict[str, Any]]) -> list[Record]:
+        """Records from ``cache_row``, kept by this very version (``readcache``): validated when first read.
+
+        Each row becomes the instance's fields as it is: a report over a large ledger restores tens of thousands.
+        Raises ``ValueError`` when a row is not one ``cache_row`` made.
+        """
+        records = []
+        new, assign, proxy, keys = object.__new__, object.__setattr__, MappingProxyType, _ROW_FIELDS
+        for fields in rows:
+            if type(fields) is not dict or fields.keys() != keys or type(fields["body"]) is not dict:
+                raise ValueError("not a cached record")
+            fields["body"] = proxy(fields["body"])
+            record = new(cls)
+            assign(record, "__dict__", fields)
+            records.append(record)
+        return records
 
     def __getitem__(self, name: str) -> Any:
         return self.body[name]

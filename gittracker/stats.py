@@ -107,7 +107,25 @@ def _open_unit(value: object, what: str) -> float:
 def _numbers(values: Sequence[float], what: str, check: Callable[[object, str], float]) -> list[float]:
     if isinstance(values, str | bytes) or not isinstance(values, Sequence):
         raise BadInput(f"{what}: expected a list of numbers, got {type(values).__name__}")
+    if check is _nonnegative or check is _number:
+        plain = _plain_numbers(values, nonnegative=check is _nonnegative)
+        if plain is not None:
+            return plain
     return [check(value, f"{what}[{index}]") for index, value in enumerate(values)]
+
+
+def _plain_numbers(values: Sequence[object], *, nonnegative: bool) -> list[float] | None:
+    """``values`` as floats when all are plain finite ints and floats (and >= 0 if asked), checked in bulk; None
+    when any is not, and each is then checked on its own for the message. Preview checks a few hundred thousand."""
+    if not set(map(type, values)) <= {float, int}:
+        return None
+    try:
+        floats = list(map(float, values))  # type: ignore[arg-type]  # ints and floats only, checked above
+    except OverflowError:  # an int too large for a float: the check one by one says so
+        return None
+    if not math.isfinite(sum(floats)) or (nonnegative and floats and min(floats) < 0):
+        return None  # a NaN or an infinity makes the sum one too (as may a sum that overflows: checked one by one)
+    return floats
 
 
 def _same_length(first: Sequence[object], second: Sequence[object], what: str) -> None:
@@ -165,6 +183,10 @@ class WindowQuantities:
 
 def delivered_work(outcome: str, quality: float, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> float:
     """``O_i = outcome weight x quality score``; the weights are configurable, the default is STATS.md's."""
+    if weights is DEFAULT_WEIGHTS and (type(quality) is float or type(quality) is int) and 0 <= quality <= 1:
+        weight = DEFAULT_WEIGHTS.get(outcome)  # the common case, without a message built per window
+        if weight is not None:
+            return weight * float(quality)
     if outcome not in weights:
         raise BadInput(f"outcome: expected one of {', '.join(weights)}, got {outcome!r}")
     weight = _nonnegative(weights[outcome], f"weight of {outcome}")
@@ -176,6 +198,9 @@ def delivered_work(outcome: str, quality: float, weights: Mapping[str, float] = 
 
 def efficiency(work: float, capacity: float | None) -> float | None:
     """``e_i = O_i / C_i``; None when the capacity is unknown or not positive (no ratio is meaningful)."""
+    if type(work) is float and type(capacity) is float and 0 <= work < math.inf and 0 < capacity < math.inf:
+        ratio = work / capacity  # the common case, checked without a call per value
+        return ratio if math.isfinite(ratio) else None
     amount = _nonnegative(work, "work")
     if capacity is None:
         return None

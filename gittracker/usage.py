@@ -395,7 +395,7 @@ def usage_records(
 
 
 def series_key(record: Record) -> tuple[Any, ...]:
-    return tuple(record.get(name) for name in SERIES_FIELDS)
+    return tuple(map(record.body.get, SERIES_FIELDS))
 
 
 def current(records: Iterable[Record]) -> list[Record]:
@@ -404,9 +404,10 @@ def current(records: Iterable[Record]) -> list[Record]:
     for record in records:
         if record.kind != "usage":
             continue
-        key = series_key(record)
+        body = record.body
+        key = tuple(map(body.get, SERIES_FIELDS))  # series_key, inlined: a team's ledger holds many thousands
         known = best.get(key)
-        if known is None or (record["total_tokens"], record.id) > (known["total_tokens"], known.id):
+        if known is None or (body["total_tokens"], record.id) > (known.body["total_tokens"], known.id):
             best[key] = record
     return sorted(best.values(), key=lambda record: record.id)
 
@@ -418,13 +419,19 @@ def window_tokens(records: Iterable[Record]) -> dict[str, int]:
     totals under both names: where a window has totals under digested scopes, those of the same origin under
     plain ones are left out, so one place is never counted twice.
     """
-    found = [r for r in current(records) if r["granularity"] == "window" and r["window_id"]]
-    digested = {(r["window_id"], r["origin"]) for r in found if not legacy_scope(r["scope"])}
+    found = [r.body for r in current(records) if r.body["granularity"] == "window" and r.body["window_id"]]
+    legacy_of: dict[Any, bool] = {}  # a ledger holds few scopes, each on many records
+    legacy = [
+        legacy_of[scope] if scope in legacy_of else legacy_of.setdefault(scope, legacy_scope(scope))
+        for scope in (body["scope"] for body in found)
+    ]
+    digested = {(body["window_id"], body["origin"]) for body, old in zip(found, legacy, strict=True) if not old}
     tokens: dict[str, int] = {}
-    for record in found:
-        if legacy_scope(record["scope"]) and (record["window_id"], record["origin"]) in digested:
+    for body, old in zip(found, legacy, strict=True):
+        window_id = body["window_id"]
+        if old and (window_id, body["origin"]) in digested:
             continue
-        tokens[record["window_id"]] = tokens.get(record["window_id"], 0) + record["total_tokens"]
+        tokens[window_id] = tokens.get(window_id, 0) + body["total_tokens"]
     return tokens
 
 
@@ -459,11 +466,14 @@ def unit_ratios(closes: Iterable[Record], tokens: Mapping[str, int]) -> dict[str
     """Per provider, each closed window with tokens and a positive delta, and its tokens per capacity unit."""
     ratios: dict[str, list[tuple[Record, float]]] = {}
     for close in closes:
-        delta = close.get("delta")
-        used = tokens.get(close["window_id"])
-        if used is None or delta is None or delta <= 0:
+        body = close.body
+        used = tokens.get(body["window_id"])
+        if used is None:
             continue
-        ratios.setdefault(close["provider"], []).append((close, used / delta))
+        delta = body.get("delta")
+        if delta is None or delta <= 0:
+            continue
+        ratios.setdefault(body["provider"], []).append((close, used / delta))
     return ratios
 
 
@@ -478,14 +488,14 @@ def divergent(closes: Iterable[Record], tokens: Mapping[str, int], threshold: fl
     for (provider, _), rows in sorted(by_meter.items()):
         if len(rows) < MIN_DIVERGENCE_WINDOWS:
             continue
-        middle = statistics.median(ratio for _, ratio in rows)
+        middle = statistics.median([ratio for _, ratio in rows])
         if middle <= 0:
             continue
         for close, ratio in rows:
             if abs(ratio / middle - 1) > threshold:
-                found.append(
-                    Divergence(close["window_id"], provider, tokens[close["window_id"]], close["delta"], ratio, middle)
-                )
+                body = close.body
+                window_id = body["window_id"]
+                found.append(Divergence(window_id, provider, tokens[window_id], body["delta"], ratio, middle))
     return found
 
 
