@@ -47,7 +47,8 @@ from benchlib import (
     timed,
 )
 
-from gittracker.records import note_line, record_path
+from gittracker.overlaps import anomaly, overlapping_pairs, span_of
+from gittracker.records import Record, note_line, record_path
 
 TOTAL_TARGET_MS = 3000.0
 RATIO_TARGET = 2.0
@@ -60,17 +61,25 @@ NOTES = "refs/notes/tracker"
 # -- seeding ---------------------------------------------------------------------------------------------
 
 
-def append_windows(path: Path, count: int, rng: random.Random, env: dict[str, str], agent_tag: str) -> int:
+def append_windows(
+    path: Path, count: int, rng: random.Random, env: dict[str, str], agent_tag: str, closes: list[Record]
+) -> int:
     """``count`` records appended to the ledger of ``path`` as windows of five, one commit each, and one note per
-    window on a commit of its own; by ``git fast-import``. Returns how many notes were written."""
+    window on a commit of its own; by ``git fast-import``. Returns how many notes were written.
+
+    ``closes``: the windows already on that ledger, extended with these. The windows overlap at random, and each
+    overlapping pair gets its anomaly in a commit of its own, as ``end`` would have recorded it, so a sync finds
+    no new pair among them (one that did would record it, and the clones' tips would differ until the next)."""
     parents = {ref: tip_of(path, ref, env) for ref in (LEDGER, NOTES)}
     chunks: list[bytes] = []
     now = datetime.now(UTC)
     written = notes = 0
     mark = 0
+    new_closes: list[Record] = []
     while written < count:
         opened = now - timedelta(days=60) + timedelta(seconds=rng.randrange(55 * 86400))
         records = window_records(rng, opened)[: count - written]
+        new_closes += [record for record in records if record.kind == "window-close"]
         mark += 1
         chunks.append(
             _commit_header(LEDGER, f"tracker: append {len(records)} record(s) ({agent_tag})", parents[LEDGER])
@@ -82,6 +91,16 @@ def append_windows(path: Path, count: int, rng: random.Random, env: dict[str, st
                 b"M 100644 inline %s\ndata %d\n%s\n" % (record_path(record.id, record.kind).encode(), len(data), data)
             )
         written += len(records)
+    marks = overlap_marks(closes, new_closes)
+    closes += new_closes
+    if marks:
+        chunks.append(_commit_header(LEDGER, f"tracker: mark overlapping windows ({agent_tag})", parents[LEDGER]))
+        parents[LEDGER] = ""
+        for record in marks:
+            data = (record.to_json() + "\n").encode()
+            chunks.append(
+                b"M 100644 inline %s\ndata %d\n%s\n" % (record_path(record.id, record.kind).encode(), len(data), data)
+            )
     chunks.append(_commit_header(NOTES, f"Notes added by 'git tracker' ({agent_tag})", parents[NOTES]))
     for _ in range(0, count, 5):
         sha = rng.randbytes(20).hex()
@@ -103,6 +122,19 @@ def append_windows(path: Path, count: int, rng: random.Random, env: dict[str, st
     if done.returncode != 0:
         raise SystemExit(f"bench: git fast-import failed: {done.stderr.decode(errors='replace').strip()}")
     return notes
+
+
+def overlap_marks(old: list[Record], new: list[Record]) -> list[Record]:
+    """The anomalies of the overlapping pairs that involve at least one of the ``new`` windows."""
+    fresh = {close["window_id"] for close in new}
+    pairs = overlapping_pairs(span_of(close) for close in [*old, *new])
+    marks = {
+        mark.id: mark
+        for a, b in pairs
+        if a.window_id in fresh or b.window_id in fresh
+        for mark in [anomaly(a, b, "benchmachine")]
+    }
+    return list(marks.values())
 
 
 def tip_of(path: Path, ref: str, env: dict[str, str]) -> str:
@@ -132,13 +164,15 @@ def build_templates(
     for clone in (a, b):
         run(["git", "clone", "-q", str(remote), str(clone)], root, env)
         run([*cli, "init"], clone, env)
-    append_windows(a, base, rng, env, "shared")
+    closes: list[Record] = []
+    append_windows(a, base, rng, env, "shared", closes)
     run([*cli, "sync"], a, env)
     run([*cli, "sync"], b, env)
-    append_windows(a, new, rng, env, "new-on-a")
+    shared_closes = list(closes)
+    append_windows(a, new, rng, env, "new-on-a", closes)
     own = templates / "b-own"
     shutil.copytree(b, own, symlinks=True)
-    append_windows(own, OWN_RECORDS_ON_B, rng, env, "new-on-b")
+    append_windows(own, OWN_RECORDS_ON_B, rng, env, "new-on-b", shared_closes)
     for repo in (remote, a, b, own):
         run(["git", "gc", "-q"], repo, env)
     return {"remote": remote, "a": a, "b": b, "b-own": own}
@@ -184,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         seeding = time.perf_counter()
         templates = build_templates(root, env, cli.argv, base, new, rng)
         print(f"  templates built in {time.perf_counter() - seeding:.1f} s")
+        # The windows' records and the anomalies of the pairs among them that overlap, as `end` records them.
+        on_a = len(run(["git", "ls-tree", "-r", "--name-only", LEDGER], templates["a"], env).split())
         results: dict[str, list[float]] = {}
 
         def note(label: str, value: float) -> None:
@@ -198,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             note("sync A + B", pushed + fetched)
             for _ in range(3):
                 note("sync B, nothing new", timed([*cli.argv, "sync"], b, env)[0])
-            check_synced(a, b, env, base + new, cli.argv)
+            check_synced(a, b, env, on_a, cli.argv)
 
         def with_git() -> None:
             a, b = fresh_copies(templates, root / "run", env)
