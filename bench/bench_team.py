@@ -155,9 +155,13 @@ def tip_of(path: Path, ref: str, env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-def count_records(path: Path, env: dict[str, str]) -> int:
+def count_records(path: Path, env: dict[str, str]) -> tuple[int, int]:
+    """The records the clones wrote, and the anomalies ``sync`` added for their windows that overlap (the clones'
+    windows are spread at random over a year, so some do, as a team's would)."""
     listing = run(["git", "ls-tree", "-r", "--name-only", LEDGER], path, env)
-    return sum(1 for line in listing.splitlines() if line.endswith(".json"))
+    files = [line for line in listing.splitlines() if line.endswith(".json")]
+    marks = sum(1 for line in files if line.startswith("anomaly/"))
+    return len(files) - marks, marks
 
 
 def build(root: Path, env: dict[str, str], cli: tuple[str, ...], total: int, rng: random.Random) -> tuple[Path, Path]:
@@ -228,8 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cli: {' '.join(cli.argv)}")
         began = time.perf_counter()
         team, baseline = build(root, env, cli.argv, total, rng)
-        held = count_records(team, env)
-        print(f"  built in {time.perf_counter() - began:.1f} s: the team ledger holds {held:,} records")
+        held, marks = count_records(team, env)
+        print(
+            f"  built in {time.perf_counter() - began:.1f} s: the team ledger holds {held:,} records, and {marks:,} "
+            "overlapping-windows anomalies its syncs recorded"
+        )
         if held != total:
             raise SystemExit(f"bench: expected {total:,} records on the team ledger, found {held:,}")
         preview = [*cli.argv, "preview"]
