@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -392,12 +393,15 @@ def apply_overlaps(
         partners.setdefault(a.window_id, []).append(b.window_id)
         partners.setdefault(b.window_id, []).append(a.window_id)
     for verdict in verdicts:
-        entries = [_overlap_entry(span, verdict, policy, sorted(partners[span.window_id])) for span in verdict.windows]
+        group = [span.window_id for span in verdict.windows]  # once per group, copied into each of its entries
+        entries = [
+            _overlap_entry(span, verdict, policy, sorted(partners[span.window_id]), group) for span in verdict.windows
+        ]
         report["apportioned" if verdict.apportioned else "excluded"].extend(entries)
     return kept, report
 
 
-def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str]) -> dict[str, Any]:
+def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str], group: list[str]) -> dict[str, Any]:
     entry = {
         "window_id": span.window_id,
         "provider": span.provider,
@@ -405,7 +409,7 @@ def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str
         "meter": span.meter,
         "delta": span.delta,
         "overlaps_with": partners,
-        "group": [other.window_id for other in verdict.windows],
+        "group": group.copy(),
     }
     if not verdict.apportioned:
         why = f" ({verdict.reason})" if policy == EXCLUDE else f"; not apportioned: {verdict.reason}"
@@ -436,6 +440,7 @@ def build_preview(
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
     chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
     alive = live_records(records)
+    of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps below that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
@@ -448,23 +453,24 @@ def build_preview(
             "apportioned": [entry for entry in overlaps["apportioned"] if entry["window_id"] in chosen_windows],
         }
     counted = {row.window_id for row in rows}
-    tokens = window_tokens(alive)
+    tokens = window_tokens(of_kind["usage"])
     # Windows out of the statistics are out of the token figures too; an apportioned one's delta is not its own.
     unshared = counted - {entry["window_id"] for entry in overlaps["apportioned"]}
-    closes = [record for record in alive if record.kind == "window-close" and record["window_id"] in unshared]
+    closes = [record for record in of_kind["window-close"] if record["window_id"] in unshared]
     priced = plans if plans is not None else default_plans()
     chosen = choose_baseline(baseline, rows)
     arms = {name: provider_arms(name, rows, priced[name]) for name in PROVIDERS}
     primary = {name: found[0] for name, found in arms.items() if found}
     base = primary.get(chosen or "")
     tokens_of = partial(_token_report, closes, tokens, divergence_threshold)
+    stop_records = of_kind["resume"] + of_kind["anomaly"]  # all the stop rule reads
     providers = {}
     for name, found in arms.items():
         if provider not in (None, name) or not found:
             continue
         # Power is against the baseline, where the two can be compared in dollars; else there is none.
         versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
-        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, every_row), tokens_of)
+        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, stop_records, every_row), tokens_of)
     compared = comparisons(primary, chosen)
     notes = _provider_notes(providers)
     for name, result in compared.items():
@@ -479,12 +485,20 @@ def build_preview(
         "churn_selection": churn_selection,
         "providers": providers,
         "comparisons": compared,
-        "anomalies": sum(1 for r in alive if r.kind == "anomaly" and _about(r, who, chosen_windows)),
+        "anomalies": sum(1 for r in of_kind["anomaly"] if _about(r, who, chosen_windows)),
         "overlaps": overlaps,
         "proxy": None,
         "notes": notes,
         "filters": who.to_dict(),
     }
+
+
+def _by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
+    """The records of each kind, in their order (an absent kind: an empty list)."""
+    of_kind: defaultdict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        of_kind[record.kind].append(record)
+    return of_kind
 
 
 def _about(anomaly: Record, who: Who, windows: set[str]) -> bool:
