@@ -439,11 +439,54 @@ def build_preview(
 ) -> dict[str, Any]:
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
     chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
+    return _report(
+        assemble(records, lines_of, overlap, readings_of),
+        baseline=baseline,
+        mde=mde,
+        provider=provider,
+        divergence_threshold=divergence_threshold,
+        churn_selection=churn_selection,
+        plans=plans,
+        who=who,
+    )
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What every report over one ledger starts from, whoever's windows it reports: the live records by kind,
+    every writer's window rows, the rows the statistics count after overlaps, the overlaps report, and each
+    window's tokens."""
+
+    of_kind: defaultdict[str, list[Record]]
+    every_row: list[WindowRow]
+    counted_rows: list[WindowRow]
+    overlaps: dict[str, Any]
+    tokens: dict[str, int]
+
+
+def assemble(records: Sequence[Record], lines_of: LinesOf, overlap: str, readings_of: ReadingsOf | None) -> Assembled:
+    """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``)."""
     alive = live_records(records)
-    of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps below that want one kind
+    of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
+    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]))
+
+
+def _report(
+    assembled: Assembled,
+    *,
+    baseline: str = "",
+    mde: float = 0.25,
+    provider: str | None = None,
+    divergence_threshold: float = 0.10,
+    churn_selection: str | None = None,
+    plans: Mapping[str, Plan] | None = None,
+    who: Who = ANYONE,
+) -> dict[str, Any]:
+    of_kind, every_row, overlaps = assembled.of_kind, assembled.every_row, assembled.overlaps
+    counted_rows = assembled.counted_rows
     chosen_windows = {row.window_id for row in every_row if who.wrote(row.machine, row.agent_id)}
     rows = [row for row in counted_rows if row.window_id in chosen_windows]
     if not who.anyone:
@@ -453,7 +496,7 @@ def build_preview(
             "apportioned": [entry for entry in overlaps["apportioned"] if entry["window_id"] in chosen_windows],
         }
     counted = {row.window_id for row in rows}
-    tokens = window_tokens(of_kind["usage"])
+    tokens = assembled.tokens
     # Windows out of the statistics are out of the token figures too; an apportioned one's delta is not its own.
     unshared = counted - {entry["window_id"] for entry in overlaps["apportioned"]}
     closes = [record for record in of_kind["window-close"] if record["window_id"] in unshared]
@@ -516,15 +559,17 @@ def build_grouped_preview(
 ) -> dict[str, Any]:
     """``preview --by agent|machine``: one report per writer, each over that writer's windows alone (the windows
     still assembled from every record)."""
-    rows = window_rows(live_records(records), lines_of)
+    assembled = assemble(  # once: every group's report starts from the same windows and overlaps
+        records, lines_of, settings.pop("overlap", EXCLUDE), settings.pop("readings_of", None)
+    )
+    rows = assembled.every_row
     writers = [(row.machine, row.agent_id) for row in rows if who.wrote(row.machine, row.agent_id)]
     return {
         "schema_version": SCHEMA_VERSION,
         "by": by,
         "filters": who.to_dict(),
         "groups": {
-            value: build_preview(records, lines_of, who=who.narrowed(by, value), **settings)
-            for value in group_values(writers, by)
+            value: _report(assembled, who=who.narrowed(by, value), **settings) for value in group_values(writers, by)
         },
     }
 
