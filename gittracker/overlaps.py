@@ -58,17 +58,27 @@ class Span:
 
 def span_of(close: Record) -> Span:
     """The span of a ``window-close`` record (its opening time is on the record)."""
-    return Span(
-        window_id=close["window_id"],
-        provider=close["provider"],
-        opened=clock.parse_ts(close["opened_ts"]),
-        closed=clock.parse_ts(close.ts),
-        meter=window_meter(close.body),
-        agent_id=close.agent_id,
-        delta=close["delta"],
-        machine=close.machine,
-        errors=tuple(close["errors"]),
-    )
+    body = close.body
+    fields = {
+        "window_id": body["window_id"],
+        "provider": body["provider"],
+        "opened": clock.parse_ts(body["opened_ts"]),
+        "closed": clock.parse_ts(close.ts),
+        "meter": window_meter(body),
+        "agent_id": close.agent_id,
+        "delta": body["delta"],
+        "machine": close.machine,
+        "errors": tuple(body["errors"]),
+        **_NO_READINGS,
+    }
+    # Every field set at once, as Span(**fields) would set them one by one: a report over a team's ledger makes
+    # tens of thousands of spans, and a frozen dataclass's __init__ was half of what each one cost.
+    span = object.__new__(Span)
+    object.__setattr__(span, "__dict__", fields)
+    return span
+
+
+_NO_READINGS = {"before": None, "after": None, "before_resets": None, "after_resets": None}
 
 
 def with_readings(span: Span, before: Record | None, after: Record | None) -> Span:
@@ -137,7 +147,14 @@ def overlapping_pairs(spans: Iterable[Span]) -> list[tuple[Span, Span]]:
         for number, span in enumerate(mine):
             while still_open and still_open[0][0] <= span.opened:
                 heapq.heappop(still_open)
-            pairs.extend(_ordered(other, span) for _, _, other in still_open if overlap(other, span))
+            # Every window still in the heap closed after this one opened, and opened no later (the sort): the
+            # rest of ``overlap``, inlined, as this line runs once per pair.
+            span_closed, window_id = span.closed, span.window_id
+            pairs.extend(
+                _ordered(other, span)
+                for _, _, other in still_open
+                if other.opened < span_closed and other.window_id != window_id
+            )
             heapq.heappush(still_open, (span.closed, number, span))
     pairs.sort(key=lambda pair: (pair[0].window_id, pair[1].window_id))
     return pairs

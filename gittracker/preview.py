@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -392,12 +393,15 @@ def apply_overlaps(
         partners.setdefault(a.window_id, []).append(b.window_id)
         partners.setdefault(b.window_id, []).append(a.window_id)
     for verdict in verdicts:
-        entries = [_overlap_entry(span, verdict, policy, sorted(partners[span.window_id])) for span in verdict.windows]
+        group = [span.window_id for span in verdict.windows]  # once per group, copied into each of its entries
+        entries = [
+            _overlap_entry(span, verdict, policy, sorted(partners[span.window_id]), group) for span in verdict.windows
+        ]
         report["apportioned" if verdict.apportioned else "excluded"].extend(entries)
     return kept, report
 
 
-def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str]) -> dict[str, Any]:
+def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str], group: list[str]) -> dict[str, Any]:
     entry = {
         "window_id": span.window_id,
         "provider": span.provider,
@@ -405,7 +409,7 @@ def _overlap_entry(span: Span, verdict: Verdict, policy: str, partners: list[str
         "meter": span.meter,
         "delta": span.delta,
         "overlaps_with": partners,
-        "group": [other.window_id for other in verdict.windows],
+        "group": group.copy(),
     }
     if not verdict.apportioned:
         why = f" ({verdict.reason})" if policy == EXCLUDE else f"; not apportioned: {verdict.reason}"
@@ -435,10 +439,54 @@ def build_preview(
 ) -> dict[str, Any]:
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
     chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
+    return _report(
+        assemble(records, lines_of, overlap, readings_of),
+        baseline=baseline,
+        mde=mde,
+        provider=provider,
+        divergence_threshold=divergence_threshold,
+        churn_selection=churn_selection,
+        plans=plans,
+        who=who,
+    )
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What every report over one ledger starts from, whoever's windows it reports: the live records by kind,
+    every writer's window rows, the rows the statistics count after overlaps, the overlaps report, and each
+    window's tokens."""
+
+    of_kind: defaultdict[str, list[Record]]
+    every_row: list[WindowRow]
+    counted_rows: list[WindowRow]
+    overlaps: dict[str, Any]
+    tokens: dict[str, int]
+
+
+def assemble(records: Sequence[Record], lines_of: LinesOf, overlap: str, readings_of: ReadingsOf | None) -> Assembled:
+    """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``)."""
     alive = live_records(records)
+    of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
+    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]))
+
+
+def _report(
+    assembled: Assembled,
+    *,
+    baseline: str = "",
+    mde: float = 0.25,
+    provider: str | None = None,
+    divergence_threshold: float = 0.10,
+    churn_selection: str | None = None,
+    plans: Mapping[str, Plan] | None = None,
+    who: Who = ANYONE,
+) -> dict[str, Any]:
+    of_kind, every_row, overlaps = assembled.of_kind, assembled.every_row, assembled.overlaps
+    counted_rows = assembled.counted_rows
     chosen_windows = {row.window_id for row in every_row if who.wrote(row.machine, row.agent_id)}
     rows = [row for row in counted_rows if row.window_id in chosen_windows]
     if not who.anyone:
@@ -448,23 +496,24 @@ def build_preview(
             "apportioned": [entry for entry in overlaps["apportioned"] if entry["window_id"] in chosen_windows],
         }
     counted = {row.window_id for row in rows}
-    tokens = window_tokens(alive)
+    tokens = assembled.tokens
     # Windows out of the statistics are out of the token figures too; an apportioned one's delta is not its own.
     unshared = counted - {entry["window_id"] for entry in overlaps["apportioned"]}
-    closes = [record for record in alive if record.kind == "window-close" and record["window_id"] in unshared]
+    closes = [record for record in of_kind["window-close"] if record["window_id"] in unshared]
     priced = plans if plans is not None else default_plans()
     chosen = choose_baseline(baseline, rows)
     arms = {name: provider_arms(name, rows, priced[name]) for name in PROVIDERS}
     primary = {name: found[0] for name, found in arms.items() if found}
     base = primary.get(chosen or "")
     tokens_of = partial(_token_report, closes, tokens, divergence_threshold)
+    stop_records = of_kind["resume"] + of_kind["anomaly"]  # all the stop rule reads
     providers = {}
     for name, found in arms.items():
         if provider not in (None, name) or not found:
             continue
         # Power is against the baseline, where the two can be compared in dollars; else there is none.
         versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
-        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, alive, every_row), tokens_of)
+        providers[name] = _provider_entry(found, versus, mde, halt_reason(name, stop_records, every_row), tokens_of)
     compared = comparisons(primary, chosen)
     notes = _provider_notes(providers)
     for name, result in compared.items():
@@ -479,12 +528,20 @@ def build_preview(
         "churn_selection": churn_selection,
         "providers": providers,
         "comparisons": compared,
-        "anomalies": sum(1 for r in alive if r.kind == "anomaly" and _about(r, who, chosen_windows)),
+        "anomalies": sum(1 for r in of_kind["anomaly"] if _about(r, who, chosen_windows)),
         "overlaps": overlaps,
         "proxy": None,
         "notes": notes,
         "filters": who.to_dict(),
     }
+
+
+def _by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
+    """The records of each kind, in their order (an absent kind: an empty list)."""
+    of_kind: defaultdict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        of_kind[record.kind].append(record)
+    return of_kind
 
 
 def _about(anomaly: Record, who: Who, windows: set[str]) -> bool:
@@ -502,15 +559,17 @@ def build_grouped_preview(
 ) -> dict[str, Any]:
     """``preview --by agent|machine``: one report per writer, each over that writer's windows alone (the windows
     still assembled from every record)."""
-    rows = window_rows(live_records(records), lines_of)
+    assembled = assemble(  # once: every group's report starts from the same windows and overlaps
+        records, lines_of, settings.pop("overlap", EXCLUDE), settings.pop("readings_of", None)
+    )
+    rows = assembled.every_row
     writers = [(row.machine, row.agent_id) for row in rows if who.wrote(row.machine, row.agent_id)]
     return {
         "schema_version": SCHEMA_VERSION,
         "by": by,
         "filters": who.to_dict(),
         "groups": {
-            value: build_preview(records, lines_of, who=who.narrowed(by, value), **settings)
-            for value in group_values(writers, by)
+            value: _report(assembled, who=who.narrowed(by, value), **settings) for value in group_values(writers, by)
         },
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gittracker import colour
+from gittracker import colour, wrap
 from gittracker.capacity import amount_text, meter_label, unit_text
 from gittracker.errors import TrackerError
 from gittracker.records import STAMP_FIELDS, Record, Skipped
@@ -283,9 +283,7 @@ def format_preview(data: dict[str, Any]) -> str:
 
 def _wrapped(text: str, first: str, rest: str) -> str:
     """One item in 80 columns: the reasons preview gives (not comparable: …) run long."""
-    import textwrap  # here: `end` imports this module too, and has no use for it
-
-    return textwrap.fill(text, 80, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
+    return wrap.fill(text, 80, first, rest)
 
 
 def _meter_rows(providers: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from gittracker.git import Repo
 from gittracker.overlapledger import record_all
-from gittracker.overlaps import Span, apportion, groups, overlapping_pairs, overlapping_with
+from gittracker.overlaps import Span, apportion, groups, overlapping_pairs, overlapping_with, span_of
 from gittracker.records import Record, record_path
 from tests.conftest import Sandbox
 
@@ -252,6 +253,28 @@ def test_two_clones_detecting_one_pair_hold_one_anomaly_after_sync(tracked: Sand
     assert on_remote.split() == [record_path(marks[0][0]["id"], "anomaly")]
     for box in (tracked, other):
         assert "codex" not in json.loads(box.ok("preview", "--json"))["providers"]
+
+
+def test_a_span_read_from_a_close_is_the_span_its_fields_make(tracked: Sandbox) -> None:
+    """span_of sets a span's fields in one step: it must equal the span the dataclass's own constructor builds."""
+    two_agents_overlapping(tracked)
+    closes = [Record.from_json(json.dumps(close)) for close in tracked.records("window-close")]
+    assert len(closes) == 2
+    for close in closes:
+        span = span_of(close)
+        assert list(vars(span)) == [field.name for field in fields(Span)]
+        assert span == Span(
+            window_id=close["window_id"],
+            provider=close["provider"],
+            opened=datetime.fromisoformat(close["opened_ts"]),
+            closed=datetime.fromisoformat(close.ts),
+            meter="five_hour",
+            agent_id=close.agent_id,
+            delta=close["delta"],
+            machine=close.machine,
+            errors=tuple(close["errors"]),
+        )
+        assert span.delta is not None and span.before is None and span.after_resets is None
 
 
 # -- the finder against brute force -----------------------------------------------------------------------
