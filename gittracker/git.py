@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
-from gittracker.gitfiles import branch_tip, is_object_id, ref_tip
+from gittracker.gitfiles import is_object_id, ref_tip
 from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
@@ -512,8 +512,16 @@ class Repo:
     # -- the ledger branch --------------------------------------------------------------------------
 
     def ledger_tip(self) -> str | None:
-        ref = self.pygit.references.get(LEDGER_REF)
-        return str(ref.target) if ref is not None else None
+        return self._ref_tip(LEDGER_REF)
+
+    def _ref_tip(self, ref: str) -> str | None:
+        """A ref's commit, from git's files where they tell (a report whose caches are current then never loads
+        pygit2 for it), else from libgit2."""
+        known, tip = ref_tip(str(self.common_dir), ref)
+        if known:
+            return tip
+        found = self.pygit.references.get(ref)
+        return str(found.target) if found is not None else None
 
     def ledger_tip_fast(self) -> str | None:
         """The ledger tip without loading pygit2 (for paths that usually stop before touching the ledger)."""
@@ -654,9 +662,7 @@ class Repo:
         """
         from gittracker import readcache
 
-        known, tip = branch_tip(str(self.common_dir), LEDGER_REF.removeprefix("refs/heads/"))
-        if not known:
-            tip = self.ledger_tip()
+        tip = self.ledger_tip()
         if tip is None:
             return [], []
         path = readcache.cache_path(self.cache_dir, wanted) if self.cache_dir is not None else None
@@ -707,10 +713,7 @@ class Repo:
         Files that are no record of a known kind are read too, so that they are always reported; the
         caller reports what was skipped.
         """
-        known, tip_on_disk = branch_tip(str(self.common_dir), LEDGER_REF.removeprefix("refs/heads/"))
-        if known and tip_on_disk == old_tip:  # the common case, read from git's files: pygit2 stays unloaded
-            return LedgerUpdate(old_tip, [], [])
-        tip = self.ledger_tip()
+        tip = self.ledger_tip()  # read from git's files: in the common case, no change, pygit2 stays unloaded
         if tip is None or tip == old_tip:
             return LedgerUpdate(tip, [], [])
         wanted = set(kinds)
@@ -822,11 +825,7 @@ class Repo:
         return commit if self.git("rev-parse", "-q", "--verify", NOTES_REF, check=False).strip() == commit else None
 
     def notes_tip(self) -> str | None:
-        known, tip = ref_tip(str(self.common_dir), NOTES_REF)
-        if known:  # from git's files: a report whose caches are up to date need not load pygit2 for this
-            return tip
-        ref = self.pygit.references.get(NOTES_REF)
-        return str(ref.target) if ref is not None else None
+        return self._ref_tip(NOTES_REF)
 
     # -- sync with a remote (the policy, what to fetch, merge and push, is sync.py's) --------------------
 

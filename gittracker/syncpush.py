@@ -13,10 +13,14 @@ import contextlib
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gittracker import clock
 from gittracker.files import atomic_write
 from gittracker.state import LocalState
+
+if TYPE_CHECKING:
+    from gittracker.git import Repo
 
 PUSH_WAIT_SECONDS = 900.0  # a push still running after 15 minutes is not one we follow
 SYNC_BOUND_SECONDS = 30.0  # the sync itself: fetch, merge and push of the tracker refs
@@ -30,23 +34,31 @@ def after_push(toplevel: Path, remote: str, push_pid: int) -> str:
     with contextlib.suppress(OSError):
         os.setsid()  # the terminal's Ctrl-C and hang-up are for the user's push, not for this
     try:
-        line = _follow(toplevel, remote, push_pid)
+        from gittracker.git import Repo
+
+        repo = Repo.discover(toplevel)
+    except Exception as error:  # no repository: nowhere to write the log either
+        return f"sync not done: {type(error).__name__}: {error}"
+    try:
+        line = _follow(repo, remote, push_pid)
     except Exception as error:  # a detached child: the log is the only place left to say it
         line = f"sync not done: {type(error).__name__}: {error}"
-    _write_log(toplevel, remote, line)
+    _write_log(LocalState(repo.tracker_dir), remote, line)
     return line
 
 
-def _follow(toplevel: Path, remote: str, push_pid: int) -> str:
+def _follow(repo: Repo, remote: str, push_pid: int) -> str:
     if not _wait_for_exit(push_pid, PUSH_WAIT_SECONDS):
         return f"sync not done: the push was still running after {PUSH_WAIT_SECONDS:.0f} s"
-    sync_remote = _sync_remote(toplevel)
+    from gittracker.config import load
+
+    sync_remote = load(repo.toplevel).remote
     if remote != sync_remote:
         # Tracker data goes only where the user chose to send it (sync.remote), not to every remote pushed to.
         return f"not synced: pushed to {remote!r}, the sync remote is {sync_remote!r}"
     from gittracker.sync import sync_quietly
 
-    return sync_quietly(toplevel, remote, within=SYNC_BOUND_SECONDS)
+    return sync_quietly(repo.toplevel, remote, within=SYNC_BOUND_SECONDS)
 
 
 def _wait_for_exit(pid: int, bound: float) -> bool:
@@ -79,18 +91,8 @@ def _zombie(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
-def _sync_remote(toplevel: Path) -> str:
-    from gittracker.config import load
-    from gittracker.git import Repo
-
-    return load(Repo.discover(toplevel).toplevel).remote
-
-
-def _write_log(toplevel: Path, remote: str, line: str) -> None:
+def _write_log(state: LocalState, remote: str, line: str) -> None:
     with contextlib.suppress(Exception):
-        from gittracker.git import Repo
-
-        state = LocalState(Repo.discover(toplevel).tracker_dir)
         atomic_write(state.sync_on_push_log, f"{clock.format_ts(clock.now())} {remote}: {line}\n")
 
 
