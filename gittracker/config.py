@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "sync": {"remote": "origin"},
     "ingest": {"timezone": "UTC"},
     "churn": {"selection": "noted"},
+    "auto": {"idle_minutes": 30, "reset_gap_minutes": 2},
 }
 
 
@@ -42,6 +43,8 @@ class Config:
     remote: str = "origin"
     timezone: str = "UTC"
     churn_selection: str = "noted"  # which commits are a window's churn: "noted" or "range" (churn.py)
+    idle_minutes: float = 30.0  # an automatic window with no event for this long is closed at its last reading
+    reset_gap_minutes: float = 2.0  # a window's delta across a reset is kept when the unseen time is shorter
     screen_timezone: str | None = None  # the zone pasted screens' times are in; None: this machine's (clock.py)
     capacity: Mapping[str, str] = field(default_factory=dict)  # provider -> binding meter (capacity.py)
     plans: Mapping[str, Plan] = field(default_factory=default_plans)  # provider -> plan and price (plans.py)
@@ -115,6 +118,8 @@ SETTINGS: dict[tuple[str, str], tuple[str | None, Check, str]] = {
     ("stats", "overlap"): ("overlap", _choice(*OVERLAP_POLICIES), " or ".join(f'"{p}"' for p in OVERLAP_POLICIES)),
     ("sync", "remote"): ("remote", _name, "a remote's name"),
     ("ingest", "timezone"): ("timezone", _zone, "an IANA zone such as Europe/Berlin or UTC"),
+    ("auto", "idle_minutes"): ("idle_minutes", _number(1, 7 * 24 * 60), "minutes 1-10080"),
+    ("auto", "reset_gap_minutes"): ("reset_gap_minutes", _number(0, 24 * 60), "minutes 0-1440"),
     ("churn", "selection"): ("churn_selection", _choice(*CHURN_SELECTIONS), " or ".join(CHURN_SELECTIONS)),
 }
 TABLES = ("capacity", "plans")  # whole tables with parsers of their own

@@ -1,0 +1,46 @@
+"""Which automatic windows are open in a worktree, for the post-commit hook.
+
+An automatic window (opened by an agent's own hook, not by a typed ``start``) leaves one small file,
+``<worktree git dir>/tracker-auto/<agent id>``, holding its window id. The shell hook globs that folder
+(builtins only) when a commit carries no agent of its own: one file means that window's commit; several mean
+a commit shared by all of them. The folder lives in the worktree's own git dir, so another worktree of the
+same repository never sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+MARKS = "tracker-auto"
+
+
+def marks_dir(worktree_git_dir: Path) -> Path:
+    return worktree_git_dir / MARKS
+
+
+def mark(worktree_git_dir: Path, agent_id: str, window_id: str) -> None:
+    """Say that ``agent_id``'s automatic window ``window_id`` is open in this worktree (write, then rename)."""
+    folder = marks_dir(worktree_git_dir)
+    folder.mkdir(exist_ok=True)
+    scratch = folder / f".{agent_id}.{os.getpid()}"
+    scratch.write_text(window_id + "\n")
+    os.replace(scratch, folder / agent_id)
+
+
+def unmark(worktree_git_dir: Path, agent_id: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (marks_dir(worktree_git_dir) / agent_id).unlink()
+
+
+def marked(worktree_git_dir: Path) -> dict[str, str]:
+    """Agent id -> window id of the automatic windows open in this worktree."""
+    found: dict[str, str] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for entry in marks_dir(worktree_git_dir).iterdir():
+            if entry.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                found[entry.name] = entry.read_text().strip()
+    return found
