@@ -29,8 +29,9 @@ from gittracker.capacity import (
 from gittracker.context import Context, commit, copy_state, index_of, new_record, recover, resolve_window
 from gittracker.errors import BadInput, Refused, TrackerError
 from gittracker.index import report_known_skipped
+from gittracker.noteline import note_line
 from gittracker.overlaps import Span
-from gittracker.records import OUTCOMES, Record, live_records, note_line, typed_text
+from gittracker.records import OUTCOMES, Record, live_records, typed_text
 from gittracker.state import AgentState
 from gittracker.worktrees import Head, head_of, here
 
