@@ -54,3 +54,20 @@ def tmux() -> None:
     """Only returns when tmux is installed (the interactive clients run in it)."""
     if shutil.which("tmux") is None:
         unavailable("tmux is not installed (the interactive clients run in tmux; apt-get install tmux)")
+
+
+# Captures of real client runs (hook payloads, status-line input) sit beside the checkout, like the real data:
+# read from there, never copied into the repository.
+CAPTURE_PLACES = (
+    os.environ.get("REAL_CLIENTS_CAPTURES", ""),
+    str(Path(__file__).resolve().parents[3] / "shared" / "real-clients"),
+    "/work/shared/real-clients",
+)
+
+
+def capture(name: str) -> Path:
+    """A captured file of a real client run; a machine without the captures skips the test and says why."""
+    for place in CAPTURE_PLACES:
+        if place and (Path(place) / name).exists():
+            return Path(place) / name
+    pytest.skip(f"capture {name} not on this machine (set REAL_CLIENTS_CAPTURES to the shared real-clients folder)")
