@@ -347,3 +347,22 @@ def test_a_long_session_grows_nothing_local_and_adds_a_record_per_turn_at_most(t
     assert turns // 2 <= len(snapshots) <= turns + 1  # one per turn that moved the meter, plus the before
     local = sum(p.stat().st_size for p in (tracker_dir(tracked) / "auto").rglob("*") if p.is_file())
     assert local < 4096
+
+
+def test_the_same_event_from_two_hook_files_at_once_opens_one_window(tracked: Sandbox, tmp_path: Path) -> None:
+    """Codex runs the hooks of $CODEX_HOME/hooks.json and <repo>/.codex/hooks.json at the same moment."""
+    rollout = tmp_path / "rollout.jsonl"
+    write_rollout(rollout, [(0, 10, None)])
+    data = json.dumps(codex_payload(tracked, "SessionStart", rollout)).encode()
+    env = {**_env(), "GIT_TRACKER_NOW": at(0)}
+    runs = [
+        subprocess.Popen(
+            [*tracker_command(), "hook", "codex", "SessionStart"], cwd=tracked.path, stdin=subprocess.PIPE, env=env
+        )
+        for _ in range(4)
+    ]
+    for run in runs:
+        run.communicate(data, timeout=30)
+    wait_for_worker(tracked)
+    assert len(tracked.records("window-open")) == 1
+    assert len(list((tracked.path / ".git" / "tracker-auto").iterdir())) == 1

@@ -29,7 +29,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,21 @@ def handle(provider: str, event: str, payload: dict[str, Any], now: datetime) ->
     agent = agent_for(provider, session_id)
     if agent is None:
         return
+    with _session_lock(tracker):
+        _handle_locked(tracker, provider, event, payload, now, session_id, agent, (top, git_dir, common))
+
+
+def _handle_locked(
+    tracker: Path,
+    provider: str,
+    event: str,
+    payload: dict[str, Any],
+    now: datetime,
+    session_id: str,
+    agent: str,
+    dirs: tuple[str, str, str],
+) -> None:
+    top, git_dir, common = dirs
     work = Handoff(tracker, now)
     work.close_idle(lambda: _idle_minutes(top))
     path = session_path(tracker, agent, provider)
@@ -179,6 +194,23 @@ def _open(
     marks.mark(Path(git_dir), agent, window_id)
     work.items.append(_item("open", session, now))
     return session
+
+
+@contextlib.contextmanager
+def _session_lock(tracker: Path) -> Iterator[None]:
+    """One event at a time per clone: Codex runs the hooks of ``$CODEX_HOME/hooks.json`` and of the project's
+    ``.codex/hooks.json`` at the same moment, and two first events must not open two windows. An ``flock``: the
+    kernel lets go if the hook is killed."""
+    import fcntl
+
+    path = tracker / "auto" / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Handoff:
