@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ END_EVENTS = frozenset({"SessionEnd"})
 PAYLOAD_LIMIT = 1 << 20  # a hook payload is a few hundred bytes plus the prompt; never read more than this
 SESSION_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 DEFAULT_IDLE_MINUTES = 30.0
+SHORTEST_IDLE = timedelta(minutes=1)  # auto.idle_minutes' least value
 
 
 def main(argv: list[str]) -> int:
@@ -108,8 +110,23 @@ def handle(provider: str, event: str, payload: dict[str, Any], now: datetime) ->
     agent = agent_for(provider, session_id)
     if agent is None:
         return
+    with _session_lock(tracker):
+        _handle_locked(tracker, provider, event, payload, now, session_id, agent, (top, git_dir, common))
+
+
+def _handle_locked(
+    tracker: Path,
+    provider: str,
+    event: str,
+    payload: dict[str, Any],
+    now: datetime,
+    session_id: str,
+    agent: str,
+    dirs: tuple[str, str, str],
+) -> None:
+    top, git_dir, common = dirs
     work = Handoff(tracker, now)
-    work.close_idle(_idle_minutes(top))
+    work.close_idle(lambda: _idle_minutes(top))
     path = session_path(tracker, agent, provider)
     session = load_session(path)
     if session is not None and session["window_id"] in work.closing:
@@ -179,6 +196,23 @@ def _open(
     return session
 
 
+@contextlib.contextmanager
+def _session_lock(tracker: Path) -> Iterator[None]:
+    """One event at a time per clone: Codex runs the hooks of ``$CODEX_HOME/hooks.json`` and of the project's
+    ``.codex/hooks.json`` at the same moment, and two first events must not open two windows. An ``flock``: the
+    kernel lets go if the hook is killed."""
+    import fcntl
+
+    path = tracker / "auto" / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Handoff:
     """What this event hands to the worker, and the windows it found idle."""
 
@@ -188,10 +222,15 @@ class Handoff:
         self.items: list[dict[str, Any]] = []
         self.closing: set[str] = set()
 
-    def close_idle(self, idle_minutes: float) -> None:
-        limit = timedelta(minutes=idle_minutes)
+    def close_idle(self, idle_minutes: Callable[[], float]) -> None:
+        """Close the windows whose last event is older than ``idle_minutes()``, asked only when some window has been
+        quiet for longer than the least it can be (reading the settings is most of this hook's cost)."""
+        limit: timedelta | None = None
         for _, session in all_sessions(self.tracker):
             last = clock.parse_ts(session["last_ts"])
+            if self.now - last <= SHORTEST_IDLE:
+                continue
+            limit = limit or timedelta(minutes=idle_minutes())
             if self.now - last > limit:
                 self.close(session, last, why="idle")
 

@@ -30,6 +30,6 @@ def close_idle(toplevel: Path) -> list[dict[str, Any]]:
         return []
     idle = timedelta(minutes=load(toplevel).idle_minutes)
     work = Handoff(tracker, clock.now())
-    work.close_idle(idle.total_seconds() / 60)
+    work.close_idle(lambda: idle.total_seconds() / 60)
     enqueue(tracker, work.items)
     return [done for done in worker.run(tracker) if done.get("op") == "close"]

@@ -149,6 +149,7 @@ def _start(ctx: Context, session: dict[str, Any], reading: Reading, *, unread: b
         require_reading=not unread,
     )
     start(ctx, session["provider"], reading, opening=opening, override_halt=False)
+    _keep_last(ctx, session, reading)
     return {"op": "open", "window_id": session["window_id"], "done": True, "agent_id": ctx.agent_id}
 
 
@@ -163,6 +164,7 @@ def _mid(ctx: Context, session: dict[str, Any], moment: datetime) -> dict[str, A
     if _same_as_last(ctx, session, found[1]):
         return {"op": "mid", "window_id": session["window_id"], "done": False, "detail": "unchanged"}
     snapshot(ctx, session["provider"], found[1], at=moment)
+    _keep_last(ctx, session, found[1])
     return {"op": "mid", "window_id": session["window_id"], "done": True, "agent_id": ctx.agent_id}
 
 
@@ -183,9 +185,12 @@ def _close(ctx: Context, session: dict[str, Any], moment: datetime, why: str) ->
     try:
         if _was_closed(ctx, session):
             return {"op": "close", "window_id": session["window_id"], "done": False, "detail": "already closed"}
-        # The session's own last reading, however old: an idle window closes at the last reading it had.
-        found = session_reading(ctx, session, not_before=moment if why == "session-end" else None, any_age=True)
-        reading = found[1] if found is not None else Reading()
+        if why == "session-end":  # the session's own latest reading, however old
+            found = session_reading(ctx, session, not_before=moment, any_age=True)
+            reading = found[1] if found is not None else _last_kept(ctx, session)
+        else:  # idle: the last reading it had (the session may have moved on in a new window since)
+            reading = _last_kept(ctx, session)
+            found = None if reading.is_empty() else (moment, reading)
         if not _is_open(ctx, session):
             _start(ctx, session, reading, unread=found is None)
         if why != "session-end":
@@ -193,15 +198,45 @@ def _close(ctx: Context, session: dict[str, Any], moment: datetime, why: str) ->
         result = end(ctx, session["provider"], reading, force=True, at=moment)
     finally:
         marks.unmark(Path(session["git_dir"]), ctx.agent_id)
+        _last_path(ctx, session).unlink(missing_ok=True)
         drop_session(session_path(tracker, ctx.agent_id, session["provider"]), session["window_id"])
     return {
         "op": "close",
         "window_id": session["window_id"],
         "done": True,
         "agent_id": ctx.agent_id,
+        "provider": session["provider"],
+        "closed_ts": clock.format_ts(moment),
         "why": why,
         "delta": result["delta"],
     }
+
+
+def _last_path(ctx: Context, session: dict[str, Any]) -> Path:
+    return auto_dir(ctx.local.root) / "last" / f"{ctx.agent_id}.{session['provider']}.json"
+
+
+def _keep_last(ctx: Context, session: dict[str, Any], reading: Reading) -> None:
+    """The window's latest reading, replaced each time (one small file per agent): what an idle close ends at."""
+    import json
+
+    from gittracker.files import atomic_write
+
+    entry = {"window_id": session["window_id"], "reading": reading.snapshot_fields()}
+    with contextlib.suppress(OSError):
+        atomic_write(_last_path(ctx, session), json.dumps(entry, sort_keys=True), durable=False)
+
+
+def _last_kept(ctx: Context, session: dict[str, Any]) -> Reading:
+    import json
+
+    try:
+        entry = json.loads(_last_path(ctx, session).read_text())
+        if entry["window_id"] == session["window_id"]:
+            return Reading.from_fields(entry["reading"])
+    except (OSError, ValueError, KeyError, TypeError, TrackerError):
+        pass
+    return Reading()
 
 
 def _was_closed(ctx: Context, session: dict[str, Any]) -> bool:
