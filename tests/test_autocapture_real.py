@@ -162,7 +162,7 @@ def test_codex_session_with_a_commit_between_prompts_is_one_window(
     agent = f"codex-{session[:8]}"
     wait_for(box, lambda rs: any(r["kind"] == "snapshot" and r["phase"] == "mid" for r in rs), "the second reading")
 
-    box.ok("timer", "--once", env=tracker_env(last_event + timedelta(minutes=31)))  # idle: auto.idle_minutes = 30
+    box.ok("status", env=tracker_env(last_event + timedelta(minutes=31)))  # idle: auto.idle_minutes = 30; status looks
     wait_for(box, lambda rs: bool(closes(rs)), "the idle window's close")
 
     records = box.records()
@@ -206,7 +206,7 @@ def test_codex_window_spanning_a_reset_gets_the_segmented_delta(
         assert codex.exec(server, box.path, f"{SECRET} three", resume=session).completed.returncode == 0
     last_event = datetime.now(UTC)
     wait_for(box, lambda rs: len([r for r in rs if r.get("phase") == "mid"]) >= 2, "the readings")
-    box.ok("timer", "--once", env=tracker_env(last_event + timedelta(minutes=31)))
+    box.ok("status", env=tracker_env(last_event + timedelta(minutes=31)))
     wait_for(box, lambda rs: bool(closes(rs)), "the window's close")
     [closed] = closes(box.records())
     assert closed["delta"] == pytest.approx((85.0 - 80.0) + 5.0)
