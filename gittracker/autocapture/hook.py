@@ -31,7 +31,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from gittracker import clock
@@ -44,6 +43,7 @@ from gittracker.autocapture.sessions import (
     save_session,
     session_path,
     spawn_worker,
+    write_file,
 )
 from gittracker.gitfiles import find_git_dirs, head_commit
 from gittracker.names import valid_agent_id
@@ -104,8 +104,8 @@ def handle(provider: str, event: str, payload: dict[str, Any], now: datetime) ->
     if session_id is None or found is None:
         return  # not a session we can tell apart, or not in a repository we can read from files alone
     top, git_dir, common = found
-    tracker = Path(common) / "tracker"
-    if not (tracker / "install.json").exists():
+    tracker = os.path.join(common, "tracker")
+    if not os.path.exists(os.path.join(tracker, "install.json")):
         return  # git-tracker is not set up in this repository
     agent = agent_for(provider, session_id)
     if agent is None:
@@ -115,7 +115,7 @@ def handle(provider: str, event: str, payload: dict[str, Any], now: datetime) ->
 
 
 def _handle_locked(
-    tracker: Path,
+    tracker: str,
     provider: str,
     event: str,
     payload: dict[str, Any],
@@ -167,8 +167,8 @@ def _open(
 ) -> dict[str, Any] | None:
     """A new automatic window: its note and mark now, so the session's first commit is stamped; the ledger's
     records come from the worker."""
-    note = work.tracker / "agents" / agent / "open" / f"{provider}.note"
-    if note.exists():
+    note = _note_path(work.tracker, agent, provider)
+    if os.path.exists(note):
         return None  # a window this agent opened by hand (AGENT_ID set, `start` typed): that one stands
     now = work.now
     window_id = clock.new_id(now)
@@ -187,24 +187,26 @@ def _open(
         "commit_start": head_commit(git_dir, common),
         "transcript": transcript if isinstance(transcript, str) else None,
     }
-    note.parent.mkdir(parents=True, exist_ok=True)
-    scratch = note.with_name(f".{note.name}.{os.getpid()}")
-    scratch.write_text(note_line(window_id, provider, agent, opened_ts) + "\n")
-    os.replace(scratch, note)
-    marks.mark(Path(git_dir), agent, window_id)
+    write_file(note, note_line(window_id, provider, agent, opened_ts) + "\n")
+    marks.mark(git_dir, agent, window_id)
     work.items.append(_item("open", session, now))
     return session
 
 
+def _note_path(tracker: str, agent: str, provider: str) -> str:
+    """The note the post-commit hook stamps the agent's commits with (as a typed ``start`` leaves it)."""
+    return os.path.join(tracker, "agents", agent, "open", f"{provider}.note")
+
+
 @contextlib.contextmanager
-def _session_lock(tracker: Path) -> Iterator[None]:
+def _session_lock(tracker: str) -> Iterator[None]:
     """One event at a time per clone: Codex runs the hooks of ``$CODEX_HOME/hooks.json`` and of the project's
     ``.codex/hooks.json`` at the same moment, and two first events must not open two windows. An ``flock``: the
     kernel lets go if the hook is killed."""
     import fcntl
 
-    path = tracker / "auto" / "lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = os.path.join(tracker, "auto", "lock")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -216,7 +218,7 @@ def _session_lock(tracker: Path) -> Iterator[None]:
 class Handoff:
     """What this event hands to the worker, and the windows it found idle."""
 
-    def __init__(self, tracker: Path, now: datetime) -> None:
+    def __init__(self, tracker: str, now: datetime) -> None:
         self.tracker = tracker
         self.now = now
         self.items: list[dict[str, Any]] = []
@@ -238,12 +240,14 @@ class Handoff:
         """Close at ``moment``: the window's note and mark go now (later commits are not its work); the
         ledger's close, and the session file, with the worker."""
         self.closing.add(session["window_id"])
-        note = self.tracker / "agents" / session["agent_id"] / "open" / f"{session['provider']}.note"
+        note = _note_path(self.tracker, session["agent_id"], session["provider"])
         with contextlib.suppress(OSError):
-            if f'"id":"{session["window_id"]}"' in note.read_text():
-                note.unlink()  # only this window's note: a window typed meanwhile keeps its own
+            with open(note) as handle:
+                ours = f'"id":"{session["window_id"]}"' in handle.read()
+            if ours:
+                os.unlink(note)  # only this window's note: a window typed meanwhile keeps its own
         with contextlib.suppress(OSError):
-            marks.unmark(Path(session["git_dir"]), session["agent_id"])
+            marks.unmark(session["git_dir"], session["agent_id"])
         self.items.append({**_item("close", session, moment), "why": why})
 
     def flush(self) -> None:
@@ -281,8 +285,8 @@ def _leave_failure(provider: str, event: str, error: Exception) -> None:
         found = find_git_dirs(os.getcwd())
         if found is None:
             return
-        tracker = Path(found[2]) / "tracker"
-        if not tracker.is_dir():
+        tracker = os.path.join(found[2], "tracker")
+        if not os.path.isdir(tracker):
             return
         detail = f"hook {provider} {event}: {type(error).__name__}"
         item = {"op": "failed", "ts": clock.format_ts(clock.now()), "detail": detail, "top": found[0]}

@@ -29,7 +29,7 @@ def close_idle(toplevel: Path) -> list[dict[str, Any]]:
     if not all_sessions(tracker):
         return []
     idle = timedelta(minutes=load(toplevel).idle_minutes)
-    work = Handoff(tracker, clock.now())
+    work = Handoff(str(tracker), clock.now())
     work.close_idle(lambda: idle.total_seconds() / 60)
     enqueue(tracker, work.items)
     return [done for done in worker.run(tracker) if done.get("op") == "close"]

@@ -10,7 +10,8 @@ Everything lives under ``<common git dir>/tracker/auto/`` (local state, never co
   hooks and taken whole by the worker.
 - ``worker.lock``: the one worker at a time.
 
-This module is on the hooks' hot path: it imports json and os, nothing else of weight.
+This module is on the hooks' hot path: it imports json and os, nothing else of weight (paths are strings here:
+pathlib alone costs a tenth of the hook's budget).
 """
 
 from __future__ import annotations
@@ -18,32 +19,43 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from pathlib import Path
 from typing import Any
+
+Where = str | os.PathLike[str]
 
 SESSION_VERSION = 1
 
 
-def auto_dir(tracker: Path) -> Path:
-    return tracker / "auto"
+def auto_dir(tracker: Where) -> str:
+    return os.path.join(tracker, "auto")
 
 
-def sessions_dir(tracker: Path) -> Path:
-    return auto_dir(tracker) / "sessions"
+def sessions_dir(tracker: Where) -> str:
+    return os.path.join(tracker, "auto", "sessions")
 
 
-def session_path(tracker: Path, agent_id: str, provider: str) -> Path:
-    return sessions_dir(tracker) / f"{agent_id}.{provider}.json"
+def session_path(tracker: Where, agent_id: str, provider: str) -> str:
+    return os.path.join(sessions_dir(tracker), f"{agent_id}.{provider}.json")
 
 
-def queue_path(tracker: Path) -> Path:
-    return auto_dir(tracker) / "queue"
+def queue_path(tracker: Where) -> str:
+    return os.path.join(tracker, "auto", "queue")
 
 
-def load_session(path: Path) -> dict[str, Any] | None:
+def write_file(path: str, text: str) -> None:
+    """Write, then rename: a reader sees the old file or the new one."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    scratch = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+    with open(scratch, "w") as handle:
+        handle.write(text)
+    os.replace(scratch, path)
+
+
+def load_session(path: Where) -> dict[str, Any] | None:
     """A session file, or None when there is none or it is not one (a torn file is replaced by the next event)."""
     try:
-        data = json.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("v") != SESSION_VERSION:
@@ -53,40 +65,36 @@ def load_session(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def save_session(path: Path, session: dict[str, Any]) -> None:
-    """Write, then rename: a reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps(session, sort_keys=True))
-    os.replace(scratch, path)
+def save_session(path: str, session: dict[str, Any]) -> None:
+    write_file(path, json.dumps(session, sort_keys=True))
 
 
-def drop_session(path: Path, window_id: str) -> None:
+def drop_session(path: Where, window_id: str) -> None:
     """Remove a session file, unless a newer window of the same agent has replaced it meanwhile."""
     current = load_session(path)
     if current is None or current["window_id"] == window_id:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            os.unlink(path)
 
 
-def all_sessions(tracker: Path) -> list[tuple[Path, dict[str, Any]]]:
+def all_sessions(tracker: Where) -> list[tuple[str, dict[str, Any]]]:
     found = []
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(sessions_dir(tracker)):
             if entry.name.endswith(".json") and not entry.name.startswith("."):
-                session = load_session(Path(entry.path))
+                session = load_session(entry.path)
                 if session is not None:
-                    found.append((Path(entry.path), session))
+                    found.append((entry.path, session))
     return found
 
 
-def enqueue(tracker: Path, items: list[dict[str, Any]]) -> None:
+def enqueue(tracker: Where, items: list[dict[str, Any]]) -> None:
     """Append the items, one line each, in one write (``O_APPEND``: concurrent hooks never interleave)."""
     if not items:
         return
     data = "".join(json.dumps(item, sort_keys=True) + "\n" for item in items).encode()
     path = queue_path(tracker)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, data)
@@ -94,19 +102,30 @@ def enqueue(tracker: Path, items: list[dict[str, Any]]) -> None:
         os.close(fd)
 
 
-def spawn_worker(tracker: Path) -> None:
+def spawn_worker(tracker: Where) -> None:
     """Start the worker, detached: its own session, no terminal, stdin/stdout/stderr on /dev/null, so the agent
-    that ran the hook never waits for it (Claude Code waits for the hook's output pipes to close)."""
+    that ran the hook never waits for it (Claude Code waits for the hook's output pipes to close). It starts Python
+    only once the hook has exited: a start-up competing with the hook for the CPU would make the agent wait."""
     import sys
 
-    pid = os.fork()
-    if pid:
+    hook = os.getpid()
+    if os.fork():
         return
     try:  # the child: never return into the hook
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.execv(sys.executable, [sys.executable, "-P", "-m", "gittracker.autocapture.worker", str(tracker)])
+        _wait_for_exit(hook)
+        os.execv(sys.executable, [sys.executable, "-P", "-m", "gittracker.autocapture.worker", os.fspath(tracker)])
     finally:
         os._exit(0)
+
+
+def _wait_for_exit(pid: int, limit: float = 2.0) -> None:
+    """Until ``pid`` (this child's parent) has exited, when this child is handed to another parent."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while os.getppid() == pid and time.monotonic() < deadline:
+        time.sleep(0.002)

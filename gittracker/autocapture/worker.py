@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
 def run(tracker: Path) -> list[dict[str, Any]]:
     """Do everything queued; returns what was done (for ``timer --once`` and the tests)."""
     done: list[dict[str, Any]] = []
-    lock = auto_dir(tracker) / "worker.lock"
+    lock = Path(auto_dir(tracker)) / "worker.lock"
     while True:
         with try_file_lock(lock) as taken:
             if not taken:
@@ -65,14 +65,14 @@ def run(tracker: Path) -> list[dict[str, Any]]:
 
 def _queued(tracker: Path) -> bool:
     try:
-        return queue_path(tracker).stat().st_size > 0
+        return os.stat(queue_path(tracker)).st_size > 0
     except FileNotFoundError:
         return False
 
 
 def _take(tracker: Path) -> list[Path]:
     """The queue, renamed away whole (hooks then start a new one), after any a killed worker left taken."""
-    folder = auto_dir(tracker)
+    folder = Path(auto_dir(tracker))
     left = sorted(folder.glob("queue.taken.*"))
     mine = folder / f"queue.taken.{time.time_ns()}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
@@ -213,7 +213,7 @@ def _close(ctx: Context, session: dict[str, Any], moment: datetime, why: str) ->
 
 
 def _last_path(ctx: Context, session: dict[str, Any]) -> Path:
-    return auto_dir(ctx.local.root) / "last" / f"{ctx.agent_id}.{session['provider']}.json"
+    return Path(auto_dir(ctx.local.root)) / "last" / f"{ctx.agent_id}.{session['provider']}.json"
 
 
 def _keep_last(ctx: Context, session: dict[str, Any], reading: Reading) -> None:
