@@ -133,7 +133,10 @@ def test_codex_runs_hooks_only_with_trust_bypassed(repo: Path, hermetic: Path, t
     (codex.codex_home / "hooks.json").write_text(json.dumps({"hooks": hook_settings(dumped, ["Stop"], "home-")}))
     (repo / ".codex").mkdir()
     (repo / ".codex" / "hooks.json").write_text(json.dumps({"hooks": hook_settings(dumped, ["Stop"], "project-")}))
-    with require.fake_server("openai", tmp_path / "server") as server:
+    server = require.fake_server("openai", tmp_path / "server")
+    assert server.process is not None
+    holder = Path(f"/proc/{server.process.pid}")
+    with server:
         codex.configure(server, trusted=[repo])
         untrusted = codex.exec(server, repo, "hello", bypass_hook_trust=False)
         assert untrusted.completed.returncode == 0, untrusted.completed.stderr
@@ -141,6 +144,7 @@ def test_codex_runs_hooks_only_with_trust_bypassed(repo: Path, hermetic: Path, t
         bypassed = codex.exec(server, repo, "hello")
     assert bypassed.completed.returncode == 0, bypassed.completed.stderr
     assert sorted(h["name"] for h in dumps(dumped)) == ["home-Stop", "project-Stop"]
+    assert not holder.exists(), "the fake server (and with it the namespace) outlived its block"
 
 
 def test_claude_status_line_carries_the_rate_limits_sent(repo: Path, hermetic: Path, tmp_path: Path) -> None:

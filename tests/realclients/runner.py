@@ -123,7 +123,7 @@ class FakeServer:
         self.process = None
 
     def __enter__(self) -> FakeServer:
-        return self.start()
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
