@@ -103,6 +103,20 @@ def test_timer_runs_a_due_job_once_per_slot_and_again_in_the_next(tracked: Sandb
     assert len(checkpoints(tracked)) == 2
 
 
+def test_checkpoint_jobs_choose_agents_and_providers(tracked: Sandbox) -> None:
+    write_schedule(
+        tracked,
+        'timezone = "UTC"\n[[job]]\nname = "checkpoint"\nid = "claude-only"\nevery = "1h"\nproviders = ["claude"]\n'
+        '[[job]]\nname = "checkpoint"\nid = "agent-b"\nevery = "1h"\nagents = ["b"]\nphase = "plan"\n',
+    )
+    for agent, provider in (("a", "claude"), ("b", "claude"), ("b", "codex")):
+        tracked.ok("start", provider, "--used", "10", env={**at("2026-06-01T10:01:00Z"), "AGENT_ID": agent})
+    report = by_id(timer(tracked, "2026-06-01T10:02:00Z"))
+    assert report["claude-only"]["added"] == 2 and report["agent-b"]["added"] == 2
+    written = sorted((r["agent_id"], r["provider"], r["phase"]) for r in checkpoints(tracked))
+    assert written == [("a", "claude", "mid"), ("b", "claude", "mid"), ("b", "claude", "plan"), ("b", "codex", "plan")]
+
+
 def test_text_output_is_one_line_per_job(tracked: Sandbox) -> None:
     write_schedule(tracked, CHECKPOINT_EVERY_15 + '\n[[job]]\nname = "ingest-codex-sessions"\nat = "18:00"\n')
     tracked.ok("start", "claude", "--used", "10", env=at("2026-06-01T10:01:00Z"))
@@ -196,6 +210,17 @@ def test_the_clone_s_own_schedule_wins_over_the_repository_s(tracked: Sandbox) -
     assert [job["id"] for job in report["jobs"]] == ["hourly", "close-idle"]
     explicit = timer(tracked, "2026-06-01T10:20:00Z", "--schedule", SCHEDULE)
     assert [job["id"] for job in explicit["jobs"]] == ["checkpoint", "close-idle"]
+
+
+def test_a_schedule_that_is_no_regular_file_is_refused_without_waiting(tracked: Sandbox, tmp_path: Path) -> None:
+    """A pulled symlink to a FIFO would block a reader forever, and cron starts a timer every minute."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tracked.path / SCHEDULE).symlink_to(fifo)
+    done = subprocess.run(
+        [*tracker_command(), "timer", "--once"], cwd=tracked.path, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2 and "expected a schedule file (TOML), but it is not a regular file" in done.stderr
 
 
 def test_timer_needs_once(tracked: Sandbox) -> None:
@@ -523,6 +548,7 @@ def test_schedule_options_belong_to_their_action(tracked: Sandbox) -> None:
         ("[[job]]\nname = 'ingest-claude-logs'\nevery = '1m'\ndirs = ['relative/dir']\n", "key dirs: expected"),
         ("[[job]]\nname = 'ingest-claude-logs'\nevery = '1m'\nthis_repo = 'yes'\n", "key this_repo: expected true"),
         ("[[window]]\nprovider = 'claude'\nat = '09:00'\n", "[[window]] 1: expected duration = "),
+        ("[[job]]\nname = 'checkpoint'\nid = 'close-idle'\nevery = '1m'\n", "key id: expected an id other than"),
         ("[[window]]\nprovider = 'gemini'\nat = '09:00'\nduration = '1h'\n", "key provider: expected one of codex"),
         ("timezone = 'Mars/Olympus'\n", ":1: timezone: expected an IANA zone"),
         ("version = 2\n", ":1: version: expected 1"),

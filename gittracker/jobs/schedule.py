@@ -12,7 +12,9 @@ schedule's zone: ``at = "09:00"`` one a day, ``every = "15m"`` at midnight and e
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -316,21 +318,13 @@ def default_schedule(tracker_dir: Path, toplevel: Path) -> Path | None:
     """This clone's own schedule (``<common git dir>/tracker/schedule.toml``) if there is one, else the
     repository's (``.git-tracker-schedule.toml`` at the top of the work tree), else none."""
     for path in (tracker_dir / LOCAL_SCHEDULE_NAME, toplevel / SCHEDULE_NAME):
-        if path.is_file():
+        if os.path.lexists(path):  # whatever is there is read, or refused: never silently passed over
             return path
     return None
 
 
 def load_schedule(path: Path, default_zone: tzinfo) -> Schedule:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SCHEDULE_BYTES + 1)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: expected a schedule file (TOML), but there is no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: expected a schedule file (TOML), but it is a directory") from None
-    except PermissionError:
-        raise BadInput(f"{path}: expected a schedule file (TOML) this user can read") from None
+    data = _read_regular_file(path)
     if len(data) > MAX_SCHEDULE_BYTES:
         raise BadInput(f"{path}: expected a schedule file (TOML) of at most 1 MB")
     try:
@@ -338,6 +332,23 @@ def load_schedule(path: Path, default_zone: tzinfo) -> Schedule:
     except UnicodeDecodeError:
         raise BadInput(f"{path}: expected a schedule file in UTF-8 TOML") from None
     return parse_schedule(text, path, default_zone)
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The file's first bytes, past the limit by one. Opened without blocking and only when it is a regular file:
+    a pulled symlink to a FIFO or a device must not hang a timer that cron starts every minute."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: expected a schedule file (TOML), but there is no such file") from None
+    except PermissionError:
+        raise BadInput(f"{path}: expected a schedule file (TOML) this user can read") from None
+    except OSError as error:
+        raise BadInput(f"{path}: expected a schedule file (TOML) ({error.strerror or error})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadInput(f"{path}: expected a schedule file (TOML), but it is not a regular file")
+        return handle.read(MAX_SCHEDULE_BYTES + 1)
 
 
 def parse_schedule(text: str, path: Path, default_zone: tzinfo) -> Schedule:
@@ -365,6 +376,8 @@ def parse_schedule(text: str, path: Path, default_zone: tzinfo) -> Schedule:
 def _refuse_twice_named(reader: _Reader, jobs: list[Job]) -> None:
     seen: dict[str, int] = {}
     for number, job in enumerate(jobs, start=1):
+        if job.id == CLOSE_IDLE and job.name != CLOSE_IDLE:  # the id of the close-idle job timer adds by itself
+            raise reader.bad("job", number, "id", f"expected an id other than {CLOSE_IDLE!r} for a {job.name} job")
         if job.id in seen:
             raise reader.bad(
                 "job",
