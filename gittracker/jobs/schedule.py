@@ -359,7 +359,8 @@ def parse_schedule(text: str, path: Path, default_zone: tzinfo) -> Schedule:
     reader = _Reader(text, path)
     for key in data:
         if key not in TOP_KEYS:
-            raise reader.bad(None, 0, key, f"expected one of the keys {', '.join(TOP_KEYS)} (or [[job]], [[window]])")
+            expected = "expected one of the keys version and timezone, or tables [[job]] and [[window]]"
+            raise reader.bad(None, 0, key, expected)
     if "version" in data and (type(data["version"]) is not int or data["version"] != 1):
         raise reader.bad(
             None, 0, "version", f"expected 1 (this version's schedule format), got {shown(data['version'])}"
