@@ -18,7 +18,7 @@ EXIT_CODES = {
     EXIT_OK: "Done.",
     EXIT_REFUSED: "Refused: a guard said no and nothing was written (a second start, end inside the reset buffer, "
     "a halted provider, a lost compare-and-swap race, a failed git operation, a full or read-only disk); "
-    "doctor found a problem.",
+    "doctor found a problem; schedule check found a capture inside the reset buffer; a timer job was refused.",
     EXIT_BAD_INPUT: "Bad input or usage: a malformed value, an unknown option or command, not a git repository, "
     "not initialised, a damaged local file.",
     EXIT_INTERNAL: "Internal error, a bug: one line on standard error, the traceback with --debug.",

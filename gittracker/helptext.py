@@ -85,6 +85,11 @@ FILES: tuple[tuple[str, str], ...] = (
     ("refs/notes/tracker", "The git notes naming the windows each commit belongs to."),
     ("$GIT_COMMON_DIR/tracker/", "This machine's state: open windows per agent, the journal, queued note stamps."),
     (
+        ".git-tracker-schedule.toml, $GIT_COMMON_DIR/tracker/schedule.toml",
+        "The schedule timer --once runs: the repository's, or this clone's own, which wins (docs/autocapture.md).",
+    ),
+    ("$GIT_COMMON_DIR/tracker/timer/", "The last slot each standing job ran for, and its lock."),
+    (
         "$GIT_DIR/hooks/post-commit, post-rewrite",
         "The hooks init installs (or core.hooksPath's folder; docs/hooks.md).",
     ),
@@ -99,8 +104,8 @@ COMPLETION: tuple[tuple[str, str, str], ...] = (
 )
 
 SEE_ALSO = (
-    "git(1), git-notes(1), githooks(5); README.md and the docs the help texts name (docs/commands.md, agents.md, "
-    "capacity.md, configuration.md, data-model.md, hooks.md, ingest.md, json.md, preview.md, recovery.md, "
-    "statistics.md), installed with git-tracker under share/doc/git-tracker/ in its environment's prefix (the "
-    "folder above bin/), and in the git-tracker source."
+    "git(1), git-notes(1), githooks(5), crontab(5), systemd.timer(5); README.md and the docs the help texts name "
+    "(docs/commands.md, agents.md, autocapture.md, capacity.md, configuration.md, data-model.md, hooks.md, "
+    "ingest.md, json.md, preview.md, recovery.md, statistics.md), installed with git-tracker under "
+    "share/doc/git-tracker/ in its environment's prefix (the folder above bin/), and in the git-tracker source."
 )

@@ -366,3 +366,15 @@ def test_the_same_event_from_two_hook_files_at_once_opens_one_window(tracked: Sa
     wait_for_worker(tracked)
     assert len(tracked.records("window-open")) == 1
     assert len(list((tracked.path / ".git" / "tracker-auto").iterdir())) == 1
+
+
+def test_timer_once_closes_an_idle_window_once(tracked: Sandbox, tmp_path: Path) -> None:
+    rollout = tmp_path / "rollout.jsonl"
+    write_rollout(rollout, [(1, 10, None), (3, 14, None)])
+    hook(tracked, "codex", "Stop", codex_payload(tracked, "Stop", rollout), 3)
+    for minutes, closed_now in ((20, 0), (40, 1), (40.5, 0)):
+        report = json.loads(tracked.ok("timer", "--once", "--json", env={"GIT_TRACKER_NOW": at(minutes)}))
+        (job,) = [job for job in report["jobs"] if job["job"] == "close-idle"]
+        assert len(job.get("windows") or []) == closed_now, job
+    (closed,) = closes(tracked)
+    assert closed["ts"] == at(3) and closed["delta"] == 0

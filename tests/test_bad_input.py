@@ -92,8 +92,10 @@ REPOSITORY_COMMANDS = {
     "export": ["churn", "--out", "churn.csv"],
     "ingest": ["claude-logs", "--dir", "."],
     "resume": ["codex", "--reason", "fixed"],
+    "schedule": ["check", "schedule.toml"],
     "snapshot": ["codex", "--used", "5"],
     "start": ["codex", "--used", "5"],
+    "timer": ["--once"],
     "undo": ["codex"],
 }
 NO_REPOSITORY = {"demo", "statusline", "help", "completion", "shell-init"}  # they work anywhere

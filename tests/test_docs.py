@@ -214,10 +214,12 @@ JSON_COMMANDS = (
     "log",
     "preview",
     "resume",
+    "schedule",
     "snapshot",
     "start",
     "status",
     "sync",
+    "timer",
     "undo",
 )
 
@@ -428,6 +430,25 @@ def drive_overlaps(out: Outputs, tmp_path: Path) -> None:
     assert out.take(box, "preview", env=at(61))["overlaps"]["apportioned"]
 
 
+def drive_jobs(out: Outputs, tmp_path: Path) -> None:
+    """A schedule with a planned window inside the reset buffer, a job that runs and one that fails."""
+    box = Sandbox(tmp_path)
+    box.path.mkdir(parents=True)
+    box.git("init", "-q")
+    box.commit("README.md")
+    box.ok("init")
+    box.ok("start", "claude", "--used", "10", "--resets-at", "2026-06-01T13:58:00Z", env=at(0))
+    schedule = box.path / ".git-tracker-schedule.toml"
+    nowhere = tmp_path / "nowhere"
+    schedule.write_text(
+        'timezone = "UTC"\n[[window]]\nprovider = "claude"\nat = "14:00"\nduration = "1h"\n'
+        '[[job]]\nname = "checkpoint"\nevery = "15m"\n'
+        f'[[job]]\nname = "ingest-codex-sessions"\nevery = "1h"\ndirs = ["{nowhere}"]\n'
+    )
+    assert out.take(box, "schedule", "check", str(schedule), env=at(1), code=1)["conflicts"]
+    assert out.take(box, "timer", "--once", env=at(2), code=2)["jobs"][0]["status"] == "ran"
+
+
 def undocumented(out: Outputs) -> list[str]:
     """Every key printed that its command's docs do not describe, as ``command: path``."""
     in_json_md = json_md_sections()
@@ -458,6 +479,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_windows(out, tracked, tmp_path)
     drive_sync(out, tracked, tmp_path / "sync")
     drive_overlaps(out, tmp_path / "overlaps" / "repo")
+    drive_jobs(out, tmp_path / "jobs" / "repo")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)
