@@ -243,7 +243,7 @@ def test_an_edit_saved_between_our_read_and_our_write_is_read_again_not_lost(
     stale = path.read_bytes()
     stale_doc = settings.parse(stale, str(path), CLAUDE)
     path.write_text('{"model": "opus", "env": {"X": "1"}}\n')  # the user's editor saves after our read
-    assert agenthooks._install_entries(spot, PROGRAM, stale, stale_doc) is True
+    assert agenthooks._install_entries(spot, PROGRAM, stale, stale_doc)[0] is True
     doc = load(path)
     assert doc["model"] == "opus" and doc["env"] == {"X": "1"}
     assert_ours_exactly(doc, CLAUDE)
@@ -291,6 +291,27 @@ def test_a_file_the_agent_could_not_read_is_refused_with_one_line_and_left_untou
         assert "left it as it is" in done.stderr
         assert path.read_bytes() == content
         assert (files_under(git_dir / "tracker"), (git_dir / "info" / "exclude").read_bytes()) == before
+
+
+def test_a_file_where_the_settings_folder_should_be_is_refused(tracked: Sandbox) -> None:
+    (tracked.path / ".claude").write_text("my notes\n")
+    done = tracked.tracker("agent-hooks", "install", "claude")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"{tracked.path / '.claude'}: expected a folder to hold settings.local.json" in done.stderr
+    assert (tracked.path / ".claude").read_text() == "my notes\n"
+
+
+def test_a_damaged_record_says_so_and_uninstall_takes_out_only_ours(tracked: Sandbox) -> None:
+    path = claude_local(tracked)
+    path.parent.mkdir()
+    path.write_text('{"model": "sonnet"}')
+    tracked.ok("agent-hooks", "install", "claude")
+    (record,) = (tracked.path / ".git" / "tracker" / "agent-hooks").glob("claude-project-*.json")
+    record.write_text("{half a rec")
+    done = tracked.tracker("agent-hooks", "uninstall", "claude")
+    assert done.returncode == 0, done.stderr
+    assert "is damaged" in done.stderr and "take out only git-tracker's entries" in done.stderr
+    assert load(path) == {"model": "sonnet"} and not record.exists()
 
 
 def test_a_settings_file_git_tracks_is_refused(tracked: Sandbox) -> None:
@@ -423,6 +444,19 @@ def test_worktrees_share_the_exclude_line_until_the_last_uninstall(tracked: Sand
     assert side.git("status", "--porcelain", "--untracked-files=all") == ""  # the other worktree's stays ignored
     side.ok("agent-hooks", "uninstall", "claude")
     assert exclude.read_bytes() == before
+
+
+def test_an_exclude_file_install_made_goes_again_with_its_folder(tracked: Sandbox) -> None:
+    info = tracked.path / ".git" / "info"
+    for leftover in info.iterdir():
+        leftover.unlink()
+    info.rmdir()
+    tracked.ok("agent-hooks", "install", "codex")
+    assert (info / "exclude").read_bytes() == b"/.codex/hooks.json\n"
+    # init's own line went with the folder: its settings file shows; ours does not
+    assert tracked.git("status", "--porcelain", "--untracked-files=all") == "?? .git-tracker.toml\n"
+    tracked.ok("agent-hooks", "uninstall", "codex")
+    assert not info.exists()
 
 
 def test_the_program_is_the_one_next_to_python_else_the_one_on_path(

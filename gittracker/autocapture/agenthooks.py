@@ -160,7 +160,7 @@ def _sha(data: bytes | None) -> str | None:
 def _content(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file (a file where its folder should be: see below)
         return None
     except IsADirectoryError:
         raise BadInput(f"{path}: expected a file, but it is a folder; left it as it is") from None
@@ -176,12 +176,13 @@ def install(agent_name: str, scope: str, start: Path | str = ".") -> dict[str, A
         _check_project(spot, spot.repo)
     program = find_program()
     _parse(spot, _content(spot.real_path))  # a file we cannot read is refused before anything is written
+    _check_folder(spot.real_path)
     with spot.lock:
         before = _content(spot.real_path)
         doc = _parse(spot, before)
         changes = _keep_out_of_git(spot, spot.repo) if spot.repo is not None else []
-        wrote = _install_entries(spot, program.path, before, doc)
-    return _installed(spot, program, wrote, changes)
+        wrote, final = _install_entries(spot, program.path, before, doc)
+    return _installed(spot, program, wrote, final, changes)
 
 
 def _check_project(spot: Target, repo: Repo) -> None:
@@ -195,22 +196,34 @@ def _check_project(spot: Target, repo: Repo) -> None:
         )
 
 
+def _check_folder(path: Path) -> None:
+    """The folder the file goes in is a folder, or can be made (``.claude`` could be a file of the user's)."""
+    folder = path.parent
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise BadInput(f"{folder}: expected a folder to hold {path.name}, but it is not one; left it as it is")
+
+
 def _parse(spot: Target, data: bytes | None) -> dict[str, Any]:
     return settings.parse(data or b"", str(spot.path), spot.agent)
 
 
-def _install_entries(spot: Target, program: str, before: bytes | None, doc: dict[str, Any]) -> bool:
-    """Write our entries into the file unless it has them; True when it wrote. Rereads when the file changed."""
+def _install_entries(
+    spot: Target, program: str, before: bytes | None, doc: dict[str, Any]
+) -> tuple[bool, dict[str, Any]]:
+    """Write our entries into the file unless it has them: (whether it wrote, what the file now holds). Rereads
+    the file when it changed under us."""
     for _ in range(ATTEMPTS):
         new_doc, added = settings.install(doc, spot.agent, program)
         if new_doc is doc and before is not None:
             if load_record(spot) is None:  # ours were there already (put by hand, or the record lost)
                 _save(spot, Record(str(spot.path), FileSnapshot(known=False), _sha(before), None))
-            return False
+            return False, doc
         new = settings.render(new_doc, before)
         _save(spot, _next_record(spot, load_record(spot), before, doc, new, added))
         if replace_unless_changed(spot.real_path, before, new):
-            return True
+            return True, new_doc
         before = _content(spot.real_path)
         doc = _parse(spot, before)
     raise LostRace(f"{spot.path} kept changing while git-tracker wrote it; nothing was written: try again")
@@ -238,12 +251,11 @@ def _missing_dirs(folder: Path) -> tuple[str, ...]:
     return tuple(missing)
 
 
-def _installed(spot: Target, program: Program, wrote: bool, changes: list[str]) -> dict[str, Any]:
+def _installed(spot: Target, program: Program, wrote: bool, doc: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     agent = spot.agent
     events = ", ".join(agent.events)
     lines = [f"{events} run {agent.hook_command(program.path, 'EVENT')}"]
     if agent.statusline:
-        doc = _parse(spot, _content(spot.real_path))
         wraps = settings.found(doc, agent).wraps
         shown = settings.statusline_command(program.path, wraps)
         lines.append(f"statusLine runs {shown}" + ("" if wraps is None else " (your status line still shows, first)"))
@@ -317,8 +329,9 @@ def _release_exclude(spot: Target, repo: Repo) -> list[str]:
         note = json.loads(note_path.read_bytes())
         before = FileSnapshot.from_dict(note["before"])
         pattern = str(note["pattern"])
+        info_dir_existed = bool(note["info_dir_existed"])
     except (OSError, ValueError, KeyError, TypeError):
-        before, pattern = FileSnapshot(known=False), spot.exclude_pattern
+        before, pattern, info_dir_existed = FileSnapshot(known=False), spot.exclude_pattern, True
     exclude = _exclude_file(repo)
     for _ in range(ATTEMPTS):
         current = _content(exclude)
@@ -335,6 +348,9 @@ def _release_exclude(spot: Target, repo: Repo) -> list[str]:
             done = replace_unless_changed(exclude, current, _without_line(current, pattern))
         if done:
             note_path.unlink(missing_ok=True)
+            if not info_dir_existed:
+                with contextlib.suppress(OSError):
+                    exclude.parent.rmdir()
             return [f"took {pattern[1:]} out of .git/info/exclude"]
     else:
         raise LostRace(f"{exclude} kept changing while git-tracker wrote it: try again")
