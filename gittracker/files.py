@@ -14,7 +14,7 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from gittracker.errors import BadInput, Refused
@@ -114,6 +114,34 @@ def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, dura
     before the rename leaves a file the next write (or ``init``, ``uninstall``, ``doctor --fix``) can
     tell is dead and remove.
     """
+    _replace(path, text.encode() if isinstance(text, str) else text, mode, durable, None)
+
+
+def replace_unless_changed(path: Path, expected: bytes | None, data: bytes) -> bool:
+    """``atomic_write`` of a file someone else may edit too (a user's settings file): written only if it still
+    holds ``expected`` (None: still absent) once the new content is ready to be renamed over it. False: it
+    changed meanwhile, and nothing was written. (The check and the rename are two steps: an edit saved in
+    between, microseconds, would still be lost; no lock a user's editor honours can close that gap.)"""
+    return _replace(path, data, None, True, lambda: _content(path) == expected)
+
+
+def remove_unless_changed(path: Path, expected: bytes) -> bool:
+    """Delete ``path`` if it still holds ``expected``; False (nothing done) if it changed or is gone."""
+    if _content(path) != expected:
+        return False
+    path.unlink()
+    _fsync_directory(path.parent)
+    return True
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _replace(path: Path, data: bytes, mode: int | None, durable: bool, still: Callable[[], bool] | None) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         final_mode = path.stat().st_mode & 0o7777 if mode is None else mode
@@ -124,10 +152,13 @@ def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, dura
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), final_mode)
-            handle.write(text.encode() if isinstance(text, str) else text)
+            handle.write(data)
             handle.flush()
             if durable:  # caches skip the fsync: losing one to a crash costs a recomputation, no data
                 os.fsync(handle.fileno())
+        if still is not None and not still():
+            os.unlink(tmp)
+            return False
         os.replace(tmp, path)
         if durable:
             _fsync_directory(path.parent)
@@ -136,6 +167,7 @@ def atomic_write(path: Path, text: str | bytes, mode: int | None = None, *, dura
             os.unlink(tmp)
         raise
     remove_dead_temp_files(path.parent, only=path.name)
+    return True
 
 
 def write_cache(path: Path, text: str | bytes) -> bool:

@@ -504,6 +504,11 @@ class Repo:
         done = self.git("ls-files", "--", str(path), check=False)
         return bool(done.strip())
 
+    def is_ignored(self, path: Path) -> bool:
+        """Whether git ignores ``path`` (in this work tree): a .gitignore, info/exclude or core.excludesFile
+        pattern matches it. A file git tracks is never ignored (``is_tracked``)."""
+        return run_git_result(["check-ignore", "-q", "--", str(path)], self.toplevel).code == 0
+
     def hooks_dir(self) -> Path:
         """Where git looks for hooks: ``core.hooksPath`` when set, else ``<common-dir>/hooks``."""
         out = self.git("rev-parse", "--git-path", "hooks", hooks_off=False).strip()

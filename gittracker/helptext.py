@@ -60,9 +60,14 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (
         "CLAUDE_CONFIG_DIR",
         "Where Claude Code keeps its transcripts, comma-separated (ingest claude-logs; default "
-        "$XDG_CONFIG_HOME/claude and ~/.claude).",
+        "$XDG_CONFIG_HOME/claude and ~/.claude); agent-hooks --scope user writes its settings.json (one folder, "
+        "as Claude Code reads it; default ~/.claude).",
     ),
-    ("CODEX_HOME", "Where Codex CLI keeps its sessions (default ~/.codex; ingest codex-sessions, --auto codex)."),
+    (
+        "CODEX_HOME",
+        "Where Codex CLI keeps its sessions, config.toml and hooks.json (default ~/.codex; ingest codex-sessions, "
+        "--auto codex, agent-hooks --scope user).",
+    ),
     ("XDG_CACHE_HOME", "The status-line cache lives in $XDG_CACHE_HOME/git-tracker (default ~/.cache)."),
     ("XDG_CONFIG_HOME", "Claude Code's config folder is looked for in $XDG_CONFIG_HOME/claude (default ~/.config)."),
     (
@@ -94,6 +99,12 @@ FILES: tuple[tuple[str, str], ...] = (
         "The hooks init installs (or core.hooksPath's folder; docs/hooks.md).",
     ),
     ("~/.cache/git-tracker/", "The last Claude status-line reading, for start --auto claude."),
+    (
+        ".claude/settings.local.json, .codex/hooks.json",
+        "agent-hooks install's entries for the project (listed in .git/info/exclude unless git ignores them); "
+        "what the files were before is kept in $GIT_COMMON_DIR/tracker/agent-hooks/ (user scope: "
+        "$XDG_STATE_HOME/git-tracker/agent-hooks/).",
+    ),
 )
 
 # How each shell loads the completion script: (shell, where, the line); README and docs/commands.md say the same.

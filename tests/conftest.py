@@ -55,6 +55,9 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     for key in list(os.environ):
         if key.startswith(("GIT_", "AGENT_ID", "PRE_COMMIT")):
             monkeypatch.delenv(key, raising=False)
+    # The agents' and the user's own folders: a test that writes user-scope settings writes under the temp HOME.
+    for key in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -48,6 +48,11 @@ def listed_commands(text: str) -> list[str]:
     return re.findall(r"^  ([a-z][\w-]*)", section, re.MULTILINE)
 
 
+def subcommands(text: str) -> list[str]:
+    """The commands of a command group's help (``agent-hooks``): [] for a plain command."""
+    return listed_commands(text) if "\nCommands:\n" in text else []
+
+
 def option_lines(text: str) -> list[str]:
     """The lines of the "Options:" section that name options (a wrapped help line starts with text)."""
     if "\nOptions:\n" not in text:
@@ -132,12 +137,17 @@ def test_every_command_and_option_of_the_help_is_in_commands_md() -> None:
             missing.append(f"{command}: no section `## `{command} …`` in commands.md")
             continue
         text = help_of(command)
-        for option in sorted(listed_options(text)):
-            if not mentions(section, option):
-                missing.append(f"{command}: option {option}")
-        for choice in sorted(listed_choices(text)):
-            if not mentions(section, choice):
-                missing.append(f"{command}: value {choice}")
+        # A group's section documents its subcommands too (`agent-hooks install`), each by name.
+        helps = [(command, text)] + [(f"{command} {sub}", help_of(command, sub)) for sub in subcommands(text)]
+        for name, text in helps:
+            if name != command and not mentions(section, name.split()[-1]):
+                missing.append(f"{name}: not named in the section of {command}")
+            for option in sorted(listed_options(text)):
+                if not mentions(section, option):
+                    missing.append(f"{name}: option {option}")
+            for choice in sorted(listed_choices(text)):
+                if not mentions(section, choice):
+                    missing.append(f"{name}: value {choice}")
     assert not missing, "docs/commands.md lacks:\n" + "\n".join(missing)
 
 
@@ -153,7 +163,8 @@ def test_commands_md_headings_name_only_real_commands_and_options() -> None:
         if command not in commands:
             wrong.append(f"{heading}: no command {command}")
             continue
-        real = listed_options(help_of(command))
+        text = help_of(command)
+        real = listed_options(text).union(*(listed_options(help_of(command, sub)) for sub in subcommands(text)))
         wrong += [
             f"{heading}: no option {o}" for o in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", heading) if o not in real
         ]
@@ -202,6 +213,7 @@ DATA_KEYS: dict[str, dict[str, str]] = {
 # A value that is another command's output: demo's `preview` is the `preview --json` report.
 NESTED = {("demo", "preview"): "preview"}
 JSON_COMMANDS = (
+    "agent-hooks",
     "anomalies",
     "checkpoint",
     "churn",
@@ -449,6 +461,14 @@ def drive_jobs(out: Outputs, tmp_path: Path) -> None:
     assert out.take(box, "timer", "--once", env=at(2), code=2)["jobs"][0]["status"] == "ran"
 
 
+def drive_agent_hooks(out: Outputs, box: Sandbox) -> None:
+    """The agents' hooks installed in the project (Claude Code) and for the user (Codex), then their status."""
+    box.ok("agent-hooks", "install", "claude")
+    box.ok("agent-hooks", "install", "codex", "--scope", "user")
+    targets = out.take(box, "agent-hooks", "status")["targets"]
+    assert [row["installed"] for row in targets] == [True, False, False, True]
+
+
 def undocumented(out: Outputs) -> list[str]:
     """Every key printed that its command's docs do not describe, as ``command: path``."""
     in_json_md = json_md_sections()
@@ -480,6 +500,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_sync(out, tracked, tmp_path / "sync")
     drive_overlaps(out, tmp_path / "overlaps" / "repo")
     drive_jobs(out, tmp_path / "jobs" / "repo")
+    drive_agent_hooks(out, tracked)
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)
@@ -488,8 +509,16 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     assert {kind for kind in kinds_seen if not mentions(log_section, kind)} == set(), "log --kind list in commands.md"
 
 
+def has_json_option(command: str) -> bool:
+    """The command, or one of a group's subcommands (``agent-hooks status``), takes --json."""
+    text = help_of(command)
+    return "--json" in listed_options(text) or any(
+        "--json" in listed_options(help_of(command, sub)) for sub in subcommands(text)
+    )
+
+
 def test_every_command_with_json_output_is_checked() -> None:
-    with_json = [command for command in listed_commands(help_of()) if "--json" in listed_options(help_of(command))]
+    with_json = [command for command in listed_commands(help_of()) if has_json_option(command)]
     assert sorted(with_json) == sorted(JSON_COMMANDS)
 
 
