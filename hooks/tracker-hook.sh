@@ -96,11 +96,11 @@ gt_marked_lines() {
     for gt_mark in "$gt_git_dir/tracker-auto/"*; do
         [ -f "$gt_mark" ] || continue
         gt_wid=
-        { read -r gt_wid || [ -n "$gt_wid" ]; } < "$gt_mark" || continue
+        { read -r gt_wid || [ -n "$gt_wid" ]; } 2>/dev/null < "$gt_mark" || continue
         [ -n "$gt_wid" ] || continue
         gt_mark_agent=${gt_mark##*/}
         for gt_note in "$gt_state/agents/$gt_mark_agent/open/"*.note; do
-            [ -f "$gt_note" ] && read -r gt_line < "$gt_note" || continue
+            [ -f "$gt_note" ] && read -r gt_line 2>/dev/null < "$gt_note" || continue
             case $gt_line in
                 *"\"id\":\"$gt_wid\""*)
                     gt_lines=$gt_lines$gt_line$gt_nl

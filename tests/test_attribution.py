@@ -9,6 +9,8 @@ Automatic windows are opened here the way the agents' own hooks will open them: 
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +22,14 @@ from gittracker import hookrun, records
 from gittracker.autocapture import marks
 from gittracker.churn import parse_note, split_evenly
 from gittracker.errors import BadInput
-from tests.conftest import Sandbox
+from gittracker.files import lock_held
+from tests.conftest import Sandbox, tracker_command
 
 CLAUDE = "claude-1a2b3c4d"
 CLAUDE_SESSION = "1a2b3c4d-5e6f-4a5b-9c8d-7e6f5a4b3c2d"
 CODEX = "codex-9f8e7d6c"
 CODEX_SESSION = "9f8e7d6c-0a1b-4c2d-8e3f-405162738495"
 NO_ENV: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def no_session_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests run inside coding agents too: their own session variables must not reach the commits."""
-    for name in ("CLAUDE_CODE_SESSION_ID", "CODEX_THREAD_ID", "CODEX_SESSION_ID"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def git_dir(box: Sandbox) -> Path:
@@ -250,7 +246,8 @@ def test_amending_a_shared_commit_keeps_one_shared_line(tracked: Sandbox) -> Non
 def test_doctor_finds_nothing_wrong_with_shared_stamps(tracked: Sandbox) -> None:
     start_automatic(tracked, CLAUDE, "claude")
     start_automatic(tracked, CODEX, "codex")
-    committed(tracked, NO_ENV)
+    commit = committed(tracked, NO_ENV)
+    assert len(shared_lines(tracked, commit)) == 1
     done = tracked.tracker("doctor", "--json")
     assert json.loads(done.stdout)["findings"] == [], done.stdout
 
@@ -266,6 +263,54 @@ def test_end_puts_back_a_lost_shared_line(tracked: Sandbox) -> None:
     assert shared_lines(tracked, commit) == []
     tracked.ok("end", "claude", "--used", "20", env={"AGENT_ID": CLAUDE})
     assert len(shared_lines(tracked, commit)) == 1
+
+
+# -- through the agents' own hooks (`git tracker hook claude EVENT`) --------------------------------------------
+
+
+def agent_hook(box: Sandbox, event: str, session: str) -> None:
+    payload = {"session_id": session, "cwd": str(box.path), "hook_event_name": event}
+    done = subprocess.run(
+        [*tracker_command(), "hook", "claude", event],
+        cwd=box.path,
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+
+
+def wait_for_worker(box: Sandbox, timeout: float = 30.0) -> None:
+    """The agents' hooks hand the ledger work to a detached worker: wait until it has done it all."""
+    auto = box.path / ".git" / "tracker" / "auto"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (auto / "queue").exists() and not lock_held(auto / "worker.lock"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the autocapture worker did not finish")
+
+
+def test_two_claude_sessions_through_their_own_hooks(tracked: Sandbox) -> None:
+    other_session = "5e6f7a8b-0000-4000-8000-000000000000"
+    for session in (CLAUDE_SESSION, other_session):
+        agent_hook(tracked, "SessionStart", session)
+    wait_for_worker(tracked)
+    windows = marks.marked(git_dir(tracked))
+    assert sorted(windows) == [CLAUDE, "claude-5e6f7a8b"]
+    own = committed(tracked, {"CLAUDE_CODE_SESSION_ID": CLAUDE_SESSION}, lines=2)
+    by_hand = committed(tracked, NO_ENV, lines=6)  # the person, in another terminal
+    assert windows_of(tracked, own) == [windows[CLAUDE]] and shared_lines(tracked, own) == []
+    assert windows_of(tracked, by_hand) == sorted(windows.values())
+    assert len(shared_lines(tracked, by_hand)) == 1
+    for session in (CLAUDE_SESSION, other_session):
+        agent_hook(tracked, "SessionEnd", session)
+    wait_for_worker(tracked)
+    assert marks.marked(git_dir(tracked)) == {}
+    assert tracked.note(committed(tracked, NO_ENV)) == []  # closed: nothing claims later commits
+    added = {agent: churn(tracked, window)["added"] for agent, window in windows.items()}
+    assert added == {CLAUDE: 2 + 3, "claude-5e6f7a8b": 3}
 
 
 # -- the Python twin (pre-commit users) makes the same choice ----------------------------------------------------
