@@ -8,7 +8,14 @@ repositories would also differ in where the file system put them, which shows in
 * plain: hooks pointed at an empty directory — the baseline;
 * empty hook: a post-commit hook that is just ``exit 0`` — the floor any hook costs (reference);
 * tracker hooks, no window: the hooks ``git tracker init`` installed, agent ``main`` (no window open)
-  — target: at most 1.3x the baseline;
+  — target: at most 1.3x the baseline; also with a Claude Code session in the commit's environment
+  (``CLAUDE_CODE_SESSION_ID``, as an agent's own commits carry it) whose agent has no window: every step of
+  the attribution (docs/hooks.md#attribution) runs and falls through, still without a fork;
+* ``--baseline REV``: the hook script of another revision (``git show REV:hooks/tracker-hook.sh``), no window,
+  interleaved with the others: the ratio of this checkout's hook to it, wall and CPU (the commit and its hook);
+  and the hook scripts alone, without git's own work around them: blocks of ``SCRIPT_RUNS`` runs of each
+  post-commit script (and of the empty hook) in the bench repository, as git runs them (fork and exec of
+  ``/bin/sh``), in a shuffled order per round: the ratio of the medians per run, wall and CPU;
 * window open: the same hooks, agent ``bench`` — target: the hook adds at most 15 ms per commit (goal
   8 ms). The post-commit hook queues a stamp and spawns a detached flusher that writes the notes, so
   this is measured two ways:
@@ -22,13 +29,15 @@ repositories would also differ in where the file system put them, which shows in
   ``git tracker flush`` costs, how many flush passes a burst causes, and whether every commit made
   inside the window, and no other, got a note.
 
-Run from the repository root: ``python bench/bench_hooks.py [--quick] [--strict] [--reps N] [--block N]``.
+Run from the repository root:
+``python bench/bench_hooks.py [--quick] [--strict] [--reps N] [--block N] [--baseline REV]``.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,6 +58,7 @@ from benchlib import (
     run,
     scratch_dir,
     timed,
+    timed_cpu,
 )
 
 COMMIT = ("commit", "--allow-empty", "-q", "-m", "x")
@@ -57,6 +67,11 @@ ADDED_MS_TARGET = 15.0
 ADDED_MS_GOAL = 8.0
 IDLE_TIMEOUT_S = 60.0
 WINDOW_AGENT = "bench"
+SESSION = {"CLAUDE_CODE_SESSION_ID": "5ee55107-0000-4000-8000-000000000000"}  # its agent has no window
+SOURCE = Path(__file__).resolve().parents[1]
+SCRIPT_RUNS = 200
+# Runs the hook given as $1, $2 times, each a fork and exec as git does it.
+SCRIPT_LOOP = 'i=0; while [ "$i" -lt "$2" ]; do "$1"; i=$((i + 1)); done'
 
 
 @dataclass
@@ -64,8 +79,12 @@ class Config:
     """One way of committing in the bench repository."""
 
     label: str
-    argv: tuple[str, ...]
+    hooks: Path  # core.hooksPath of its commits
     env: dict[str, str]
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("git", "-c", f"core.hooksPath={self.hooks}", *COMMIT)
 
 
 @dataclass
@@ -77,6 +96,8 @@ class Bench:
     empty: Config
     tracker: Config
     window: Config
+    session: Config
+    baseline: Config | None = None
     window_commits: set[str] = field(default_factory=set)
     hook_warnings: int = 0
 
@@ -85,19 +106,39 @@ class Bench:
         return self.repo / ".git" / "tracker"
 
     def commit(self, config: Config) -> float:
-        elapsed, stderr = timed(config.argv, self.repo, config.env)
+        return self.commit_cpu(config)[0]
+
+    def commit_cpu(self, config: Config) -> tuple[float, float]:
+        """Wall and CPU ms of one commit (the CPU of git and of the hooks it ran)."""
+        elapsed, cpu, stderr = timed_cpu(config.argv, self.repo, config.env)
         if stderr.strip():
             self.hook_warnings += 1
             if self.hook_warnings <= 3:
                 print(f"  warning from a commit ({config.label}): {stderr.strip()}", file=sys.stderr)
-        return elapsed
+        return elapsed, cpu
 
     def note_window_commits(self, count: int) -> None:
         """Remember the last ``count`` commits as made inside the window (read after, untimed)."""
         self.window_commits.update(run(["git", "rev-list", "-n", str(count), "HEAD"], self.repo, self.env).split())
 
 
-def setup(root: Path, *, python_env_as_is: bool) -> Bench:
+def baseline_hooks(root: Path, revision: str) -> Path:
+    """The hook script of ``revision`` of this source tree, rendered as ``init`` renders it, in a folder of its own."""
+    done = subprocess.run(
+        ["git", "show", f"{revision}:hooks/tracker-hook.sh"], cwd=SOURCE, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench: --baseline {revision}: {done.stderr.strip() or 'no hooks/tracker-hook.sh there'}")
+    folder = root / "hooks-baseline"
+    folder.mkdir()
+    python = sys.executable.replace("'", "'\\''")
+    for name in ("post-commit", "post-rewrite"):
+        (folder / name).write_text(done.stdout.replace("@PYTHON@", python).replace("@HOOK@", name))
+        (folder / name).chmod(0o755)
+    return folder
+
+
+def setup(root: Path, *, python_env_as_is: bool, baseline: str | None = None) -> Bench:
     env = hermetic_env(root, python_env_as_is=python_env_as_is)
     cli = primary_cli()
     repo = git_init(root / "repo", env)
@@ -110,18 +151,16 @@ def setup(root: Path, *, python_env_as_is: bool) -> Bench:
     (empty_hooks / "post-commit").write_text("#!/bin/sh\nexit 0\n")
     (empty_hooks / "post-commit").chmod(0o755)
     tracker_hooks = repo / ".git" / "hooks"
-
-    def git(hooks: Path) -> tuple[str, ...]:
-        return ("git", "-c", f"core.hooksPath={hooks}", *COMMIT)
-
     return Bench(
         repo,
         env,
         cli,
-        plain=Config("plain", git(no_hooks), env),
-        empty=Config("empty hook", git(empty_hooks), env),
-        tracker=Config("tracker, no window", git(tracker_hooks), env),
-        window=Config("window open", git(tracker_hooks), {**env, "AGENT_ID": WINDOW_AGENT}),
+        plain=Config("plain", no_hooks, env),
+        empty=Config("empty hook", empty_hooks, env),
+        tracker=Config("tracker, no window", tracker_hooks, env),
+        window=Config("window open", tracker_hooks, {**env, "AGENT_ID": WINDOW_AGENT}),
+        session=Config("tracker, no window, session in env", tracker_hooks, {**env, **SESSION}),
+        baseline=Config(f"{baseline} hooks, no window", baseline_hooks(root, baseline), env) if baseline else None,
     )
 
 
@@ -190,6 +229,9 @@ class Results:
     plain_1: list[float] = field(default_factory=list)
     empty_1: list[float] = field(default_factory=list)
     tracker_1: list[float] = field(default_factory=list)
+    session_1: list[float] = field(default_factory=list)
+    baseline_1: list[float] = field(default_factory=list)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     plain_2: list[float] = field(default_factory=list)
     paced: list[float] = field(default_factory=list)
     note_latency: list[float] = field(default_factory=list)
@@ -207,10 +249,19 @@ def measure(bench: Bench, reps: int, block: int, shuffle: random.Random) -> Resu
     res = Results()
     # Phase 1: no window involved. Commits are cheap here, so three times the repetitions.
     for _ in range(3 * reps):
-        trio = [(bench.plain, res.plain_1), (bench.empty, res.empty_1), (bench.tracker, res.tracker_1)]
-        shuffle.shuffle(trio)
-        for config, sink in trio:
-            sink.append(bench.commit(config))
+        group = [
+            (bench.plain, res.plain_1),
+            (bench.empty, res.empty_1),
+            (bench.tracker, res.tracker_1),
+            (bench.session, res.session_1),
+        ]
+        if bench.baseline is not None:
+            group.append((bench.baseline, res.baseline_1))
+        shuffle.shuffle(group)
+        for config, sink in group:
+            wall, cpu = bench.commit_cpu(config)
+            sink.append(wall)
+            res.cpu.setdefault(config.label, []).append(cpu)
 
     # Phase 2: window open, paced. Each window commit waits for its flusher; a baseline commit pairs it.
     for _ in range(reps):
@@ -296,6 +347,17 @@ def report(bench: Bench, res: Results, block: int, verdicts: Verdicts) -> None:
             f"<= {RATIO_TARGET}x",
             verdicts.check(f"hooks without a window: {ratio:.2f}x <= {RATIO_TARGET}x", ratio <= RATIO_TARGET),
         ),
+        stats_row(
+            "tracker hooks, no window, session in env",
+            res.session_1,
+            base_1,
+            f"<= {RATIO_TARGET}x",
+            verdicts.check(
+                f"hooks without a window, session in env: {median(res.session_1) / base_1:.2f}x <= {RATIO_TARGET}x",
+                median(res.session_1) / base_1 <= RATIO_TARGET,
+            ),
+        ),
+        *([stats_row(bench.baseline.label, res.baseline_1, base_1, "", "reference")] if bench.baseline else []),
         stats_row("plain (baseline, paced phase)", res.plain_2, base_2),
         stats_row("window open, paced", res.paced, base_2, target, f"{paced_verdict} ({goal(added_paced)})"),
         stats_row(f"plain (baseline, blocks of {block})", res.plain_3, base_3),
@@ -307,6 +369,9 @@ def report(bench: Bench, res: Results, block: int, verdicts: Verdicts) -> None:
         ["configuration", "n", "median", "p90", "ratio", "added ms", "target", "verdict"],
         rows,
     )
+
+    if bench.baseline is not None:
+        against_baseline(bench, res)
 
     missing, stray = notes_check(bench)
     made = len(bench.window_commits)
@@ -336,11 +401,74 @@ def report(bench: Bench, res: Results, block: int, verdicts: Verdicts) -> None:
     )
 
 
+def script_ratios(bench: Bench, rounds: int, shuffle: random.Random) -> None:
+    """The post-commit scripts alone (no window), in blocks of ``SCRIPT_RUNS`` runs: ms per run, wall and CPU."""
+    assert bench.baseline is not None
+    configs = {config.label: config for config in (bench.empty, bench.baseline, bench.tracker, bench.session)}
+    wall: dict[str, list[float]] = {label: [] for label in configs}
+    cpu: dict[str, list[float]] = {label: [] for label in configs}
+    order = list(configs)
+    for _ in range(rounds):
+        shuffle.shuffle(order)
+        for label in order:
+            config = configs[label]
+            argv = ["sh", "-c", SCRIPT_LOOP, "sh", str(config.hooks / "post-commit"), str(SCRIPT_RUNS)]
+            elapsed, used, _ = timed_cpu(argv, bench.repo, config.env)
+            wall[label].append(elapsed / SCRIPT_RUNS)
+            cpu[label].append(used / SCRIPT_RUNS)
+    base_wall, base_cpu = median(wall[bench.baseline.label]), median(cpu[bench.baseline.label])
+    floor = median(wall[bench.empty.label])
+    rows = [
+        [
+            label,
+            fmt(median(wall[label]), 3),
+            fmt(median(wall[label]) / base_wall) + "x",
+            fmt((median(wall[label]) - floor) * 1000, 0),
+            fmt(median(cpu[label]), 3),
+            fmt(median(cpu[label]) / base_cpu) + "x" if base_cpu else "-",
+        ]
+        for label in configs
+    ]
+    print_table(
+        f"post-commit script alone, {rounds} rounds of {SCRIPT_RUNS} runs, against {bench.baseline.label}",
+        ["script", "wall ms/run", "wall ratio", "µs over empty", "CPU ms/run", "CPU ratio"],
+        rows,
+    )
+
+
+def against_baseline(bench: Bench, res: Results) -> None:
+    """This checkout's hook (no window) against the baseline revision's, as ratios of medians, wall and CPU."""
+    assert bench.baseline is not None
+    base_cpu = median(res.cpu[bench.baseline.label])
+    base_wall = median(res.baseline_1)
+    hook_floor = median(res.empty_1)
+    rows = []
+    for config, walls in ((bench.tracker, res.tracker_1), (bench.session, res.session_1)):
+        cpu = median(res.cpu[config.label])
+        rows.append(
+            [
+                config.label,
+                fmt(median(walls)),
+                fmt(median(walls) / base_wall) + "x",
+                f"{median(walls) - base_wall:+.2f}",
+                fmt(cpu),
+                fmt(cpu / base_cpu) + "x" if base_cpu else "-",
+                fmt(median(walls) - hook_floor),
+            ]
+        )
+    print_table(
+        f"against {bench.baseline.label}: wall {fmt(base_wall)} ms, CPU {fmt(base_cpu)} ms (medians of whole commits)",
+        ["configuration", "wall ms", "wall ratio", "added ms", "CPU ms", "CPU ratio", "over an empty hook, ms"],
+        rows,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = arg_parser(__doc__.splitlines()[0] if __doc__ else "bench hooks")
     parser.add_argument("--reps", type=int, help="commits per configuration (default 60, --quick 15)")
     parser.add_argument("--block", type=int, help="commits per burst (default 10, --quick 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the order of interleaved commits")
+    parser.add_argument("--baseline", help="also time the hook script of this revision (no window), e.g. main")
     args = parser.parse_args(argv)
     reps = args.reps or (15 if args.quick else 60)
     block = args.block or (5 if args.quick else 10)
@@ -349,10 +477,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with scratch_dir("gt-bench-hooks-", keep=args.keep) as root:
         began = time.perf_counter()
-        bench = setup(root, python_env_as_is=args.python_env_as_is)
+        bench = setup(root, python_env_as_is=args.python_env_as_is, baseline=args.baseline)
         print(f"bench_hooks: {reps} commits per configuration ({machine_line(bench.env)})")
         print(f"cli: {' '.join(bench.cli.argv)}   repo: {bench.repo}")
-        for config in (bench.plain, bench.empty, bench.tracker, bench.window):
+        for config in (bench.plain, bench.empty, bench.tracker, bench.session, bench.window, bench.baseline):
+            if config is None:
+                continue
             for _ in range(warmup):
                 bench.commit(config)
                 if config is bench.window:
@@ -360,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
                     bench.note_window_commits(1)
         res = measure(bench, reps, block, random.Random(args.seed))
         report(bench, res, block, verdicts)
+        if bench.baseline is not None:
+            script_ratios(bench, 5 if args.quick else 15, random.Random(args.seed))
         print(f"\nwall time of this run: {time.perf_counter() - began:.1f} s, load avg now {os.getloadavg()[0]:.2f}")
     return verdicts.summary(args.strict)
 

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,6 +30,13 @@ IDENTITY = {
 }
 
 
+# Variables that choose which window a commit goes to (docs/hooks.md#attribution): a benchmark run inside a coding
+# agent must not hand the agent's session to the commits it times.
+NOT_PASSED_ON = frozenset(
+    {"AGENT_ID", "XDG_CONFIG_HOME", "CLAUDE_CODE_SESSION_ID", "CODEX_THREAD_ID", "CODEX_SESSION_ID"}
+)
+
+
 def hermetic_env(root: Path, *, python_env_as_is: bool = False) -> dict[str, str]:
     """The caller's environment without git/tracker variables, plus a private HOME and fixed identity.
 
@@ -43,7 +51,7 @@ def hermetic_env(root: Path, *, python_env_as_is: bool = False) -> dict[str, str
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("GIT_", "PRE_COMMIT")) and key not in ("AGENT_ID", "XDG_CONFIG_HOME")
+        if not key.startswith(("GIT_", "PRE_COMMIT")) and key not in NOT_PASSED_ON
     }
     env.update(IDENTITY)
     env.update(
@@ -81,6 +89,15 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, st
     if done.returncode != 0:
         raise SystemExit(f"bench: `{' '.join(cmd)}` failed in {cwd} ({done.returncode}): {done.stderr.strip()}")
     return elapsed, done.stderr
+
+
+def timed_cpu(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Like ``timed``, plus the CPU time (user + system, ms) of the command and everything it waited for (a hook)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed, stderr = timed(cmd, cwd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return elapsed, cpu, stderr
 
 
 def git_init(path: Path, env: dict[str, str], *, first_commit: bool = True) -> Path:

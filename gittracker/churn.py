@@ -24,6 +24,11 @@ across a rewrite: an unreachable noted commit whose author line (name, e-mail, d
 noted commit's of the same window is taken to be the original of that copy. A window whose noted
 commits all no longer exist (rewritten by a tool that does not carry notes, then collected) has unknown
 churn, never 0.
+
+A commit whose note has a ``shared`` line (made while several automatic windows were open in its worktree and
+naming none of them: docs/hooks.md#attribution) is counted in each window its note names, with its added and
+deleted lines split equally between those windows (``split_evenly``): over the windows, its lines add up to the
+commit's once. Under the ``range`` selection every window counts every commit of its range, shared or not.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from gittracker.errors import BadInput, GitFailed
 from gittracker.files import write_cache
 from gittracker.git import Repo
 from gittracker.gitfiles import is_object_id
+from gittracker.records import shared_windows
 
 SELECTION_TEXT = {"noted": "commits carrying its note", "range": "every commit in the range"}
 
@@ -56,6 +62,7 @@ class Churn:
     merges: str
     range: str
     selection: str
+    shared_commits: int = 0  # commits among ``commits`` whose lines were split with other windows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +80,7 @@ class UnknownChurn:
     selection: str
 
     def to_dict(self) -> dict[str, Any]:
-        counts = dict.fromkeys(("added", "deleted", "files", "commits", "binary_files"))
+        counts = dict.fromkeys(("added", "deleted", "files", "commits", "binary_files", "shared_commits"))
         return {**counts, **asdict(self)}
 
 
@@ -172,10 +179,12 @@ def parse_selection(text: str, where: str) -> str:
 
 @dataclass(frozen=True)
 class NoteFacts:
-    """What one commit's note says: the windows it was made in, the commits it replaces."""
+    """What one commit's note says: the windows it was made in, the commits it replaces, whether those windows
+    share it (a ``shared`` line)."""
 
     windows: tuple[str, ...]
     replaces: tuple[str, ...]
+    shared: bool = False
 
 
 def parse_note(body: bytes) -> NoteFacts:
@@ -183,6 +192,7 @@ def parse_note(body: bytes) -> NoteFacts:
     ``concatenate`` mode), beside lines we do not know (a newer version's, or a person's), which are skipped."""
     windows: set[str] = set()
     replaces: set[str] = set()
+    shared = False
     for raw in body.split(b"\n"):
         line = raw.strip()
         if not line.startswith(b"{"):
@@ -197,11 +207,23 @@ def parse_note(body: bytes) -> NoteFacts:
             windows.add(data["id"])
         elif data.get("kind") == "replaces" and is_object_id(data["id"]):
             replaces.add(data["id"])
-    return NoteFacts(tuple(sorted(windows)), tuple(sorted(replaces)))
+        elif shared_windows(data) is not None:
+            shared = True
+    return NoteFacts(tuple(sorted(windows)), tuple(sorted(replaces)), shared)
 
 
-NOTES_MAGIC = b"git-tracker notes index 1\n"
-BLOBS_MAGIC = b"git-tracker note blobs 1\n"
+def split_evenly(amount: int, sharers: tuple[str, ...], member: str, commit: str) -> int:
+    """``member``'s part of a shared commit's ``amount`` of lines: an equal part in whole lines, the remainder
+    handed one line each to the sharers from a seat the commit id picks (so no window always gets the odd line).
+    Over all ``sharers`` (sorted, distinct) the parts add up to ``amount`` exactly."""
+    count = len(sharers)
+    base, rest = divmod(amount, count)
+    seat = (sharers.index(member) + int(commit[:8], 16)) % count
+    return base + (1 if seat < rest else 0)
+
+
+NOTES_MAGIC = b"git-tracker notes index 2\n"
+BLOBS_MAGIC = b"git-tracker note blobs 2\n"
 STATS_MAGIC = b"git-tracker commit stats 1\n"
 FILES_MAGIC = b"git-tracker commit files 1\n"
 
@@ -215,9 +237,15 @@ class NoteIndex:
     are kept in ``notes-blobs``; a blob never changes).
     """
 
-    def __init__(self, windows: dict[str, list[str]], replaces: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        windows: dict[str, list[str]],
+        replaces: dict[str, tuple[str, ...]],
+        shares: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.windows = windows  # window id -> the commits whose note names it
         self.replaces = replaces  # commit -> the commits its note says it replaces
+        self.shares = shares or {}  # shared commit -> the windows its note names (sorted), which split its lines
 
     @classmethod
     def read(cls, repo: Repo, cache_dir: Path | None) -> NoteIndex:
@@ -225,28 +253,31 @@ class NoteIndex:
         index_path = cache_dir / "notes-index" if cache_dir else None
         blobs_path = cache_dir / "notes-blobs" if cache_dir else None
         cached = _load_marshal(index_path, NOTES_MAGIC)
-        if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == tip:
-            return cls(cached[1], cached[2])
+        if isinstance(cached, tuple) and len(cached) == 4 and cached[0] == tip:
+            return cls(cached[1], cached[2], cached[3])
         loaded = _load_marshal(blobs_path, BLOBS_MAGIC)
-        blobs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = loaded if isinstance(loaded, dict) else {}
+        blobs: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = loaded if isinstance(loaded, dict) else {}
         listing = repo.notes_listing(tip) if tip else []
         missing = sorted({blob for blob, _ in listing if blob not in blobs})
         for blob, body in zip(missing, repo.blob_bodies(missing), strict=True):
             facts = parse_note(body)
-            blobs[blob] = (facts.windows, facts.replaces)
+            blobs[blob] = (facts.windows, facts.replaces, facts.shared)
         windows: dict[str, list[str]] = {}
         replaces: dict[str, tuple[str, ...]] = {}
+        shares: dict[str, tuple[str, ...]] = {}
         for blob, commit in listing:
-            named, replaced = blobs[blob]
+            named, replaced, shared = blobs[blob]
             for window_id in named:
                 windows.setdefault(window_id, []).append(commit)
             if replaced:
                 replaces[commit] = replaced
+            if shared and len(named) > 1:
+                shares[commit] = named
         if missing or len(blobs) > len(listing):
             current = {blob for blob, _ in listing}
             _save_marshal(blobs_path, BLOBS_MAGIC, {blob: blobs[blob] for blob in current})
-        _save_marshal(index_path, NOTES_MAGIC, (tip, windows, replaces))
-        return cls(windows, replaces)
+        _save_marshal(index_path, NOTES_MAGIC, (tip, windows, replaces, shares))
+        return cls(windows, replaces, shares)
 
 
 # -- per-commit numstat, cached by commit id (a commit never changes) ----------------------------------------
@@ -349,6 +380,7 @@ class WindowChurn:
         self._range_path = cache_dir / "churn-lines.json" if cache_dir else None
         self._range: dict[str, Any] = _load_json(self._range_path)
         self._range_dirty = False
+        self.split_commits: set[str] = set()  # shared commits whose lines were split for a window asked about
 
     # -- noted --------------------------------------------------------------------------------------
 
@@ -436,17 +468,45 @@ class WindowChurn:
             )
             return UnknownChurn(reason, "gross", renames, merges, label, "noted")
         if not policy.is_default:
-            log = self.repo.numstat_commits(commits, renames=policy.renames, first_parent=policy.first_parent)
-            added, deleted, files, binary = _rows(log)
-            return Churn(
-                added, deleted, len(files), log.count("\0"), len(binary), "gross", renames, merges, label, "noted"
-            )
+            return self._churn_under(window_id, commits, policy, label)
         counted = [commit for commit in commits if not self.stats[commit].merge]
         files = {path for commit in counted for path in self.stats.files(commit)[0]}
         binary = {path for commit in counted for path in self.stats.files(commit)[1]}
-        added = sum(self.stats[commit].added for commit in counted)
-        deleted = sum(self.stats[commit].deleted for commit in counted)
-        return Churn(added, deleted, len(files), len(counted), len(binary), "gross", renames, merges, label, "noted")
+        added = sum(self._part(window_id, commit, self.stats[commit].added) for commit in counted)
+        deleted = sum(self._part(window_id, commit, self.stats[commit].deleted) for commit in counted)
+        shared = sum(1 for commit in counted if self._shares_of(window_id, commit))
+        return Churn(
+            added, deleted, len(files), len(counted), len(binary), "gross", renames, merges, label, "noted", shared
+        )
+
+    def _churn_under(self, window_id: str, commits: list[str], policy: Policy, label: str) -> Churn:
+        """A window's noted commits under a policy the per-commit cache does not hold (renames, first parent)."""
+        renames, merges = policy.describe()
+        log = self.repo.numstat_commits(commits, renames=policy.renames, first_parent=policy.first_parent)
+        added = deleted = shared = 0
+        files: set[str] = set()
+        binary: set[str] = set()
+        for commit, rows in _rows_by_commit(log):
+            commit_added, commit_deleted, commit_files, commit_binary = _rows(rows)
+            added += self._part(window_id, commit, commit_added)
+            deleted += self._part(window_id, commit, commit_deleted)
+            shared += 1 if self._shares_of(window_id, commit) else 0
+            files |= commit_files
+            binary |= commit_binary
+        counted = log.count("\0")
+        return Churn(added, deleted, len(files), counted, len(binary), "gross", renames, merges, label, "noted", shared)
+
+    def _shares_of(self, window_id: str, commit: str) -> tuple[str, ...]:
+        """The windows that split a shared commit with this one (itself included); empty when it is its alone."""
+        sharers = self.notes().shares.get(commit, ())
+        return sharers if window_id in sharers else ()
+
+    def _part(self, window_id: str, commit: str, amount: int) -> int:
+        sharers = self._shares_of(window_id, commit)
+        if not sharers:
+            return amount
+        self.split_commits.add(commit)
+        return split_evenly(amount, sharers, window_id, commit)
 
     def lines(self, window_id: str, start: str | None, end: str | None) -> int | None:
         """Added plus deleted lines under the default policy; None when unknown."""
@@ -459,7 +519,17 @@ class WindowChurn:
             value = self._range[key]
             return value if isinstance(value, int) else None
         commits = self.commits_of(window_id)
-        return None if commits is None else self.stats.lines(commits)
+        if commits is None:
+            return None
+        shares = self.notes().shares
+        if not shares or shares.keys().isdisjoint(commits):
+            return self.stats.lines(commits)
+        total = 0
+        for commit in commits:
+            added, deleted, _, merge = self.stats.raw[commit]
+            if not merge:
+                total += self._part(window_id, commit, added) + self._part(window_id, commit, deleted)
+        return total
 
     def _range_churn(self, start: str | None, end: str | None, policy: Policy) -> Churn | UnknownChurn:
         return range_churn_if_known(self.repo, start, end, policy)
@@ -469,6 +539,13 @@ class WindowChurn:
         if self._range_dirty and self._range_path is not None:
             _save_json(self._range_path, self._range)
             self._range_dirty = False
+
+
+def _rows_by_commit(log: str) -> Iterable[tuple[str, str]]:
+    """``git log --numstat --format=%x00%H`` cut into (commit, its numstat rows)."""
+    for chunk in log.split("\0")[1:]:
+        commit, _, rows = chunk.partition("\n")
+        yield commit.strip(), rows
 
 
 def _load_marshal(path: Path | None, magic: bytes) -> Any:

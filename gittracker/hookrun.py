@@ -6,7 +6,9 @@ level: pygit2 is loaded by ``gittracker.git`` only when a flush actually writes 
 
 Queue lines (``<common-dir>/tracker/queue``, appended atomically by the hooks):
 
-- ``<commit> <note-json>`` stamps a commit (post-commit, one line per open window);
+- ``<commit> <note-json>`` stamps a commit (post-commit, one line per window it belongs to);
+- ``shared <commit> <window id> <window id>...`` the commit belongs to several automatic windows at once
+  (post-commit): the flusher writes ``records.shared_line`` with its stamps, so churn splits it between them;
 - ``copy <from> <to>`` a cherry-pick (post-commit);
 - ``rewrite <old> <new> <how>`` one pair of post-rewrite's old -> new mapping (``how``: amend or rebase).
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gittracker.attribution import attribute
 from gittracker.files import file_lock
 from gittracker.gitfiles import is_object_id
 from gittracker.state import LocalState
@@ -34,16 +37,6 @@ if TYPE_CHECKING:
     from gittracker.git import Repo
 
 REWRITE_KINDS = frozenset({"amend", "rebase"})
-
-
-def open_note_lines(state: LocalState, agent_id: str) -> list[str]:
-    lines = []
-    for path in sorted((state.agent_dir(agent_id) / "open").glob("*.note")):
-        with contextlib.suppress(OSError):
-            line = path.read_text().strip()
-            if line:
-                lines.append(line)
-    return lines
 
 
 def is_rebase_pick(git_dir: Path) -> bool:
@@ -61,20 +54,21 @@ def queue_post_commit(toplevel: Path) -> bool:
     state = LocalState(repo.tracker_dir)
     if not state.root.is_dir():
         return False
-    agent = os.environ.get("AGENT_ID") or "main"
-    if "/" in agent or agent.startswith("."):
-        return False
     if is_rebase_pick(repo.git_dir):
+        return False
+    found = attribute(state, repo.git_dir, os.environ)
+    if found is None:
         return False
     picked_path = repo.git_dir / "CHERRY_PICK_HEAD"
     picked = picked_path.read_text().strip() if picked_path.exists() else ""
-    lines = open_note_lines(state, agent)
-    if not lines and not picked:
+    if not found.lines and not picked:
         return False
     sha = head_file_commit(repo.git_dir, repo.common_dir)
     if sha is None:
         return False
-    entries = ([f"copy {picked} {sha}"] if is_object_id(picked) else []) + [f"{sha} {line}" for line in lines]
+    entries = ([f"copy {picked} {sha}"] if is_object_id(picked) else []) + [f"{sha} {line}" for line in found.lines]
+    if found.shared:
+        entries.append(" ".join(["shared", sha, *found.shared]))
     append_lines(state.queue, entries)
     return True
 
@@ -125,11 +119,28 @@ class Queue:
             if is_object_id(old) and is_object_id(new) and how in REWRITE_KINDS:
                 self.rewrites.append((old, new, how))
                 return
+        elif head == "shared":
+            if self._add_shared(rest.split(" ")):
+                return
         elif is_object_id(head) and rest.startswith("{") and rest.endswith("}"):
             self.stamps.setdefault(head, set()).add(rest)
             return
         if line.strip():
             self.bad.append(f"{where}: not a queue line")
+
+    def _add_shared(self, words: list[str]) -> bool:
+        """``shared <commit> <window id>...``: the commit's ``shared`` note line joins its stamps."""
+        from gittracker.errors import BadInput
+        from gittracker.records import shared_line
+
+        if not words or not is_object_id(words[0]):
+            return False
+        try:
+            line = shared_line(words[1:])
+        except BadInput:
+            return False
+        self.stamps.setdefault(words[0], set()).add(line)
+        return True
 
 
 def read_queue(paths: Iterable[Path]) -> Queue:
@@ -245,7 +256,7 @@ def restore_window_notes(repo: Repo, window_id: str) -> int:
             sha, _, line = raw.partition(" ")
             if not line:
                 continue
-            if f'"id":"{window_id}"' in line:
+            if f'"{window_id}"' in line:  # its own line, or a shared line naming it (a window id is a ULID)
                 mine.setdefault(sha, set()).add(line)
             else:
                 keep.append(raw)

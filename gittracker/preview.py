@@ -661,11 +661,21 @@ def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by
     else:
         result = build_preview(records, churns.lines, who=who, **settings)
     churns.save()
+    reports = list(result["groups"].values()) if by is not None else [result]
+    if churns.split_commits:
+        shared = f"lines per unit: {shared_note(len(churns.split_commits))}"
+        for report in reports:
+            report["notes"].append(shared)
     if skipped:
         left_out = f"{describe_skipped(item.reason for item in skipped)}: left out of every figure"
-        for report in result["groups"].values() if by is not None else [result]:
+        for report in reports:
             report["notes"].append(left_out)
     return result
+
+
+def shared_note(count: int) -> str:
+    """What preview says when windows shared commits (docs/preview.md)."""
+    return f"{count} commit(s) shared by several windows: their lines are split equally between them"
 
 
 def run_decision(ctx: Context) -> dict[str, Any]:

@@ -588,6 +588,34 @@ def replaces_line(old_commit: str, how: str, ts: str) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
+def shared_line(window_ids: Iterable[str]) -> str:
+    """The git-note line that says "this commit's work is shared by these windows" (docs/hooks.md#attribution).
+
+    The post-commit hook writes it beside the windows' own lines when a commit names no agent of its own and
+    several automatic windows are open in its worktree: churn then splits the commit's lines between them instead
+    of counting them once per window. The line depends on the set of windows only (sorted; ``ts`` is the time in
+    the newest window id), not on the commit, so an amend, a rebase or a squash that brings it along next to a
+    fresh one leaves one line, as ``note_line`` does.
+    """
+    ids = sorted(set(window_ids))
+    if len(ids) < 2 or not all(_ulid(window_id) for window_id in ids):
+        raise BadInput(f"shared: expected two or more window ids, got {', '.join(ids) or 'none'}")
+    try:
+        newest = max(clock.id_time(window_id) for window_id in ids)
+    except (ValueError, OverflowError):  # a time past the year 9999: no id git-tracker made
+        raise BadInput(f"shared: expected window ids, got {', '.join(ids)}") from None
+    payload = {"v": 1, "id": "+".join(ids), "ts": clock.format_ts(newest), "kind": "shared", "windows": ids}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def shared_windows(data: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The windows a parsed note line says share its commit; None when it is not a well-formed ``shared`` line."""
+    ids = data.get("windows")
+    if data.get("kind") != "shared" or not isinstance(ids, list) or len(ids) < 2:
+        return None
+    return tuple(sorted(ids)) if all(_ulid(window_id) for window_id in ids) else None
+
+
 def iter_note_lines(text: str, where: str = "note") -> Iterator[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

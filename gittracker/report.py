@@ -172,9 +172,10 @@ def format_churn(r: dict[str, Any]) -> str:
     head = f"{r['range']} ({r['mode']}; {SELECTION_TEXT[r['selection']]})"
     if r["added"] is None:
         return f"{head}: unknown: {r['reason']}"
+    shared = f" ({r['shared_commits']} shared: lines split equally)" if r.get("shared_commits") else ""
     return (
         f"{head}: +{r['added']} -{r['deleted']} lines, {r['files']} file(s) ({r['binary_files']} binary), "
-        f"{r['commits']} commit(s); renames {r['renames']}; merges {r['merges']}"
+        f"{r['commits']} commit(s){shared}; renames {r['renames']}; merges {r['merges']}"
     )
 
 

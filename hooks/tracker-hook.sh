@@ -2,7 +2,7 @@
 # git-tracker hook: installed by `git tracker init`; `git tracker uninstall` puts back what was here.
 # It must cost nothing when no window is open, so the common path uses shell builtins only:
 # no fork, no Python. See docs/hooks.md.
-# git-tracker-hook-version: 2
+# git-tracker-hook-version: 3
 # -P: never put the work tree on Python's import path (a repository must not be able to shadow us).
 GT_PYTHON='@PYTHON@'
 GT_HOOK='@HOOK@'
@@ -63,9 +63,77 @@ gt_cannot_queue() {
     printf 'git-tracker: %s: could not queue %s: %s; %s\n' "$GT_HOOK" "$1" "$gt_why" "$2" >&2
 }
 
+gt_nl='
+'
+
+gt_agent_lines() {
+    # The note lines of agent $1's open windows, one per line, into gt_lines; false when it has none.
+    case $1 in */* | .* | '') return 1 ;; esac
+    gt_lines=
+    for gt_note in "$gt_state/agents/$1/open/"*.note; do
+        if [ -f "$gt_note" ] && read -r gt_line < "$gt_note" && [ -n "$gt_line" ]; then
+            gt_lines=$gt_lines$gt_line$gt_nl
+        fi
+    done
+    [ -n "$gt_lines" ]
+}
+
+gt_session_lines() {
+    # A coding agent's session in the commit's environment ($2, provider $1): its agent is
+    # <provider>-<first 8 characters>, cut by parameter expansion (no fork), all of an id shorter than that.
+    [ -n "$2" ] || return 1
+    gt_after8=${2#????????}
+    gt_first8=${2%"$gt_after8"}
+    gt_agent_lines "$1-${gt_first8:-$2}"
+}
+
+gt_marked_lines() {
+    # The automatic windows marked in this worktree (<worktree git dir>/tracker-auto/<agent>, holding the window
+    # id) that are still open: their note lines into gt_lines, their ids into gt_shared when there are several.
+    gt_lines=
+    gt_ids=
+    gt_count=0
+    for gt_mark in "$gt_git_dir/tracker-auto/"*; do
+        [ -f "$gt_mark" ] || continue
+        gt_wid=
+        { read -r gt_wid || [ -n "$gt_wid" ]; } 2>/dev/null < "$gt_mark" || continue
+        [ -n "$gt_wid" ] || continue
+        gt_mark_agent=${gt_mark##*/}
+        for gt_note in "$gt_state/agents/$gt_mark_agent/open/"*.note; do
+            [ -f "$gt_note" ] && read -r gt_line 2>/dev/null < "$gt_note" || continue
+            case $gt_line in
+                *"\"id\":\"$gt_wid\""*)
+                    gt_lines=$gt_lines$gt_line$gt_nl
+                    gt_ids="$gt_ids $gt_wid"
+                    gt_count=$((gt_count + 1))
+                    ;;
+            esac
+        done
+    done
+    [ "$gt_count" -gt 1 ] && gt_shared=$gt_ids
+    [ -n "$gt_lines" ]
+}
+
+gt_choose_lines() {
+    # Which windows this commit belongs to (docs/hooks.md#attribution), first match wins: AGENT_ID when set;
+    # else the agent of a session the commit's environment names, when it has a window open; else agent main's
+    # open windows; else the automatic windows marked in this worktree (several: the commit is shared).
+    gt_lines=
+    gt_shared=
+    if [ -n "${AGENT_ID:-}" ]; then
+        gt_agent_lines "$AGENT_ID"
+        return 0
+    fi
+    gt_session_lines claude "${CLAUDE_CODE_SESSION_ID:-}" && return 0
+    gt_session_lines codex "${CODEX_THREAD_ID:-}" && return 0
+    gt_session_lines codex "${CODEX_SESSION_ID:-}" && return 0
+    gt_agent_lines main && return 0
+    gt_marked_lines
+    return 0
+}
+
 gt_post_commit() {
-    gt_agent=${AGENT_ID:-main}
-    case $gt_agent in */* | .* | '') return 0 ;; esac
+    case ${AGENT_ID:-main} in */* | .*) return 0 ;; esac
     # A rebase runs this hook once per commit it picks: those are rewrites of older commits, whose
     # notes git and post-rewrite carry over, so they are skipped. The rebase machinery writes
     # rebase-merge/author-script for each pick (and keeps it while a conflicted pick is resolved);
@@ -80,8 +148,8 @@ gt_post_commit() {
     else
         gt_picked=
     fi
-    set -- "$gt_state/agents/$gt_agent/open/"*.note
-    if [ ! -f "$1" ] && [ -z "$gt_picked" ]; then
+    gt_choose_lines
+    if [ -z "$gt_lines" ] && [ -z "$gt_picked" ]; then
         return 0
     fi
     read -r gt_head < "$gt_git_dir/HEAD" || return 0
@@ -97,11 +165,13 @@ gt_post_commit() {
     if [ -n "$gt_picked" ] && gt_is_id "$gt_picked"; then
         gt_append "copy $gt_picked $gt_sha" || gt_queued=
     fi
-    for gt_note do
-        if [ -f "$gt_note" ] && read -r gt_line < "$gt_note"; then
-            gt_append "$gt_sha $gt_line" || gt_queued=
-        fi
+    while [ -n "$gt_lines" ]; do
+        gt_append "$gt_sha ${gt_lines%%"$gt_nl"*}" || gt_queued=
+        gt_lines=${gt_lines#*"$gt_nl"}
     done
+    if [ -n "$gt_shared" ]; then
+        gt_append "shared $gt_sha$gt_shared" || gt_queued=
+    fi
     if [ -z "$gt_queued" ]; then
         gt_cannot_queue "the stamp for $gt_sha" 'your commit is fine; `git tracker doctor` restores it'
         return 0

@@ -49,11 +49,15 @@ def tracker_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "gittracker"]
 
 
+# What a coding agent's tool processes carry: a test run inside one must not hand its session to the commits it makes.
+SESSION_VARIABLES = frozenset({"CLAUDE_CODE_SESSION_ID", "CODEX_THREAD_ID", "CODEX_SESSION_ID"})
+
+
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
-        if key.startswith(("GIT_", "AGENT_ID", "PRE_COMMIT")):
+        if key.startswith(("GIT_", "AGENT_ID", "PRE_COMMIT")) or key in SESSION_VARIABLES:
             monkeypatch.delenv(key, raising=False)
     # The agents' and the user's own folders: a test that writes user-scope settings writes under the temp HOME.
     for key in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):

@@ -137,7 +137,7 @@ def test_a_sha256_repository_and_a_repository_not_set_up(tmp_path: Path) -> None
 def test_an_older_versions_hook_is_found_and_rewritten(tracked: Sandbox) -> None:
     hook = tracked.path / ".git" / "hooks" / "post-commit"
     current = hook.read_text()
-    older = current.replace("git-tracker-hook-version: 2", "git-tracker-hook-version: 1").replace("gt_is_id", "gt_id")
+    older = current.replace("git-tracker-hook-version: 3", "git-tracker-hook-version: 1").replace("gt_is_id", "gt_id")
     hook.write_text(older)
     code, report = doctor(tracked)
     assert code == 1 and codes(report) == ["hook-outdated"]
