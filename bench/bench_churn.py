@@ -39,7 +39,8 @@ from benchlib import (
 from gittracker import clock
 from gittracker.churn import Policy, WindowChurn, churn_between
 from gittracker.git import LEDGER_REF, Repo
-from gittracker.records import Record, note_line, record_path
+from gittracker.noteline import note_line
+from gittracker.records import Record, record_path
 
 
 def fast_import_history(repo: Path, env: dict[str, str], commits: int, rng: random.Random) -> None:

@@ -61,7 +61,8 @@ from benchlib import (
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.git import LEDGER_REF, NOTES_REF, Repo
-from gittracker.records import Record, note_line, record_path
+from gittracker.noteline import note_line
+from gittracker.records import Record, record_path
 
 SAME_RATIO = 1.5
 # Notes use a two-hex-digit fanout: the root tree tops out at 256 subtrees, so a write on a big notes tree

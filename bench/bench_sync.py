@@ -47,8 +47,9 @@ from benchlib import (
     timed,
 )
 
+from gittracker.noteline import note_line
 from gittracker.overlaps import anomaly, overlapping_pairs, span_of
-from gittracker.records import Record, note_line, record_path
+from gittracker.records import Record, record_path
 
 TOTAL_TARGET_MS = 3000.0
 RATIO_TARGET = 2.0

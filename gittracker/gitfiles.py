@@ -18,6 +18,15 @@ _HEX = frozenset("0123456789abcdef")
 
 def find_repo(start: str) -> tuple[str, str] | None:
     """(top of the work tree, common git directory) of the repository holding ``start``, from files alone."""
+    found = find_git_dirs(start)
+    return None if found is None else (found[0], found[2])
+
+
+def find_git_dirs(start: str) -> tuple[str, str, str] | None:
+    """(top of the work tree, its own git directory, the common git directory) holding ``start``, from files alone.
+
+    A linked worktree's own git directory is ``<common>/worktrees/<name>``; the main worktree's is the common one.
+    """
     if any(name in os.environ for name in REPO_ENV):
         return None
     directory = os.path.abspath(start)
@@ -37,12 +46,26 @@ def find_repo(start: str) -> tuple[str, str] | None:
             if parent == directory:
                 return None
             directory = parent
-        common = os.path.join(git_dir, "commondir")
-        if os.path.isfile(common):
-            git_dir = os.path.normpath(os.path.join(git_dir, _read(common).strip()))
+        common_file = os.path.join(git_dir, "commondir")
+        common = git_dir
+        if os.path.isfile(common_file):
+            common = os.path.normpath(os.path.join(git_dir, _read(common_file).strip()))
     except (OSError, UnicodeDecodeError):
         return None
-    return directory, git_dir
+    return directory, git_dir, common
+
+
+def head_commit(git_dir: str, common_dir: str) -> str | None:
+    """The commit HEAD names in the worktree whose own git directory is ``git_dir``; None when only git can tell
+    (or there is no commit yet)."""
+    try:
+        head = _read(os.path.join(git_dir, "HEAD")).strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not head.startswith("ref: "):
+        return head if is_object_id(head) else None
+    known, tip = ref_tip(common_dir, head[len("ref: ") :])
+    return tip if known else None
 
 
 def tracker_dir(start: str) -> str | None:

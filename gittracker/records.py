@@ -577,23 +577,6 @@ def record_path(record_id: str, kind: str) -> str:
     return f"{kind}/{moment:%Y/%m/%d}/{record_id}.json"
 
 
-def note_line(window_id: str, provider: str, agent_id: str, opened_ts: str) -> str:
-    """The git-note line for a commit made inside a window.
-
-    It is identical for every commit of the window, so ``cat_sort_uniq`` merges an amended commit's
-    note with the note it inherits instead of doubling it.
-    """
-    payload = {
-        "v": 1,
-        "id": window_id,
-        "ts": opened_ts,
-        "kind": "window",
-        "provider": provider,
-        "agent_id": agent_id,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
-
-
 def replaces_line(old_commit: str, how: str, ts: str) -> str:
     """The git-note line that says "this commit replaces ``old_commit``" (an amend, rebase or cherry-pick).
 

@@ -90,6 +90,13 @@ def format_status(data: dict[str, Any]) -> str:
             )
         if info["journal"]:
             lines.append(f"agent {agent}: {info['journal']} journalled record(s) will be replayed by the next command")
+    for session in data.get("automatic", []):
+        lines.append(
+            f"agent {session['agent_id']}: automatic {session['provider']} window {session['window_id']} "
+            f"(last event {session['quiet_minutes']:g} min ago)"
+        )
+    for closed in data.get("closed_idle", []):
+        lines.append(f"closed idle automatic window {closed['window_id']} of agent {closed['agent_id']}")
     if not any_open:
         chosen = _who_filters(data["filters"])
         lines.append(f"no open windows matching {' '.join(chosen)}" if chosen else "no open windows")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gittracker import clock
@@ -169,7 +170,9 @@ def _churn_of_window(
 
 
 def status(ctx: Context, who: Who = ANYONE) -> dict[str, Any]:
-    """This machine's agents and their open windows (those ``who`` names), its readings, halts and problems."""
+    """This machine's agents and their open windows (those ``who`` names), its readings, halts and problems. Looking
+    closes the automatic windows that have been idle too long (``auto.idle_minutes``)."""
+    closed_idle = _close_idle(ctx)
     now = clock.now()
     machine = _this_machine(ctx)
     agents = {}
@@ -215,7 +218,38 @@ def status(ctx: Context, who: Who = ANYONE) -> dict[str, Any]:
         "sync_on_push": _sync_on_push(ctx),
         "machine": machine,
         "filters": who.to_dict(),
+        "automatic": _automatic(ctx, now),
+        "closed_idle": closed_idle,
     }
+
+
+def _close_idle(ctx: Context) -> list[dict[str, Any]]:
+    if not ctx.set_up:
+        return []
+    from gittracker.autocapture.idle import close_idle
+
+    return [
+        {key: done.get(key) for key in ("window_id", "agent_id", "provider", "closed_ts")}
+        for done in close_idle(ctx.repo.toplevel)
+        if done.get("done")
+    ]
+
+
+def _automatic(ctx: Context, now: datetime) -> list[dict[str, Any]]:
+    """The agents' sessions with an automatic window on this machine (docs/autocapture.md)."""
+    from gittracker.autocapture.sessions import all_sessions
+
+    return [
+        {
+            "agent_id": session["agent_id"],
+            "provider": session["provider"],
+            "window_id": session["window_id"],
+            "opened_ts": session["opened_ts"],
+            "last_event_ts": session["last_ts"],
+            "quiet_minutes": round((now - clock.parse_ts(session["last_ts"])).total_seconds() / 60, 1),
+        }
+        for _, session in sorted(all_sessions(ctx.local.root), key=lambda found: found[1]["opened_ts"])
+    ]
 
 
 def _sync_on_push(ctx: Context) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,25 @@ def user_cache_dir() -> Path:
 
 def statusline_cache() -> Path:
     return user_cache_dir() / "claude-statusline.json"
+
+
+def session_cache(session_id: str) -> Path:
+    """One Claude Code session's own latest reading (what its hooks read: never another session's)."""
+    return user_cache_dir() / "claude-sessions" / f"{session_id}.json"
+
+
+def session_statusline_reading(session_id: str, max_age: timedelta) -> tuple[datetime, Reading] | None:
+    """The session's own latest status-line reading and when it was seen; None when there is none with rate limits
+    (not a subscriber, or the status line has not run) or it is older than ``max_age``."""
+    try:
+        data = json.loads(session_cache(session_id).read_text())
+        seen = clock.parse_ts(data["ts"])
+        reading = Reading.from_fields(data["reading"])
+    except (OSError, ValueError, KeyError, TypeError, BadInput):
+        return None
+    if reading.is_empty() or clock.now() - seen > max_age:
+        return None
+    return seen, reading
 
 
 def last_statusline_reading(max_age: timedelta) -> Reading:
@@ -58,9 +77,44 @@ def remember_statusline(reading: Reading, display: dict[str, Any]) -> None:
         "session_id": display.get("session_id"),
         "cwd": display.get("cwd"),
     }
-    # A plain write-then-rename (no tempfile module: it costs more to import than this whole write).
     path = statusline_cache()
+    text = json.dumps(payload, sort_keys=True)
+    _replace(path, text)
+    session = display.get("session_id")
+    if isinstance(session, str) and 8 <= len(session) <= 128 and session.replace("-", "").isalnum():
+        _keep_session_reading(session_cache(session), text, reading)
+
+
+def _keep_session_reading(path: Path, text: str, reading: Reading) -> None:
+    """The session's own copy: only a payload with rate limits replaces it (a repaint before the first answer has
+    none); the first copy of a session also clears other sessions' copies older than a week, so the folder holds
+    about one file per recent session."""
+    if reading.is_empty():
+        return
+    if not path.exists():
+        _prune(path.parent, timedelta(days=7))
+    _replace(path, text)
+
+
+def _prune(folder: Path, older_than: timedelta) -> None:
+    import time
+
+    limit = time.time() - older_than.total_seconds()
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat().st_mtime < limit:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def _replace(path: Path, text: str) -> None:
+    """A plain write-then-rename (no tempfile module: it costs more to import than this whole write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps(payload, sort_keys=True))
+    scratch.write_text(text)
     os.replace(scratch, path)

@@ -29,8 +29,9 @@ from gittracker.capacity import (
 from gittracker.context import Context, commit, copy_state, index_of, new_record, recover, resolve_window
 from gittracker.errors import BadInput, Refused, TrackerError
 from gittracker.index import report_known_skipped
+from gittracker.noteline import note_line
 from gittracker.overlaps import Span
-from gittracker.records import OUTCOMES, Record, live_records, note_line, typed_text
+from gittracker.records import OUTCOMES, Record, live_records, typed_text
 from gittracker.state import AgentState
 from gittracker.worktrees import Head, head_of, here
 
@@ -60,10 +61,14 @@ def start(
     methodology: str | None = None,
     note: str | None = None,
     override_halt: bool = False,
+    opening: Opening | None = None,
 ) -> dict[str, Any]:
-    """Open a window: its before snapshot and its window-open record, at HEAD."""
+    """Open a window: its before snapshot and its window-open record, at HEAD (or as ``opening`` says, for a
+    window an agent's hook opened earlier)."""
     check_provider(provider)
-    require_binding(provider, reading, "start", ctx.config.capacity.get(provider))
+    opening = opening or Opening()
+    if opening.require_reading or not reading.is_empty():
+        require_binding(provider, reading, "start", ctx.config.capacity.get(provider))
     labels = {
         "feature_id": typed_text(feature_id, "--feature"),
         "methodology": typed_text(methodology, "--methodology"),
@@ -73,9 +78,10 @@ def start(
         state = recover(ctx)
         _refuse_when_halted(ctx, provider, override_halt)
         _refuse_when_open(ctx, state, provider)
-        moment = clock.now()
-        _refuse_soon_after_a_reset(ctx, provider, reading, moment)
-        snapshot, opened = _opening_records(ctx, provider, reading, labels, moment)
+        moment = opening.at or clock.now()
+        if not reading.is_empty():
+            _refuse_soon_after_a_reset(ctx, provider, reading, moment)
+        snapshot, opened = _opening_records(ctx, provider, reading, labels, moment, opening)
         after = copy_state(state)
         # Which worktree: local state only (the ledger never holds a path), for end's commit_end.
         after.open[provider] = {**_open_entry(snapshot, opened), "worktree": here(ctx.repo).to_state()}
@@ -126,11 +132,28 @@ def _refuse_soon_after_a_reset(ctx: Context, provider: str, reading: Reading, mo
     )
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How a window an agent's hook opened is written (``autocapture``): at the moment of the session's first
+    event, under the window id its commits were already stamped with, from the commit HEAD was then; and, for a
+    session that never showed a reading, with none (its delta is then unknown, ``missing-reading``)."""
+
+    at: datetime | None = None
+    window_id: str | None = None
+    commit_start: str | None = None
+    require_reading: bool = True
+
+
 def _opening_records(
-    ctx: Context, provider: str, reading: Reading, labels: dict[str, str | None], moment: datetime
+    ctx: Context,
+    provider: str,
+    reading: Reading,
+    labels: dict[str, str | None],
+    moment: datetime,
+    opening: Opening,
 ) -> tuple[Record, Record]:
-    """The before snapshot and the window-open record, one moment and one new window id."""
-    window_id = clock.new_id(moment)
+    """The before snapshot and the window-open record, one moment and one window id (new unless given)."""
+    window_id = opening.window_id or clock.new_id(moment)
     snapshot = new_record(
         ctx, "snapshot", moment, provider=provider, phase="before", window_id=window_id, **reading.snapshot_fields()
     )
@@ -140,7 +163,7 @@ def _opening_records(
         moment,
         window_id=window_id,
         provider=provider,
-        commit_start=ctx.repo.head(),
+        commit_start=opening.commit_start or ctx.repo.head(),
         snapshot_id=snapshot.id,
         **labels,
     )
@@ -254,21 +277,29 @@ def _reset_times(ctx: Context, provider: str, meter: str, before: Reading, after
 
 
 def end(
-    ctx: Context, provider: str, reading: Reading, *, force: bool = False, note: str | None = None
+    ctx: Context,
+    provider: str,
+    reading: Reading,
+    *,
+    force: bool = False,
+    note: str | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Close the agent's open window on ``provider``: the after snapshot, the window-close record with the delta
-    on the binding meter, and an anomaly for each reason the delta cannot be trusted."""
+    on the binding meter, and an anomaly for each reason the delta cannot be trusted. ``at``: when an agent's
+    hook saw the window end (an idle window closes at its last reading), instead of now."""
     check_provider(provider)
     configured = ctx.config.capacity.get(provider)
-    require_binding(provider, reading, "end", configured)
+    if at is None:
+        require_binding(provider, reading, "end", configured)
     note = typed_text(note, "--note")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
         window = _open_window(ctx, state, provider)
         before = Reading.from_fields(window["before"])
-        meter = _meter_of_window(provider, before, reading, configured)
+        meter = _meter_of_window(provider, before, reading, configured, unread_ok=at is not None)
         report_known_skipped(ctx.local.root / "cache")
-        moment = _closing_moment(provider, window)
+        moment = _closing_moment(provider, window, at)
         head = head_of(ctx.repo, window)
         errors, notes = _reset_checks(ctx, provider, meter, before, reading, window, moment, force)
         spans = _segmented(ctx, provider, meter, before, reading, window, moment)
@@ -335,8 +366,12 @@ def _open_window(ctx: Context, state: AgentState, provider: str) -> dict[str, An
     return window
 
 
-def _meter_of_window(provider: str, before: Reading, after: Reading, configured: str | None) -> str:
+def _meter_of_window(
+    provider: str, before: Reading, after: Reading, configured: str | None, *, unread_ok: bool = False
+) -> str:
     meter = binding_meter(provider, before, after, configured)
+    if meter is None and unread_ok:  # an automatic window that never saw a reading: its delta is unknown
+        return configured or FIVE_HOUR
     if meter is None:
         raise BadInput(
             f"end {provider}: the window's before reading shows {before.summary()}; expected an after reading "
@@ -345,8 +380,8 @@ def _meter_of_window(provider: str, before: Reading, after: Reading, configured:
     return meter
 
 
-def _closing_moment(provider: str, window: dict[str, Any]) -> datetime:
-    moment = clock.now()
+def _closing_moment(provider: str, window: dict[str, Any], at: datetime | None = None) -> datetime:
+    moment = at or clock.now()
     if moment < clock.parse_ts(window["opened_ts"]):
         raise Refused(
             f"the clock says {clock.format_ts(moment)}, before this {provider} window opened "
@@ -650,7 +685,9 @@ def undo(ctx: Context, provider: str, *, after_reading: bool = False) -> dict[st
 # -- snapshot --------------------------------------------------------------------------------------------
 
 
-def snapshot(ctx: Context, provider: str, reading: Reading, phase: str = "mid") -> dict[str, Any]:
+def snapshot(
+    ctx: Context, provider: str, reading: Reading, phase: str = "mid", *, at: datetime | None = None
+) -> dict[str, Any]:
     check_provider(provider)
     if phase != "mid":
         raise BadInput(f"--phase: expected mid (before and after come from start and end), got {phase!r}")
@@ -663,7 +700,7 @@ def snapshot(ctx: Context, provider: str, reading: Reading, phase: str = "mid") 
         record = new_record(
             ctx,
             "snapshot",
-            clock.now(),
+            at or clock.now(),
             provider=provider,
             phase=phase,
             window_id=window_id,

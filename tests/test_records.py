@@ -16,7 +16,8 @@ from gittracker import clock
 from gittracker.capacity import from_options, parse_count, parse_percent
 from gittracker.errors import BadInput
 from gittracker.hookrun import read_mapping, read_queue
-from gittracker.records import KINDS, SCHEMAS, Record, iter_note_lines, note_line, record_path
+from gittracker.noteline import note_line
+from gittracker.records import KINDS, SCHEMAS, Record, iter_note_lines, record_path
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

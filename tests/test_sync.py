@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gittracker.git import Repo, parse_push_porcelain
-from gittracker.records import Record, note_line, record_path
+from gittracker.noteline import note_line
+from gittracker.records import Record, record_path
 from gittracker.sync import cat_sort_uniq
 from tests.conftest import Sandbox, tracker_command
 

@@ -11,36 +11,37 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 
 MARKS = "tracker-auto"
+Where = str | os.PathLike[str]  # strings on the hooks' hot path, where pathlib costs more than the work
 
 
-def marks_dir(worktree_git_dir: Path) -> Path:
-    return worktree_git_dir / MARKS
+def marks_dir(worktree_git_dir: Where) -> str:
+    return os.path.join(worktree_git_dir, MARKS)
 
 
-def mark(worktree_git_dir: Path, agent_id: str, window_id: str) -> None:
+def mark(worktree_git_dir: Where, agent_id: str, window_id: str) -> None:
     """Say that ``agent_id``'s automatic window ``window_id`` is open in this worktree (write, then rename)."""
     folder = marks_dir(worktree_git_dir)
-    folder.mkdir(exist_ok=True)
-    scratch = folder / f".{agent_id}.{os.getpid()}"
-    scratch.write_text(window_id + "\n")
-    os.replace(scratch, folder / agent_id)
+    os.makedirs(folder, exist_ok=True)
+    scratch = os.path.join(folder, f".{agent_id}.{os.getpid()}")
+    with open(scratch, "w") as handle:
+        handle.write(window_id + "\n")
+    os.replace(scratch, os.path.join(folder, agent_id))
 
 
-def unmark(worktree_git_dir: Path, agent_id: str) -> None:
+def unmark(worktree_git_dir: Where, agent_id: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        (marks_dir(worktree_git_dir) / agent_id).unlink()
+        os.unlink(os.path.join(marks_dir(worktree_git_dir), agent_id))
 
 
-def marked(worktree_git_dir: Path) -> dict[str, str]:
+def marked(worktree_git_dir: Where) -> dict[str, str]:
     """Agent id -> window id of the automatic windows open in this worktree."""
     found: dict[str, str] = {}
     with contextlib.suppress(FileNotFoundError):
-        for entry in marks_dir(worktree_git_dir).iterdir():
+        for entry in os.scandir(marks_dir(worktree_git_dir)):
             if entry.name.startswith("."):
                 continue
-            with contextlib.suppress(OSError):
-                found[entry.name] = entry.read_text().strip()
+            with contextlib.suppress(OSError), open(entry.path) as handle:
+                found[entry.name] = handle.read().strip()
     return found

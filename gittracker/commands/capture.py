@@ -54,4 +54,22 @@ def statusline(wrap: str | None) -> int:
     return statusline_main(["--wrap", wrap] if wrap else [])
 
 
-COMMANDS: list[Any] = [ingest, statusline]
+@click.command("hook")
+@click.argument("provider", metavar="claude|codex", type=click.Choice(["claude", "codex"]))
+@click.argument("event", metavar="EVENT")
+@click.argument("payload", metavar="[JSON]", required=False)
+def hook(provider: str, event: str, payload: str | None) -> int:
+    """What an agent's own hook entries run (`agent-hooks install`): the event's JSON on stdin.
+
+    EVENT is SessionStart, UserPromptSubmit, Stop or SessionEnd (Codex: no SessionEnd; its legacy `notify`
+    program passes the JSON as the last argument instead). The session's first event opens an automatic window,
+    each Stop records a mid reading, SessionEnd (or auto.idle_minutes without an event) closes it. Prints nothing
+    and exits 0 whatever happens, so the agent is never held up; failures are recorded as anomalies.
+    See docs/autocapture.md.
+    """
+    from gittracker.autocapture.hook import main as hook_main
+
+    return hook_main([provider, event, *([payload] if payload is not None else [])])
+
+
+COMMANDS: list[Any] = [ingest, statusline, hook]

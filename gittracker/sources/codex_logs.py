@@ -201,6 +201,19 @@ def latest_rate_limits(
     return reading.with_errors(*codes)
 
 
+def session_rate_limits(rollout: Path, now: datetime, max_age: timedelta) -> tuple[datetime, Reading] | None:
+    """The newest reading of one session's own rollout (the path its hooks name), read backwards from its end, with
+    its time; None when it has none yet, or only one older than ``max_age``. Only this file is read: another
+    session's reading (perhaps another login's) never stands in for this one's."""
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    scan = _Scan(now, max_age, None, None)
+    scan.read(rollout)
+    chosen = scan.choose()
+    if chosen is None or chosen.ts < now - max_age:
+        return None
+    return chosen.ts, scan.session_reading(chosen)
+
+
 def _reset_since(name: str) -> str:
     return RESET_SINCE if name == "five_hour" else f"{name}-{RESET_SINCE}"
 
