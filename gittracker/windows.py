@@ -435,10 +435,12 @@ def _segmented(
 ) -> segments.Segmented | None:
     """The window's consumption summed over the resets its readings saw, when it has mid readings of ``meter``
     and they, or other evidence, show a reset inside it; None otherwise (the delta is after - before as ever)."""
-    tracks = segments.tracks_of(window.get(segments.KEY))
+    track = (segments.tracks_of(window.get(segments.KEY)) or {}).get(meter)
+    if track is None or track.mids == 0:
+        return None
     opened = clock.parse_ts(window["opened_ts"])
     known = [r for r in _reset_times(ctx, provider, meter, before, after) if opened < r <= moment]
-    found = segments.measure((tracks or {}).get(meter), after, meter, moment, known)
+    found = segments.measure(track, after, meter, moment, known)
     return found if found is not None and (found.resets or found.unexplained) else None
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 
 from gittracker import segments
 from gittracker.capacity import Reading
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, tracker_command
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 FIVE_HOURS = timedelta(hours=5)
@@ -213,6 +215,38 @@ def test_a_snapshot_of_another_provider_leaves_the_window_alone(tracked: Sandbox
     tracked.ok("end", "claude", "--used", "12", env=at(90))
     (closed,) = tracked.records("window-close")
     assert (closed["delta"], closed["errors"]) == (None, ["reset-inside-window"])
+
+
+def test_an_automatic_window_is_measured_across_a_reset_the_same_way(tracked: Sandbox) -> None:
+    """A Claude session's hooks: its Stop readings a minute either side of the reset (from the status line) are
+    the window's mid readings."""
+    from tests.test_autocapture import CLAUDE_SESSION, T0, claude_payload, hook
+
+    def status_line(used: float, resets: float, minutes: float) -> None:
+        payload = {
+            "session_id": CLAUDE_SESSION,
+            "cwd": str(tracked.path),
+            "model": {"id": "claude-opus", "display_name": "Opus"},
+            "rate_limits": {
+                "five_hour": {"used_percentage": used, "resets_at": int((T0 + timedelta(minutes=resets)).timestamp())}
+            },
+        }
+        env = {**os.environ, "GIT_TRACKER_NOW": iso(T0 + timedelta(minutes=minutes))}
+        done = subprocess.run(
+            [*tracker_command(), "statusline"], cwd=tracked.path, input=json.dumps(payload), text=True, env=env
+        )
+        assert done.returncode == 0
+
+    # A turn at least every 20 minutes: the session is never idle (auto.idle_minutes).
+    events = [(0, "SessionStart", 30, 60), (20, "Stop", 45, 60), (40, "Stop", 60, 60), (59, "Stop", 70, 60)]
+    events += [(61, "Stop", 4, 360), (80, "Stop", 8, 360), (90, "SessionEnd", 12, 360)]
+    for minutes, event, used, resets in events:
+        status_line(used, resets, minutes)
+        hook(tracked, "claude", event, claude_payload(tracked, event), minutes)
+    snapshots = [(s["phase"], s["five_hour_used"]) for s in tracked.records("snapshot")]
+    assert snapshots == [("before", 30), *[("mid", used) for used in (45, 60, 70, 4, 8)], ("after", 12)]
+    (closed,) = tracked.records("window-close")
+    assert (closed["delta"], closed["errors"], closed["notes"]) == ((70 - 30) + 12, [], ["spans-reset"])
 
 
 # -- local state: small, rebuilt from the ledger, older files still read --------------------------------------
