@@ -42,6 +42,7 @@ class Span:
     delta: float | None = None
     machine: str | None = None  # the clone that closed it; None in records older than schema 3
     errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     before: float | None = None
     after: float | None = None
     before_resets: str | None = None
@@ -69,6 +70,7 @@ def span_of(close: Record) -> Span:
         "delta": body["delta"],
         "machine": close.machine,
         "errors": tuple(body["errors"]),
+        "notes": tuple(body["notes"]),
         **_NO_READINGS,
     }
     # Every field set at once, as Span(**fields) would set them one by one: a report over a team's ledger makes
@@ -288,7 +290,8 @@ def _why_not(windows: Sequence[Span], tokens: Mapping[str, int]) -> str | None:
     meters = sorted({span.meter for span in windows})
     if len(meters) > 1:
         return f"its windows are on different meters ({', '.join(meters)})"
-    reset = [span.window_id for span in windows if "reset-inside-window" in span.errors]
+    # A delta summed across a reset (spans-reset) is no before-to-after difference the group's could be taken from.
+    reset = [span.window_id for span in windows if "reset-inside-window" in span.errors or "spans-reset" in span.notes]
     if reset:
         return f"a reset inside the group (window {reset[0]})"
     unknown = [span for span in windows if span.delta is None]

@@ -42,6 +42,7 @@ SCHEMA_VERSION = 2
 G1_MAX_CI_WIDTH = 0.30
 G1_MIN_POWER = 0.8
 G1_QUALITY_FACTOR = 0.8
+SPANS_RESET = "spans-reset"  # the note of a window whose delta is summed across a reset (windows.py)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class WindowRow:
     lines: int | None
     agent_id: str = "main"  # who closed it (its window-close record's stamp)
     machine: str | None = None  # None: a record of schema 2 or older, shown as machine "unknown"
+    spans_reset: bool = False  # its delta is summed over the segments around a reset (a lower bound; notes)
 
     @property
     def completed(self) -> bool:
@@ -106,6 +108,7 @@ def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]
                 lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
                 agent_id=close.agent_id,
                 machine=close.machine,
+                spans_reset=SPANS_RESET in close["notes"],
             )
         )
     rows.sort(key=lambda row: row.closed_ts)
@@ -218,6 +221,8 @@ def provider_report(arm: Arm, versus: Arm | None, mde: float, halted: str | None
         else None,
         "pending": sum(1 for row in mine if not row.completed),
         "unknown_capacity": sum(1 for row in mine if row.capacity is None),
+        # Kept in every figure: a lower bound, by at most the use in the minutes before each reset no reading saw.
+        "spans_reset": sum(1 for row in mine if row.spans_reset),
         "halted": halted,
         "dollars": _dollar_report(arm.conversion, ratio, capacity_used),
     }

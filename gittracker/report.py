@@ -153,6 +153,7 @@ def format_end(result: dict[str, Any]) -> str:
     )
     restored = f"; restored the missing note of {len(r['stamped'])} commit(s)" if r["stamped"] else ""
     line = f"{r['provider']} window {r['window_id']} closed: delta {delta}{also}, {counted}{extra}{restored}"
+    line += _resets_text(r)
     overlapped = [f"{other['window_id']} (agent {other['agent_id']})" for other in r.get("overlaps_with", [])]
     if not overlapped:
         return line
@@ -164,6 +165,24 @@ def format_end(result: dict[str, Any]) -> str:
 
 def short_sha(sha: str | None) -> str:
     return sha[:10] if sha else "(no commits yet)"
+
+
+def _resets_text(r: dict[str, Any]) -> str:
+    """The resets the window's readings saw, and what the delta misses because of them."""
+    resets = r.get("resets") or []
+    if not resets:
+        return ""
+    unseen = max(reset["uncovered_minutes"] for reset in resets)
+    count = "a reset" if len(resets) == 1 else f"{len(resets)} resets"
+    if "spans-reset" in r["notes"]:
+        return (
+            f"\nthe meter reset inside the window: delta summed over the segments around {count}, a lower bound "
+            f"(up to {unseen:g} min before a reset unseen)"
+        )
+    return (
+        f"\nthe meter reset inside the window ({count} between readings, up to {unseen:g} min before a reset unseen): "
+        "delta unknown, see `git tracker anomalies`"
+    )
 
 
 def format_churn(r: dict[str, Any]) -> str:
@@ -348,6 +367,8 @@ def _extra_facts(row: dict[str, Any]) -> list[str]:
         extra.append(f"{_plural(row['pending'], 'outcome')} pending")
     if row["unknown_capacity"]:
         extra.append(f"capacity unknown in {_plural(row['unknown_capacity'], 'window')}")
+    if row.get("spans_reset"):
+        extra.append(f"{_plural(row['spans_reset'], 'window')} across a reset (spans-reset: delta a lower bound)")
     if row.get("tokens") is not None:
         median = row["tokens_per_unit"]
         per_unit = f", median {_count(median)} per {unit}" if median is not None else ""

@@ -25,6 +25,9 @@ STATE_VERSION = 1
 KEPT_REPLACED = 3
 
 
+# What every open window's entry has. Optional, and so absent from states older versions wrote: ``worktree`` (where it
+# was opened), ``segments`` (its readings' tracks across resets, ``gittracker.segments``), ``note``,
+# ``before_reading``.
 OPEN_WINDOW_KEYS = frozenset(
     {
         "window_id",

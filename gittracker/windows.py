@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gittracker import clock
+from gittracker import clock, segments
 from gittracker.capacity import (
     FIVE_HOUR,
     PROMPTS,
@@ -208,6 +208,7 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
     live = live_records(records)
     by_id = {record.id: record for record in live}
     closes = {r["window_id"]: r for r in live if r.kind == "window-close"}  # id order: the latest live close wins
+    mids = _mid_readings(live, {r["window_id"] for r in live if r.kind == "window-open" and r.agent_id == agent_id})
     completed = {r["window_id"] for r in live if r.kind == "completion"}
     state = AgentState()
     latest = ""
@@ -215,7 +216,7 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
         snapshot = by_id.get(opened["snapshot_id"])
         if snapshot is None:
             continue
-        window = _open_entry(snapshot, opened)
+        window = _with_tracks(_open_entry(snapshot, opened), mids.get(opened["window_id"], []))
         close = closes.get(opened["window_id"])
         after = by_id.get(close["snapshot_id"]) if close is not None else None
         if close is None or after is None:
@@ -230,6 +231,27 @@ def rebuild_state(records: Iterable[Record], agent_id: str) -> AgentState:
         if close.ts >= latest:
             latest, state.last_closed_window = close.ts, window["window_id"]
     return state
+
+
+def _mid_readings(live: Iterable[Record], windows: set[str]) -> dict[str, list[tuple[datetime, Reading]]]:
+    """window id -> its mid readings, each with its time, for ``windows``: what their tracks are rebuilt from."""
+    found: dict[str, list[tuple[datetime, Reading]]] = {}
+    for record in live:
+        if record.kind == "snapshot" and record["phase"] == "mid" and record["window_id"] in windows:
+            with contextlib.suppress(BadInput):
+                reading = (clock.parse_ts(record.ts), Reading.from_fields(record.body))
+                found.setdefault(record["window_id"], []).append(reading)
+    return found
+
+
+def _with_tracks(window: dict[str, Any], mids: list[tuple[datetime, Reading]]) -> dict[str, Any]:
+    """The window's entry with the tracks its mid readings make (``segments``); none without a mid reading, as
+    ``snapshot`` keeps them."""
+    if not mids:
+        return window
+    before = Reading.from_fields(window["before"])
+    tracks = segments.replayed(before, clock.parse_ts(window["opened_ts"]), mids)
+    return {**window, segments.KEY: segments.to_state(tracks)}
 
 
 # -- end -----------------------------------------------------------------------------------------------
@@ -280,12 +302,14 @@ def end(
         moment = _closing_moment(provider, window, at)
         head = head_of(ctx.repo, window)
         errors, notes = _reset_checks(ctx, provider, meter, before, reading, window, moment, force)
+        spans = _segmented(ctx, provider, meter, before, reading, window, moment)
         measured = _Measured(
             meter=meter,
-            delta=_delta(before, reading, meter, errors),
+            delta=_delta_across_resets(ctx, spans, errors, notes) if spans else _delta(before, reading, meter, errors),
             others=_other_deltas(ctx, provider, meter, before, reading, window, moment),
             errors=errors,
             notes=notes,
+            segmented=spans,
         )
         snapshot, closed, anomalies = _closing_records(
             ctx, provider, window, before, reading, measured, moment, note, head
@@ -310,6 +334,7 @@ def end(
         "other_deltas": measured.others,
         "errors": errors,
         "notes": notes,
+        "resets": [reset.to_dict() for reset in spans.resets] if spans else [],
         "commit_start": window["commit_start"],
         "commit_end": closed["commit_end"],
         "anomalies": [a["code"] for a in anomalies],
@@ -331,6 +356,7 @@ class _Measured:
     others: dict[str, float | None]
     errors: list[str]
     notes: list[str]
+    segmented: segments.Segmented | None = None  # the resets the window's readings saw, when it had mid readings
 
 
 def _open_window(ctx: Context, state: AgentState, provider: str) -> dict[str, Any]:
@@ -404,6 +430,39 @@ def _within_buffer(ctx: Context, reset: datetime, moment: datetime) -> bool:
     return moment - reset < timedelta(minutes=ctx.config.reset_buffer_minutes)
 
 
+def _segmented(
+    ctx: Context, provider: str, meter: str, before: Reading, after: Reading, window: dict[str, Any], moment: datetime
+) -> segments.Segmented | None:
+    """The window's consumption summed over the resets its readings saw, when it has mid readings of ``meter``
+    and they, or other evidence, show a reset inside it; None otherwise (the delta is after - before as ever)."""
+    track = (segments.tracks_of(window.get(segments.KEY)) or {}).get(meter)
+    if track is None or track.mids == 0:
+        return None
+    opened = clock.parse_ts(window["opened_ts"])
+    known = [r for r in _reset_times(ctx, provider, meter, before, after) if opened < r <= moment]
+    found = segments.measure(track, after, meter, moment, known)
+    return found if found is not None and (found.resets or found.unexplained) else None
+
+
+def _delta_across_resets(ctx: Context, spans: segments.Segmented, errors: list[str], notes: list[str]) -> float | None:
+    """The segmented delta, kept and noted ``spans-reset`` when every reset is bracketed by two readings less than
+    ``auto.reset_gap_minutes`` apart from it; else unknown, ``reset-inside-window``, as for a window without mid
+    readings."""
+    if not spans.kept(ctx.config.reset_gap_minutes):
+        if "reset-inside-window" not in errors:
+            errors.append("reset-inside-window")
+        return None
+    if "reset-inside-window" in errors:
+        errors.remove("reset-inside-window")
+    if errors:
+        return None
+    if not math.isfinite(spans.delta):
+        errors.append("non-finite-delta")
+        return None
+    notes.append("spans-reset")
+    return spans.delta
+
+
 def _other_deltas(
     ctx: Context,
     provider: str,
@@ -465,10 +524,10 @@ def _closing_records(
             moment,
             code=code,
             window_id=window_id,
-            detail=_anomaly_detail(code, provider, before, reading, measured.meter),
+            detail=_anomaly_detail(code, provider, before, reading, measured),
         )
         for code in [*measured.errors, *measured.notes]
-        if code in ("negative-delta", "reset-inside-window", "late-after")
+        if code in ("negative-delta", "reset-inside-window", "late-after", "spans-reset")
     ]
     return snapshot, closed, anomalies
 
@@ -512,13 +571,45 @@ def _other_delta(
     return _delta(before, after, meter, [])
 
 
-def _anomaly_detail(code: str, provider: str, before: Reading, after: Reading, meter: str) -> str:
+def _anomaly_detail(code: str, provider: str, before: Reading, after: Reading, measured: _Measured) -> str:
+    meter = measured.meter
     values = f"before {before.used(meter)} -> after {after.used(meter)} ({meter_label(meter)} meter)"
+    spans = measured.segmented
+    if spans is not None and code in ("reset-inside-window", "spans-reset"):
+        return f"{provider}: {_segments_detail(spans, values, measured.notes)}"
     return {
         "negative-delta": f"{provider}: capacity went down inside the window, {values}; delta left unknown",
         "reset-inside-window": f"{provider}: the window reset while work was open, {values}; delta left unknown",
         "late-after": f"{provider}: after recorded within the reset buffer with --force, {values}",
     }.get(code, f"{provider}: {code}")
+
+
+def _segments_detail(spans: segments.Segmented, values: str, notes: list[str]) -> str:
+    """Each reset with the readings around it and the time no reading saw; then the delta, or why it is unknown."""
+    seen = "; ".join(_reset_text(reset) for reset in spans.resets)
+    unexplained = ", ".join(clock.format_ts(moment) for moment in spans.unexplained)
+    parts = [f"{values}; the meter reset inside the window"]
+    if seen:
+        parts.append(f"between readings: {seen}")
+    if unexplained:
+        parts.append(f"reset at {unexplained} with no reading of the window on each side")
+    unseen = sum(reset.uncovered_minutes() for reset in spans.resets)
+    if unexplained or not spans.resets or "spans-reset" not in notes:
+        parts.append("delta left unknown")
+    else:
+        parts.append(
+            f"summed over {len(spans.resets) + 1} segments: {spans.delta:g}, a lower bound (the use in the "
+            f"{unseen:g} min before the reset{'s' if len(spans.resets) > 1 else ''} is unseen)"
+        )
+    return "; ".join(parts)
+
+
+def _reset_text(reset: segments.Reset) -> str:
+    when = f"at {clock.format_ts(reset.at)}" if reset.at is not None else "when unknown (the value fell)"
+    return (
+        f"{reset.before.used:g} at {clock.format_ts(reset.before.ts)} -> {reset.after.used:g} at "
+        f"{clock.format_ts(reset.after.ts)}, reset {when}, {reset.uncovered_minutes():g} min unseen"
+    )
 
 
 def _count_window_commits(ctx: Context, window_id: str, start: str | None, end: str | None) -> tuple[int | None, str]:
@@ -606,7 +697,8 @@ def snapshot(
         raise BadInput(f"snapshot {provider}: expected a capacity reading (--used, --left, --weekly or --prompts)")
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
-        window_id = state.open.get(provider, {}).get("window_id")
+        window = state.open.get(provider)
+        window_id = window["window_id"] if window is not None else None
         record = new_record(
             ctx,
             "snapshot",
@@ -616,9 +708,27 @@ def snapshot(
             window_id=window_id,
             **reading.snapshot_fields(),
         )
-        ctx.repo.append_records([record])
+        if window is None:
+            ctx.repo.append_records([record])
+        else:
+            # The open window keeps what its delta across a reset needs, with the record, in one step.
+            after = copy_state(state)
+            after.open[provider] = _tracked(window, reading, clock.parse_ts(record.ts))
+            commit(ctx, state, after, [record])
         _remember_reading(ctx, provider, record)
     return {"snapshot_id": record.id, "provider": provider, "window_id": window_id}
+
+
+def _tracked(window: dict[str, Any], reading: Reading, moment: datetime) -> dict[str, Any]:
+    """The open window's entry with a mid reading added to its tracks (started from its before reading when it has
+    none yet: its first mid reading, or a state written before tracks were kept)."""
+    tracks = segments.tracks_of(window.get(segments.KEY))
+    if tracks is None:
+        try:
+            tracks = segments.start(Reading.from_fields(window["before"]), clock.parse_ts(window["opened_ts"]))
+        except BadInput:  # a before `end` could not read either: the window is measured without tracks
+            return window
+    return {**window, segments.KEY: segments.to_state(segments.with_reading(tracks, reading, moment))}
 
 
 # -- complete ----------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ order, and looks again after letting go of the lock, so an item queued while it 
   under the id its commits were already stamped with. A session shows its first capacity figure only with its
   first answer (Claude's status line, Codex's rollout), so when there is none yet the window waits, and the first
   ``mid`` with a reading opens it instead.
-- ``mid``: a ``mid`` snapshot with the session's latest reading, when it has one newer than the last.
+- ``mid``: a ``mid`` snapshot with the session's latest reading, every turn, moved or not: the latest time a meter
+  was seen at a value is what bounds the unseen use before a reset (``segments``).
 - ``close``: the after reading and window-close record (``windows.end``) at the moment the hook gave: a session's
   end, or an idle window's last event. A window that never saw a reading is still written, with its delta
   unknown (``missing-reading``), so the commits stamped with it belong to a window.
@@ -161,21 +162,9 @@ def _mid(ctx: Context, session: dict[str, Any], moment: datetime) -> dict[str, A
         return {"op": "mid", "window_id": session["window_id"], "done": False, "detail": "no reading"}
     if not _is_open(ctx, session):
         return _start(ctx, session, found[1])  # the session's first reading: the window's before
-    if _same_as_last(ctx, session, found[1]):
-        return {"op": "mid", "window_id": session["window_id"], "done": False, "detail": "unchanged"}
     snapshot(ctx, session["provider"], found[1], at=moment)
     _keep_last(ctx, session, found[1])
     return {"op": "mid", "window_id": session["window_id"], "done": True, "agent_id": ctx.agent_id}
-
-
-def _same_as_last(ctx: Context, session: dict[str, Any], reading: Reading) -> bool:
-    """A turn that moved no meter adds no snapshot: a long quiet session does not fill the ledger."""
-    last = ctx.local.provider_reading(session["provider"])
-    if last is None or last.get("agent_id") != ctx.agent_id:
-        return False
-    with contextlib.suppress(TrackerError, KeyError, TypeError, ValueError):
-        return Reading.from_fields(last).snapshot_fields() == reading.snapshot_fields()
-    return False
 
 
 def _close(ctx: Context, session: dict[str, Any], moment: datetime, why: str) -> dict[str, Any]:
