@@ -8,7 +8,6 @@ inherits.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import subprocess
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from gittracker.files import lock_held
 from tests.conftest import Sandbox, tracker_command
 
 CLAUDE_SESSION = "3429e800-8c63-4808-83c0-231376e0ece5"
@@ -41,22 +41,10 @@ def wait_for_worker(box: Sandbox, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         queued = (auto / "queue").exists() and (auto / "queue").stat().st_size > 0
-        if not queued and not list(auto.glob("queue.taken.*")) and not _lock_held(auto / "worker.lock"):
+        if not queued and not list(auto.glob("queue.taken.*")) and not lock_held(auto / "worker.lock"):
             return
         time.sleep(0.05)
     raise AssertionError("the autocapture worker did not finish")
-
-
-def _lock_held(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
 
 
 def hook(
