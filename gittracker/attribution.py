@@ -8,7 +8,7 @@ The installed shell hook makes it with builtins only; this is its twin for ``git
    ``CLAUDE_CODE_SESSION_ID`` -> agent ``claude-<first 8>``, ``CODEX_THREAD_ID`` or ``CODEX_SESSION_ID`` ->
    ``codex-<first 8>``, when that agent has a window open;
 3. agent ``main``'s open windows (typed ``start`` without ``AGENT_ID``);
-4. the automatic windows marked in this worktree (``autocapture.marks``): one -> that window; several -> all of
+4. the automatic windows marked in this worktree (``automarks``): one -> that window; several -> all of
    them, and the commit is marked shared so churn splits its lines between them.
 
 Standard library only: it runs on the hook's path.
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gittracker.autocapture.marks import marked
+from gittracker.automarks import marked
 from gittracker.state import LocalState
 
 # The variables a coding agent's tool processes carry, in the order they are tried, with the provider each names.

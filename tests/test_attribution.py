@@ -3,7 +3,7 @@
 
 Automatic windows are opened here the way the agents' own hooks will open them: a window of agent
 ``claude-<first 8 of the session>`` (``AGENT_ID=claude-1a2b3c4d git tracker start claude``) and the worktree mark
-``autocapture.marks.mark`` leaves. Churn of shared commits is checked against ``git show --numstat``.
+``automarks.mark`` leaves. Churn of shared commits is checked against ``git show --numstat``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gittracker import automarks as marks
 from gittracker import hookrun, records
-from gittracker.autocapture import marks
 from gittracker.churn import parse_note, split_evenly
 from gittracker.errors import BadInput
 from gittracker.files import lock_held

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from gittracker import automarks as marks
 from gittracker import clock
-from gittracker.autocapture import marks
 from gittracker.autocapture.sessions import (
     SESSION_VERSION,
     all_sessions,

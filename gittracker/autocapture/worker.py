@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gittracker import automarks as marks
 from gittracker import clock
-from gittracker.autocapture import marks
 from gittracker.autocapture.sessions import auto_dir, drop_session, queue_path, session_path
 from gittracker.capacity import Reading
 from gittracker.context import Context, new_record, open_context
