@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,7 @@ def write_rollout(path: Path, readings: list[tuple[float, float, float | None]])
 def codex_payload(box: Sandbox, event: str, rollout: Path, **extra: Any) -> dict[str, Any]:
     return {
         "session_id": CODEX_SESSION,
-        "turn_id": "01a22bf1-ccf6-71e3-b877-3cc810342ba5",
+        "turn_id": str(uuid.uuid4()),  # a new turn each event unless a test gives one
         "transcript_path": str(rollout),
         "cwd": str(box.path),
         "hook_event_name": event,
@@ -366,3 +367,13 @@ def test_timer_once_closes_an_idle_window_once(tracked: Sandbox, tmp_path: Path)
         assert len(job.get("windows") or []) == closed_now, job
     (closed,) = closes(tracked)
     assert closed["ts"] == at(3) and closed["delta"] == 0
+
+
+def test_a_turn_s_stop_delivered_twice_is_one_reading(tracked: Sandbox, tmp_path: Path) -> None:
+    """Hooks installed both for the project and for the user run twice per event."""
+    rollout = tmp_path / "rollout.jsonl"
+    write_rollout(rollout, [(1, 10, None)])
+    for minutes, turn in ((1, "turn-a"), (1, "turn-a"), (2, "turn-b"), (2, "turn-b")):
+        hook(tracked, "codex", "Stop", codex_payload(tracked, "Stop", rollout, turn_id=turn), minutes)
+    phases = [s["phase"] for s in tracked.records("snapshot")]
+    assert phases == ["before", "mid"]  # turn a opened the window (its reading the before), turn b one mid

@@ -134,6 +134,7 @@ def _handle_locked(
     if session is not None and session.get("session_id") != session_id:
         work.close(session, now, why="new-session")  # AGENT_ID reused by another session
         session = None
+    opened_now = False  # a first event that is a Stop: its reading is the window's before, not a mid too
     if session is None:
         if event in END_EVENTS:
             work.flush()
@@ -142,6 +143,7 @@ def _handle_locked(
         if session is None:
             work.flush()
             return
+        opened_now = True
     session["last_ts"] = clock.format_ts(now)
     transcript = payload.get("transcript_path")
     if isinstance(transcript, str) and transcript:
@@ -149,10 +151,24 @@ def _handle_locked(
     if event in END_EVENTS:
         work.close(session, now, why="session-end")
     else:
+        turn = _turn_of(payload) if event in READING_EVENTS else None
+        again = opened_now or (turn is not None and session.get("last_turn") == turn)
+        if turn is not None:
+            session["last_turn"] = turn
         save_session(path, session)
-        if event in READING_EVENTS:
+        if event in READING_EVENTS and not again:
             work.items.append(_item("mid", session, now))
     work.flush()
+
+
+def _turn_of(payload: dict[str, Any]) -> str | None:
+    """The turn a Stop ends (Codex's ``turn_id``, ``notify``'s ``turn-id``, Claude Code's ``prompt_id``): the same
+    turn's Stop delivered twice (the hooks of a project file and of the user's both installed) is one reading."""
+    for key in ("turn_id", "turn-id", "prompt_id"):
+        value = payload.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return None
 
 
 def _open(
