@@ -286,6 +286,11 @@ def from_options(
 ) -> Reading:
     if used is not None and left is not None:
         raise BadInput("--used and --left: expected one of them, not both")
+    # A reset time belongs to a meter's reading: given alone it would be dropped without a word.
+    if resets_at and used is None and left is None:
+        raise BadInput("--resets-at: expected with --used PCT or --left PCT (the 5-hour reading it resets)")
+    if weekly_resets_at and weekly is None:
+        raise BadInput("--weekly-resets-at: expected with --weekly PCT (the weekly reading it resets)")
     five_hour = parse_percent(used, "--used") if used is not None else None
     if left is not None:
         five_hour = round(100.0 - parse_percent(left, "--left"), 6)

@@ -35,6 +35,11 @@ def ledger_and_state(box: Sandbox) -> tuple[str, list[str]]:
         (["log", "--kind", "nonsense"], "--kind: expected one of"),
         (["log", "--since", "last tuesday"], "--since: expected an ISO-8601 time"),
         (["snapshot", "codex"], "expected a capacity reading"),
+        (
+            ["snapshot", "codex", "--used", "40", "--weekly-resets-at", "2026-12-05T00:00:00Z"],
+            "--weekly-resets-at: expected with --weekly PCT",
+        ),
+        (["start", "codex", "--weekly", "4", "--resets-at", "2026-12-05T00:00:00Z"], "expected with --used"),
     ],
 )
 def test_bad_values_exit_2_with_one_line_and_write_nothing(tracked: Sandbox, args: list[str], expected: str) -> None:
