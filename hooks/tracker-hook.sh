@@ -34,35 +34,6 @@ fi
 gt_state=$gt_common/tracker
 [ -d "$gt_state" ] || exit $gt_status
 
-gt_spawn_flush() {
-    # Notes are written by a detached flusher so the commit returns at once. mkdir is atomic: the
-    # one commit that creates the marker starts the flusher; the others find it and leave their
-    # stamp to that flusher, which re-reads the queue after it removes the marker.
-    mkdir "$gt_state/flush.running" 2>/dev/null || return 0
-    ("$GT_PYTHON" -P -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
-}
-
-gt_is_id() {
-    # A full object id (SHA-1 or SHA-256), so nothing else (a symbolic ref's "ref: ...") gets queued.
-    case $1 in *[!0-9a-f]*) return 1 ;; esac
-    [ ${#1} -eq 40 ] || [ ${#1} -eq 64 ]
-}
-
-gt_append() {
-    # One line, one write, O_APPEND: concurrent hooks never interleave. On a full disk or a read-only
-    # state dir the shell's own message is swallowed; the caller says what was lost, in one line.
-    { printf '%s\n' "$1" >> "$gt_state/queue"; } 2>/dev/null
-}
-
-gt_cannot_queue() {
-    if [ -w "$gt_state" ]; then
-        gt_why="writing $gt_state/queue failed (is the disk full?)"
-    else
-        gt_why="$gt_state is not writable"
-    fi
-    printf 'git-tracker: %s: could not queue %s: %s; %s\n' "$GT_HOOK" "$1" "$gt_why" "$2" >&2
-}
-
 gt_nl='
 '
 
@@ -81,7 +52,6 @@ gt_agent_lines() {
 gt_session_lines() {
     # A coding agent's session in the commit's environment ($2, provider $1): its agent is
     # <provider>-<first 8 characters>, cut by parameter expansion (no fork), all of an id shorter than that.
-    [ -n "$2" ] || return 1
     gt_after8=${2#????????}
     gt_first8=${2%"$gt_after8"}
     gt_agent_lines "$1-${gt_first8:-$2}"
@@ -124,24 +94,25 @@ gt_choose_lines() {
         gt_agent_lines "$AGENT_ID"
         return 0
     fi
-    gt_session_lines claude "${CLAUDE_CODE_SESSION_ID:-}" && return 0
-    gt_session_lines codex "${CODEX_THREAD_ID:-}" && return 0
-    gt_session_lines codex "${CODEX_SESSION_ID:-}" && return 0
+    [ -n "${CLAUDE_CODE_SESSION_ID:-}" ] && gt_session_lines claude "$CLAUDE_CODE_SESSION_ID" && return 0
+    [ -n "${CODEX_THREAD_ID:-}" ] && gt_session_lines codex "$CODEX_THREAD_ID" && return 0
+    [ -n "${CODEX_SESSION_ID:-}" ] && gt_session_lines codex "$CODEX_SESSION_ID" && return 0
     gt_agent_lines main && return 0
     gt_marked_lines
     return 0
 }
 
-gt_post_commit() {
-    case ${AGENT_ID:-main} in */* | .*) return 0 ;; esac
+gt_commit_windows() {
+    # post-commit: false when there is nothing to queue, else gt_lines (and gt_shared, gt_picked) say what.
+    case ${AGENT_ID:-main} in */* | .*) return 1 ;; esac
     # A rebase runs this hook once per commit it picks: those are rewrites of older commits, whose
     # notes git and post-rewrite carry over, so they are skipped. The rebase machinery writes
     # rebase-merge/author-script for each pick (and keeps it while a conflicted pick is resolved);
     # a commit the user makes at an edit stop (rebase-merge/amend), at a break, or from an exec line
     # is new work and is stamped.
-    [ -d "$gt_git_dir/rebase-apply" ] && return 0
+    [ -d "$gt_git_dir/rebase-apply" ] && return 1
     if [ -f "$gt_git_dir/rebase-merge/author-script" ] && [ ! -f "$gt_git_dir/rebase-merge/amend" ]; then
-        return 0
+        return 1
     fi
     if [ -f "$gt_git_dir/CHERRY_PICK_HEAD" ]; then
         read -r gt_picked < "$gt_git_dir/CHERRY_PICK_HEAD"
@@ -149,9 +120,45 @@ gt_post_commit() {
         gt_picked=
     fi
     gt_choose_lines
-    if [ -z "$gt_lines" ] && [ -z "$gt_picked" ]; then
-        return 0
+    [ -n "$gt_lines" ] || [ -n "$gt_picked" ]
+}
+
+# The common case, a commit no window claims, ends here: the rest of this script is not even parsed.
+if [ "$GT_HOOK" = post-commit ]; then
+    gt_commit_windows || exit $gt_status
+fi
+
+gt_spawn_flush() {
+    # Notes are written by a detached flusher so the commit returns at once. mkdir is atomic: the
+    # one commit that creates the marker starts the flusher; the others find it and leave their
+    # stamp to that flusher, which re-reads the queue after it removes the marker.
+    mkdir "$gt_state/flush.running" 2>/dev/null || return 0
+    ("$GT_PYTHON" -P -m gittracker.hookrun flush "$PWD" </dev/null >/dev/null 2>&1 &)
+}
+
+gt_is_id() {
+    # A full object id (SHA-1 or SHA-256), so nothing else (a symbolic ref's "ref: ...") gets queued.
+    case $1 in *[!0-9a-f]*) return 1 ;; esac
+    [ ${#1} -eq 40 ] || [ ${#1} -eq 64 ]
+}
+
+gt_append() {
+    # One line, one write, O_APPEND: concurrent hooks never interleave. On a full disk or a read-only
+    # state dir the shell's own message is swallowed; the caller says what was lost, in one line.
+    { printf '%s\n' "$1" >> "$gt_state/queue"; } 2>/dev/null
+}
+
+gt_cannot_queue() {
+    if [ -w "$gt_state" ]; then
+        gt_why="writing $gt_state/queue failed (is the disk full?)"
+    else
+        gt_why="$gt_state is not writable"
     fi
+    printf 'git-tracker: %s: could not queue %s: %s; %s\n' "$GT_HOOK" "$1" "$gt_why" "$2" >&2
+}
+
+gt_post_commit() {
+    # gt_commit_windows (above) found what to queue: the windows' note lines, a cherry-pick.
     read -r gt_head < "$gt_git_dir/HEAD" || return 0
     gt_sha=
     case $gt_head in
