@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, tracker_command
 
 
 def ledger_and_state(box: Sandbox) -> tuple[str, list[str]]:
@@ -91,6 +92,7 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 
 # Commands that need arguments, with ones they accept; every other command in `-h` is run as it is.
 REPOSITORY_COMMANDS = {
+    "agent-hooks": ["install", "claude"],
     "checkpoint": ["--phase", "plan"],
     "complete": ["--outcome", "shipped", "--quality", "1"],
     "end": ["codex", "--used", "5"],
@@ -103,7 +105,7 @@ REPOSITORY_COMMANDS = {
     "timer": ["--once"],
     "undo": ["codex"],
 }
-NO_REPOSITORY = {"demo", "statusline", "help", "completion", "shell-init"}  # they work anywhere
+NO_REPOSITORY = {"demo", "statusline", "help", "completion", "shell-init", "hook"}  # they work anywhere (hook: below)
 
 
 def listed_commands(box: Sandbox) -> list[str]:
@@ -127,7 +129,14 @@ def test_a_sha256_repository_is_refused_by_every_command_in_one_line(tmp_path: P
     for name in commands:
         done = box.tracker(name, *REPOSITORY_COMMANDS.get(name, []))
         assert (done.returncode, done.stderr, done.stdout) == (1, expected, ""), name
+    # The agents' hook never fails the agent: where git-tracker cannot be set up it does nothing, silently.
+    payload = '{"session_id": "3429e800-8c63-4808-83c0-231376e0ece5", "hook_event_name": "Stop"}'
+    hooked = subprocess.run(
+        [*tracker_command(), "hook", "claude", "Stop"], cwd=box.path, input=payload, capture_output=True, text=True
+    )
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (0, "", "")
     assert not (box.path / ".git" / "tracker").exists() and not (box.path / "churn.csv").exists()
+    assert not (box.path / ".git" / "tracker-auto").exists() and not (box.path / ".claude").exists()
     assert box.git("for-each-ref").count("\n") == 1  # main only: no ledger, no notes
 
 
