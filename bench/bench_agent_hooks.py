@@ -66,7 +66,10 @@ def wait_for_worker(tracker: Path, timeout: float = 60.0) -> None:
     auto = tracker / "auto"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queued = (auto / "queue").exists() and (auto / "queue").stat().st_size > 0
+        try:
+            queued = (auto / "queue").stat().st_size > 0
+        except FileNotFoundError:  # taken by the worker meanwhile
+            queued = False
         busy = False
         if (auto / "worker.lock").exists():
             with open(auto / "worker.lock", "a") as handle:

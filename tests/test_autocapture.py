@@ -41,7 +41,10 @@ def wait_for_worker(box: Sandbox, timeout: float = 30.0) -> None:
     auto = tracker_dir(box) / "auto"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queued = (auto / "queue").exists() and (auto / "queue").stat().st_size > 0
+        try:
+            queued = (auto / "queue").stat().st_size > 0
+        except FileNotFoundError:  # taken by the worker meanwhile
+            queued = False
         if not queued and not list(auto.glob("queue.taken.*")) and not lock_held(auto / "worker.lock"):
             return
         time.sleep(0.05)

@@ -39,6 +39,7 @@ from gittracker.files import try_file_lock
 # for a reading seen after the event before taking the latest one there is.
 STATUSLINE_WAIT = 3.0
 FAILED = "autocapture-failed"
+LOCK_TRIES = 10  # x 50 ms
 
 
 def main(argv: list[str]) -> int:
@@ -53,13 +54,22 @@ def run(tracker: Path) -> list[dict[str, Any]]:
     """Do everything queued; returns what was done (for ``timer --once`` and the tests)."""
     done: list[dict[str, Any]] = []
     lock = Path(auto_dir(tracker)) / "worker.lock"
+    refused = 0
     while True:
         with try_file_lock(lock) as taken:
-            if not taken:
-                return done  # the worker that holds it looks again after it lets go
-            for batch in _take(tracker):
-                done += [_do(item) for item in _read(batch)]
-                batch.unlink(missing_ok=True)
+            if taken:
+                refused = 0
+                for batch in _take(tracker):
+                    done += [_do(item) for item in _read(batch)]
+                    batch.unlink(missing_ok=True)
+        if not taken:
+            # Another worker holds it and looks at the queue again once it lets go. Or, for a moment, a process that
+            # only asked whether the lock is held (a test, a status check): so ask a few more times before leaving.
+            refused += 1
+            if refused > LOCK_TRIES:
+                return done
+            time.sleep(0.05)
+            continue
         if not _queued(tracker):
             return done
 
