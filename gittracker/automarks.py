@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from gittracker.swapfile import replace_file
+
 MARKS = "tracker-auto"
 Where = str | os.PathLike[str]  # strings on the hooks' hot path, where pathlib costs more than the work
 
@@ -22,12 +24,7 @@ def marks_dir(worktree_git_dir: Where) -> str:
 
 def mark(worktree_git_dir: Where, agent_id: str, window_id: str) -> None:
     """Say that ``agent_id``'s automatic window ``window_id`` is open in this worktree (write, then rename)."""
-    folder = marks_dir(worktree_git_dir)
-    os.makedirs(folder, exist_ok=True)
-    scratch = os.path.join(folder, f".{agent_id}.{os.getpid()}")
-    with open(scratch, "w") as handle:
-        handle.write(window_id + "\n")
-    os.replace(scratch, os.path.join(folder, agent_id))
+    replace_file(os.path.join(marks_dir(worktree_git_dir), agent_id), window_id + "\n")
 
 
 def unmark(worktree_git_dir: Where, agent_id: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.errors import BadInput
+from gittracker.swapfile import replace_file
 
 
 def user_cache_dir() -> Path:
@@ -79,7 +80,7 @@ def remember_statusline(reading: Reading, display: dict[str, Any]) -> None:
     }
     path = statusline_cache()
     text = json.dumps(payload, sort_keys=True)
-    _replace(path, text)
+    replace_file(path, text)
     session = display.get("session_id")
     if isinstance(session, str) and 8 <= len(session) <= 128 and session.replace("-", "").isalnum():
         _keep_session_reading(session_cache(session), text, reading)
@@ -93,7 +94,7 @@ def _keep_session_reading(path: Path, text: str, reading: Reading) -> None:
         return
     if not path.exists():
         _prune(path.parent, timedelta(days=7))
-    _replace(path, text)
+    replace_file(path, text)
 
 
 def _prune(folder: Path, older_than: timedelta) -> None:
@@ -110,11 +111,3 @@ def _prune(folder: Path, older_than: timedelta) -> None:
                 os.unlink(entry.path)
         except OSError:
             continue
-
-
-def _replace(path: Path, text: str) -> None:
-    """A plain write-then-rename (no tempfile module: it costs more to import than this whole write)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(text)
-    os.replace(scratch, path)

@@ -42,11 +42,11 @@ from gittracker.autocapture.sessions import (
     save_session,
     session_path,
     spawn_worker,
-    write_file,
 )
 from gittracker.gitfiles import find_git_dirs, head_commit
 from gittracker.names import valid_agent_id
 from gittracker.noteline import note_line
+from gittracker.swapfile import replace_file
 
 # typing costs the hook more than a tenth of its budget to import; the annotations are never evaluated (mypy reads
 # them, and treats any TYPE_CHECKING as true).
@@ -208,7 +208,7 @@ def _open(
         "commit_start": head_commit(git_dir, common),
         "transcript": transcript if isinstance(transcript, str) else None,
     }
-    write_file(note, note_line(window_id, provider, agent, opened_ts) + "\n")
+    replace_file(note, note_line(window_id, provider, agent, opened_ts) + "\n")
     marks.mark(git_dir, agent, window_id)
     work.items.append(_item("open", session, now))
     return session

@@ -7,7 +7,6 @@ The agents' hooks do this on every event (``autocapture.hook``); ``timer --once`
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,8 @@ def close_idle(toplevel: Path) -> list[dict[str, Any]]:
     tracker = Path(found[2]) / "tracker"
     if not all_sessions(tracker):
         return []
-    idle = timedelta(minutes=load(toplevel).idle_minutes)
+    idle_minutes = load(toplevel).idle_minutes
     work = Handoff(str(tracker), clock.now())
-    work.close_idle(lambda: idle.total_seconds() / 60)
+    work.close_idle(lambda: idle_minutes)
     enqueue(tracker, work.items)
     return [done for done in worker.run(tracker) if done.get("op") == "close"]

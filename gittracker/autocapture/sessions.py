@@ -20,6 +20,8 @@ import contextlib
 import json
 import os
 
+from gittracker.swapfile import replace_file
+
 # typing costs the hook more than a tenth of its budget to import; the annotations are never evaluated (mypy reads
 # them, and treats any TYPE_CHECKING as true).
 TYPE_CHECKING = False
@@ -48,15 +50,6 @@ def queue_path(tracker: Where) -> str:
     return os.path.join(tracker, "auto", "queue")
 
 
-def write_file(path: str, text: str) -> None:
-    """Write, then rename: a reader sees the old file or the new one."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    scratch = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
-    with open(scratch, "w") as handle:
-        handle.write(text)
-    os.replace(scratch, path)
-
-
 def load_session(path: Where) -> dict[str, Any] | None:
     """A session file, or None when there is none or it is not one (a torn file is replaced by the next event)."""
     try:
@@ -72,7 +65,7 @@ def load_session(path: Where) -> dict[str, Any] | None:
 
 
 def save_session(path: str, session: dict[str, Any]) -> None:
-    write_file(path, json.dumps(session, sort_keys=True))
+    replace_file(path, json.dumps(session, sort_keys=True))
 
 
 def drop_session(path: Where, window_id: str) -> None:
