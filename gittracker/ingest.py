@@ -42,7 +42,7 @@ from gittracker.logstate import (
 from gittracker.privacy import Projects, place_key, scope_for, session_for
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
-from gittracker.sources.tail import Reading, Seen, Unreadable, open_new
+from gittracker.sources.tail import Chunk, Reading, Seen, Unreadable, open_new
 from gittracker.usage import (
     DIVERGENT_CODE,
     EventTable,
@@ -64,7 +64,9 @@ SOURCES = ("ccusage", *LOG_SOURCES, *PASTE_SOURCES)
 
 # -- log sources ------------------------------------------------------------------------------------
 
-Parser = Callable[[int, str, dict[str, Any], str], tuple[Any, ...]]
+Parser = Callable[[int, bytes, dict[str, Any], str], tuple[Any, ...]]
+# A chunk of lines at once (``tail.Chunk``): its token events, or None to read it line by line.
+ChunkReader = Callable[[Chunk, str], "list[tuple[str, Row]] | None"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class LogSource:
     # The key a file's keyless events are known by: Codex moves rollouts to archived_sessions/, and the
     # same session read from its new place must give the same keys, so Codex uses the file's name.
     by_name: bool = False
+    read_chunk: ChunkReader | None = None
 
     def file_key(self, rel: str) -> str:
         return os.path.basename(rel) if self.by_name else rel
@@ -167,7 +170,7 @@ def _ingest_folder(
         parts = readers.parts()
     readings: list[tuple[str, dict[str, Any]]] = []
     for part in parts:
-        table.merge_frame(part.frame)
+        table.merge_frame(part.frame, decoded=part.decoded)
         readings.extend(part.snapshots)
         summary.events += part.events
         for rel, seen, size, skipped in part.files:
@@ -222,6 +225,7 @@ class Part:
     snapshots: list[tuple[str, dict[str, Any]]]  # rate-limit readings: (time, snapshot fields)
     events: int
     frame: bytes
+    decoded: tuple[dict[str, Row], dict[Any, Any]] | None = None  # the frame's rows and totals, if read here
 
     def pack(self) -> bytes:
         # Plain values, marshalled: they cross a pipe several times faster than pickles.
@@ -236,7 +240,7 @@ class Part:
 
 
 def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
-    parse = source.parse
+    parse, read_chunk = source.parse, source.read_chunk
     rows: dict[str, Row] = {}
     snapshots: list[tuple[str, dict[str, Any]]] = []
     files = []
@@ -245,27 +249,35 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
         extra = reading.extra
         file_key = source.file_key(rel)
         skipped = 0
-        for number, line in reading.lines():
-            try:
-                if isinstance(line, Unreadable):
-                    raise BadLine(line.expected)
-                found = parse(number, line, extra, file_key)
-            except BadLine as error:
-                if not skip_invalid:
-                    raise BadInput(
-                        f"{path}:{number}: expected {error} ({source.expected}); fix or remove the line, "
-                        "or pass --skip-invalid"
-                    ) from None
-                skipped += 1
+        for chunk in reading.chunks():
+            plain = read_chunk(chunk, file_key) if read_chunk is not None else None
+            if plain is not None:
+                for key, row in plain:
+                    keep_largest(rows, key, row)
+                events += len(plain)
                 continue
-            for item in found:
-                if type(item[1]) is tuple:  # a token event: (key, row)
-                    keep_largest(rows, item[0], item[1])
-                    events += 1
-                else:  # a rate-limit reading: (time as clock.format_ts writes it, Reading), as plain values
-                    snapshots.append((item[0], item[1].snapshot_fields()))
+            for number, line in enumerate(chunk.lines, chunk.first):
+                try:
+                    if isinstance(line, Unreadable):
+                        raise BadLine(line.expected)
+                    found = parse(number, line, extra, file_key)
+                except BadLine as error:
+                    if not skip_invalid:
+                        raise BadInput(
+                            f"{path}:{number}: expected {error} ({source.expected}); fix or remove the line, "
+                            "or pass --skip-invalid"
+                        ) from None
+                    skipped += 1
+                    continue
+                for item in found:
+                    if type(item[1]) is tuple:  # a token event: (key, row)
+                        keep_largest(rows, item[0], item[1])
+                        events += 1
+                    else:  # a rate-limit reading: (time as clock.format_ts writes it, Reading), as plain values
+                        snapshots.append((item[0], item[1].snapshot_fields()))
         files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
-    return Part(files, snapshots, events, frame_of(rows, group_rows(rows.values())))
+    groups = group_rows(rows.values())
+    return Part(files, snapshots, events, frame_of(rows, groups), (rows, groups))
 
 
 # Below this many new bytes, starting processes costs more than it saves. Tests set it to 1 to read
@@ -283,12 +295,13 @@ class Readers:
 
     def __init__(self, source: LogSource, pending: Pending, skip_invalid: bool) -> None:
         self.job = (source, skip_invalid)
-        self.pending = pending
+        self.own = pending  # the first share, which this process reads itself (``parts``)
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         size = sum(reading.unread for _, _, reading in pending)
         workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4, len(pending))
         if size >= PARALLEL_MIN_BYTES and size and workers >= 2 and hasattr(os, "fork"):
-            for share in split_evenly(pending, workers):
+            self.own, *others = split_evenly(pending, workers)
+            for share in others:
                 self._fork(share)
 
     def __enter__(self) -> Readers:
@@ -318,10 +331,10 @@ class Readers:
         self.children.append((pid, read_end))
 
     def parts(self) -> list[Part]:
+        """Every share's part, in file order: this process's own share read here, then the others' as they send
+        them (their parts cross the pipe as frames; this one is merged as it is, without unmarshalling it)."""
         source, skip_invalid = self.job
-        if not self.children:
-            return [read_part(source, self.pending, skip_invalid)]
-        parts = []
+        parts = [read_part(source, self.own, skip_invalid)]
         while self.children:
             pid, read_end = self.children.pop(0)
             with open(read_end, "rb") as pipe:
@@ -507,7 +520,14 @@ def mark_divergent(ctx: Context) -> int:
 def claude_logs_source() -> LogSource:
     from gittracker.sources import claude_logs
 
-    return LogSource("claude-logs", "claude", "claude-logs", claude_logs.EXPECTED, claude_logs.parse_counted)
+    return LogSource(
+        "claude-logs",
+        "claude",
+        "claude-logs",
+        claude_logs.EXPECTED,
+        claude_logs.parse_counted,
+        read_chunk=claude_logs.read_chunk,
+    )
 
 
 def codex_sessions_source() -> LogSource:

@@ -154,10 +154,13 @@ class EventTable:
         self.changed = False
         self.frames: list[bytes] | None = [] if rows is None else None  # None: not what the table is made of
 
-    def merge_frame(self, frame: bytes, where: str = "ingest batch") -> None:
-        """Merge a batch given as a frame (``frame_of``), and keep the frame for ``dumps``."""
+    def merge_frame(
+        self, frame: bytes, where: str = "ingest batch", decoded: tuple[dict[str, Row], Any] | None = None
+    ) -> None:
+        """Merge a batch given as a frame (``frame_of``), and keep the frame for ``dumps``. ``decoded``: the
+        rows and totals the frame was made of, when this process has them (they are then the table's)."""
         try:
-            rows, groups = marshal.loads(frame)
+            rows, groups = marshal.loads(frame) if decoded is None else decoded
         except (ValueError, TypeError, EOFError):
             raise BadInput(_TABLE_EXPECTED.format(where=where)) from None
         if type(rows) is not dict or type(groups) is not dict:

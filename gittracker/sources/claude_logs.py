@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from sys import intern
-from typing import Any
+from typing import Annotated, Any
 
-from gittracker.sources.jsonl import BadLine, check_whole, decode_object, epoch_ms, fast_decode
+import msgspec
+
+from gittracker.sources.jsonl import BadLine, check_whole, decode_object, decode_typed, epoch_ms
+from gittracker.sources.tail import Chunk
 from gittracker.usage import Row, nanos
 
 EXPECTED = (
@@ -20,25 +23,85 @@ EXPECTED = (
 )
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's placeholder: its tokens count, but it is not a model
 
+# The fields read, as a line that records usage well has them. A line msgspec does not take as this shape
+# (a field of another type, a token count below zero, a line that is no object) is decided by ``_event`` from
+# the whole object, whose rules say what is wrong, or that the line records no usage.
+Count = Annotated[int, msgspec.Meta(ge=0)]
 
-def parse_line(line: str, fallback_key: str) -> tuple[str, Row] | None:
+
+class _Writes(msgspec.Struct, gc=False):
+    ephemeral_5m_input_tokens: Count | None = None
+    ephemeral_1h_input_tokens: Count | None = None
+
+
+class _Usage(msgspec.Struct, gc=False):
+    input_tokens: Count
+    output_tokens: Count
+    cache_creation_input_tokens: Count | None = None
+    cache_read_input_tokens: Count | None = None
+    cache_creation: _Writes | None = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    id: str | None = None
+    model: str | None = None
+    usage: _Usage | None = None
+
+
+class _Line(msgspec.Struct, gc=False):
+    timestamp: str | None = None
+    requestId: str | None = None
+    cwd: str | None = None
+    gitBranch: str | None = None
+    costUSD: int | float | None = None
+    message: _Message | None = None
+
+
+_line_decoder = msgspec.json.Decoder(_Line)
+
+
+def parse_line(line: bytes, fallback_key: str) -> tuple[str, Row] | None:
     """The event (key, row) one transcript line records, or None for lines that record no usage.
 
     Raises BadLine for a line that is not a JSON object, or whose usage is malformed. Follows ccusage 20:
     ``usage.cache_creation`` (5-minute plus 1-hour writes), when present, is the cache-creation figure.
     This runs once per line of every transcript, so the common case is written out rather than helped.
     """
-    if '"usage"' not in line:
+    if b'"usage"' not in line:
         check_whole(line)  # most lines are prompts, tool output and summaries: never decoded
         return None
-    if fast_decode is not None:
-        data = fast_decode(line)
-        if data is not None:
-            try:
-                return _event(data, fallback_key)
-            except BadLine:
-                pass  # orjson reads integers past 64 bits as floats: json, exact, has the last word
-    return _event(decode_object(line), fallback_key)
+    typed = decode_typed(_line_decoder, line)
+    if typed is None:
+        return _event(decode_object(line), fallback_key)
+    return _typed_event(typed, fallback_key)
+
+
+def _typed_event(typed: _Line, fallback_key: str) -> tuple[str, Row] | None:
+    """``_event`` for a line msgspec took as ``_Line``: every field already has the type ``_event`` checks."""
+    message = typed.message
+    if message is None or message.usage is None:
+        return None  # "usage" was only text inside a prompt or tool output
+    usage = message.usage
+    message_id, request_id, model = message.id, typed.requestId, message.model
+    key = f"{message_id}:{request_id}" if message_id is not None and request_id is not None else fallback_key
+    writes = usage.cache_creation
+    if writes is not None:
+        cache_creation = (writes.ephemeral_5m_input_tokens or 0) + (writes.ephemeral_1h_input_tokens or 0)
+    else:
+        cache_creation = usage.cache_creation_input_tokens or 0
+    cwd, branch = typed.cwd, typed.gitBranch
+    return key, (
+        epoch_ms(typed.timestamp),
+        usage.input_tokens,
+        usage.output_tokens,
+        cache_creation,
+        usage.cache_read_input_tokens or 0,
+        # Interned: thousands of events share a few of these, and marshal then writes each once.
+        _label(cwd),
+        _label(branch),
+        intern(model) if model is not None and model != SYNTHETIC_MODEL else None,  # <synthetic>: counted, no model
+        _cost(typed.costUSD),
+    )
 
 
 def _event(data: dict[str, Any], fallback_key: str) -> tuple[str, Row] | None:
@@ -104,7 +167,83 @@ def _plain(text: str) -> bool:
     return bool(text) and "\n" not in text and len(text) <= 4096
 
 
-def parse_counted(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[tuple[str, Row], ...]:
+def read_chunk(chunk: Chunk, file_key: str) -> list[tuple[str, Row]] | None:
+    """The events of a chunk of lines (``tail.Chunk``), as ``parse_line`` gives them line after line, in one
+    loop; None when a line is not plain (not text, maybe cut off, not as ``_Line`` has it, a bad time):
+    ``ingest`` then reads the chunk line by line, and names the first bad line as always.
+
+    This is the loop every transcript line goes through, so it is ``parse_line`` and ``_typed_event`` written
+    out, with the names it uses bound locally.
+    """
+    lines = chunk.text_lines()
+    if lines is None:
+        return None
+    events = []
+    decode, label, moment = _line_decoder.decode, _label, epoch_ms
+    for number, line in enumerate(lines, chunk.first):
+        if b'"usage"' not in line:
+            if line[:1] != b"{" or line[-1:] != b"}":
+                try:
+                    check_whole(line)
+                except BadLine:
+                    return None
+            continue
+        try:
+            typed = decode(line)
+            message = typed.message
+            if message is None or message.usage is None:
+                continue
+            usage = message.usage
+            message_id, request_id, model = message.id, typed.requestId, message.model
+            if message_id is not None and request_id is not None:
+                key = f"{message_id}:{request_id}"
+            else:
+                key = f"{file_key}#{number}"
+            writes = usage.cache_creation
+            if writes is not None:
+                cache_creation = (writes.ephemeral_5m_input_tokens or 0) + (writes.ephemeral_1h_input_tokens or 0)
+            else:
+                cache_creation = usage.cache_creation_input_tokens or 0
+            cost = typed.costUSD
+            events.append(
+                (
+                    key,
+                    (
+                        moment(typed.timestamp),
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        cache_creation,
+                        usage.cache_read_input_tokens or 0,
+                        label(typed.cwd),
+                        label(typed.gitBranch),
+                        None if model is None or model == SYNTHETIC_MODEL else intern(model),
+                        None if cost is None else _cost(cost),
+                    ),
+                )
+            )
+        except (msgspec.MsgspecError, RecursionError, BadLine):
+            return None
+    return events
+
+
+_labels: dict[str, str | None] = {}
+
+
+def _label(text: str | None) -> str | None:
+    """A project or branch as the row keeps it: interned (thousands of events share a few, and marshal then
+    writes each once), or None when it is not one plain line. Remembered: the same few come again and again."""
+    if text is None:
+        return None
+    try:
+        return _labels[text]
+    except KeyError:
+        if len(_labels) > 4096:
+            _labels.clear()
+        kept = _labels[text] = intern(text) if _plain(text) else None
+        return kept
+
+
+def parse_counted(number: int, line: bytes, extra: dict[str, Any], file_key: str) -> tuple[tuple[str, Row], ...]:
     """``ingest``'s per-line parser: the line's event, if it records one (keyless lines by place)."""
     event = parse_line(line, f"{file_key}#{number}")
     return (event,) if event is not None else ()

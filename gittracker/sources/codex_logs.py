@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import mmap
 import os
 import re
@@ -39,6 +38,7 @@ from gittracker import clock
 from gittracker.capacity import Meter, Reading, meter_minutes, meter_model, meter_name
 from gittracker.errors import BadInput
 from gittracker.records import finite_number as _number
+from gittracker.sources.jsonl import BadLine, decode_object
 from gittracker.sources.places import codex_rollouts
 
 FIVE_HOUR_MINUTES = 300
@@ -407,8 +407,8 @@ def _decode(line: bytes) -> Limits | None:
     if b"token_count" not in line:
         return None  # most lines are messages and tool output: never decode them
     try:
-        return limits_from_event(json.loads(line))
-    except (ValueError, RecursionError, BadInput):
+        return limits_from_event(decode_object(line))
+    except (BadLine, BadInput):
         raise _Malformed from None
 
 
@@ -462,10 +462,10 @@ def _line_time(value: Any) -> tuple[datetime, str]:
 
 def _session_meta(line: bytes) -> tuple[str | None, str | None]:
     try:
-        event = json.loads(line)
-    except (ValueError, RecursionError):
+        event = decode_object(line)
+    except BadLine:
         return None, None
-    if not isinstance(event, dict) or event.get("type") != "session_meta":
+    if event.get("type") != "session_meta":
         return None, None
     payload = event.get("payload")
     if not isinstance(payload, dict):

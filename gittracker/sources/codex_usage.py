@@ -27,9 +27,9 @@ TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoni
 Found = tuple[str, Row] | tuple[str, Reading]  # a token event (key, row), or a rate-limit reading (time, reading)
 
 
-def parse_rollout_line(number: int, line: str, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
+def parse_rollout_line(number: int, line: bytes, extra: dict[str, Any], file_key: str) -> tuple[Found, ...]:
     """The reading and token event one line carries; ``extra`` is the session's running state."""
-    if '"token_count"' not in line and '"session_meta"' not in line and '"turn_context"' not in line:
+    if b'"token_count"' not in line and b'"session_meta"' not in line and b'"turn_context"' not in line:
         check_whole(line)
         return ()
     data = decode_object(line)

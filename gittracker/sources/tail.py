@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gittracker.errors import BadInput
 
@@ -55,12 +55,44 @@ class Unreadable:
 TOO_LONG = Unreadable(f"a line of at most {MAX_LINE_BYTES >> 20} MiB, got more without its newline")
 
 
-def _text_or_unreadable(line: str) -> str | Unreadable:
+def _text_or_unreadable(line: bytes) -> bytes | Unreadable:
     """A line with a NUL byte is not text (a crash can leave a run of them where a line was being written)."""
-    nul = line.find("\0")
-    if nul < 0:
+    if b"\0" not in line:
         return line
+    nul = line.decode("utf-8", "replace").find("\0")  # counted in characters, as the line reads
     return Unreadable(f"a line of text, got a NUL byte at character {nul + 1}")
+
+
+class Chunk:
+    """Complete lines as they were read, many at once: ``data`` (the lines joined by their newlines, without the
+    last one; empty for a line too long to keep), ``lines`` (split when asked for), ``first`` (the first's number).
+    """
+
+    def __init__(self, first: int, data: bytes, lines: list[bytes | Unreadable] | None = None) -> None:
+        self.first = first
+        self.data = data
+        self._lines = lines
+
+    @property
+    def lines(self) -> list[bytes | Unreadable]:
+        if self._lines is None:
+            if b"\0" in self.data:  # rare: only then is each line looked at
+                self._lines = [_text_or_unreadable(line) for line in self.data.split(b"\n")]
+            else:
+                self._lines = cast("list[bytes | Unreadable]", self.data.split(b"\n"))
+        return self._lines
+
+    def text_lines(self) -> list[bytes] | None:
+        """The lines when every one is text (no NUL byte), else None."""
+        if self._lines is None and b"\0" not in self.data:
+            self._lines = cast("list[bytes | Unreadable]", self.data.split(b"\n"))
+            return cast("list[bytes]", self._lines)
+        lines = self.lines
+        return None if any(type(line) is not bytes for line in lines) else cast("list[bytes]", lines)
+
+    def count(self) -> int:
+        """How many lines: the split's length if it was made, else counted (splitting costs as much as that)."""
+        return len(self._lines) if self._lines is not None else self.data.count(b"\n") + 1
 
 
 @dataclass
@@ -74,13 +106,18 @@ class Reading:
     end: int = 0
     line_count: int = 0
 
-    def lines(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, str | Unreadable]]:
-        """(line number, text without newline) for each complete line after ``start``.
+    def lines(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes | Unreadable]]:
+        """(line number, bytes without the newline) for each complete line after ``start`` (``chunks``)."""
+        for chunk in self.chunks(chunk_bytes):
+            yield from enumerate(chunk.lines, chunk.first)
+
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+        """The complete lines after ``start`` as they were read, many at a time (``Chunk``).
 
         Line numbers count from the file's first line (the manifest keeps how many were read), so a
         line has the same number whether it is read in this run or again from the start. A line that is
-        not text is yielded as ``Unreadable`` (the caller says so or skips it), and the lines around it
-        as usual. One that grows past ``MAX_LINE_BYTES`` without its newline is yielded once as
+        not text is given as ``Unreadable`` (the caller says so or skips it), and the lines around it
+        as usual. One that grows past ``MAX_LINE_BYTES`` without its newline is given once as
         ``TOO_LONG`` and its bytes are passed over, in this run and the next, never kept.
         """
         self.end = self.start
@@ -103,19 +140,15 @@ class Reading:
                     held_size += len(chunk)
                     if held_size > MAX_LINE_BYTES:
                         self.line_count += 1
-                        yield self.line_count, TOO_LONG
+                        yield Chunk(self.line_count, b"", [TOO_LONG])
                         self.end += held_size
                         skipping, held, held_size = True, [], 0
                     continue
-                data = b"".join([*held, chunk[:cut]])
+                data = b"".join([*held, chunk[:cut]]) if held else chunk[:cut]
                 held, held_size = [chunk[cut + 1 :]], len(chunk) - cut - 1
-                first = self.line_count + 1
-                lines = data.decode("utf-8", "replace").split("\n")
-                if b"\0" in data:  # rare: only then is each line looked at
-                    yield from enumerate(map(_text_or_unreadable, lines), first)
-                else:
-                    yield from enumerate(lines, first)
-                self.line_count = first + len(lines) - 1
+                lines = Chunk(self.line_count + 1, data)
+                yield lines
+                self.line_count += lines.count()
                 self.end += len(data) + 1
         if skipping:
             self.extra["skipping"] = True
