@@ -100,6 +100,38 @@ def timed_cpu(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float
     return elapsed, cpu, stderr
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What one command cost: wall and CPU seconds, and its peak resident set."""
+
+    wall: float
+    cpu: float  # user + system: the process and every child it waited for (its reader processes, its git)
+    max_rss: int  # bytes: the largest resident set of the process or of one of those children (not their sum)
+
+
+def measured(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[Usage, str]:
+    """Run a command to its exit and return its ``Usage`` and stdout; a non-zero exit ends the bench.
+
+    The child is reaped with ``os.wait4``, whose figures are that child's own and its waited-for
+    descendants', so runs measured one after another cannot leak into each other (``RUSAGE_CHILDREN``
+    keeps a running maximum of RSS over every child ever reaped). Output goes to files, not pipes:
+    a command that writes megabytes of JSON cannot block on a pipe while nobody reads it.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, rusage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if child.returncode != 0:
+        raise SystemExit(f"bench: `{' '.join(cmd)}` failed in {cwd} ({child.returncode}): {stderr.strip()[:300]}")
+    rss_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return Usage(wall, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss * rss_unit), stdout
+
+
 def git_init(path: Path, env: dict[str, str], *, first_commit: bool = True) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     run(["git", "init", "-q", "-b", "main", str(path)], path, env)
