@@ -53,6 +53,14 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         "ingest: new bytes from which logs are read by one process per core (default 16 MB).",
     ),
     (
+        "GIT_TRACKER_ROUND_BYTES",
+        "ingest: new bytes read at once; what a round read waits on disk while the next is read (default 256 MB).",
+    ),
+    (
+        "GIT_TRACKER_BUCKET_EVENTS",
+        "ingest: events per bucket of the event store before the buckets double (default 200,000).",
+    ),
+    (
         "NO_COLOR",
         "Non-empty: no colour, even on a terminal (colour is also off when the output is not a terminal, "
         "when TERM is dumb, and always in --json).",

@@ -25,6 +25,7 @@ from typing import Any
 from gittracker import capacity, clock
 from gittracker.context import Context
 from gittracker.errors import BadInput, TrackerError
+from gittracker.eventstore import Batches, EventStore, partition
 from gittracker.files import file_lock, write_cache
 from gittracker.logstate import (
     LOG_SOURCES,
@@ -55,6 +56,7 @@ from gittracker.usage import (
     group_rows,
     keep_largest,
     usage_records,
+    window_edges,
     window_tokens,
 )
 
@@ -113,7 +115,8 @@ def ingest_logs(
 
 
 def _forget_older_state(tracker_dir: str) -> None:
-    """git-tracker 0.1 kept JSON manifests (``*.manifest.json``) under other names: drop them and their tables."""
+    """git-tracker 0.1 kept JSON manifests (``*.manifest.json``) under other names, and later versions one event
+    table (``*.events``) where the buckets now are: drop them."""
     folder = os.path.join(tracker_dir, "ingest")
     try:
         names = os.listdir(folder)
@@ -125,6 +128,9 @@ def _forget_older_state(tracker_dir: str) -> None:
             for path in (base + ".events", base + ".lock", base + ".manifest.json"):
                 with suppress(FileNotFoundError):
                     os.remove(path)
+        elif name.endswith(".events"):  # one table of every event (before the buckets): its manifest reads again
+            with suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, name))
 
 
 @contextmanager
@@ -162,22 +168,25 @@ def _ingest_folder(
         reading = open_new(Path(path), Seen.from_json(known.get(rel)))
         if reading is not None:
             pending.append((rel, Path(path), reading))
-    with Readers(source, pending, skip_invalid) as readers:
-        # While the readers work: what the totals need from the ledger, and the saved table.
-        windows = closed_windows(ctx, source.provider)
-        projects = Projects(ctx.repo.worktree_roots())
-        table = _load_table(store) if known else EventTable()
-        parts = readers.parts()
+    events = EventStore(store.events_folder)
+    buckets = events.plan(sum(reading.unread for _, _, reading in pending))
+    batches = Batches(Path(store.events_folder), buckets)
     readings: list[tuple[str, dict[str, Any]]] = []
-    for part in parts:
-        table.merge_frame(part.frame, decoded=part.decoded)
-        readings.extend(part.snapshots)
-        summary.events += part.events
-        for rel, seen, size, skipped in part.files:
-            summary.files_read += 1
-            summary.bytes_read += size
-            summary.skipped_lines += skipped
-            known[rel] = seen
+    windows: list[Window] = []
+    projects: Projects | None = None
+    for number, batch in enumerate(rounds(pending)):
+        if number:
+            batches.spill()  # what the earlier rounds read waits on disk: memory holds one round at a time
+        with Readers(source, batch, skip_invalid, buckets) as readers:
+            if projects is None:  # while the readers work: what the totals need from the ledger
+                windows = closed_windows(ctx, source.provider)
+                projects = Projects(ctx.repo.worktree_roots())
+            parts = readers.parts()
+        for part in parts:
+            _take(part, batches, readings, summary, known)
+    assert projects is not None  # a run with nothing new stopped above; ``rounds`` gives at least one round
+    groups, edge_rows, saved = events.merge(batches, buckets, window_edges(windows))
+    table = EventTable(edge_rows, groups)  # what the totals are derived from: every slot, and the windows' edges
     changes, manifest["readings"] = changed_readings(readings, manifest.get("readings"))
     snapshots = [_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in changes]
     keep = projects.contains if settings["this_repo_only"] else None
@@ -197,20 +206,44 @@ def _ingest_folder(
     listed = {relative(folder, path) for path in files}
     manifest["files"] = {rel: seen for rel, seen in known.items() if rel in listed}  # forget deleted files
     manifest.update(tip=ctx.repo.ledger_tip_fast(), settings=settings, config=stamp, version=MANIFEST_VERSION)
-    # The table first: a manifest never claims bytes whose events are not saved (if the table cannot be saved, the
-    # old manifest stays and the next run reads these bytes again).
-    if table.changed and not write_cache(Path(store.events_path), table.dumps()):
-        return True
-    write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
+    # The events were saved first: a manifest never claims bytes whose events are not saved (if they could not
+    # be, the old manifest stays and the next run reads these bytes again).
+    if saved:
+        write_cache(Path(store.manifest_path), store.manifest_bytes(manifest))
     return True
 
 
-def _load_table(store: Store) -> EventTable:
-    try:
-        with open(store.events_path, "rb") as handle:
-            return EventTable.loads(handle.read(), store.events_path)
-    except FileNotFoundError:
-        return EventTable()
+def _take(
+    part: Part, batches: Batches, readings: list[tuple[str, dict[str, Any]]], summary: Summary, known: dict[str, Any]
+) -> None:
+    """What one reader read: its events to their buckets, its readings, and what it read of each file."""
+    for bucket, frame in enumerate(part.frames):
+        batches.add(bucket, frame, part.decoded[bucket] if part.decoded is not None else None)
+    readings.extend(part.snapshots)
+    summary.events += part.events
+    for rel, seen, size, skipped in part.files:
+        summary.files_read += 1
+        summary.bytes_read += size
+        summary.skipped_lines += skipped
+        known[rel] = seen
+
+
+# At most this many new bytes are read at once (a round); what they held waits on disk while the next are read.
+# With the buckets, this bounds the memory of a run whatever the size of the logs. Tests set it small.
+ROUND_BYTES = int(os.environ.get("GIT_TRACKER_ROUND_BYTES") or 256 << 20)
+
+
+def rounds(pending: Pending) -> Iterator[Pending]:
+    """Consecutive runs of files of at most ``ROUND_BYTES`` new bytes each (a larger file is a round of its own)."""
+    batch: Pending = []
+    size = 0
+    for item in pending:
+        if batch and size + item[2].unread > ROUND_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += item[2].unread
+    yield batch
 
 
 Pending = list[tuple[str, Path, Reading]]
@@ -218,28 +251,32 @@ Pending = list[tuple[str, Path, Reading]]
 
 @dataclass
 class Part:
-    """What one reader read from a run of consecutive files: its deduplicated events and their slot totals
-    as a table frame (``usage.frame_of``), which the table both merges and saves as it is."""
+    """What one reader read from a run of consecutive files: its deduplicated events and their slot totals,
+    per bucket, as table frames (``usage.frame_of``), which the buckets both merge and save as they are."""
 
     files: list[tuple[str, list[Any], int, int]]  # (file, Seen.to_json(), bytes read, lines skipped)
     snapshots: list[tuple[str, dict[str, Any]]]  # rate-limit readings: (time, snapshot fields)
     events: int
-    frame: bytes
-    decoded: tuple[dict[str, Row], dict[Any, Any]] | None = None  # the frame's rows and totals, if read here
+    frames: list[bytes]  # one per bucket
+    decoded: list[tuple[dict[str, Row], dict[Any, Any]]] | None = None  # the frames' rows and totals, if read here
 
     def pack(self) -> bytes:
         # Plain values, marshalled: they cross a pipe several times faster than pickles.
-        head = marshal.dumps((self.files, self.snapshots, self.events))
-        return len(head).to_bytes(8, "little") + head + self.frame
+        head = marshal.dumps((self.files, self.snapshots, self.events, [len(frame) for frame in self.frames]))
+        return len(head).to_bytes(8, "little") + head + b"".join(self.frames)
 
     @classmethod
     def unpack(cls, data: bytes) -> Part:
         size = int.from_bytes(data[:8], "little")
-        files, snapshots, events = marshal.loads(data[8 : 8 + size])
-        return cls(files, snapshots, events, data[8 + size :])
+        files, snapshots, events, sizes = marshal.loads(data[8 : 8 + size])
+        frames, at = [], 8 + size
+        for length in sizes:
+            frames.append(data[at : at + length])
+            at += length
+        return cls(files, snapshots, events, frames)
 
 
-def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
+def read_part(source: LogSource, pending: Pending, skip_invalid: bool, buckets: int) -> Part:
     parse, read_chunk = source.parse, source.read_chunk
     rows: dict[str, Row] = {}
     snapshots: list[tuple[str, dict[str, Any]]] = []
@@ -276,8 +313,8 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool) -> Part:
                     else:  # a rate-limit reading: (time as clock.format_ts writes it, Reading), as plain values
                         snapshots.append((item[0], item[1].snapshot_fields()))
         files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
-    groups = group_rows(rows.values())
-    return Part(files, snapshots, events, frame_of(rows, groups), (rows, groups))
+    decoded = [(share, group_rows(share.values())) for share in partition(rows, buckets)]
+    return Part(files, snapshots, events, [frame_of(*batch) for batch in decoded], decoded)
 
 
 # Below this many new bytes, starting processes costs more than it saves. Tests set it to 1 to read
@@ -293,8 +330,9 @@ class Readers:
     The parent is free meanwhile (``parts()`` collects). A process that fails is reported, not hidden.
     """
 
-    def __init__(self, source: LogSource, pending: Pending, skip_invalid: bool) -> None:
+    def __init__(self, source: LogSource, pending: Pending, skip_invalid: bool, buckets: int = 1) -> None:
         self.job = (source, skip_invalid)
+        self.buckets = buckets
         self.own = pending  # the first share, which this process reads itself (``parts``)
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         size = sum(reading.unread for _, _, reading in pending)
@@ -317,7 +355,7 @@ class Readers:
         if pid == 0:  # the child: read, send, and leave without running the parent's exit handlers
             os.close(read_end)
             try:
-                payload = b"+" + read_part(source, share, skip_invalid).pack()
+                payload = b"+" + read_part(source, share, skip_invalid, self.buckets).pack()
             except BadInput as error:
                 payload = b"!" + str(error).encode()
             except BaseException as error:  # anything at all must reach the parent, as a message
@@ -334,7 +372,7 @@ class Readers:
         """Every share's part, in file order: this process's own share read here, then the others' as they send
         them (their parts cross the pipe as frames; this one is merged as it is, without unmarshalling it)."""
         source, skip_invalid = self.job
-        parts = [read_part(source, self.own, skip_invalid)]
+        parts = [read_part(source, self.own, skip_invalid, self.buckets)]
         while self.children:
             pid, read_end = self.children.pop(0)
             with open(read_end, "rb") as pipe:

@@ -5,7 +5,7 @@ Each place read is a *scope*: this host and the logs' directory. Its state is un
 
 - ``.manifest``: per file, what it had when last read (``sources.tail.Seen``); the ledger tip and the
   settings the totals were derived with; the size and mtime of ``.git-tracker.toml`` then;
-- ``.events``: the deduplicated events and their slot totals (``usage.EventTable``).
+- ``.buckets/``: the deduplicated events and their slot totals, in buckets by key (``eventstore``).
 
 Both are this machine's caches (marshal: no import, several times faster than JSON); the ledger holds
 the results. A second ``ingest`` with nothing new is the common case (a hook or a loop runs it often),
@@ -29,9 +29,11 @@ from gittracker.sources import places
 
 LOG_SOURCES = ("claude-logs", "codex-sessions")
 # 3: marshal, and the event table keeps slot totals (usage.TABLE_MAGIC); 4: records name places by a keyed digest and
-# merge other projects (privacy), so a manifest of 3 reads the logs again and derives every total anew.
-MANIFEST_VERSION = 4
+# merge other projects (privacy), so a manifest of 3 reads the logs again and derives every total anew; 5: the events
+# in buckets (``eventstore``) instead of one ``.events`` table.
+MANIFEST_VERSION = 5
 MANIFEST_MAGIC = b"git-tracker ingest manifest 3\n"
+EVENTS_INDEX_MAGIC = b"git-tracker event buckets 1\n"  # as eventstore.INDEX_MAGIC (a test holds them equal)
 CONFIG_NAME = ".git-tracker.toml"  # as config.CONFIG_NAME (a test holds them equal)
 LEDGER_BRANCH = "tracker-ledger"  # as git.LEDGER_REF (a test holds them equal)
 
@@ -129,8 +131,9 @@ class Store:
         return self.base + ".manifest"
 
     @property
-    def events_path(self) -> str:
-        return self.base + ".events"
+    def events_folder(self) -> str:
+        """The deduplicated events, in buckets (``eventstore``)."""
+        return self.base + ".buckets"
 
     def fresh(self) -> dict[str, Any]:
         return {"version": MANIFEST_VERSION, "scope": self.scope, "tip": None, "settings": None, "files": {}}
@@ -151,9 +154,19 @@ class Store:
             raise BadInput(f"{self.manifest_path}: expected git-tracker's ingest manifest; delete it to read again")
         if manifest.get("version") != MANIFEST_VERSION or manifest.get("scope") != self.scope:
             return self.fresh()
-        if manifest["files"] and not os.path.exists(self.events_path):  # the events read are gone: read again
+        if manifest["files"] and not self.events_intact():  # the events read are gone: read again
             return self.fresh()
         return manifest
+
+    def events_intact(self) -> bool:
+        """Whether the event buckets (``eventstore``: an index naming a generation and a count, then one file per
+        bucket) are all there, read here without loading ``eventstore``, which ``quick`` does not import."""
+        try:
+            with open(os.path.join(self.events_folder, "index"), "rb") as handle:
+                generation, buckets, _ = marshal.loads(handle.read()[len(EVENTS_INDEX_MAGIC) :])
+            return all(os.path.exists(os.path.join(self.events_folder, f"{generation}.{b}")) for b in range(buckets))
+        except (OSError, ValueError, TypeError, EOFError):
+            return False
 
     def manifest_bytes(self, manifest: dict[str, Any]) -> bytes:
         return MANIFEST_MAGIC + marshal.dumps(manifest)

@@ -82,6 +82,15 @@ def slot_of(ms: int) -> int:
     return 2 * (ms // _QUARTER_MS) + (ms % _QUARTER_MS != 0)
 
 
+def quarter_of(ms: int) -> int:
+    return ms // _QUARTER_MS
+
+
+def window_edges(windows: Iterable[Window]) -> set[int]:
+    """The quarter hours where windows begin and end: their totals need those quarters' events one by one."""
+    return {slot_of(ms) // 2 for window in windows for ms in (window.opened_ms, window.closed_ms)}
+
+
 def keep_largest(rows: dict[str, Row], key: str, row: Row) -> None:
     """Streamed responses repeat a line: the largest usage of a key wins, the first one on a tie."""
     known = rows.get(key)
@@ -349,7 +358,7 @@ def _window_sums(table: EventTable, windows: list[Window]) -> list[tuple[dict[st
     for (slot, _, _), totals in table.groups.items():
         add_totals(by_slot, slot, totals)
     slots = sorted(by_slot)
-    edges = {slot_of(ms) // 2 for window in windows for ms in (window.opened_ms, window.closed_ms)}
+    edges = window_edges(windows)
     edge_rows = [row for row in table.rows.values() if row[0] // _QUARTER_MS in edges]
     out = []
     for window in windows:

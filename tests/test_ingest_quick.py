@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gittracker import config, git, gitfiles, logstate
+from gittracker import config, eventstore, git, gitfiles, logstate
 from gittracker.names import valid_agent_id
 from gittracker.synth import ClaudeSpec, write_claude_transcripts
 from tests.conftest import Sandbox
@@ -67,12 +67,13 @@ def test_anything_new_goes_to_the_full_command(ingested: tuple[Sandbox, Path], t
     assert out["files_read"] == 1 and not out["unchanged"]
     assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
 
-    (events,) = (box.path / ".git" / "tracker" / "ingest").glob("*.events")
-    events.unlink()  # what was read is gone: both the quick check and the full command read it all again
-    assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
-    reread = json.loads(box.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
-    assert reread["files_read"] == reread["files"] and reread["records_added"] == 0
-    assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
+    (buckets,) = (box.path / ".git" / "tracker" / "ingest").glob("*.buckets")
+    for lost in (buckets / "index", next(buckets.glob("*.0"))):
+        lost.unlink()  # what was read is gone: both the quick check and the full command read it all again
+        assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
+        reread = json.loads(box.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
+        assert reread["files_read"] == reread["files"] and reread["records_added"] == 0
+        assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
 
     box.ok("snapshot", "claude", "--used", "40")  # the ledger moved: a window may have closed
     assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
@@ -108,7 +109,7 @@ def test_an_older_manifest_means_reading_everything_again(ingested: tuple[Sandbo
     again = json.loads(box.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
     assert again["files_read"] == again["files"] and again["records_added"] == 0
     assert ledger_days(box) == before and len(box.records("usage")) == count
-    assert sorted(path.suffix for path in state.iterdir()) == [".events", ".lock", ".manifest"]
+    assert sorted(path.suffix for path in state.iterdir()) == [".buckets", ".lock", ".manifest"]
     manifest.write_bytes(logstate.MANIFEST_MAGIC + b"\x00garbage")
     broken = box.tracker("ingest", "claude-logs", "--dir", str(claude))
     assert broken.returncode == 2 and "expected git-tracker's ingest manifest" in broken.stderr
@@ -138,6 +139,46 @@ def test_parallel_readers_derive_the_same_records_as_one(tracked: Sandbox, tmp_p
     assert {record["id"] for record in other.records("usage")} == ids
 
 
+def test_rounds_and_buckets_derive_the_same_records_as_one_table(tracked: Sandbox, tmp_path: Path) -> None:
+    """Memory is bounded by reading in rounds and keeping the events in buckets by key: with tiny rounds and
+    buckets (and the buckets split as the events grow), the records are the ones a single table derives,
+    duplicates across rounds and buckets counted once."""
+    claude = tmp_path / "claude"
+    write_claude_transcripts(claude, ClaudeSpec(lines=1500, days=3, start=DAY0, projects=("/w/a", "/w/b")))
+    first, *_, last = sorted(claude.rglob("*.jsonl"))
+    with first.open("a") as handle:
+        handle.write(assistant_line(DAY0, "msg_dup", "req_dup", usage(5, 5)))
+    with last.open("a") as handle:
+        handle.write(assistant_line(DAY0, "msg_dup", "req_dup", usage(5, 50)))
+    small = {
+        "GIT_TRACKER_ROUND_BYTES": "20000",
+        "GIT_TRACKER_BUCKET_EVENTS": "100",
+        "GIT_TRACKER_PARALLEL_MIN_BYTES": "1",
+    }
+    tracked.ok("ingest", "claude-logs", "--dir", str(claude), env=small)
+    assert ledger_days(tracked) == reference_days(claude)
+    buckets = next((tracked.path / ".git" / "tracker" / "ingest").glob("*.buckets"))
+    planned = len(list(buckets.glob("*.*"))) - 1  # the bucket files, not the index
+    assert planned >= 4 and not list(buckets.glob("spill.*"))
+    ids = {record["id"] for record in tracked.records("usage")}
+
+    # More of the same sessions, and new ones: the buckets split, and the totals still equal the reference.
+    write_claude_transcripts(claude, ClaudeSpec(lines=3000, days=3, start=DAY0, projects=("/w/a", "/w/b"), seed=8))
+    with last.open("a") as handle:
+        handle.write(assistant_line(DAY0, "msg_dup", "req_dup", usage(5, 500)))
+    tracked.ok("ingest", "claude-logs", "--dir", str(claude), env=small)
+    assert ledger_days(tracked) == reference_days(claude)
+    assert len(list(buckets.glob("*.*"))) - 1 > planned
+
+    # One table, from scratch, in a second clone: the same records, so appending them adds nothing.
+    tracked.git("clone", "-q", str(tracked.path), str(tmp_path / "other"))
+    other = Sandbox(tmp_path / "other")
+    other.git("fetch", "-q", "origin", "tracker-ledger:tracker-ledger")
+    other.ok("init")
+    alone = json.loads(other.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
+    assert alone["records_added"] == 0 and ids <= {record["id"] for record in other.records("usage")}
+
+
 def test_a_bad_line_in_a_parallel_reader_is_one_line_and_writes_nothing(tracked: Sandbox, tmp_path: Path) -> None:
     claude = tmp_path / "claude"
     write_claude_transcripts(claude, ClaudeSpec(lines=600, days=1, start=DAY0))
@@ -151,7 +192,7 @@ def test_a_bad_line_in_a_parallel_reader_is_one_line_and_writes_nothing(tracked:
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert f"{last}:" in bad.stderr and "output_tokens to be a whole number" in bad.stderr
     assert ledger_tip(tracked) == tip
-    assert not list((tracked.path / ".git" / "tracker" / "ingest").glob("*.events"))
+    assert not list((tracked.path / ".git" / "tracker" / "ingest").glob("*.buckets"))
     assert not current(tracked.records("usage"))
 
 
@@ -187,6 +228,7 @@ def test_gitfiles_finds_what_git_finds(tracked: Sandbox, tmp_path: Path) -> None
             assert gitfiles.branch_tip(common, branch) == (True, expected[0] if expected else None)
     assert git.LEDGER_REF.removeprefix("refs/heads/") == logstate.LEDGER_BRANCH
     assert logstate.CONFIG_NAME == config.CONFIG_NAME
+    assert logstate.EVENTS_INDEX_MAGIC == eventstore.INDEX_MAGIC
 
 
 def test_gitfiles_leaves_unusual_repositories_to_git(tracked: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
