@@ -173,21 +173,31 @@ def read_chunk(chunk: Chunk, file_key: str) -> list[tuple[str, Row]] | None:
     ``ingest`` then reads the chunk line by line, and names the first bad line as always.
 
     This is the loop every transcript line goes through, so it is ``parse_line`` and ``_typed_event`` written
-    out, with the names it uses bound locally.
+    out, with the names it uses bound locally. It walks the chunk from newline to newline (``find``, which
+    is memchr) rather than splitting it: only the lines that name "usage" are ever copied out.
     """
-    lines = chunk.text_lines()
-    if lines is None:
-        return None
+    if not chunk.plain:
+        return None  # a line that is not text
+    data = chunk.data
     events = []
+    find, size = data.find, len(data)
     decode, label, moment = _line_decoder.decode, _label, epoch_ms
-    for number, line in enumerate(lines, chunk.first):
-        if b'"usage"' not in line:
-            if line[:1] != b"{" or line[-1:] != b"}":
+    number, start = chunk.first - 1, 0
+    while start <= size:
+        end = find(b"\n", start)
+        if end < 0:
+            end = size
+        number += 1
+        begin, start = start, end + 1
+        if find(b'"usage"', begin, end) < 0:
+            # 123 and 125 are "{" and "}": a line that does not start and end with them may still be whole
+            if end > begin and (data[begin] != 123 or data[end - 1] != 125):
                 try:
-                    check_whole(line)
+                    check_whole(data[begin:end])
                 except BadLine:
                     return None
             continue
+        line = data[begin:end]
         try:
             typed = decode(line)
             message = typed.message
@@ -223,6 +233,7 @@ def read_chunk(chunk: Chunk, file_key: str) -> list[tuple[str, Row]] | None:
             )
         except (msgspec.MsgspecError, RecursionError, BadLine):
             return None
+    chunk.counted(number - chunk.first + 1)
     return events
 
 

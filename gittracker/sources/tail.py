@@ -72,6 +72,7 @@ class Chunk:
         self.first = first
         self.data = data
         self._lines = lines
+        self._count: int | None = None
 
     @property
     def lines(self) -> list[bytes | Unreadable]:
@@ -82,17 +83,26 @@ class Chunk:
                 self._lines = cast("list[bytes | Unreadable]", self.data.split(b"\n"))
         return self._lines
 
-    def text_lines(self) -> list[bytes] | None:
-        """The lines when every one is text (no NUL byte), else None."""
-        if self._lines is None and b"\0" not in self.data:
-            self._lines = cast("list[bytes | Unreadable]", self.data.split(b"\n"))
-            return cast("list[bytes]", self._lines)
-        lines = self.lines
-        return None if any(type(line) is not bytes for line in lines) else cast("list[bytes]", lines)
+    @property
+    def plain(self) -> bool:
+        """Whether every line is text (no NUL byte, no line too long to keep)."""
+        return self._lines is None and b"\0" not in self.data
+
+    def counted(self, lines: int) -> None:
+        """A reader that went through the lines without splitting them says how many there were."""
+        self._count = lines
 
     def count(self) -> int:
-        """How many lines: the split's length if it was made, else counted (splitting costs as much as that)."""
-        return len(self._lines) if self._lines is not None else self.data.count(b"\n") + 1
+        """How many lines: as split or as a reader counted them; else counted here (``bytes.count`` looks at
+        every byte in turn; ``find`` is memchr, and lines are long)."""
+        if self._lines is not None:
+            return len(self._lines)
+        if self._count is not None:
+            return self._count
+        count, at, find = 1, 0, self.data.find
+        while (at := find(b"\n", at) + 1) > 0:
+            count += 1
+        return count
 
 
 @dataclass
