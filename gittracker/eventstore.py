@@ -24,9 +24,10 @@ from gittracker.files import write_cache
 from gittracker.usage import EventTable, GroupKey, Row, Totals, add_totals, quarter_of
 
 BUCKET_EVENTS = int(os.environ.get("GIT_TRACKER_BUCKET_EVENTS") or 200_000)
-# New bytes per event at the least, to plan the buckets before reading: a transcript line that records usage is
-# rarely under a kilobyte, and most lines record none. Too few buckets planned is corrected after the run.
-BYTES_PER_EVENT = 500
+# New bytes per event, at the least, to plan the buckets before reading: in real transcripts there are 2 to 6 KB
+# of log per line that records usage (the rest is prompts and tool output). Too few buckets planned (logs of
+# nothing but usage) makes them larger this once: the next run with new data splits them.
+BYTES_PER_EVENT = 1000
 INDEX_MAGIC = b"git-tracker event buckets 1\n"
 _EXPECTED = "{where}: expected git-tracker's ingest event index; delete the folder to read the logs again"
 
