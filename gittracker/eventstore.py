@@ -21,7 +21,7 @@ from typing import Any
 
 from gittracker.errors import BadInput
 from gittracker.files import write_cache
-from gittracker.usage import EventTable, GroupKey, Row, Totals, add_totals, quarter_of
+from gittracker.usage import EventTable, GroupKey, Row, Totals, add_totals, quarter_of, total
 
 BUCKET_EVENTS = int(os.environ.get("GIT_TRACKER_BUCKET_EVENTS") or 200_000)
 # New bytes per event, at the least, to plan the buckets before reading: in real transcripts there are 2 to 6 KB
@@ -100,6 +100,29 @@ class Batches:
         return self.folder / f"spill.{bucket}"
 
 
+def _combined(batches: Iterator[tuple[bytes, Any]], where: str) -> dict[str, Row]:
+    """The events of a bucket's batches as one batch: of a key's, the largest, the earliest on a tie (as merging
+    them one after another into a table keeps)."""
+    into: dict[str, Row] = {}
+    for frame, decoded in batches:
+        rows = decoded[0] if decoded is not None else _rows_of(frame, where)
+        for key in into.keys() & rows.keys():
+            if total(rows[key]) <= total(into[key]):
+                del rows[key]
+        into.update(rows)
+    return into
+
+
+def _rows_of(frame: bytes, where: str) -> dict[str, Row]:
+    try:
+        rows, _ = marshal.loads(frame)
+    except (ValueError, TypeError, EOFError):
+        rows = None
+    if type(rows) is not dict:
+        raise BadInput(f"{where}: expected git-tracker's ingest batches; delete the folder to read the logs again")
+    return rows
+
+
 class EventStore:
     """The bucket files of one place (``<folder>/<generation>.<bucket>``) and their index."""
 
@@ -131,8 +154,11 @@ class EventStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         for bucket in range(buckets):
             table = self._load(bucket, buckets) if self.exists() else EventTable()
-            for frame, decoded in batches.of(bucket):
-                table.merge_frame(frame, str(self.folder), decoded)
+            if buckets == 1:  # the batches come with their slot totals: merged as they are
+                for frame, decoded in batches.of(bucket):
+                    table.merge_frame(frame, str(self.folder), decoded)
+            else:
+                table.merge(_combined(batches.of(bucket), str(self.folder)))
             if buckets == 1:
                 groups = table.groups
             else:

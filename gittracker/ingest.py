@@ -313,7 +313,9 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool, buckets: 
                     else:  # a rate-limit reading: (time as clock.format_ts writes it, Reading), as plain values
                         snapshots.append((item[0], item[1].snapshot_fields()))
         files.append((rel, reading.seen().to_json(), reading.end - reading.start, skipped))
-    decoded = [(share, group_rows(share.values())) for share in partition(rows, buckets)]
+    # One bucket: the slot totals too, here, in parallel. Several: each bucket totals its events once, when it
+    # has them all (``EventStore.merge``), which costs less than totalling each batch and adding them up.
+    decoded = [(share, group_rows(share.values()) if buckets == 1 else {}) for share in partition(rows, buckets)]
     return Part(files, snapshots, events, [frame_of(*batch) for batch in decoded], decoded)
 
 
