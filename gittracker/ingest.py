@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import shutil
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -168,6 +169,8 @@ def _ingest_folder(
         reading = open_new(Path(path), Seen.from_json(known.get(rel)))
         if reading is not None:
             pending.append((rel, Path(path), reading))
+    if not known:  # nothing read before (a new or outdated manifest, or events lost): start the events afresh
+        shutil.rmtree(store.events_folder, ignore_errors=True)
     events = EventStore(store.events_folder)
     buckets = events.plan(sum(reading.unread for _, _, reading in pending))
     batches = Batches(Path(store.events_folder), buckets)

@@ -68,8 +68,14 @@ def test_anything_new_goes_to_the_full_command(ingested: tuple[Sandbox, Path], t
     assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode == 0
 
     (buckets,) = (box.path / ".git" / "tracker" / "ingest").glob("*.buckets")
-    for lost in (buckets / "index", next(buckets.glob("*.0"))):
-        lost.unlink()  # what was read is gone: both the quick check and the full command read it all again
+    # What was read is gone (the index, one bucket) or damaged: the quick check and the full command read again.
+    for loss in ("index", "bucket", "damaged index"):
+        if loss == "index":
+            (buckets / "index").unlink()
+        elif loss == "bucket":
+            next(buckets.glob("*.0")).unlink()
+        else:
+            (buckets / "index").write_bytes(b"damaged")
         assert box.tracker("ingest", "claude-logs", "--dir", str(claude), env=bare).returncode != 0
         reread = json.loads(box.ok("ingest", "claude-logs", "--dir", str(claude), "--json"))
         assert reread["files_read"] == reread["files"] and reread["records_added"] == 0
