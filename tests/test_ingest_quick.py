@@ -12,6 +12,7 @@ import marshal
 import os
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from gittracker import config, eventstore, git, gitfiles, logstate
 from gittracker.names import valid_agent_id
 from gittracker.synth import ClaudeSpec, write_claude_transcripts
 from tests.conftest import Sandbox
-from tests.test_ingest import DAY0, assistant_line, current, ledger_days, ledger_tip, reference_days, usage
+from tests.test_ingest import DAY0, assistant_line, current, iso, ledger_days, ledger_tip, reference_days, usage
 
 
 def no_git_path(tmp_path: Path) -> dict[str, str]:
@@ -156,6 +157,10 @@ def test_rounds_and_buckets_derive_the_same_records_as_one_table(tracked: Sandbo
         handle.write(assistant_line(DAY0, "msg_dup", "req_dup", usage(5, 5)))
     with last.open("a") as handle:
         handle.write(assistant_line(DAY0, "msg_dup", "req_dup", usage(5, 50)))
+    for hour in (1, 5, 30):  # closed windows: their totals take the events at their edges one by one
+        opened = DAY0 + timedelta(hours=hour, minutes=7, seconds=13)
+        tracked.ok("start", "claude", "--used", "10", env={"GIT_TRACKER_NOW": iso(opened)})
+        tracked.ok("end", "claude", "--used", "20", env={"GIT_TRACKER_NOW": iso(opened + timedelta(minutes=83))})
     small = {
         "GIT_TRACKER_ROUND_BYTES": "20000",
         "GIT_TRACKER_BUCKET_EVENTS": "100",
@@ -163,6 +168,7 @@ def test_rounds_and_buckets_derive_the_same_records_as_one_table(tracked: Sandbo
     }
     tracked.ok("ingest", "claude-logs", "--dir", str(claude), env=small)
     assert ledger_days(tracked) == reference_days(claude)
+    assert len([r for r in tracked.records("usage") if r["granularity"] == "window"]) == 3
     buckets = next((tracked.path / ".git" / "tracker" / "ingest").glob("*.buckets"))
     planned = len(list(buckets.glob("*.*"))) - 1  # the bucket files, not the index
     assert planned >= 4 and not list(buckets.glob("spill.*"))
