@@ -58,6 +58,7 @@ DAYS = 25
 PROJECTS = tuple(f"/work/p{i}" for i in range(8))
 SCALE_SIZES = (200_000, 1_000_000, 2_000_000)
 BYTES_PER_LINE = 800  # the generated transcripts average about 780: for the free-disk check only
+TARGET_LINES = 200_000  # the size the issue's ratios are set for
 LINEAR_WITHIN = 1.3  # CPU per byte at the largest size / at the next largest
 RSS_BOUND_MB = 400  # see bench/README.md: what the peak RSS is made of
 RSS_FLAT = 1.25  # peak RSS at the largest size / at the next largest: "independent of the total size"
@@ -263,21 +264,33 @@ def compare(tracker: Tracker, config: Path, lines: int, reps: int, verdicts: Ver
     by_wall, by_cpu = wall["first"] / wall["native"], cpu["first"] / cpu["native"]
     nothing_new, than_node = wall["second"] / wall["first"], wall["node"] / wall["first"]
     same = theirs == mine
+    # The ratios are the issue's at 200,000 lines; on fewer (CI's --quick) start-up is most of a run, and they
+    # are printed but not judged. The totals are judged at any size.
+    judged = lines >= TARGET_LINES
     targets = [
-        ["first ingest, wall / native ccusage's", f"{by_wall:.2f}x", "<= 1.5x", by_wall <= 1.5],
-        ["first ingest, CPU / native ccusage's", f"{by_cpu:.2f}x", "<= 1.5x", by_cpu <= 1.5],
-        ["nothing new, wall / first ingest's", f"{nothing_new:.1%}", "< 5%", nothing_new < 0.05],
-        ["first ingest vs ccusage 18, wall", f"{than_node:.1f}x faster", ">= 10x", than_node >= 10],
+        ["first ingest, wall / native ccusage's", f"{by_wall:.2f}x", "<= 1.5x", judged and by_wall <= 1.5],
+        ["first ingest, CPU / native ccusage's", f"{by_cpu:.2f}x", "<= 1.5x", judged and by_cpu <= 1.5],
+        ["nothing new, wall / first ingest's", f"{nothing_new:.1%}", "< 5%", judged and nothing_new < 0.05],
+        ["first ingest vs ccusage 18, wall", f"{than_node:.1f}x faster", ">= 10x", judged and than_node >= 10],
         ["daily totals = ccusage 20's", f"{'yes' if same else 'NO'} ({len(theirs)} days)", "equal", same],
     ]
+    if not judged:
+        for target in targets[:4]:
+            target[3] = None
     print_targets(targets, verdicts)
     faster = by_wall < 1 and by_cpu < 1
     print(f"  goal: faster than native ccusage on both wall and CPU: {'yes' if faster else 'not yet'}")
 
 
 def print_targets(targets: Sequence[Sequence[object]], verdicts: Verdicts) -> None:
+    """Each target's verdict; one whose outcome is None is shown, not judged (``compare``)."""
     rows = [
-        [str(name), str(got), str(want), verdicts.check(f"{name}: {got} ({want})", bool(ok))]
+        [
+            str(name),
+            str(got),
+            str(want),
+            f"at {TARGET_LINES:,} lines" if ok is None else verdicts.check(f"{name}: {got} ({want})", bool(ok)),
+        ]
         for name, got, want, ok in targets
     ]
     print_table("targets (issue 14)", ["measure", "measured", "target", "verdict"], rows)
