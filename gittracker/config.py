@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 import warnings
 from collections.abc import Callable, Mapping
@@ -61,6 +62,17 @@ def zone_named(name: str, key: str = "ingest.timezone") -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"{key}: expected an IANA zone such as Europe/Berlin or UTC, got {name!r}") from None
+
+
+def env_count(name: str, default: int) -> int:
+    """A whole-number setting from the environment (``GIT_TRACKER_ROUND_BYTES``, …): ``default`` when unset or
+    empty; anything but a whole number of at least 1 is refused, naming the variable."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise BadInput(f"{name}: expected a whole number of at least 1, got {value[:40]!r}")
+    return int(value)
 
 
 def default_text(remote: str | None = None) -> str:

@@ -13,17 +13,17 @@ and then the index that names it, so a run killed halfway leaves the old generat
 from __future__ import annotations
 
 import marshal
-import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gittracker.config import env_count
 from gittracker.errors import BadInput
 from gittracker.files import write_cache
 from gittracker.usage import EventTable, GroupKey, Row, Totals, add_totals, quarter_of, total
 
-BUCKET_EVENTS = int(os.environ.get("GIT_TRACKER_BUCKET_EVENTS") or 200_000)
+BUCKET_EVENTS = 200_000  # GIT_TRACKER_BUCKET_EVENTS sets it (the tests set it small)
 # New bytes per event, at the least, to plan the buckets before reading: in real transcripts there are 2 to 6 KB
 # of log per line that records usage (the rest is prompts and tool output). Too few buckets planned (logs of
 # nothing but usage) makes them larger this once: the next run with new data splits them.
@@ -38,8 +38,9 @@ def bucket_of(key: str, buckets: int) -> int:
 
 def buckets_for(events: int) -> int:
     """How many buckets hold this many events at most ``BUCKET_EVENTS`` each (a power of two)."""
+    most = env_count("GIT_TRACKER_BUCKET_EVENTS", BUCKET_EVENTS)
     count = 1
-    while count * BUCKET_EVENTS < events:
+    while count * most < events:
         count *= 2
     return count
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker import capacity, clock
+from gittracker.config import env_count
 from gittracker.context import Context
 from gittracker.errors import BadInput, TrackerError
 from gittracker.eventstore import Batches, EventStore, partition
@@ -233,15 +234,16 @@ def _take(
 
 # At most this many new bytes are read at once (a round); what they held waits on disk while the next are read.
 # With the buckets, this bounds the memory of a run whatever the size of the logs. Tests set it small.
-ROUND_BYTES = int(os.environ.get("GIT_TRACKER_ROUND_BYTES") or 256 << 20)
+ROUND_BYTES = 256 << 20  # GIT_TRACKER_ROUND_BYTES sets it
 
 
 def rounds(pending: Pending) -> Iterator[Pending]:
     """Consecutive runs of files of at most ``ROUND_BYTES`` new bytes each (a larger file is a round of its own)."""
+    most = env_count("GIT_TRACKER_ROUND_BYTES", ROUND_BYTES)
     batch: Pending = []
     size = 0
     for item in pending:
-        if batch and size + item[2].unread > ROUND_BYTES:
+        if batch and size + item[2].unread > most:
             yield batch
             batch, size = [], 0
         batch.append(item)
@@ -324,7 +326,7 @@ def read_part(source: LogSource, pending: Pending, skip_invalid: bool, buckets: 
 
 # Below this many new bytes, starting processes costs more than it saves. Tests set it to 1 to read
 # small logs in parallel too.
-PARALLEL_MIN_BYTES = int(os.environ.get("GIT_TRACKER_PARALLEL_MIN_BYTES") or 16 << 20)
+PARALLEL_MIN_BYTES = 16 << 20  # GIT_TRACKER_PARALLEL_MIN_BYTES sets it
 
 
 class Readers:
@@ -342,7 +344,8 @@ class Readers:
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         size = sum(reading.unread for _, _, reading in pending)
         workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4, len(pending))
-        if size >= PARALLEL_MIN_BYTES and size and workers >= 2 and hasattr(os, "fork"):
+        least = env_count("GIT_TRACKER_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES)
+        if size >= least and size and workers >= 2 and hasattr(os, "fork"):
             self.own, *others = split_evenly(pending, workers)
             for share in others:
                 self._fork(share)

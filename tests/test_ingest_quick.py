@@ -191,6 +191,21 @@ def test_rounds_and_buckets_derive_the_same_records_as_one_table(tracked: Sandbo
     assert alone["records_added"] == 0 and ids <= {record["id"] for record in other.records("usage")}
 
 
+def test_a_bad_ingest_setting_in_the_environment_is_one_line_and_writes_nothing(
+    tracked: Sandbox, tmp_path: Path
+) -> None:
+    claude = tmp_path / "claude"
+    write_claude_transcripts(claude, ClaudeSpec(lines=200, days=1, start=DAY0))
+    tip = ledger_tip(tracked)
+    for name in ("GIT_TRACKER_ROUND_BYTES", "GIT_TRACKER_BUCKET_EVENTS", "GIT_TRACKER_PARALLEL_MIN_BYTES"):
+        for value in ("0", "-5", "lots", "1e6", chr(0x661)):  # the last: a digit int() takes, not ours
+            bad = tracked.tracker("ingest", "claude-logs", "--dir", str(claude), env={name: value})
+            assert bad.returncode == 2, (name, value, bad.stderr)
+            assert bad.stderr.count("\n") == 1 and f"{name}: expected a whole number of at least 1" in bad.stderr
+    assert ledger_tip(tracked) == tip
+    assert not list((tracked.path / ".git" / "tracker" / "ingest").glob("*.buckets"))
+
+
 def test_a_bad_line_in_a_parallel_reader_is_one_line_and_writes_nothing(tracked: Sandbox, tmp_path: Path) -> None:
     claude = tmp_path / "claude"
     write_claude_transcripts(claude, ClaudeSpec(lines=600, days=1, start=DAY0))

@@ -3,6 +3,9 @@
 Where the transcripts are: ``sources.places``. A line counts when its ``message.usage`` has whole-number
 ``input_tokens`` and ``output_tokens``; streamed responses repeat a line, so events are keyed by
 (``message.id``, ``requestId``) and the largest usage of a key wins (``usage.keep_largest``).
+
+Lines are decoded by msgspec into ``_Line``, which declares only the fields read; a line that does not fit it
+is decided by ``_event`` from the whole object, by the rules (and in the words) the reader always had.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def parse_line(line: bytes, fallback_key: str) -> tuple[str, Row] | None:
 
     Raises BadLine for a line that is not a JSON object, or whose usage is malformed. Follows ccusage 20:
     ``usage.cache_creation`` (5-minute plus 1-hour writes), when present, is the cache-creation figure.
-    This runs once per line of every transcript, so the common case is written out rather than helped.
+    ``ingest`` reads a chunk of lines at once (``read_chunk``) and comes here, line by line, only for a chunk
+    with an odd line in it: this is the reader of record, and ``read_chunk`` gives what it gives.
     """
     if b'"usage"' not in line:
         check_whole(line)  # most lines are prompts, tool output and summaries: never decoded

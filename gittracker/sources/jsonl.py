@@ -6,7 +6,7 @@ msgspec decodes them: the readers declare the fields they read as typed structs 
 skipped without being built), and ``decode_object`` gives the whole object where a reader needs it.
 
 Where msgspec and Python's json module (which these readers used before) read a line differently, the
-line is read as json read it, each case decided on purpose (docs/ingest.md, "What counts as a line"):
+line is read as json read it, each case decided on purpose (docs/ingest.md, "Decoding"):
 
 - a number too large for a float (``1e400``) reads as infinity, as json read it (``float_hook``), and is
   then refused or ignored by the field's own rule;
