@@ -133,6 +133,26 @@ def _unit_interval(value: Any) -> bool:
 
 
 _PROVIDER = _one_of(*PROVIDERS)
+
+
+def _milliseconds(value: Any) -> bool:
+    return _is_number(value) and value >= 0
+
+
+def _batch_size(value: Any) -> bool:
+    return _count(value) and value >= 1
+
+
+# proxy/events.py's columns (kept here for the message; the check itself is that module's, run in C by msgspec).
+_PROXY_COLUMNS = ("trace_id", "timestamp", "session_id", "subagent_id", "backend_provider", "model", "…")
+
+
+def _proxy_columns(value: Any) -> bool:
+    from gittracker.proxy.events import valid_columns  # msgspec: only a proxy batch pays for it
+
+    return valid_columns(value)
+
+
 # capacity.py's meter names (kept here so records stay free of imports): a span, optionally _<model>, or prompts.
 _METER = re.compile(r"^(?:prompts|(?:five_hour|daily|weekly|monthly|annual)(?:_[a-z0-9][a-z0-9_]{0,47})?)$")
 _METER_READING_KEYS = frozenset({"used", "resets_at", "limit_id"})
@@ -247,6 +267,25 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "branch": (_optional(_text), "a branch name or null"),
         "this_repo": (_optional(_flag), "true, false or null"),
         "window_id": (_optional(_ulid), "a window id or null"),
+    },
+    "proxy-batch": {
+        "window_id": (_optional(_ulid), "a window id or null"),
+        "count": (_batch_size, "a whole number of events >= 1"),
+        "first_ts": (_timestamp, "an ISO-8601 time"),
+        "last_ts": (_timestamp, "an ISO-8601 time"),
+        "events": (_proxy_columns, "columns of equal length: " + ", ".join(_PROXY_COLUMNS) + " (docs/data-model.md)"),
+    },
+    "proxy-rollup": {
+        "window_id": (_ulid, "a window id"),
+        "total_prompts": (_count, "a whole number >= 0"),
+        "total_tokens": (_count, "a whole number >= 0"),
+        "glm_prompts": (_count, "a whole number >= 0"),
+        "routed_to_glm": (_unit_interval, "a number in [0, 1]"),
+        "errors": (_count, "a whole number >= 0"),
+        "error_rate": (_unit_interval, "a number in [0, 1]"),
+        "latency_mean_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
+        "latency_p50_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
+        "latency_p95_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
     },
     "anomaly": {
         "code": (_text, "an anomaly code"),
@@ -544,11 +583,16 @@ def _check_body(kind: str, body: Mapping[str, Any], schema_version: int) -> None
         if name not in body:
             raise BadInput(f"{kind}.{name}: expected {expected}, but it is missing")
         if not check(body[name]):
-            raise BadInput(f"{kind}.{name}: expected {expected}, got {body[name]!r}")
+            raise BadInput(f"{kind}.{name}: expected {expected}, got {_cut(repr(body[name]))}")
     extra = set(body) - set(schema)
     # A newer schema may add fields; this version only refuses unknown fields on records it made.
     if extra and schema_version <= SCHEMA_VERSION:
         raise BadInput(f"{kind}: unexpected field(s) {', '.join(sorted(extra))}")
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """A value as an error message shows it: a batch's columns would be megabytes on one line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def live_records(records: Iterable[Record]) -> list[Record]:

@@ -1,0 +1,1 @@
+"""The sub-agent proxy: a mitmproxy addon that meters each request, and the ledger's view of what it wrote."""

@@ -1,0 +1,160 @@
+"""Proxy events as the ledger keeps them: columns in a ``proxy-batch`` record, rows for the reports.
+
+A busy day is tens of thousands of proxied requests, so events are stored by the batch, one record (one blob)
+per batch, as columns: a column of numbers or of a few repeated names packs and decodes far faster than as
+many small objects. ``Columns`` is the stored shape, checked in C by msgspec when a record is built or read;
+``Event`` is one row. Reading deduplicates by trace id across batches (the same request ingested twice, from
+two files or two clones, counts once), and ``rollup`` computes a window's figures from its events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+import msgspec
+
+# How many events one batch record holds at most: a batch is one blob, and a blob much larger than a few
+# megabytes makes every clone's fetch and every read of the ledger slower than the figures it serves are worth.
+BATCH_EVENTS = 50_000
+GLM = "glm"
+
+_Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+_Latency = Annotated[float, msgspec.Meta(ge=0)]
+_Status = Annotated[int, msgspec.Meta(ge=0, le=999)]
+_Time = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]
+_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+_OptionalName = Annotated[str, msgspec.Meta(max_length=200)] | None
+
+# The stored columns, in the order they are written (docs/proxy.md, docs/data-model.md).
+COLUMNS = (
+    "trace_id",
+    "timestamp",
+    "session_id",
+    "subagent_id",
+    "backend_provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_creation_tokens",
+    "cache_read_tokens",
+    "latency_ms",
+    "status",
+    "cut_off",
+)
+
+
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """One proxied request, as the addon wrote it (less its capacity headers, which become snapshots)."""
+
+    trace_id: str
+    timestamp: str
+    session_id: str | None
+    subagent_id: str | None
+    backend_provider: str
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cache_creation_tokens: int
+    cache_read_tokens: int
+    latency_ms: float
+    status: int
+    cut_off: bool
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens + self.cache_creation_tokens + self.cache_read_tokens
+
+    @property
+    def failed(self) -> bool:
+        """An error status, no response at all (status 0), or a response cut off before its end."""
+        return self.status == 0 or self.status >= 400 or self.cut_off
+
+
+class Columns(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A batch's events as columns of equal length (the ``events`` field of a ``proxy-batch`` record)."""
+
+    trace_id: list[_Name]
+    timestamp: list[_Time]
+    session_id: list[_OptionalName]
+    subagent_id: list[_OptionalName]
+    backend_provider: list[_Name]
+    model: list[_OptionalName]
+    prompt_tokens: list[_Count]
+    completion_tokens: list[_Count]
+    cache_creation_tokens: list[_Count]
+    cache_read_tokens: list[_Count]
+    latency_ms: list[_Latency]
+    status: list[_Status]
+    cut_off: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.trace_id)
+
+    def rows(self) -> list[Event]:
+        return [Event(*values) for values in zip(*(getattr(self, name) for name in COLUMNS), strict=True)]
+
+
+def columns_of(events: Sequence[Event]) -> dict[str, list[Any]]:
+    """Events as the ``events`` field of a batch record stores them."""
+    return {name: [getattr(event, name) for event in events] for name in COLUMNS}
+
+
+def valid_columns(value: Any) -> bool:
+    """The ``events`` field of a batch: every column present, of its type, all of one length (at least one)."""
+    try:
+        columns = msgspec.convert(value, Columns)
+    except msgspec.ValidationError:
+        return False
+    lengths = {len(getattr(columns, name)) for name in COLUMNS}
+    return len(lengths) == 1 and lengths != {0} and all(math.isfinite(x) for x in columns.latency_ms)
+
+
+def decoded_columns(value: Any) -> Columns:
+    return msgspec.convert(value, Columns)
+
+
+def unique_events(batches: Iterable[tuple[str, Any]]) -> list[Event]:
+    """The events of (record id, events field) batches, each trace id once, in time order.
+
+    Where two batches hold one trace id (the same request ingested from two files, or by two clones), the copy in
+    the batch with the smallest record id counts: every clone picks the same one.
+    """
+    seen: set[str] = set()
+    out: list[Event] = []
+    for _, value in sorted(batches, key=lambda item: item[0]):
+        for event in decoded_columns(value).rows():
+            if event.trace_id not in seen:
+                seen.add(event.trace_id)
+                out.append(event)
+    out.sort(key=lambda event: event.timestamp)
+    return out
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least ``share`` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+def rollup(events: Sequence[Event]) -> dict[str, Any]:
+    """A window's proxy figures (the body of a ``proxy-rollup`` record, less its window id)."""
+    total = len(events)
+    glm = sum(1 for event in events if event.backend_provider == GLM)
+    errors = sum(1 for event in events if event.failed)
+    latencies = [event.latency_ms for event in events]
+    return {
+        "total_prompts": total,
+        "total_tokens": sum(event.tokens for event in events),
+        "glm_prompts": glm,
+        "routed_to_glm": glm / total if total else 0.0,
+        "errors": errors,
+        "error_rate": errors / total if total else 0.0,
+        "latency_mean_ms": round(math.fsum(latencies) / total, 1) if total else None,
+        "latency_p50_ms": percentile(latencies, 0.50),
+        "latency_p95_ms": percentile(latencies, 0.95),
+    }
