@@ -15,7 +15,8 @@ C.json is read again at every request, so a test changes what the next answer ca
 
 Answers follow the last user turn: a turn that is a tool result gets the final text "Tool finished"; a user prompt
 holding the word RUN_TOOL gets a shell tool call (its command is the text between <<< and >>> in the prompt, else
-`tool_command`); any other prompt gets `text`. Every request is appended to the log as one JSON line: method, path,
+`tool_command`); one holding SPAWN_AGENT gets a call of Claude Code's sub-agent tool `Agent`, whose prompt holds
+SUBAGENT_TASK (answered with `text`); any other prompt gets `text`. Every request is appended to the log as one JSON line: method, path,
 headers, the request body and the headers the answer carried (`sent_headers`, with its `request-id`).
 """
 
@@ -101,9 +102,23 @@ def anthropic_plan(body: dict[str, Any], config: dict[str, Any]) -> tuple[str, s
     if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content):
         return "text", TOOL_FINISHED
     prompt = _text_of(content)
+    if "SUBAGENT_TASK" in prompt:  # a sub-agent's own prompt (below): answered in text, so it ends at once
+        return "text", str(config.get("text") or "Hello from the fake server")
+    if "SPAWN_AGENT" in prompt:
+        return "agent", json.dumps(SUB_AGENT_CALL)
     if "RUN_TOOL" in prompt:
         return "tool", _command_for(prompt, config)
     return "text", str(config.get("text") or "Hello from the fake server")
+
+
+# A prompt holding SPAWN_AGENT gets a call of Claude Code's sub-agent tool, `Agent`; the sub-agent's own requests
+# then carry its id in the header x-claude-code-agent-id.
+SUB_AGENT_CALL = {
+    "description": "a sub-agent",
+    "prompt": "SUBAGENT_TASK answer in one line",
+    "subagent_type": "general-purpose",
+    "run_in_background": False,
+}
 
 
 def openai_plan(body: dict[str, Any], config: dict[str, Any]) -> tuple[str, str]:
@@ -141,6 +156,10 @@ def anthropic_events(body: dict[str, Any], plan: tuple[str, str], config: dict[s
         block = {"type": "tool_use", "id": "toolu_fake_" + uuid.uuid4().hex[:12], "name": "Bash", "input": {}}
         arguments = json.dumps({"command": value, "description": "run a command"})
         delta = {"type": "input_json_delta", "partial_json": arguments}
+        stop_reason = "tool_use"
+    elif kind == "agent":
+        block = {"type": "tool_use", "id": "toolu_fake_" + uuid.uuid4().hex[:12], "name": "Agent", "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": value}
         stop_reason = "tool_use"
     else:
         block = {"type": "text", "text": ""}
