@@ -719,3 +719,23 @@ def test_routes_parse_the_documented_shape() -> None:
     assert (route.name, route.base_url, route.env_key) == ("glm", "https://api.z.ai/api/anthropic", "ZAI_API_KEY")
     (plain,) = parse_routes("glm=http://127.0.0.1:8081")
     assert (plain.base_url, plain.env_key) == ("http://127.0.0.1:8081", None)
+
+
+def test_one_line_per_flow_even_if_both_end_hooks_fired(tmp_path: Path) -> None:
+    """mitmproxy promises `response` or `error`, not both; the addon does not count on it (a real flow object)."""
+    from mitmproxy.test import tflow
+
+    from gittracker.proxy.addon import Settings, Tracker, parse_backends
+
+    tracker = Tracker()
+    telemetry = tmp_path / "t.jsonl"
+    tracker.settings = Settings(str(telemetry), "x-claude-code-session-id", parse_backends("haiku=haiku"), ())
+    flow = tflow.tflow(resp=True)
+    flow.request.method, flow.request.path = "POST", "/v1/messages?beta=true"
+    tracker.request(flow)
+    tracker.responseheaders(flow)
+    tracker.response(flow)
+    tracker.error(flow)
+    tracker.response(flow)
+    (line,) = [json.loads(text) for text in telemetry.read_text().splitlines()]
+    assert (line["status"], line["latency_ms"], line["cut_off"]) == (200, 3000.0, False)
