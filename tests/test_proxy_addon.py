@@ -739,3 +739,32 @@ def test_one_line_per_flow_even_if_both_end_hooks_fired(tmp_path: Path) -> None:
     tracker.response(flow)
     (line,) = [json.loads(text) for text in telemetry.read_text().splitlines()]
     assert (line["status"], line["latency_ms"], line["cut_off"]) == (200, 3000.0, False)
+
+
+def test_capacity_keeps_a_window_only_when_both_numbers_parse() -> None:
+    from mitmproxy.http import Headers
+
+    from gittracker.proxy.addon import capacity
+
+    prefix = "anthropic-ratelimit-unified-"
+    measured = Headers(
+        [
+            (f"{prefix}5h-utilization".encode(), b"0.91"),
+            (f"{prefix}5h-reset".encode(), b"1796037201.6"),
+            (f"{prefix}7d-utilization".encode(), b"42%"),  # not a number: the window is dropped
+            (f"{prefix}7d-reset".encode(), b"1796465601"),
+        ]
+    )
+    assert capacity(measured) == {"five_hour": {"utilization": 0.91, "resets_at": 1796037201.6}, "status": None}
+    assert capacity(Headers([(f"{prefix}status".encode(), b"rejected")])) == {"status": "rejected"}
+    assert capacity(Headers([(b"request-id", b"req_1")])) is None
+
+
+@given(text=st.text(max_size=400))
+def test_clipped_strings_stay_within_200_json_characters(text: str) -> None:
+    from gittracker.proxy.addon import clip
+
+    clipped = clip(text)
+    assert text.startswith(clipped)
+    assert len(json.dumps(clipped)) - 2 <= 200
+    assert clipped == text[: len(clipped)] and (len(clipped) == len(text) or len(json.dumps(text[:201])) - 2 > 200)

@@ -1,6 +1,6 @@
 """git-tracker's mitmproxy addon: one telemetry line per Anthropic-compatible `POST …/v1/messages` (docs/proxy.md).
 
-Run it with `mitmdump -s "$(git tracker proxy addon-path)" --set tracker_telemetry=FILE`. It runs inside
+Run it with `mitmdump -s PATH --set tracker_telemetry=FILE` (PATH: this file; docs/proxy.md). It runs inside
 mitmproxy's own Python, which may not have git-tracker installed, so it imports only the standard library and
 mitmproxy. Streamed (SSE) answers pass through chunk by chunk while a small parser reads the usage from them; the
 line is written when the flow ends (`response`) or fails (`error`), never both. Nothing the addon does may slow or
