@@ -41,6 +41,7 @@ from tests.proxytools import (
     json_reply,
     odd_split,
     post,
+    sse_event,
     sse_events,
     stream_reply,
     ungzip,
@@ -685,6 +686,28 @@ def test_malformed_sse_never_raises(lines: list[bytes]) -> None:
     meter = SseMeter()
     data = b"\n".join(lines) + b"\n\n"
     assert meter(data) is data
+
+
+def test_input_counts_sent_only_with_the_last_delta_are_counted() -> None:
+    """Servers that send 0 input tokens in message_start and the totals in message_delta (as GLM's endpoint is
+    said to) are counted from the delta; a delta that repeats smaller counts does not lower them."""
+    start = {"type": "message_start", "message": {"model": "glm-4.6", "usage": {"input_tokens": 0, "output_tokens": 0}}}
+    totals = {"input_tokens": 900, "cache_read_input_tokens": 40, "output_tokens": 7}
+    late = [
+        sse_event("message_start", start),
+        sse_event("message_delta", {"type": "message_delta", "usage": {"output_tokens": 3}}),
+        sse_event("message_delta", {"type": "message_delta", "usage": totals}),
+        sse_event("message_stop", {"type": "message_stop"}),
+    ]
+    figures, _ = meter_after(late)
+    assert figures == ("glm-4.6", 900, 7, 0, 40, True, True, False)
+    repeated = [*sse_events("m", Usage(input=50, output_steps=(2,)))[:-1]]
+    repeated.append(
+        sse_event("message_delta", {"type": "message_delta", "usage": {"input_tokens": 0, "output_tokens": 4}})
+    )
+    repeated.append(sse_event("message_stop", {"type": "message_stop"}))
+    figures, _ = meter_after(repeated)
+    assert figures[1:3] == (50, 4)
 
 
 def test_the_meter_skips_an_over_long_line_and_reads_on() -> None:

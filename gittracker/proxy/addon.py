@@ -139,9 +139,19 @@ class Usage:
         self.cache_read_tokens = _count(usage.get("cache_read_input_tokens"), self.cache_read_tokens)
 
     def take_delta(self, usage: Any) -> None:
-        """`message_delta.usage.output_tokens` is cumulative: the last one is the total (summing double counts)."""
-        if isinstance(usage, dict):
-            self.completion_tokens = _count(usage.get("output_tokens"), self.completion_tokens)
+        """`message_delta.usage` counts are cumulative: the last output count is the total (summing double counts).
+
+        Newer servers also repeat the input and cache counts there, and some Anthropic-compatible ones (GLM's) are
+        said to send 0 input tokens in `message_start` and the real count only here; being totals, the larger of
+        the two is the count."""
+        if not isinstance(usage, dict):
+            return
+        self.completion_tokens = _count(usage.get("output_tokens"), self.completion_tokens)
+        self.prompt_tokens = max(self.prompt_tokens, _count(usage.get("input_tokens"), 0))
+        self.cache_creation_tokens = max(
+            self.cache_creation_tokens, _count(usage.get("cache_creation_input_tokens"), 0)
+        )
+        self.cache_read_tokens = max(self.cache_read_tokens, _count(usage.get("cache_read_input_tokens"), 0))
 
 
 def _count(value: Any, otherwise: int) -> int:
