@@ -9,9 +9,9 @@ GLM), then the most recently opened (ties: the larger window id). No window hold
 from __future__ import annotations
 
 from bisect import bisect_left
-from itertools import pairwise
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from gittracker.records import Record, live_records
 
