@@ -691,6 +691,19 @@ class Repo:
         records.sort(key=lambda record: record.id)
         return records
 
+    def stored_files(self, kind: str) -> list[tuple[str, bytes]]:
+        """(path, bytes) of every file under one kind's folder at the ledger tip, unparsed and uncached.
+
+        For records too large to parse whole on every read (a proxy batch holds up to 50,000 events): the caller
+        decodes only the fields it needs, and checks what it decodes itself.
+        """
+        tree = self._ledger_tree()
+        try:
+            top = tree[kind] if tree is not None else None
+        except KeyError:
+            return []
+        return [] if top is None else [(path, blob.data) for path, blob in _walk_blobs(top, kind)]
+
     def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
         """Every record on the ledger branch that this version can use (optionally only some kinds), in id order.
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittracker import capacity, clock
 from gittracker.config import env_count
@@ -42,6 +42,7 @@ from gittracker.logstate import (
     relative,
     scope_of,
 )
+from gittracker.logstate import describe as describe_logs
 from gittracker.privacy import Projects, place_key, scope_for, session_for
 from gittracker.records import Record, live_records
 from gittracker.sources.jsonl import BadLine
@@ -62,8 +63,12 @@ from gittracker.usage import (
     window_tokens,
 )
 
+if TYPE_CHECKING:
+    from gittracker.proxy.store import ProxySummary
+
 PASTE_SOURCES = ("codex-status", "claude-usage", "claude-statusline")
-SOURCES = ("ccusage", *LOG_SOURCES, *PASTE_SOURCES)
+PROXY_SOURCE = "proxy-telemetry"
+SOURCES = ("ccusage", *LOG_SOURCES, *PASTE_SOURCES, PROXY_SOURCE)
 
 
 # -- log sources ------------------------------------------------------------------------------------
@@ -192,7 +197,7 @@ def _ingest_folder(
     groups, edge_rows, saved = events.merge(batches, buckets, window_edges(windows))
     table = EventTable(edge_rows, groups)  # what the totals are derived from: every slot, and the windows' edges
     changes, manifest["readings"] = changed_readings(readings, manifest.get("readings"))
-    snapshots = [_mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in changes]
+    snapshots = [mid_snapshot(ctx, source.provider, ts, fields) for ts, fields in changes]
     keep = projects.contains if settings["this_repo_only"] else None
     sums = aggregate(table, zone=zone, keep=keep, windows=windows, label=projects.label)
     records = usage_records(
@@ -518,7 +523,7 @@ def _same_reset(old: str | None, new: str | None) -> bool:
 _LEGACY_METERS = frozenset({"five_hour", "weekly"})
 
 
-def _mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
+def mid_snapshot(ctx: Context, provider: str, ts: str, fields: dict[str, Any]) -> Record:
     body = {"provider": provider, "phase": "mid", "window_id": None, **fields}
     # A snapshot's id is derived from its data. The 5-hour and weekly meters are the same data the fields of the
     # first schema held, so for a reading of those alone the id is derived from those fields as then: a reading
@@ -593,9 +598,24 @@ def run(
     this_repo_only: bool = False,
     skip_invalid: bool = False,
     provider: str | None = None,
-) -> Summary:
+    window: str | None = None,
+    skip_bad: bool = False,
+) -> Summary | ProxySummary:
     if source not in SOURCES:
         raise BadInput(f"ingest: expected a source, one of {', '.join(SOURCES)}; got {source!r}")
+    if source != PROXY_SOURCE and (window is not None or skip_bad):
+        raise BadInput(f"ingest {source}: --window and --skip-bad are for proxy-telemetry")
+    if source == PROXY_SOURCE:
+        return _ingest_proxy(
+            ctx,
+            target,
+            dirs=dirs,
+            this_repo_only=this_repo_only,
+            skip_invalid=skip_invalid,
+            provider=provider,
+            window=window,
+            skip_bad=skip_bad,
+        )
     if source in LOG_SOURCES:
         if target is not None:
             raise BadInput(f"ingest {source}: reads the provider's own logs; expected --dir DIR, not a file")
@@ -617,6 +637,39 @@ def run(
     if source == "ccusage":
         return ingest_ccusage(ctx, read_input(target, source), provider=provider)
     return ingest_paste(ctx, source, read_input(target, source))
+
+
+def _ingest_proxy(
+    ctx: Context,
+    target: str | None,
+    *,
+    dirs: tuple[str, ...],
+    this_repo_only: bool,
+    skip_invalid: bool,
+    provider: str | None,
+    window: str | None,
+    skip_bad: bool,
+) -> ProxySummary:
+    from gittracker.proxy import store
+
+    if skip_invalid:
+        raise BadInput(
+            f"ingest {PROXY_SOURCE}: expected --skip-bad (--skip-invalid is for claude-logs and codex-sessions)"
+        )
+    if dirs or this_repo_only or provider is not None:
+        raise BadInput(f"ingest {PROXY_SOURCE}: --dir, --this-repo and --provider are for the other sources")
+    if target is None:
+        raise BadInput(f"ingest {PROXY_SOURCE}: expected a FILE, or - for stdin")
+    return store.ingest(ctx, target, window=window, skip_bad=skip_bad)
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """The one-line report of an ingest, of whichever source."""
+    if summary["source"] == PROXY_SOURCE:
+        from gittracker.proxy.store import describe as describe_proxy
+
+        return describe_proxy(summary)
+    return describe_logs(summary)
 
 
 MAX_INPUT_BYTES = 64 << 20

@@ -445,12 +445,25 @@ class Record:
         return {**stamp, **self.body}
 
     def to_json(self) -> str:
+        if self.kind == "proxy-batch":
+            return batch_json(self.to_dict())
         return stored_json(self.to_dict())
 
 
 def stored_json(data: Mapping[str, Any]) -> str:
     """A record as the ledger stores it: one line, keys sorted, no spaces."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def batch_json(data: Mapping[str, Any]) -> str:
+    """A proxy batch as the ledger stores it: as ``stored_json``, but written by msgspec, several times faster for
+    a batch's columns of up to 50,000 events. The text differs from ``json.dumps``'s only in how it spells what
+    any JSON reader reads as the same values (``1e16``, not ``1e+16``; other than ASCII as UTF-8, not escaped).
+    Its columns were checked finite (``proxy.events.valid_columns``): msgspec would write NaN as null.
+    """
+    import msgspec  # only a proxy batch pays for it
+
+    return msgspec.json.encode(data, order="sorted").decode()
 
 
 # -- records as stored on the ledger: read what can be read, skip the rest and say why ---------------------

@@ -18,6 +18,8 @@ from gittracker.commands.common import context, emit, json_option
 @click.option("--this-repo", "this_repo_only", is_flag=True, help="claude-logs: only this repository's projects.")
 @click.option("--skip-invalid", is_flag=True, help="Skip and count log lines that cannot be read, instead of stopping.")
 @click.option("--provider", metavar="P", help="ccusage: the provider of a per-agent report (default claude).")
+@click.option("--window", metavar="W", help="proxy-telemetry: attach every event to window W (default: by time).")
+@click.option("--skip-bad", is_flag=True, help="proxy-telemetry: ingest the good lines, skip and count the bad ones.")
 @json_option
 def ingest(
     source: str,
@@ -26,12 +28,13 @@ def ingest(
     this_repo_only: bool,
     skip_invalid: bool,
     provider: str | None,
+    window: str | None,
+    skip_bad: bool,
     as_json: bool,
 ) -> int:
     """Read usage and capacity data: ccusage, claude-logs, codex-sessions, codex-status, claude-usage,
-    claude-statusline."""
-    from gittracker.ingest import run
-    from gittracker.logstate import describe
+    claude-statusline, proxy-telemetry."""
+    from gittracker.ingest import describe, run
 
     summary = run(
         context("ingest"),
@@ -41,6 +44,8 @@ def ingest(
         this_repo_only=this_repo_only,
         skip_invalid=skip_invalid,
         provider=provider,
+        window=window,
+        skip_bad=skip_bad,
     )
     return emit(summary.to_dict(), as_json, describe)
 

@@ -10,6 +10,8 @@ two files or two clones, counts once), and ``rollup`` computes a window's figure
 from __future__ import annotations
 
 import math
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
@@ -21,9 +23,12 @@ BATCH_EVENTS = 50_000
 GLM = "glm"
 
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
-_Latency = Annotated[float, msgspec.Meta(ge=0)]
+_Latency = Annotated[float, msgspec.Meta(ge=0, le=sys.float_info.max)]  # NaN and infinity fail both bounds
 _Status = Annotated[int, msgspec.Meta(ge=0, le=999)]
-_Time = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]
+_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})"
+# A column of times is checked as one text, times joined by line ends: one pass of the regex engine in C instead of
+# a call per time (a batch holds 50,000).
+_TIMES = re.compile(f"(?:{_TIME}\n)*{_TIME}")
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 _OptionalName = Annotated[str, msgspec.Meta(max_length=200)] | None
 
@@ -76,7 +81,7 @@ class Columns(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A batch's events as columns of equal length (the ``events`` field of a ``proxy-batch`` record)."""
 
     trace_id: list[_Name]
-    timestamp: list[_Time]
+    timestamp: list[str]  # checked by valid_columns (_TIMES)
     session_id: list[_OptionalName]
     subagent_id: list[_OptionalName]
     backend_provider: list[_Name]
@@ -97,8 +102,15 @@ class Columns(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 def columns_of(events: Sequence[Event]) -> dict[str, list[Any]]:
-    """Events as the ``events`` field of a batch record stores them."""
-    return {name: [getattr(event, name) for event in events] for name in COLUMNS}
+    """Events as the ``events`` field of a batch record stores them.
+
+    Each event's fields as a tuple (in C), turned into columns by ``zip``: a tenth of the time of reading each
+    field of each event by name. An event of a subclass (a telemetry line) has its own fields after these.
+    """
+    if not events:
+        return {name: [] for name in COLUMNS}
+    columns = zip(*map(msgspec.structs.astuple, events), strict=True)
+    return {name: list(column) for name, column in zip(COLUMNS, columns, strict=False)}
 
 
 def valid_columns(value: Any) -> bool:
@@ -108,7 +120,13 @@ def valid_columns(value: Any) -> bool:
     except msgspec.ValidationError:
         return False
     lengths = {len(getattr(columns, name)) for name in COLUMNS}
-    return len(lengths) == 1 and lengths != {0} and all(math.isfinite(x) for x in columns.latency_ms)
+    return len(lengths) == 1 and lengths != {0} and _valid_times(columns.timestamp)
+
+
+def _valid_times(times: list[str]) -> bool:
+    joined = "\n".join(times)
+    # As many line ends as joins: no time holds one of its own (two times in one would pass the pattern).
+    return joined.count("\n") == len(times) - 1 and _TIMES.fullmatch(joined) is not None
 
 
 def decoded_columns(value: Any) -> Columns:

@@ -1,0 +1,60 @@
+"""Which window each proxy event belongs to, when ``--window`` does not say (docs/proxy-ingest.md, "Attaching").
+
+A window spans [its opening, its closing): the ``ts`` of its live ``window-open`` record up to the ``ts`` of its
+``window-close``, or up to now while it is open. An event goes to the window whose span holds its timestamp; when
+several do, a Claude window first, then a GLM one (the proxy serves Claude Code, and routes some of its requests to
+GLM), then the most recently opened (ties: the larger window id). No window holds it: no window (null).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from gittracker.records import Record, live_records
+
+PREFERRED = {"claude": 2, "glm": 1}
+
+
+@dataclass(frozen=True)
+class Span:
+    window_id: str
+    provider: str
+    opened: str  # stored times (UTC, milliseconds, Z): text order is time order
+    closed: str
+
+    def rank(self) -> tuple[int, str, str]:
+        return PREFERRED.get(self.provider, 0), self.opened, self.window_id
+
+
+def spans(records: Iterable[Record], now: str) -> list[Span]:
+    """The windows of live ``window-open``/``window-close`` records (a void removes either)."""
+    live = live_records(records)
+    closed = {record["window_id"]: record.ts for record in live if record.kind == "window-close"}
+    return [
+        Span(record["window_id"], record["provider"], record.ts, closed.get(record["window_id"], now))
+        for record in live
+        if record.kind == "window-open"
+    ]
+
+
+def attach(stamps: Sequence[str], windows: Sequence[Span]) -> list[tuple[int, int, str]]:
+    """For times in order, (start, end, window id): the runs of ``stamps[start:end]`` that go to each window.
+    Times in no run go to no window."""
+    edges = sorted({span.opened for span in windows} | {span.closed for span in windows})
+    runs: list[tuple[int, int, str]] = []
+    for low, high in pairwise(edges):
+        holding = [span for span in windows if span.opened <= low < span.closed]
+        if not holding:
+            continue
+        best = max(holding, key=Span.rank)
+        start, end = bisect_left(stamps, low), bisect_left(stamps, high)
+        if start == end:
+            continue
+        if runs and runs[-1][2] == best.window_id and runs[-1][1] == start:
+            runs[-1] = (runs[-1][0], end, best.window_id)
+        else:
+            runs.append((start, end, best.window_id))
+    return runs
