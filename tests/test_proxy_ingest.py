@@ -299,7 +299,7 @@ def test_a_truncated_last_line_is_named_and_nothing_is_written(tracked: Sandbox,
     assert skipped["skipped_lines"] == 1 and skipped["new_events"] == 8
 
 
-BAD = {
+BAD: dict[str, tuple[dict[str, Any], str]] = {
     "negative count": ({"prompt_tokens": -1}, "prompt_tokens"),
     "fractional count": ({"completion_tokens": 1.5}, "completion_tokens"),
     "count as text": ({"cache_read_tokens": "4"}, "cache_read_tokens"),
@@ -358,7 +358,7 @@ def test_a_missing_key_is_refused_and_a_newer_key_is_ignored(tracked: Sandbox, t
 
 def test_skip_bad_ingests_the_good_lines_and_counts_the_rest(tracked: Sandbox, tmp_path: Path) -> None:
     lines = [event(n, minute=n) for n in range(10)]
-    bad = {3: {"status": -1}, 7: {"prompt_tokens": "x"}}
+    bad: dict[int, dict[str, Any]] = {3: {"status": -1}, 7: {"prompt_tokens": "x"}}
     path = write(tmp_path / "t.jsonl", [{**line, **bad.get(n, {})} for n, line in enumerate(lines)])
     refused = ingest(tracked, str(path))
     assert (

@@ -278,29 +278,32 @@ def _readings(lines: Iterable[telemetry.Line], remembered: Any) -> list[tuple[st
     compares it with the same last-written reading as its twin), so it is dropped here; and each distinct capacity
     is converted once.
     """
+    kept_times = (
+        sorted(item[0] for item in remembered if isinstance(item, list) and item and isinstance(item[0], str))
+        if isinstance(remembered, list)
+        else []
+    )
     fields_of: dict[tuple[str, telemetry.Capacity], dict[str, Any] | None] = {}
-    found: list[tuple[str, dict[str, Any]]] = []
-    for line in [line for line in lines if line.capacity is not None]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    last_key: tuple[str, telemetry.Capacity] | None = None
+    last_ts = ""
+    for line in sorted((line for line in lines if line.capacity is not None), key=_timestamp):
         assert line.capacity is not None
         key = (line.backend_provider, line.capacity)
+        if key == last_key and (not kept_times or _none_between(kept_times, last_ts, line.timestamp)):
+            continue
         if key not in fields_of:
             reading = reading_of(*key)
             fields_of[key] = None if reading is None else reading.snapshot_fields()
         fields = fields_of[key]
         if fields is not None:
-            found.append((line.timestamp, fields))
-    found.sort(key=lambda item: item[0])
-    kept_times = (
-        sorted(item[0] for item in remembered if isinstance(item, list) and item)
-        if isinstance(remembered, list)
-        else []
-    )
-    out: list[tuple[str, dict[str, Any]]] = []
-    for ts, fields in found:
-        if out and out[-1][1] is fields and bisect_left(kept_times, out[-1][0]) == bisect_right(kept_times, ts):
-            continue
-        out.append((ts, fields))
+            out.append((line.timestamp, fields))
+            last_key, last_ts = key, line.timestamp
     return out
+
+
+def _none_between(times: list[str], after: str, until: str) -> bool:
+    return bisect_left(times, after) == bisect_right(times, until)
 
 
 # -- what the ledger holds -------------------------------------------------------------------------------

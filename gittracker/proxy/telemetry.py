@@ -83,6 +83,7 @@ _decoder = msgspec.json.Decoder(Line)
 _times = msgspec.json.Decoder(list[_AwareTime])
 # The stored form of a time: UTC, milliseconds, Z (clock.format_ts), so that text order is time order.
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_ALL_CANONICAL = re.compile(f"(?:{_CANONICAL.pattern}\n)*{_CANONICAL.pattern}")
 # What no text field may hold: control characters (line breaks among them) and the Unicode line separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 
@@ -152,7 +153,7 @@ def _checked(lines: list[Line], escapes: bool) -> list[Line]:
     """The lines with their times in the stored form; BadLine when a time or a text field is not what it must be
     (the caller then goes line by line to say which)."""
     stamps = [line.timestamp for line in lines]
-    if not all(map(_CANONICAL.fullmatch, stamps)):
+    if not _all_canonical(stamps):
         lines = [_with_stored_time(line) for line in lines]
         stamps = [line.timestamp for line in lines]
     else:
@@ -169,6 +170,13 @@ def _checked(lines: list[Line], escapes: bool) -> list[Line]:
                 if value is not None and _CONTROL.search(value):
                     raise BadLine(f"{name} to be one line of text, without line breaks or control characters")
     return lines
+
+
+def _all_canonical(stamps: list[str]) -> bool:
+    """Every time already in the stored form: one match over them all, joined (a time holding a line end of its
+    own would make two: the count of line ends rules that out)."""
+    joined = "\n".join(stamps)
+    return joined.count("\n") == len(stamps) - 1 and _ALL_CANONICAL.fullmatch(joined) is not None
 
 
 def _with_stored_time(line: Line) -> Line:

@@ -16,8 +16,9 @@ C.json is read again at every request, so a test changes what the next answer ca
 Answers follow the last user turn: a turn that is a tool result gets the final text "Tool finished"; a user prompt
 holding the word RUN_TOOL gets a shell tool call (its command is the text between <<< and >>> in the prompt, else
 `tool_command`); one holding SPAWN_AGENT gets a call of Claude Code's sub-agent tool `Agent`, whose prompt holds
-SUBAGENT_TASK (answered with `text`); any other prompt gets `text`. Every request is appended to the log as one JSON line: method, path,
-headers, the request body and the headers the answer carried (`sent_headers`, with its `request-id`).
+SUBAGENT_TASK (answered with `text`); any other prompt gets `text`. Every request is appended to the log as one
+JSON line: method, path, headers, the request body and the headers the answer carried (`sent_headers`, with its
+`request-id`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench_proxy_addon: the latency and CPU the git-tracker addon adds to each request a real mitmdump proxies.
+"""The addon half of bench_proxy.py: the latency and CPU the addon adds to each request a real mitmdump proxies.
 
 Two mitmdumps run side by side in reverse-proxy mode in front of the same fake Anthropic upstream
 (tests/proxytools.py), and requests alternate between them in a shuffled order:
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     requests = args.requests or (40 if args.quick else 300)
     verdicts = Verdicts()
     with scratch_dir("gt-bench-proxy-addon-", keep=args.keep) as root:
-        print(f"bench_proxy_addon: {requests} requests of each kind per arm, interleaved (after 10 warm-up each)")
+        print(f"bench_proxy (addon): {requests} requests of each kind per arm, interleaved (after 10 warm-up each)")
         print(f"  ({machine_line({})})")
         figures = measure(root, requests)
         report(figures, verdicts)
