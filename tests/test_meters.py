@@ -163,7 +163,7 @@ def test_tokens_per_unit_are_compared_only_among_windows_on_the_same_meter() -> 
 
 def test_a_damaged_memory_of_earlier_readings_is_forgotten_not_a_crash() -> None:
     from gittracker.capacity import Reading
-    from gittracker.ingest import changed_readings
+    from gittracker.midsnapshots import changed_readings
 
     fields = Reading.of(weekly_used=4.0, weekly_resets_at="2026-10-04T09:00:00.000Z").snapshot_fields()
     damaged = [["2026-10-04T08:00:00.000Z", {"meters": {"weekly": {"used": "x"}}}, True], ["x"], 7]

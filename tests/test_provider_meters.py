@@ -609,7 +609,7 @@ reading_stream = st.lists(
 def test_the_changes_do_not_depend_on_how_runs_split_the_readings(rows: list[Any], data: st.DataObject) -> None:
     """Readings arriving in time order, in one run or split over several, give the same snapshots; arriving in any
     order over several runs, every reading ends up written or equal to the last one written before it in time."""
-    from gittracker.ingest import changed_readings, same_reading
+    from gittracker.midsnapshots import changed_readings, same_reading
 
     readings = sorted(
         ((stamp(DAY + timedelta(seconds=at)), fields_of(*rest)) for at, *rest in rows), key=lambda r: r[0]

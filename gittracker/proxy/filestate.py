@@ -4,7 +4,7 @@ Per file (by its real path): its device and inode, the offset read up to (the en
 many lines that was, and digests of the file's head and of the bytes just before the offset. A file whose identity,
 head and those bytes are unchanged and which is no shorter is read from the offset on; any other (replaced,
 rewritten, truncated) is read again from the start, which is safe because events are deduplicated by trace id
-against the ledger. The state also keeps the capacity readings of the last day (``ingest.changed_readings``).
+against the ledger. The state also keeps the capacity readings of the last day (``midsnapshots.changed_readings``).
 
 This is a cache of this machine (``<tracker>/ingest/proxy-telemetry.state``, marshal): lost or damaged, it costs
 one full read, never a wrong count.

@@ -25,7 +25,7 @@ from gittracker import clock
 from gittracker.context import Context
 from gittracker.errors import BadInput
 from gittracker.files import file_lock
-from gittracker.ingest import changed_readings, mid_snapshot
+from gittracker.midsnapshots import changed_readings, mid_snapshot
 from gittracker.proxy import events as ev
 from gittracker.proxy import telemetry
 from gittracker.proxy.attach import attach, spans
@@ -274,7 +274,7 @@ def _readings(lines: Iterable[telemetry.Line], remembered: Any) -> list[tuple[st
     """The Claude capacity readings of the lines, as (time, snapshot fields), in time order.
 
     Nearly every response carries the same capacity as the one before it. A reading equal to the one before it in
-    time order, with no remembered reading between them, can never be a change (``ingest.changed_readings``
+    time order, with no remembered reading between them, can never be a change (``midsnapshots.changed_readings``
     compares it with the same last-written reading as its twin), so it is dropped here; and each distinct capacity
     is converted once.
     """
