@@ -143,12 +143,12 @@ def _batch_size(value: Any) -> bool:
     return _count(value) and value >= 1
 
 
-# proxy/events.py's columns (kept here for the message; the check itself is that module's, run in C by msgspec).
+# proxyevents.py's columns (kept here for the message; the check itself is that module's, run in C by msgspec).
 _PROXY_COLUMNS = ("trace_id", "timestamp", "session_id", "subagent_id", "backend_provider", "model", "…")
 
 
 def _proxy_columns(value: Any) -> bool:
-    from gittracker.proxy.events import valid_columns  # msgspec: only a proxy batch pays for it
+    from gittracker.proxyevents import valid_columns  # msgspec: only a proxy batch pays for it
 
     return valid_columns(value)
 

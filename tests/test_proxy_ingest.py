@@ -182,7 +182,7 @@ def test_window_gets_every_event_and_the_exact_rollup(tracked: Sandbox, tmp_path
 
 
 def test_more_events_than_a_batch_holds_make_several_batches(tracked: Sandbox, tmp_path: Path) -> None:
-    from gittracker.proxy.events import BATCH_EVENTS
+    from gittracker.proxyevents import BATCH_EVENTS
 
     lines = [event(n, minute=n / 1000) for n in range(BATCH_EVENTS + 10)]
     done = summary(tracked, str(write(tmp_path / "t.jsonl", lines)))

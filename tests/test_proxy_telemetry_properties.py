@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gittracker.proxy import telemetry
-from gittracker.proxy.events import COLUMNS, Event
+from gittracker.proxyevents import COLUMNS, Event
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\x85"), max_size=200)
 names = text.filter(bool)

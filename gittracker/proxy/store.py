@@ -22,11 +22,11 @@ from typing import IO, Any
 import msgspec
 
 from gittracker import clock
+from gittracker import proxyevents as ev
 from gittracker.context import Context
 from gittracker.errors import BadInput
 from gittracker.files import file_lock
 from gittracker.midsnapshots import changed_readings, mid_snapshot
-from gittracker.proxy import events as ev
 from gittracker.proxy import telemetry
 from gittracker.proxy.attach import attach, spans
 from gittracker.proxy.filestate import State, resume_at, seen_now

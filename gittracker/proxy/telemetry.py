@@ -30,7 +30,7 @@ from typing import IO, Annotated, Any
 
 import msgspec
 
-from gittracker.proxy.events import Event
+from gittracker.proxyevents import Event
 
 MAX_TEXT = 200
 LATEST_RESET = 253402300799  # 9999-12-31T23:59:59Z: no record carries a later time
