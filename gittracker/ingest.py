@@ -547,7 +547,12 @@ def _ingest_proxy(
     if dirs or this_repo_only or provider is not None:
         raise BadInput(f"ingest {PROXY_SOURCE}: --dir, --this-repo and --provider are for the other sources")
     if target is None:
-        raise BadInput(f"ingest {PROXY_SOURCE}: expected a FILE, or - for stdin")
+        target = store.default_telemetry_path()
+        if not os.path.exists(target):
+            raise BadInput(
+                f"ingest {PROXY_SOURCE}: expected a FILE, or - for stdin (the proxy's default file, {target}, "
+                "does not exist yet)"
+            )
     return store.ingest(ctx, target, window=window, skip_bad=skip_bad)
 
 

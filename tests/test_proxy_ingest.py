@@ -449,3 +449,29 @@ def test_nothing_but_the_contract_fields_reaches_the_ledger(tracked: Sandbox, tm
     assert stored == ""
     for batch in tracked.records("proxy-batch"):
         assert set(batch["events"]) == set(KEYS)
+
+
+def test_without_a_file_the_proxys_default_file_is_read(
+    tracked: Sandbox, hermetic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = ingest(tracked)
+    assert missing.returncode == 2
+    expected = hermetic / ".local" / "state" / "git-tracker" / "proxy-telemetry.jsonl"
+    assert missing.stderr.strip().endswith(f"(the proxy's default file, {expected}, does not exist yet)")
+    monkeypatch.setenv("XDG_STATE_HOME", str(hermetic / "state"))
+    lines = [event(n, minute=n) for n in range(3)]
+    (hermetic / "state" / "git-tracker").mkdir(parents=True)
+    default = write(hermetic / "state" / "git-tracker" / "proxy-telemetry.jsonl", lines)
+    assert summary(tracked)["input"] == str(default)
+    assert stored_events(tracked)[None] == [as_row(line) for line in lines]
+
+
+@pytest.mark.parametrize("xdg", [None, "", "/somewhere/state"])
+def test_the_ingest_and_the_addon_agree_on_the_default_file(monkeypatch: pytest.MonkeyPatch, xdg: str | None) -> None:
+    from gittracker.proxy import addon, store
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    assert store.default_telemetry_path() == addon.default_telemetry_path()

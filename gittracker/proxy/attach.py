@@ -1,4 +1,4 @@
-"""Which window each proxy event belongs to, when ``--window`` does not say (docs/proxy-ingest.md, "Attaching").
+"""Which window each proxy event belongs to, when ``--window`` does not say (docs/proxy.md, "Attaching").
 
 A window spans [its opening, its closing): the ``ts`` of its live ``window-open`` record up to the ``ts`` of its
 ``window-close``, or up to now while it is open. An event goes to the window whose span holds its timestamp; when

@@ -4,7 +4,7 @@ records and Claude capacity snapshots, and the readers the reports use (``load_e
 One run reads its input (a file from where the last run stopped, or stdin), checks every line, and writes in one
 ledger commit: per window, the events whose trace id the ledger does not hold yet, as batches; for every window
 that got events, a rollup of all its events; the capacity readings that changed. A batch with a bad line writes
-nothing unless ``--skip-bad``. docs/proxy-ingest.md says it for users.
+nothing unless ``--skip-bad``. docs/proxy.md says it for users.
 """
 
 from __future__ import annotations
@@ -77,6 +77,13 @@ def describe(summary: dict[str, Any]) -> str:
     if summary["skipped_lines"]:
         line += f"; {summary['skipped_lines']:,} bad line(s) skipped"
     return line
+
+
+def default_telemetry_path() -> str:
+    """Where the addon writes when ``tracker_telemetry`` is not set (addon.py's rule, which cannot be imported
+    here: the addon imports mitmproxy; a test holds the two to one answer)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "git-tracker", "proxy-telemetry.jsonl")
 
 
 # -- the ingest ------------------------------------------------------------------------------------------

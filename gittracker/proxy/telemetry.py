@@ -3,7 +3,7 @@
 One JSON object per line, every key of the contract present and of its type. A line from a newer addon may
 carry keys this version does not know: they are ignored, not refused (the addon may learn to record more); a
 known key with the wrong type, out of its range, or a time without a zone is refused. What is refused, and how
-(docs/proxy-ingest.md, "Bad lines"):
+(docs/proxy.md, "Bad lines"):
 
 - a line that is not one JSON object, or is cut off (a last line without its newline that is not whole JSON);
 - counts that are not whole numbers from 0, a latency that is not a finite number from 0, a status outside
@@ -34,7 +34,7 @@ from gittracker.proxyevents import Event
 
 MAX_TEXT = 200
 LATEST_RESET = 253402300799  # 9999-12-31T23:59:59Z: no record carries a later time
-EXPECTED = "a telemetry line of the proxy addon (docs/proxy-ingest.md)"
+EXPECTED = "a telemetry line of the proxy addon (docs/proxy.md)"
 
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 _Latency = Annotated[float, msgspec.Meta(ge=0, le=sys.float_info.max)]
