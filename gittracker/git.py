@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
 from gittracker.gitfiles import is_object_id, ref_tip
-from gittracker.records import KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
+from gittracker.records import BULK_KINDS, KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
 
 if TYPE_CHECKING:
     import pygit2
@@ -766,7 +766,8 @@ class Repo:
             if isinstance(found, Skipped):
                 skipped.append(found)
                 continue
-            cache.put(key, found.to_dict())
+            if found.kind not in BULK_KINDS:
+                cache.put(key, found.to_dict())
             records.append(found)
         cache.save()
         records.sort(key=lambda record: record.id)

@@ -294,6 +294,9 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
     },
 }
 KINDS = tuple(SCHEMAS)
+# Kinds whose records are each megabytes of data (a batch of proxy events): the per-blob cache of parsed records
+# (git.py) leaves them out, or every report would load them with it to find the small records it wants.
+BULK_KINDS = frozenset({"proxy-batch"})
 # Fields a schema version added: records written before it do not have them (and may not).
 ADDED_IN: dict[tuple[str, str], int] = {
     ("snapshot", "meters"): 2,

@@ -475,3 +475,20 @@ def test_the_ingest_and_the_addon_agree_on_the_default_file(monkeypatch: pytest.
     else:
         monkeypatch.setenv("XDG_STATE_HOME", xdg)
     assert store.default_telemetry_path() == addon.default_telemetry_path()
+
+
+def test_the_parsed_record_cache_leaves_proxy_batches_out(tracked: Sandbox, tmp_path: Path) -> None:
+    """Every report loads the cache of parsed records: a million proxied events in it made each report after an
+    ingest read 170 MB to find its few small records."""
+    write(tmp_path / "t.jsonl", [event(n, minute=n) for n in range(5)])
+    tracked.ok("start", "claude", "--used", "10")
+    (window,) = [record["window_id"] for record in tracked.records("window-open")]
+    assert summary(tracked, str(tmp_path / "t.jsonl"), "--window", window)["batches_added"] == 1
+    assert sorted(r["kind"] for r in tracked.records() if r["kind"].startswith("proxy")) == [
+        "proxy-batch",
+        "proxy-rollup",
+    ]
+    assert len(tracked.records("proxy-batch")) == 1  # read again, past the cache, and right
+    cache = json.loads((tracked.path / ".git" / "tracker" / "cache" / "records.json").read_text())
+    kinds = {entry["kind"] for entry in cache.values()}
+    assert "proxy-batch" not in kinds and "proxy-rollup" in kinds
