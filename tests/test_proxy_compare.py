@@ -372,8 +372,14 @@ def test_prices_parser_accepts_only_finite_non_negative_prices_and_says_which_ke
 
 def test_rollups_take_each_windows_latest() -> None:
     def rollup(ts: str, prompts: int, window: str) -> Record:
-        figures = {"glm_prompts": 0, "routed_to_glm": 0.0, "errors": 0, "error_rate": 0.0, "total_tokens": 0}
-        latency = {"latency_mean_ms": None, "latency_p50_ms": None, "latency_p95_ms": None}
+        figures: dict[str, Any] = {
+            "glm_prompts": 0,
+            "routed_to_glm": 0.0,
+            "errors": 0,
+            "error_rate": 0.0,
+            "total_tokens": 0,
+        }
+        latency: dict[str, Any] = {"latency_mean_ms": None, "latency_p50_ms": None, "latency_p95_ms": None}
         return Record.derived(
             "proxy-rollup",
             source="ingest",
