@@ -16,7 +16,19 @@ import warnings
 import click
 
 from gittracker import __version__, colour, completion
-from gittracker.commands import agents, capture, guide, jobs, maintenance, reports, setup, shell, sync, windows
+from gittracker.commands import (
+    agents,
+    capture,
+    guide,
+    jobs,
+    maintenance,
+    proxy,
+    reports,
+    setup,
+    shell,
+    sync,
+    windows,
+)
 from gittracker.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, Notice, TrackerError, storage_failed
 from gittracker.records import SkippedWarning, describe_skipped
 
@@ -38,7 +50,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         click.echo(overview(), nl=False)
 
 
-for _group in (setup, windows, reports, capture, jobs, maintenance, shell, sync, agents, guide):
+for _group in (setup, windows, reports, capture, jobs, maintenance, shell, sync, agents, proxy, guide):
     for _command in _group.COMMANDS:
         cli.add_command(_command)
 

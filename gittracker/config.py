@@ -17,6 +17,7 @@ import tomli_w
 
 from gittracker.errors import BadInput, Notice
 from gittracker.plans import Plan, default_plans, plan_for
+from gittracker.prices import Price, default_prices, prices_from
 from gittracker.records import PROVIDERS
 
 CONFIG_NAME = ".git-tracker.toml"
@@ -49,6 +50,7 @@ class Config:
     screen_timezone: str | None = None  # the zone pasted screens' times are in; None: this machine's (clock.py)
     capacity: Mapping[str, str] = field(default_factory=dict)  # provider -> binding meter (capacity.py)
     plans: Mapping[str, Plan] = field(default_factory=default_plans)  # provider -> plan and price (plans.py)
+    prices: Mapping[str, Price] = field(default_factory=default_prices)  # model substring -> token prices (prices.py)
 
     def zone(self) -> tzinfo:
         """The zone that ``ingest`` cuts days in (``ingest.timezone``; UTC unless configured)."""
@@ -84,7 +86,7 @@ def default_text(remote: str | None = None) -> str:
 
 
 # The scalar settings: (table, key) -> (check, what it must be). ``check`` returns the value as Config holds it,
-# or None when the value is not acceptable. The tables [capacity] and [plans] have parsers of their own.
+# or None when the value is not acceptable. The tables [capacity], [plans] and [prices] have parsers of their own.
 Check = Callable[[Any], Any]
 
 
@@ -134,7 +136,7 @@ SETTINGS: dict[tuple[str, str], tuple[str | None, Check, str]] = {
     ("auto", "reset_gap_minutes"): ("reset_gap_minutes", _number(0, 24 * 60), "minutes 0-1440"),
     ("churn", "selection"): ("churn_selection", _choice(*CHURN_SELECTIONS), " or ".join(CHURN_SELECTIONS)),
 }
-TABLES = ("capacity", "plans")  # whole tables with parsers of their own
+TABLES = ("capacity", "plans", "prices")  # whole tables with parsers of their own
 
 
 def load(toplevel: Path) -> Config:
@@ -159,6 +161,7 @@ def load(toplevel: Path) -> Config:
         **values,
         capacity=_capacity(data.get("capacity", {}), CONFIG_NAME),
         plans=_plans(data.get("plans", {}), CONFIG_NAME),
+        prices=prices_from(data.get("prices", {}), CONFIG_NAME),
     )
 
 

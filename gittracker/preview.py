@@ -35,6 +35,8 @@ from gittracker.who import ANYONE, Who, group_values
 
 if TYPE_CHECKING:
     from gittracker.context import Context
+    from gittracker.prices import Price
+    from gittracker.proxyevents import Event as ProxyEvent
 
 # 2: efficiency on each provider's primary meter (other meters under other_meters), subscription dollars, and
 # comparisons between providers in dollars (1 compared raw percents).
@@ -43,6 +45,7 @@ G1_MAX_CI_WIDTH = 0.30
 G1_MIN_POWER = 0.8
 G1_QUALITY_FACTOR = 0.8
 SPANS_RESET = "spans-reset"  # the note of a window whose delta is summed across a reset (windows.py)
+PROXY_BATCH = "proxy-batch"  # the sub-agent proxy's events (proxy/store.py)
 
 
 @dataclass(frozen=True)
@@ -441,11 +444,13 @@ def build_preview(
     who: Who = ANYONE,
     overlap: str = EXCLUDE,
     readings_of: ReadingsOf | None = None,
+    with_proxy: bool = True,
 ) -> dict[str, Any]:
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
-    chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it."""
+    chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it.
+    ``with_proxy`` False leaves the sub-agent proxy's events unread (``proxy`` null): for reports that never show it."""
     return _report(
-        assemble(records, lines_of, overlap, readings_of),
+        assemble(records, lines_of, overlap, readings_of, with_proxy),
         baseline=baseline,
         mde=mde,
         provider=provider,
@@ -467,16 +472,34 @@ class Assembled:
     counted_rows: list[WindowRow]
     overlaps: dict[str, Any]
     tokens: dict[str, int]
+    proxy_events: Mapping[str | None, Sequence[ProxyEvent]]  # the sub-agent proxy's events by window (None: no window)
 
 
-def assemble(records: Sequence[Record], lines_of: LinesOf, overlap: str, readings_of: ReadingsOf | None) -> Assembled:
-    """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``)."""
+def assemble(
+    records: Sequence[Record],
+    lines_of: LinesOf,
+    overlap: str,
+    readings_of: ReadingsOf | None,
+    with_proxy: bool = True,
+) -> Assembled:
+    """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``), and the proxy's
+    events by window (none read unless ``with_proxy``)."""
     alive = live_records(records)
     of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
-    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]))
+    proxy_events = _proxy_events(of_kind[PROXY_BATCH]) if with_proxy else {}
+    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]), proxy_events)
+
+
+def _proxy_events(batches: Sequence[Record]) -> dict[str | None, list[ProxyEvent]]:
+    """msgspec decodes the batches: imported only when a ledger holds any."""
+    if not batches:
+        return {}
+    from gittracker.proxy.store import window_events
+
+    return window_events(batches)
 
 
 def _report(
@@ -535,10 +558,36 @@ def _report(
         "comparisons": compared,
         "anomalies": sum(1 for r in of_kind["anomaly"] if _about(r, who, chosen_windows)),
         "overlaps": overlaps,
-        "proxy": None,
+        "proxy": proxy_block(_selected_events(assembled.proxy_events, rows, every_row, who, provider)),
         "notes": notes,
         "filters": who.to_dict(),
     }
+
+
+def _selected_events(
+    of_window: Mapping[str | None, Sequence[ProxyEvent]],
+    rows: Sequence[WindowRow],
+    every_row: Sequence[WindowRow],
+    who: Who,
+    provider: str | None,
+) -> list[ProxyEvent]:
+    """The proxy events of the report's selection: every event when nothing is filtered (open windows' and those of
+    no window too); else the events of the chosen closed windows (``--agent``/``--machine``, ``--provider``)."""
+    if who.anyone and provider is None:
+        return [event for events in of_window.values() for event in events]
+    chosen = {row.window_id for row in every_row if who.wrote(row.machine, row.agent_id)}
+    chosen &= {row.window_id for row in every_row if provider in (None, row.provider)}
+    return [event for window_id, events in of_window.items() if window_id in chosen for event in events]
+
+
+def proxy_block(events: Sequence[ProxyEvent]) -> dict[str, Any] | None:
+    """The ``Subagent Proxy`` figures (DESIGN §10) over these events, as a window's rollup has them
+    (``events.rollup``); None when there are none. ``glm_prompts``: GLM's capacity is counted in prompts."""
+    if not events:
+        return None
+    from gittracker.proxyevents import rollup
+
+    return rollup(events)
 
 
 def _by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
@@ -637,7 +686,7 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 
 # -- the commands -------------------------------------------------------------------------------------------
 
-REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage", PROXY_BATCH)
 
 
 def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
@@ -697,6 +746,7 @@ def run_decision(ctx: Context) -> dict[str, Any]:
         plans=ctx.config.plans,
         overlap=ctx.config.overlap,
         readings_of=_ledger_readings(ctx),
+        prices=ctx.config.prices,
     )
     churns.save()
     return result
@@ -725,14 +775,15 @@ def build_decision(
     plans: Mapping[str, Plan] | None = None,
     overlap: str = EXCLUDE,
     readings_of: ReadingsOf | None = None,
+    prices: Mapping[str, Price] | None = None,
 ) -> dict[str, Any]:
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
     preview_of = partial(build_preview, lines_of=lines_of, baseline=baseline, mde=mde, plans=plans, overlap=overlap)
-    preview_of = partial(preview_of, readings_of=readings_of)
+    preview_of = partial(preview_of, readings_of=readings_of, with_proxy=False)
     g1 = _gate_g1(records, rows, preview_of)
     g2 = {"pass": False, "detail": "no data: no task bank yet; fails closed"}
-    g3 = {"pass": False, "detail": "no data: no sub-agent proxy telemetry yet; fails closed"}
+    g3 = _gate_g3(alive, prices)
     if g1["pass"] and g2["pass"]:
         verdict = (
             "add one seat: GLM (the proxy POC won)"
@@ -743,6 +794,16 @@ def build_decision(
         failed = [name for name, gate in (("G1", g1), ("G2", g2)) if not gate["pass"]]
         verdict = f"stay lean ({' and '.join(failed)} not met)"
     return {"schema_version": SCHEMA_VERSION, "gates": {"G1": g1, "G2": g2, "G3": g3}, "verdict": verdict}
+
+
+def _gate_g3(alive: Sequence[Record], prices: Mapping[str, Price] | None) -> dict[str, Any]:
+    """The sub-agent proxy POC: green only when all five criteria of ``proxy compare`` hold on the matched features;
+    the detail names each failed criterion by number, with its figure ("no data" without a matched feature)."""
+    from gittracker.prices import default_prices
+    from gittracker.proxy.compare import compare
+
+    result = compare(alive, prices if prices is not None else default_prices())
+    return {"pass": result["pass"], "detail": result["detail"]}
 
 
 def _gate_g1(

@@ -462,7 +462,7 @@ def batch_json(data: Mapping[str, Any]) -> str:
     """A proxy batch as the ledger stores it: as ``stored_json``, but written by msgspec, several times faster for
     a batch's columns of up to 50,000 events. The text differs from ``json.dumps``'s only in how it spells what
     any JSON reader reads as the same values (``1e16``, not ``1e+16``; other than ASCII as UTF-8, not escaped).
-    Its columns were checked finite (``proxy.events.valid_columns``): msgspec would write NaN as null.
+    Its columns were checked finite (``proxyevents.valid_columns``): msgspec would write NaN as null.
     """
     import msgspec  # only a proxy batch pays for it
 

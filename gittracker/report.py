@@ -255,6 +255,25 @@ def format_grouped_preview(data: dict[str, Any]) -> str:
 
 
 def format_preview(data: dict[str, Any]) -> str:
+    """The report, then the sub-agent proxy's block when the selection has proxy events."""
+    return "\n".join([_preview_text(data), *proxy_lines(data.get("proxy"))])
+
+
+def proxy_lines(proxy: dict[str, Any] | None) -> list[str]:
+    """DESIGN §10's block: the share of prompts routed to GLM, GLM's prompts (its capacity unit), the latency
+    percentiles and the error rate over the selection's proxy events."""
+    if not proxy:
+        return []
+    p50, p95 = proxy["latency_p50_ms"], proxy["latency_p95_ms"]
+    return [
+        "",
+        "Subagent Proxy:",
+        f"  - routed_to_glm={proxy['routed_to_glm']:.0%} (prompts={proxy['glm_prompts']}), "
+        f"latency={p50:.0f} ms p50 / {p95:.0f} ms p95, errors={proxy['error_rate']:.1%}",
+    ]
+
+
+def _preview_text(data: dict[str, Any]) -> str:
     providers = data["providers"]
     chosen = _who_filters(data.get("filters") or {})
     overlaps = _overlap_lines(data.get("overlaps"))
@@ -468,3 +487,62 @@ def format_decision(data: dict[str, Any]) -> str:
                 lines.append(f"    {provider} as of {check['as_of']}: {why}")
     lines.append(f"Verdict: {data['verdict']}")
     return "\n".join(lines)
+
+
+def format_compare(data: dict[str, Any]) -> str:
+    """``proxy compare``: each matched feature's two arms side by side, both arms over all of them, the five POC
+    criteria and the verdict G3 takes from them."""
+    if not data["matched"]:
+        lines = [f"No matched feature: {data['detail']}."]
+        lines += _compare_facts(data)
+        return "\n".join(lines)
+    lines = [f"Sub-agent proxy POC: GLM against the baseline on {_plural(data['matched'], 'matched feature')}"]
+    for row in data["features"]:
+        lines += ["", f"{row['feature_id']}: {_cost_ratio_text(row)}", *_arm_table(row)]
+    lines += ["", f"All matched features: {_cost_ratio_text(data['overall'])}", *_arm_table(data["overall"])]
+    lines += _compare_facts(data)
+    lines += ["", "POC criteria (STATS.md, gate G3):"]
+    for item in data["criteria"]:
+        verdict = colour.good("PASS") if item["pass"] else colour.alarm("FAIL")
+        lines.append(_wrapped(f"{item['number']} {item['name']}: {verdict} - {item['detail']}", "  ", "      "))
+    failed = [str(item["number"]) for item in data["criteria"] if not item["pass"]]
+    verdict = "PASS - all 5 criteria hold" if data["pass"] else f"FAIL - criteria failed: {', '.join(failed)}"
+    lines += ["", f"G3: {verdict}"]
+    return "\n".join(lines)
+
+
+def _cost_ratio_text(row: dict[str, Any]) -> str:
+    ratio = row["cost_ratio"]
+    return "cost ratio n/a" if ratio is None else f"cost ratio x{ratio:.3g} (baseline cost / GLM cost)"
+
+
+def _arm_table(row: dict[str, Any]) -> list[str]:
+    lines = [
+        f"  {'arm':<9}{'prompts':>8}{'tokens':>13}{'cost USD':>11}{'errors':>8}{'p95 ms':>9}{'quality':>8}{'failed':>7}"
+    ]
+    for arm in ("glm", "baseline"):
+        f = row[arm]
+        cost = "unknown" if f["cost_usd"] is None else f"{f['cost_usd']:.4f}"
+        errors = "n/a" if f["error_rate"] is None else f"{f['error_rate']:.1%}"
+        p95 = "n/a" if f["latency_p95_ms"] is None else f"{f['latency_p95_ms']:.0f}"
+        lines.append(
+            f"  {arm:<9}{f['prompts']:>8}{_count(f['tokens']):>13}{cost:>11}{errors:>8}{p95:>9}"
+            f"{_num(f['quality'], 2):>8}{f['failed_outcomes']:>7}"
+        )
+    return lines
+
+
+def _compare_facts(data: dict[str, Any]) -> list[str]:
+    """What the comparison left out, and the models it could not price."""
+    facts = []
+    unpriced = [model for model, name in data["models"].items() if name is None]
+    if unpriced:
+        facts.append(
+            f'no price for {", ".join(unpriced)}: their cost is unknown (set [prices."…"] in .git-tracker.toml)'
+        )
+    for arm, features in data["unmatched"].items():
+        if features:
+            facts.append(f"only in the {arm} arm, not compared: {', '.join(features)}")
+    if data["windows_without_feature"]:
+        facts.append(f"{_plural(data['windows_without_feature'], 'window')} with proxy events but no feature")
+    return ["", "Notes:", *(_wrapped(fact, "  - ", "    ") for fact in facts)] if facts else []

@@ -206,6 +206,7 @@ DATA_KEYS: dict[str, dict[str, str]] = {
         "groups.*.comparisons.*.usd_per_unit": PROVIDER,
     },
     "decide": {"gates.G1.providers": PROVIDER},
+    "proxy": {"models": r"[\w.:/()@ -]+"},  # model names, as the proxy saw them
     "demo": {"providers": PROVIDER, "records": KIND},
     "record": {"meters": METER, "other_deltas": METER},
     "sync": {"fetched.records": KIND, "pushed.records": KIND},
@@ -225,6 +226,7 @@ JSON_COMMANDS = (
     "ingest",
     "log",
     "preview",
+    "proxy",
     "resume",
     "schedule",
     "snapshot",
@@ -461,6 +463,27 @@ def drive_jobs(out: Outputs, tmp_path: Path) -> None:
     assert out.take(box, "timer", "--once", env=at(2), code=2)["jobs"][0]["status"] == "ran"
 
 
+def drive_proxy(out: Outputs, tmp_path: Path) -> None:
+    """Proxy events stored as the ingest stores them: compare with a matched and an unmatched feature, an unpriced
+    model; preview's proxy block."""
+    from tests.proxyseed import Req, closed_window, events_of, seed
+
+    box = Sandbox(tmp_path)
+    box.path.mkdir(parents=True)
+    box.git("init", "-q")
+    box.commit("README.md")
+    box.ok("init")
+    glm = closed_window(box, "F-1", "shipped", 0.9)
+    base = closed_window(box, "F-1", "shipped", 0.9)
+    alone = closed_window(box, "F-2", "failed", 0.2)
+    plain = Req("haiku", "claude-haiku-4-5", 100, 10)
+    routed = [Req("glm", "glm-4.6", 100, 10), Req("glm", "mystery", 5, status=529)]
+    seed(box, [(glm, events_of(routed, "g")), (base, events_of([plain], "b")), (alone, events_of([plain], "a"))])
+    assert out.take(box, "proxy", "compare")["unmatched"]["baseline"] == ["F-2"]
+    assert out.take(box, "preview")["proxy"]["glm_prompts"] == 2
+    assert "criterion 1" in out.take(box, "decide")["gates"]["G3"]["detail"]
+
+
 def drive_agent_hooks(out: Outputs, box: Sandbox) -> None:
     """The agents' hooks installed in the project (Claude Code) and for the user (Codex), then their status."""
     box.ok("agent-hooks", "install", "claude")
@@ -501,6 +524,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_overlaps(out, tmp_path / "overlaps" / "repo")
     drive_jobs(out, tmp_path / "jobs" / "repo")
     drive_agent_hooks(out, tracked)
+    drive_proxy(out, tmp_path / "proxy" / "repo")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)
