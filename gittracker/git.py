@@ -704,6 +704,20 @@ class Repo:
             return []
         return [] if top is None else [(path, blob.data) for path, blob in _walk_blobs(top, kind)]
 
+    def stored_blob_ids(self, kind: str) -> list[tuple[str, str]]:
+        """(path, blob id) of every file under one kind's folder at the ledger tip, named without being read: what
+        a cache of something computed from them is keyed by (``blob_data`` reads one)."""
+        tree = self._ledger_tree()
+        try:
+            top = tree[kind] if tree is not None else None
+        except KeyError:
+            return []
+        return [] if top is None else [(path, str(blob.id)) for path, blob in _walk_blobs(top, kind)]
+
+    def blob_data(self, blob_id: str) -> bytes:
+        data: bytes = self.pygit[blob_id].read_raw()
+        return data
+
     def read_records(self, kinds: Iterable[str] | None = None) -> list[Record]:
         """Every record on the ledger branch that this version can use (optionally only some kinds), in id order.
 

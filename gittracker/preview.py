@@ -36,7 +36,7 @@ from gittracker.who import ANYONE, Who, group_values
 if TYPE_CHECKING:
     from gittracker.context import Context
     from gittracker.prices import Price
-    from gittracker.proxyevents import Event as ProxyEvent
+    from gittracker.proxyevents import Figures as ProxyFigures
 
 # 2: efficiency on each provider's primary meter (other meters under other_meters), subscription dollars, and
 # comparisons between providers in dollars (1 compared raw percents).
@@ -444,13 +444,14 @@ def build_preview(
     who: Who = ANYONE,
     overlap: str = EXCLUDE,
     readings_of: ReadingsOf | None = None,
-    with_proxy: bool = True,
+    proxy: Mapping[str | None, ProxyFigures] | None = None,
 ) -> dict[str, Any]:
     """The report over the windows ``who`` wrote (default: all): windows are assembled from every record, then
     chosen; the stop rule (``halted``) stays the provider's, over all its windows, as ``start`` applies it.
-    ``with_proxy`` False leaves the sub-agent proxy's events unread (``proxy`` null): for reports that never show it."""
+    ``proxy``: the sub-agent proxy's figures by window (``proxy/store.py``); None: from the batch records given,
+    if any; ``{}`` leaves them out (``proxy`` null), for reports that never show them."""
     return _report(
-        assemble(records, lines_of, overlap, readings_of, with_proxy),
+        assemble(records, lines_of, overlap, readings_of, proxy),
         baseline=baseline,
         mde=mde,
         provider=provider,
@@ -472,7 +473,7 @@ class Assembled:
     counted_rows: list[WindowRow]
     overlaps: dict[str, Any]
     tokens: dict[str, int]
-    proxy_events: Mapping[str | None, Sequence[ProxyEvent]]  # the sub-agent proxy's events by window (None: no window)
+    proxy: Mapping[str | None, ProxyFigures]  # the sub-agent proxy's figures by window (None: no window)
 
 
 def assemble(
@@ -480,26 +481,27 @@ def assemble(
     lines_of: LinesOf,
     overlap: str,
     readings_of: ReadingsOf | None,
-    with_proxy: bool = True,
+    proxy: Mapping[str | None, ProxyFigures] | None = None,
 ) -> Assembled:
     """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``), and the proxy's
-    events by window (none read unless ``with_proxy``)."""
+    figures by window (``proxy``, else from the batch records given)."""
     alive = live_records(records)
     of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
-    proxy_events = _proxy_events(of_kind[PROXY_BATCH]) if with_proxy else {}
-    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]), proxy_events)
+    if proxy is None:
+        proxy = _proxy_figures(of_kind[PROXY_BATCH])
+    return Assembled(of_kind, every_row, counted_rows, overlaps, window_tokens(of_kind["usage"]), proxy)
 
 
-def _proxy_events(batches: Sequence[Record]) -> dict[str | None, list[ProxyEvent]]:
-    """msgspec decodes the batches: imported only when a ledger holds any."""
+def _proxy_figures(batches: Sequence[Record]) -> dict[str | None, ProxyFigures]:
+    """msgspec decodes the batches: imported only when there are any."""
     if not batches:
         return {}
-    from gittracker.proxy.store import window_events
+    from gittracker.proxy.store import window_figures
 
-    return window_events(batches)
+    return window_figures(batches)
 
 
 def _report(
@@ -558,36 +560,32 @@ def _report(
         "comparisons": compared,
         "anomalies": sum(1 for r in of_kind["anomaly"] if _about(r, who, chosen_windows)),
         "overlaps": overlaps,
-        "proxy": proxy_block(_selected_events(assembled.proxy_events, rows, every_row, who, provider)),
+        "proxy": proxy_block(_selected_figures(assembled.proxy, every_row, who, provider)),
         "notes": notes,
         "filters": who.to_dict(),
     }
 
 
-def _selected_events(
-    of_window: Mapping[str | None, Sequence[ProxyEvent]],
-    rows: Sequence[WindowRow],
-    every_row: Sequence[WindowRow],
-    who: Who,
-    provider: str | None,
-) -> list[ProxyEvent]:
-    """The proxy events of the report's selection: every event when nothing is filtered (open windows' and those of
-    no window too); else the events of the chosen closed windows (``--agent``/``--machine``, ``--provider``)."""
+def _selected_figures(
+    of_window: Mapping[str | None, ProxyFigures], every_row: Sequence[WindowRow], who: Who, provider: str | None
+) -> list[ProxyFigures]:
+    """The proxy figures of the report's selection: every window's when nothing is filtered (open windows' and the
+    events of no window too); else the chosen closed windows' (``--agent``/``--machine``, ``--provider``)."""
     if who.anyone and provider is None:
-        return [event for events in of_window.values() for event in events]
+        return list(of_window.values())
     chosen = {row.window_id for row in every_row if who.wrote(row.machine, row.agent_id)}
     chosen &= {row.window_id for row in every_row if provider in (None, row.provider)}
-    return [event for window_id, events in of_window.items() if window_id in chosen for event in events]
+    return [figures for window_id, figures in of_window.items() if window_id in chosen]
 
 
-def proxy_block(events: Sequence[ProxyEvent]) -> dict[str, Any] | None:
-    """The ``Subagent Proxy`` figures (DESIGN §10) over these events, as a window's rollup has them
-    (``events.rollup``); None when there are none. ``glm_prompts``: GLM's capacity is counted in prompts."""
-    if not events:
+def proxy_block(parts: Sequence[ProxyFigures]) -> dict[str, Any] | None:
+    """The ``Subagent Proxy`` figures (DESIGN §10) over these windows' events pooled, as a window's rollup has them
+    (``proxyevents.rollup``); None when there are none. ``glm_prompts``: GLM's capacity is counted in prompts."""
+    if not any(part.prompts for part in parts):
         return None
-    from gittracker.proxyevents import rollup
+    from gittracker.proxyevents import Figures
 
-    return rollup(events)
+    return Figures.merged(parts).rollup()
 
 
 def _by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
@@ -614,7 +612,11 @@ def build_grouped_preview(
     """``preview --by agent|machine``: one report per writer, each over that writer's windows alone (the windows
     still assembled from every record)."""
     assembled = assemble(  # once: every group's report starts from the same windows and overlaps
-        records, lines_of, settings.pop("overlap", EXCLUDE), settings.pop("readings_of", None)
+        records,
+        lines_of,
+        settings.pop("overlap", EXCLUDE),
+        settings.pop("readings_of", None),
+        settings.pop("proxy", None),
     )
     rows = assembled.every_row
     writers = [(row.machine, row.agent_id) for row in rows if who.wrote(row.machine, row.agent_id)]
@@ -686,7 +688,7 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 
 # -- the commands -------------------------------------------------------------------------------------------
 
-REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage", PROXY_BATCH)
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
 
 
 def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
@@ -709,6 +711,7 @@ def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by
         "plans": ctx.config.plans,
         "overlap": ctx.config.overlap,
         "readings_of": _ledger_readings(ctx),
+        "proxy": _stored_proxy_figures(ctx),
     }
     if by is not None:
         result = build_grouped_preview(records, churns.lines, by, who, **settings)
@@ -747,6 +750,7 @@ def run_decision(ctx: Context) -> dict[str, Any]:
         overlap=ctx.config.overlap,
         readings_of=_ledger_readings(ctx),
         prices=ctx.config.prices,
+        proxy=_stored_proxy_figures(ctx),
     )
     churns.save()
     return result
@@ -755,6 +759,13 @@ def run_decision(ctx: Context) -> dict[str, Any]:
 def _report_kinds(ctx: Context) -> tuple[str, ...]:
     """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
     return REPORT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
+
+
+def _stored_proxy_figures(ctx: Context) -> Mapping[str | None, ProxyFigures]:
+    """The proxy's figures by window, kept between reports (the batches are read again only when they changed)."""
+    from gittracker.proxy.store import cached_window_figures
+
+    return cached_window_figures(ctx.repo)
 
 
 def _ledger_readings(ctx: Context) -> ReadingsOf:
@@ -776,14 +787,16 @@ def build_decision(
     overlap: str = EXCLUDE,
     readings_of: ReadingsOf | None = None,
     prices: Mapping[str, Price] | None = None,
+    proxy: Mapping[str | None, ProxyFigures] | None = None,
 ) -> dict[str, Any]:
+    """The gates and the verdict; ``proxy`` as ``build_preview`` takes it (G3 reads it)."""
     alive = live_records(records)
     rows = window_rows(alive, lines_of)
     preview_of = partial(build_preview, lines_of=lines_of, baseline=baseline, mde=mde, plans=plans, overlap=overlap)
-    preview_of = partial(preview_of, readings_of=readings_of, with_proxy=False)
+    preview_of = partial(preview_of, readings_of=readings_of, proxy={})  # G1 never reads the proxy's figures
     g1 = _gate_g1(records, rows, preview_of)
     g2 = {"pass": False, "detail": "no data: no task bank yet; fails closed"}
-    g3 = _gate_g3(alive, prices)
+    g3 = _gate_g3(alive, prices, proxy)
     if g1["pass"] and g2["pass"]:
         verdict = (
             "add one seat: GLM (the proxy POC won)"
@@ -796,13 +809,15 @@ def build_decision(
     return {"schema_version": SCHEMA_VERSION, "gates": {"G1": g1, "G2": g2, "G3": g3}, "verdict": verdict}
 
 
-def _gate_g3(alive: Sequence[Record], prices: Mapping[str, Price] | None) -> dict[str, Any]:
+def _gate_g3(
+    alive: Sequence[Record], prices: Mapping[str, Price] | None, proxy: Mapping[str | None, ProxyFigures] | None
+) -> dict[str, Any]:
     """The sub-agent proxy POC: green only when all five criteria of ``proxy compare`` hold on the matched features;
     the detail names each failed criterion by number, with its figure ("no data" without a matched feature)."""
     from gittracker.prices import default_prices
     from gittracker.proxy.compare import compare
 
-    result = compare(alive, prices if prices is not None else default_prices())
+    result = compare(alive, prices if prices is not None else default_prices(), proxy)
     return {"pass": result["pass"], "detail": result["detail"]}
 
 

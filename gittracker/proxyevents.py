@@ -13,6 +13,8 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import compress
 from typing import Annotated, Any
 
 import msgspec
@@ -158,29 +160,126 @@ def unique_events(batches: Iterable[tuple[str, Any]]) -> list[Event]:
     return out
 
 
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with at least ``share`` of the values at or below it."""
+def percentile(values: Sequence[float], share: float, *, ordered: bool = False) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least ``share`` of the values at or below it
+    (``ordered``: the values are sorted already)."""
     if not values:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
+    rank = max(1, math.ceil(share * len(values)))
+    return (values if ordered else sorted(values))[rank - 1]
 
 
 def rollup(events: Sequence[Event]) -> dict[str, Any]:
     """A window's proxy figures (the body of a ``proxy-rollup`` record, less its window id)."""
-    total = len(events)
-    glm = sum(1 for event in events if event.backend_provider == GLM)
-    errors = sum(1 for event in events if event.failed)
-    latencies = [event.latency_ms for event in events]
-    return {
-        "total_prompts": total,
-        "total_tokens": sum(event.tokens for event in events),
-        "glm_prompts": glm,
-        "routed_to_glm": glm / total if total else 0.0,
-        "errors": errors,
-        "error_rate": errors / total if total else 0.0,
-        "latency_mean_ms": round(math.fsum(latencies) / total, 1) if total else None,
-        "latency_p50_ms": percentile(latencies, 0.50),
-        "latency_p95_ms": percentile(latencies, 0.95),
-    }
+    return Figures.of(events).rollup()
+
+
+# The token counts Figures keeps per model, in this order.
+TOKEN_COUNTS = ("prompt_tokens", "completion_tokens", "cache_creation_tokens", "cache_read_tokens")
+
+
+@dataclass
+class Figures:
+    """What the reports need of a set of events, without the events: the counts, the tokens of each model (for the
+    cost), and the latencies (for the percentiles). A window's figures are kept between reports (proxy/store.py):
+    a million events are 8 MB of latencies here, against a gigabyte as event objects."""
+
+    prompts: int = 0
+    glm_prompts: int = 0
+    errors: int = 0
+    tokens: dict[str | None, list[int]] = field(default_factory=dict)  # model -> the TOKEN_COUNTS, summed
+    latencies: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> Figures:
+        figures = cls()
+        for event in events:
+            figures.add(event)
+        return figures
+
+    @classmethod
+    def merged(cls, parts: Iterable[Figures]) -> Figures:
+        out = cls()
+        for part in parts:
+            out.prompts += part.prompts
+            out.glm_prompts += part.glm_prompts
+            out.errors += part.errors
+            for model, counts in part.tokens.items():
+                _add_counts(out.tokens, model, counts)
+            out.latencies += part.latencies
+        return out
+
+    def add(self, event: Event) -> None:
+        self.prompts += 1
+        self.glm_prompts += event.backend_provider == GLM
+        self.errors += event.failed
+        counts = [event.prompt_tokens, event.completion_tokens, event.cache_creation_tokens, event.cache_read_tokens]
+        _add_counts(self.tokens, event.model, counts)
+        self.latencies.append(event.latency_ms)
+
+    def add_columns(self, columns: Columns) -> None:
+        """A whole batch's events at once, column by column (a batch is mostly one or two models)."""
+        self.prompts += len(columns)
+        self.glm_prompts += columns.backend_provider.count(GLM)
+        self.errors += sum(
+            1
+            for status, cut in zip(columns.status, columns.cut_off, strict=True)
+            if cut or status == 0 or status >= 400
+        )
+        counted = [columns.prompt_tokens, columns.completion_tokens, columns.cache_creation_tokens]
+        counted.append(columns.cache_read_tokens)
+        models = columns.model
+        for model in set(models):
+            chosen = [found == model for found in models]
+            _add_counts(self.tokens, model, [sum(compress(column, chosen)) for column in counted])
+        self.latencies += columns.latency_ms
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(sum(counts) for counts in self.tokens.values())
+
+    def token_totals(self) -> list[int]:
+        """The four counts (TOKEN_COUNTS) over every model."""
+        return [sum(counts[index] for counts in self.tokens.values()) for index in range(len(TOKEN_COUNTS))]
+
+    def rollup(self) -> dict[str, Any]:
+        total = self.prompts
+        ordered = sorted(self.latencies)  # once for both percentiles: a million latencies take a tenth of a second
+        return {
+            "total_prompts": total,
+            "total_tokens": self.total_tokens,
+            "glm_prompts": self.glm_prompts,
+            "routed_to_glm": self.glm_prompts / total if total else 0.0,
+            "errors": self.errors,
+            "error_rate": self.errors / total if total else 0.0,
+            "latency_mean_ms": round(math.fsum(self.latencies) / total, 1) if total else None,
+            "latency_p50_ms": percentile(ordered, 0.50, ordered=True),
+            "latency_p95_ms": percentile(ordered, 0.95, ordered=True),
+        }
+
+    def to_plain(self) -> list[Any]:
+        return [self.prompts, self.glm_prompts, self.errors, self.tokens, self.latencies]
+
+    @classmethod
+    def from_plain(cls, value: Any) -> Figures:
+        """What ``to_plain`` made; ValueError for anything else (a damaged cache is read again from the ledger)."""
+        try:
+            prompts, glm, errors, tokens, latencies = value
+        except (TypeError, ValueError):
+            raise ValueError("not figures") from None
+        counts_ok = all(isinstance(n, int) for n in (prompts, glm, errors))
+        tokens_ok = isinstance(tokens, dict) and all(
+            isinstance(counts, list) and len(counts) == len(TOKEN_COUNTS) for counts in tokens.values()
+        )
+        if not (counts_ok and tokens_ok and isinstance(latencies, list) and len(latencies) == prompts):
+            raise ValueError("not figures")
+        return cls(prompts, glm, errors, tokens, latencies)
+
+
+def _add_counts(tokens: dict[str | None, list[int]], model: str | None, counts: Sequence[int]) -> None:
+    known = tokens.get(model)
+    if known is None:
+        tokens[model] = list(counts)
+    else:
+        for index, count in enumerate(counts):
+            known[index] += count

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gittracker.records import Record, record_path
 from tests.conftest import Sandbox
 from tests.test_sync import clone, make_remote
 
@@ -279,6 +280,36 @@ def test_two_clones_ingesting_overlapping_files_count_each_trace_once(tmp_path: 
         assert stored_events(box)[None] == [as_row(line) for line in lines]
     # After the sync, bob holds alice's traces: her file adds nothing in his clone.
     assert summary(bob, str(tmp_path / "a.jsonl"))["new_events"] == 0
+
+
+def preview_proxy(box: Sandbox) -> dict[str, Any]:
+    block: dict[str, Any] = json.loads(box.ok("preview", "--json"))["proxy"]
+    return block
+
+
+def test_the_reports_figures_kept_between_runs_follow_every_change(tmp_path: Path) -> None:
+    """The proxy's figures are kept between reports, brought up to date by the ingest that adds events; batches a
+    sync brings, or a void, make the next report read the batches again. Each time the preview's figures are those
+    of every line ingested anywhere, counted once."""
+    remote = make_remote(tmp_path)
+    alice, bob = clone(tmp_path, remote, "alice"), clone(tmp_path, remote, "bob")
+    lines = [event(n, minute=n, latency_ms=float(100 + (n * 37) % 500)) for n in range(40)]
+    kept = alice.path / ".git" / "tracker" / "cache" / "proxy-figures.bin"
+    summary(alice, str(write(tmp_path / "a.jsonl", lines[:15])))
+    assert kept.exists()  # made by the ingest itself: the report after it reads no batch
+    assert preview_proxy(alice) == expected_rollup(lines[:15])
+    summary(alice, str(write(tmp_path / "a.jsonl", lines[15:25], append=True)))
+    assert preview_proxy(alice) == expected_rollup(lines[:25])
+    summary(bob, str(write(tmp_path / "b.jsonl", lines[20:])))
+    bob.ok("sync")
+    alice.ok("sync")  # bob's batches arrive: alice's kept figures no longer name every batch
+    assert preview_proxy(alice) == expected_rollup(lines)
+    kept.write_bytes(b"damaged")
+    assert preview_proxy(alice) == expected_rollup(lines)
+    (first,) = [r for r in alice.records("proxy-batch") if r["count"] == 15]
+    void = Record.new("void", source="cli", agent_id="main", machine="testmachinea", target_id=first["id"], reason="t")
+    alice.write_ledger_files({record_path(void.id, void.kind): (void.to_json() + "\n").encode()}, "a void")
+    assert preview_proxy(alice) == expected_rollup(lines[15:])  # the first batch's events no longer count
 
 
 # -- bad input -------------------------------------------------------------------------------------------------

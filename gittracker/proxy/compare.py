@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from gittracker import proxyevents as ev
 from gittracker.prices import Price, price_for
-from gittracker.proxy.store import window_events
+from gittracker.proxy.store import cached_window_figures, window_figures
 from gittracker.records import Record, live_records
 
 if TYPE_CHECKING:
@@ -58,15 +58,16 @@ class ProxyWindow:
     feature_id: str | None
     outcome: str | None
     quality: float | None
-    events: tuple[ev.Event, ...]
+    figures: ev.Figures
 
     @property
     def arm(self) -> str:
-        return GLM_ARM if any(event.backend_provider == ev.GLM for event in self.events) else BASELINE_ARM
+        return GLM_ARM if self.figures.glm_prompts else BASELINE_ARM
 
 
-def proxy_windows(records: Iterable[Record]) -> list[ProxyWindow]:
-    """The live closed windows that have proxy events, in the order they closed."""
+def proxy_windows(records: Iterable[Record], proxy: Mapping[str | None, ev.Figures] | None = None) -> list[ProxyWindow]:
+    """The live closed windows that have proxy events, in the order they closed; ``proxy``: the figures by window
+    (``proxy/store.py``), else from the batch records given."""
     alive = live_records(records)
     closes: dict[str, Record] = {}
     completions: dict[str, Record] = {}
@@ -75,11 +76,11 @@ def proxy_windows(records: Iterable[Record]) -> list[ProxyWindow]:
             closes[record["window_id"]] = record
         elif record.kind == "completion":
             completions[record["window_id"]] = record
-    of_window = window_events(alive)
+    of_window = proxy if proxy is not None else window_figures(alive)
     found = []
     for window_id, close in sorted(closes.items(), key=lambda item: item[1].ts):
-        events = of_window.get(window_id)
-        if not events:
+        figures = of_window.get(window_id)
+        if figures is None or not figures.prompts:
             continue
         done = completions.get(window_id)
         found.append(
@@ -88,15 +89,17 @@ def proxy_windows(records: Iterable[Record]) -> list[ProxyWindow]:
                 feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
                 outcome=done["outcome"] if done else None,
                 quality=done["quality_score"] if done else None,
-                events=tuple(events),
+                figures=figures,
             )
         )
     return found
 
 
-def compare(records: Iterable[Record], prices: Mapping[str, Price]) -> dict[str, Any]:
+def compare(
+    records: Iterable[Record], prices: Mapping[str, Price], proxy: Mapping[str | None, ev.Figures] | None = None
+) -> dict[str, Any]:
     """The comparison as a JSON-ready dict (docs/json.md, ``proxy compare --json``)."""
-    windows = proxy_windows(records)
+    windows = proxy_windows(records, proxy)
     by_feature: dict[str, dict[str, list[ProxyWindow]]] = {}
     for window in windows:
         if window.feature_id:
@@ -127,46 +130,44 @@ def compare(records: Iterable[Record], prices: Mapping[str, Price]) -> dict[str,
 
 # -- figures -------------------------------------------------------------------------------------------------------
 
-Coster = Callable[[ev.Event], float | None]
+Coster = Callable[[str | None, Sequence[int]], float | None]
 
 
 def _coster(prices: Mapping[str, Price]) -> Coster:
+    """The cost of one model's token counts (``proxyevents.TOKEN_COUNTS``), None when the model has no price."""
     cache: dict[str | None, Price | None] = {}
 
-    def cost(event: ev.Event) -> float | None:
-        if event.model not in cache:
-            found = price_for(event.model, prices)
-            cache[event.model] = found[1] if found else None
-        price = cache[event.model]
-        if price is None:
-            return None
-        return price.cost(
-            event.prompt_tokens, event.completion_tokens, event.cache_creation_tokens, event.cache_read_tokens
-        )
+    def cost(model: str | None, counts: Sequence[int]) -> float | None:
+        if model not in cache:
+            found = price_for(model, prices)
+            cache[model] = found[1] if found else None
+        price = cache[model]
+        return None if price is None else price.cost(*counts)
 
     return cost
 
 
 def arm_figures(windows: Sequence[ProxyWindow], cost: Coster) -> dict[str, Any]:
     """One arm's figures over its windows' events (pooled) and its windows' completions."""
-    events = [event for window in windows for event in window.events]
-    costs = [cost(event) for event in events]
-    unpriced = sorted({event.model or NO_MODEL for event, usd in zip(events, costs, strict=True) if usd is None})
-    errors = sum(1 for event in events if event.failed)
+    pooled = ev.Figures.merged(window.figures for window in windows)
+    costs = {model: cost(model, counts) for model, counts in pooled.tokens.items()}
+    unpriced = sorted({model or NO_MODEL for model, usd in costs.items() if usd is None})
     qualities = [window.quality for window in windows if window.quality is not None]
+    prompt, completion, written, read = pooled.token_totals()
+    prompts = pooled.prompts
     return {
         "windows": len(windows),
-        "prompts": len(events),
-        "input_tokens": sum(event.prompt_tokens for event in events),
-        "output_tokens": sum(event.completion_tokens for event in events),
-        "cache_write_tokens": sum(event.cache_creation_tokens for event in events),
-        "cache_read_tokens": sum(event.cache_read_tokens for event in events),
-        "tokens": sum(event.tokens for event in events),
-        "cost_usd": None if unpriced else math.fsum(usd or 0.0 for usd in costs),
+        "prompts": prompts,
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "cache_write_tokens": written,
+        "cache_read_tokens": read,
+        "tokens": pooled.total_tokens,
+        "cost_usd": None if unpriced else math.fsum(usd or 0.0 for usd in costs.values()),
         "unpriced_models": unpriced,
-        "errors": errors,
-        "error_rate": errors / len(events) if events else None,
-        "latency_p95_ms": ev.percentile([event.latency_ms for event in events], 0.95),
+        "errors": pooled.errors,
+        "error_rate": pooled.errors / prompts if prompts else None,
+        "latency_p95_ms": ev.percentile(pooled.latencies, 0.95),
         "quality": math.fsum(qualities) / len(qualities) if qualities else None,
         "completed": len(qualities),
         "failed_outcomes": sum(1 for window in windows if window.outcome == "failed"),
@@ -224,7 +225,7 @@ def _paired_drop_p(pairs: Sequence[tuple[float, float]]) -> float:
 
 def _models(windows: Sequence[ProxyWindow], prices: Mapping[str, Price]) -> dict[str, str | None]:
     """Each model the proxy saw, with the price name that prices it (null: unpriced)."""
-    seen = {event.model or NO_MODEL for window in windows for event in window.events}
+    seen = {model or NO_MODEL for window in windows for model in window.figures.tokens}
     out: dict[str, str | None] = {}
     for model in sorted(seen):
         found = price_for(None if model == NO_MODEL else model, prices)
@@ -319,9 +320,10 @@ def _detail(criteria: Sequence[dict[str, Any]], matched: int) -> str:
 
 # -- the command -------------------------------------------------------------------------------------------------
 
-COMPARE_KINDS = ("window-close", "completion", "void", "proxy-batch")
+COMPARE_KINDS = ("window-close", "completion", "void")
 
 
 def run_compare(ctx: Context) -> dict[str, Any]:
-    """``git tracker proxy compare``: the comparison from the ledger, at this repository's prices."""
-    return compare(ctx.repo.read_records(COMPARE_KINDS), ctx.config.prices)
+    """``git tracker proxy compare``: the comparison from the ledger, at this repository's prices (the proxy's
+    figures kept between reports, ``proxy/store.py``)."""
+    return compare(ctx.repo.read_records(COMPARE_KINDS), ctx.config.prices, cached_window_figures(ctx.repo))

@@ -10,6 +10,7 @@ nothing unless ``--skip-bad``. docs/proxy.md says it for users.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import sys
 from bisect import bisect_left, bisect_right
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from operator import attrgetter
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
@@ -25,13 +26,16 @@ from gittracker import clock
 from gittracker import proxyevents as ev
 from gittracker.context import Context
 from gittracker.errors import BadInput
-from gittracker.files import file_lock
+from gittracker.files import file_lock, write_cache
 from gittracker.midsnapshots import changed_readings, mid_snapshot
 from gittracker.proxy import telemetry
 from gittracker.proxy.attach import attach, spans
 from gittracker.proxy.filestate import State, resume_at, seen_now
 from gittracker.proxy.limits import reading_of
-from gittracker.records import Record, kind_at, live_records
+from gittracker.records import Record, kind_at, live_records, record_path
+
+if TYPE_CHECKING:
+    from gittracker.git import Repo
 
 SOURCE = "proxy-telemetry"
 BATCH = "proxy-batch"
@@ -193,7 +197,11 @@ def _store(ctx: Context, lines: list[telemetry.Line], window: str | None, state:
     changes, state.readings = changed_readings(_readings(lines, state.readings), state.readings)
     snapshots = [mid_snapshot(ctx, "claude", ts, fields) for ts, fields in changes]
     added = ctx.repo.missing_records([*batches, *rollup_records, *snapshots])
+    kept = _figures_kept_now(ctx.repo)
     ctx.repo.append_records(added, f"tracker: ingest {SOURCE}")
+    written = [record for record in added if record.kind == BATCH]
+    if kept is not None and len(written) == len(batches):  # (a batch already there, voided, holds no new events)
+        _keep_figures_with(ctx.repo, kept, written, by_window)
     summary.windows = {window_id or "none": len(items) for window_id, items in by_window.items()}
     summary.batches_added = sum(1 for record in added if record.kind == BATCH)
     summary.rollups_added = sum(1 for record in added if record.kind == ROLLUP)
@@ -331,6 +339,7 @@ class _BatchTraces(msgspec.Struct, gc=False):
 class _BatchEvents(msgspec.Struct, gc=False):
     kind: str
     events: ev.Columns
+    window_id: str | None = None
 
 
 _traces_decoder = msgspec.json.Decoder(_BatchTraces)
@@ -402,6 +411,124 @@ def window_events(records: Iterable[Record]) -> dict[str | None, list[ev.Event]]
                 out.setdefault(record["window_id"], []).append(event)
     for events in out.values():
         events.sort(key=_timestamp)
+    return out
+
+
+def window_figures(records: Iterable[Record]) -> dict[str | None, ev.Figures]:
+    """Each window's figures (None: no window), from the batch records given, each trace id once."""
+    return {window_id: ev.Figures.of(events) for window_id, events in window_events(records).items()}
+
+
+# Each window's figures, kept for the next report under a key naming every batch file and every void: a report after
+# an ingest reads the batches once; the reports after it read 8 MB of latencies for a million events, not 170 MB.
+FIGURES_CACHE = "proxy-figures.bin"
+FIGURES_VERSION = 1
+
+
+def cached_window_figures(repo: Repo) -> dict[str | None, ev.Figures]:
+    """``window_figures`` of the ledger's batches, read from the cache when nothing changed since it was made."""
+    listed, voided = _batch_files(repo)
+    if not listed:
+        return {}
+    key = _figures_key(listed, voided)
+    kept = _kept_figures(repo, key)
+    if kept is not None:
+        return kept
+    figures = _figures_of_files(repo, listed, set(voided))
+    _save_figures(repo, key, figures)
+    return figures
+
+
+@dataclass
+class _KeptFigures:
+    paths: set[str]
+    voided: list[str]
+    figures: dict[str | None, ev.Figures]
+
+
+def _figures_kept_now(repo: Repo) -> _KeptFigures | None:
+    """The cached figures, when they are those of the ledger as it is (or it holds no batch yet)."""
+    listed, voided = _batch_files(repo)
+    figures = _kept_figures(repo, _figures_key(listed, voided)) if listed else {}
+    return None if figures is None else _KeptFigures({path for path, _ in listed}, voided, figures)
+
+
+def _keep_figures_with(
+    repo: Repo, kept: _KeptFigures, batches: list[Record], by_window: dict[str | None, list[ev.Event]]
+) -> None:
+    """The cache brought up to date with the events an ingest just added, so the report after it reads no batch;
+    only when the ledger holds exactly what it held plus these batches (else another writer came between us, and
+    the next report reads the batches)."""
+    listed, voided = _batch_files(repo)
+    added_paths = {record_path(record.id, record.kind) for record in batches}
+    if {path for path, _ in listed} != kept.paths | added_paths or voided != kept.voided:
+        return
+    figures = kept.figures
+    for window_id, events in by_window.items():
+        part = figures.setdefault(window_id, ev.Figures())
+        for event in events:
+            part.add(event)
+    _save_figures(repo, _figures_key(listed, voided), figures)
+
+
+def _batch_files(repo: Repo) -> tuple[list[tuple[str, str]], list[str]]:
+    listed = sorted(repo.stored_blob_ids(BATCH))
+    voided = sorted(r["target_id"] for r in repo.read_records(("void",)) if r.kind == "void") if listed else []
+    return listed, voided
+
+
+def _figures_key(listed: list[tuple[str, str]], voided: list[str]) -> str:
+    return hashlib.blake2b(repr((FIGURES_VERSION, listed, voided)).encode(), digest_size=16).hexdigest()
+
+
+def _kept_figures(repo: Repo, key: str) -> dict[str | None, ev.Figures] | None:
+    path = repo.cache_dir / FIGURES_CACHE if repo.cache_dir is not None else None
+    try:
+        kept_key, plain = marshal.loads(path.read_bytes()) if path is not None else (None, None)
+        if kept_key != key or not isinstance(plain, dict):
+            return None
+        return {window_id: ev.Figures.from_plain(value) for window_id, value in plain.items()}
+    except (OSError, EOFError, ValueError, TypeError):
+        return None  # no cache, or a damaged one: read the batches again
+
+
+def _save_figures(repo: Repo, key: str, figures: dict[str | None, ev.Figures]) -> None:
+    path = repo.cache_dir / FIGURES_CACHE if repo.cache_dir is not None else None
+    if path is not None and path.parent.parent.is_dir():  # only inside an initialised tracker dir
+        for part in figures.values():
+            part.latencies.sort()  # kept sorted: the report's sort of them all then only merges sorted runs
+        plain = {window_id: part.to_plain() for window_id, part in figures.items()}
+        write_cache(path, marshal.dumps([key, plain]))
+
+
+def _figures_of_files(repo: Repo, listed: list[tuple[str, str]], voided: set[str]) -> dict[str | None, ev.Figures]:
+    """The batches decoded straight into figures, the smallest record id first (whose copy of a trace counts, as
+    ``window_events`` decides); a file that is no batch this version reads is left out, as reading the ledger
+    leaves it out (and reports it)."""
+    batches = []
+    for path, blob_id in listed:
+        record_id = os.path.basename(path).removesuffix(".json")
+        if kind_at(path) == BATCH and record_id not in voided:
+            batches.append((record_id, blob_id))
+    seen: set[str] = set()
+    out: dict[str | None, ev.Figures] = {}
+    for _, blob_id in sorted(batches):
+        try:
+            batch = _events_decoder.decode(repo.blob_data(blob_id))
+            columns = batch.events
+            if batch.kind != BATCH or len({len(getattr(columns, name)) for name in ev.COLUMNS}) != 1:
+                continue
+        except (msgspec.MsgspecError, RecursionError):
+            continue
+        figures = out.setdefault(batch.window_id, ev.Figures())
+        if seen.isdisjoint(columns.trace_id):
+            seen.update(columns.trace_id)
+            figures.add_columns(columns)
+        else:
+            for event in columns.rows():
+                if event.trace_id not in seen:
+                    seen.add(event.trace_id)
+                    figures.add(event)
     return out
 
 
