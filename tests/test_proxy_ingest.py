@@ -523,3 +523,20 @@ def test_the_parsed_record_cache_leaves_proxy_batches_out(tracked: Sandbox, tmp_
     cache = json.loads((tracked.path / ".git" / "tracker" / "cache" / "records.json").read_text())
     kinds = {entry["kind"] for entry in cache.values()}
     assert "proxy-batch" not in kinds and "proxy-rollup" in kinds
+
+
+def test_kept_figures_are_not_brought_up_to_date_past_another_writers_batch(tracked: Sandbox, tmp_path: Path) -> None:
+    """Another clone's batch landing between an ingest's look at the ledger and its write: the ingest must not file
+    the figures of 'what was there plus what I wrote' under a key that names the other batch too."""
+    from gittracker.git import Repo
+    from gittracker.proxy import store
+    from tests.proxyseed import Req, events_of, seed
+
+    summary(tracked, str(write(tmp_path / "a.jsonl", [event(n, minute=n) for n in range(5)])))
+    repo = Repo.discover(tracked.path)
+    kept = store._figures_kept_now(repo)
+    assert kept is not None and sum(part.prompts for part in kept.figures.values()) == 5
+    seed(tracked, [(None, events_of([Req("glm", "glm-4.6", prompt=3)] * 4, "other"))])  # the other writer's
+    mine = events_of([Req("haiku", "claude-haiku-4-5", prompt=1)] * 2, "mine")
+    store._keep_figures_with(repo, kept, [], {None: mine})  # as if ours had been written alone
+    assert preview_proxy(tracked)["total_prompts"] == 9  # 5 + the other writer's 4; never 5 + 2
