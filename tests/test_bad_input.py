@@ -97,6 +97,7 @@ REPOSITORY_COMMANDS = {
     "complete": ["--outcome", "shipped", "--quality", "1"],
     "end": ["codex", "--used", "5"],
     "export": ["churn", "--out", "churn.csv"],
+    "proxy": ["compare"],
     "ingest": ["claude-logs", "--dir", "."],
     "resume": ["codex", "--reason", "fixed"],
     "schedule": ["check", "schedule.toml"],
