@@ -9,6 +9,7 @@ reports say which models those are rather than guessing (docs/configuration.md).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ def _price(values: Any, default: Price | None, key: str) -> Price:
         raise BadInput(f"{key}: expected a table with {', '.join(FIELDS)} (USD per million tokens)")
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
-        raise BadInput(f"{key}: unexpected key(s) {', '.join(unknown)}; expected {', '.join(FIELDS)}")
+        shown = ", ".join(_quoted(str(name)) for name in unknown)
+        raise BadInput(f"{key}: unexpected key(s) {shown}; expected {', '.join(FIELDS)}")
     missing = [name for name in FIELDS if name not in values]
     if missing and default is None:
         raise BadInput(f"{key}: expected {', '.join(missing)} too (USD per million tokens; no default for this name)")
@@ -119,4 +121,5 @@ def _price(values: Any, default: Price | None, key: str) -> Price:
 def _quoted(name: str) -> str:
     """A name as TOML writes it in a key: bare when it can be, else quoted."""
     bare = name and all(char.isascii() and (char.isalnum() or char in "-_") for char in name)
-    return name if bare else '"' + name[:60].replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # JSON's escapes are TOML's for a basic string: a line break or other control character stays on the one line.
+    return name if bare else json.dumps(name[:60])
