@@ -691,22 +691,13 @@ class Repo:
         records.sort(key=lambda record: record.id)
         return records
 
-    def stored_files(self, kind: str) -> list[tuple[str, bytes]]:
-        """(path, bytes) of every file under one kind's folder at the ledger tip, unparsed and uncached.
+    def stored_blob_ids(self, kind: str) -> list[tuple[str, str]]:
+        """(path, blob id) of every file under one kind's folder at the ledger tip, named without being read.
 
         For records too large to parse whole on every read (a proxy batch holds up to 50,000 events): the caller
-        decodes only the fields it needs, and checks what it decodes itself.
+        reads the blobs it needs (``blob_data``), decodes only the fields it needs and checks what it decodes, or
+        keys a cache of something computed from them by these ids.
         """
-        tree = self._ledger_tree()
-        try:
-            top = tree[kind] if tree is not None else None
-        except KeyError:
-            return []
-        return [] if top is None else [(path, blob.data) for path, blob in _walk_blobs(top, kind)]
-
-    def stored_blob_ids(self, kind: str) -> list[tuple[str, str]]:
-        """(path, blob id) of every file under one kind's folder at the ledger tip, named without being read: what
-        a cache of something computed from them is keyed by (``blob_data`` reads one)."""
         tree = self._ledger_tree()
         try:
             top = tree[kind] if tree is not None else None

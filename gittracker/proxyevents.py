@@ -4,7 +4,7 @@ A busy day is tens of thousands of proxied requests, so events are stored by the
 per batch, as columns: a column of numbers or of a few repeated names packs and decodes far faster than as
 many small objects. ``Columns`` is the stored shape, checked in C by msgspec when a record is built or read;
 ``Event`` is one row. Reading deduplicates by trace id across batches (the same request ingested twice, from
-two files or two clones, counts once), and ``rollup`` computes a window's figures from its events.
+two files or two clones, counts once: proxy/store.py), and ``Figures`` keeps what the reports need of them.
 """
 
 from __future__ import annotations
@@ -99,6 +99,10 @@ class Columns(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     def __len__(self) -> int:
         return len(self.trace_id)
 
+    def equal_lengths(self) -> bool:
+        """Every column as long as the others, and at least one event."""
+        return _one_length([getattr(self, name) for name in COLUMNS])
+
     def rows(self) -> list[Event]:
         return [Event(*values) for values in zip(*(getattr(self, name) for name in COLUMNS), strict=True)]
 
@@ -124,13 +128,17 @@ def columns_of(events: Sequence[Event]) -> CheckedColumns:
 def valid_columns(value: Any) -> bool:
     """The ``events`` field of a batch: every column present, of its type, all of one length (at least one)."""
     if type(value) is CheckedColumns:
-        return len({len(column) for column in value.values()}) == 1 and len(value) == len(COLUMNS) and bool(value)
+        return value.keys() == set(COLUMNS) and _one_length(list(value.values()))
     try:
         columns = msgspec.convert(value, Columns)
     except msgspec.ValidationError:
         return False
-    lengths = {len(getattr(columns, name)) for name in COLUMNS}
-    return len(lengths) == 1 and lengths != {0} and _valid_times(columns.timestamp)
+    return columns.equal_lengths() and _valid_times(columns.timestamp)
+
+
+def _one_length(columns: list[list[Any]]) -> bool:
+    lengths = {len(column) for column in columns}
+    return len(lengths) == 1 and lengths != {0}
 
 
 def _valid_times(times: list[str]) -> bool:
@@ -141,23 +149,6 @@ def _valid_times(times: list[str]) -> bool:
 
 def decoded_columns(value: Any) -> Columns:
     return msgspec.convert(value, Columns)
-
-
-def unique_events(batches: Iterable[tuple[str, Any]]) -> list[Event]:
-    """The events of (record id, events field) batches, each trace id once, in time order.
-
-    Where two batches hold one trace id (the same request ingested from two files, or by two clones), the copy in
-    the batch with the smallest record id counts: every clone picks the same one.
-    """
-    seen: set[str] = set()
-    out: list[Event] = []
-    for _, value in sorted(batches, key=lambda item: item[0]):
-        for event in decoded_columns(value).rows():
-            if event.trace_id not in seen:
-                seen.add(event.trace_id)
-                out.append(event)
-    out.sort(key=lambda event: event.timestamp)
-    return out
 
 
 def percentile(values: Sequence[float], share: float, *, ordered: bool = False) -> float | None:

@@ -448,7 +448,7 @@ class Record:
         return {**stamp, **self.body}
 
     def to_json(self) -> str:
-        if self.kind == "proxy-batch":
+        if self.kind in BULK_KINDS:
             return batch_json(self.to_dict())
         return stored_json(self.to_dict())
 

@@ -93,7 +93,7 @@ def ledger_tip(box: Sandbox) -> str:
 
 
 def stored_events(box: Sandbox) -> dict[str | None, list[dict[str, Any]]]:
-    """Independent of store.load_events: each trace id once, the copy of the batch with the smallest id."""
+    """Independent of store.window_events: each trace id once, the copy of the batch with the smallest id."""
     batches = sorted(box.records("proxy-batch"), key=lambda record: record["id"])
     seen: set[str] = set()
     out: dict[str | None, list[dict[str, Any]]] = {}

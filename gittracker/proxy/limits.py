@@ -11,9 +11,9 @@ from __future__ import annotations
 from gittracker import clock
 from gittracker.capacity import Meter, Reading
 from gittracker.proxy.telemetry import Capacity, Limit
+from gittracker.proxyevents import GLM
 
 CLAMPED = "used-over-100-clamped"  # as sources.statusline.CLAMPED (a test holds them equal)
-GLM = "glm"
 
 
 def reading_of(backend_provider: str, capacity: Capacity | None) -> Reading | None:

@@ -1,5 +1,5 @@
 """``git tracker ingest proxy-telemetry``: the addon's telemetry lines into ``proxy-batch`` and ``proxy-rollup``
-records and Claude capacity snapshots, and the readers the reports use (``load_events``, ``rollups``).
+records and Claude capacity snapshots, and the readers the reports use (``cached_window_figures``, ``rollups``).
 
 One run reads its input (a file from where the last run stopped, or stdin), checks every line, and writes in one
 ledger commit: per window, the events whose trace id the ledger does not hold yet, as batches; for every window
@@ -368,35 +368,21 @@ class _Held:
 
 def _held_traces(ctx: Context) -> _Held:
     """Only the trace-id column of each batch is decoded: a run's cost follows the ids, not the whole events."""
-    files = ctx.repo.stored_files(BATCH)
-    if not files:
-        return _Held()
-    voided = {r["target_id"] for r in ctx.repo.read_records(("void",)) if r.kind == "void"}
-    found: list[tuple[str, str | None, list[str], bytes]] = []
-    for path, data in files:
-        record_id = os.path.basename(path).removesuffix(".json")
-        if kind_at(path) != BATCH or record_id in voided:
-            continue
+    held = _Held()
+    for record_id, blob_id in _live_batches(*_batch_files(ctx.repo)):
+        data = ctx.repo.blob_data(blob_id)
         try:
             head = _traces_decoder.decode(data)
         except (msgspec.MsgspecError, RecursionError):
             continue  # another version's or a damaged file: the ledger reads skip and report it
         if head.kind == BATCH:
-            found.append((record_id, head.window_id, head.events.trace_id, data))
-    held = _Held()
-    for record_id, window_id, traces, data in sorted(found, key=lambda item: item[0]):
-        for trace in traces:
-            held.winner.setdefault(trace, record_id)
-        held.blobs.setdefault(window_id, []).append((record_id, data))
+            for trace in head.events.trace_id:
+                held.winner.setdefault(trace, record_id)
+            held.blobs.setdefault(head.window_id, []).append((record_id, data))
     return held
 
 
 # -- readers for the reports -------------------------------------------------------------------------------
-
-
-def load_events(records: Iterable[Record]) -> list[ev.Event]:
-    """Every event of the live ``proxy-batch`` records, each trace id once, in time order (``events.unique_events``)."""
-    return ev.unique_events((record.id, record["events"]) for record in live_records(records) if record.kind == BATCH)
 
 
 def window_events(records: Iterable[Record]) -> dict[str | None, list[ev.Event]]:
@@ -434,7 +420,7 @@ def cached_window_figures(repo: Repo) -> dict[str | None, ev.Figures]:
     kept = _kept_figures(repo, key)
     if kept is not None:
         return kept
-    figures = _figures_of_files(repo, listed, set(voided))
+    figures = _figures_of_files(repo, listed, voided)
     _save_figures(repo, key, figures)
     return figures
 
@@ -477,6 +463,18 @@ def _batch_files(repo: Repo) -> tuple[list[tuple[str, str]], list[str]]:
     return listed, voided
 
 
+def _live_batches(listed: list[tuple[str, str]], voided: list[str]) -> list[tuple[str, str]]:
+    """(record id, blob id) of the batch files not voided, the smallest record id first: where a trace id is found
+    first is the copy of it that counts."""
+    dropped = set(voided)
+    found = []
+    for path, blob_id in listed:
+        record_id = os.path.basename(path).removesuffix(".json")
+        if kind_at(path) == BATCH and record_id not in dropped:
+            found.append((record_id, blob_id))
+    return sorted(found)
+
+
 def _figures_key(listed: list[tuple[str, str]], voided: list[str]) -> str:
     return hashlib.blake2b(repr((FIGURES_VERSION, listed, voided)).encode(), digest_size=16).hexdigest()
 
@@ -501,22 +499,17 @@ def _save_figures(repo: Repo, key: str, figures: dict[str | None, ev.Figures]) -
         write_cache(path, marshal.dumps([key, plain]))
 
 
-def _figures_of_files(repo: Repo, listed: list[tuple[str, str]], voided: set[str]) -> dict[str | None, ev.Figures]:
+def _figures_of_files(repo: Repo, listed: list[tuple[str, str]], voided: list[str]) -> dict[str | None, ev.Figures]:
     """The batches decoded straight into figures, the smallest record id first (whose copy of a trace counts, as
     ``window_events`` decides); a file that is no batch this version reads is left out, as reading the ledger
     leaves it out (and reports it)."""
-    batches = []
-    for path, blob_id in listed:
-        record_id = os.path.basename(path).removesuffix(".json")
-        if kind_at(path) == BATCH and record_id not in voided:
-            batches.append((record_id, blob_id))
     seen: set[str] = set()
     out: dict[str | None, ev.Figures] = {}
-    for _, blob_id in sorted(batches):
+    for _, blob_id in _live_batches(listed, voided):
         try:
             batch = _events_decoder.decode(repo.blob_data(blob_id))
             columns = batch.events
-            if batch.kind != BATCH or len({len(getattr(columns, name)) for name in ev.COLUMNS}) != 1:
+            if batch.kind != BATCH or not columns.equal_lengths():
                 continue
         except (msgspec.MsgspecError, RecursionError):
             continue
