@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gittracker.proxy import telemetry
 from gittracker.proxyevents import COLUMNS, Event
+from gittracker.sources.jsonl import BadLine
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\x85"), max_size=200)
 names = text.filter(bool)
@@ -68,7 +69,7 @@ def test_every_valid_line_reads_back_as_written(items: list[dict[str, Any]], asc
 def test_any_bytes_read_or_are_refused_as_bad_lines(data: bytes) -> None:
     try:
         telemetry.parse_text(data)
-    except telemetry.BadLine as error:
+    except BadLine as error:
         assert str(error).startswith("line ")
 
 
@@ -106,7 +107,7 @@ def test_chunked_and_line_by_line_reading_agree(raw: list[bytes], chunk_bytes: i
             continue
         try:
             single_good.append(telemetry.decode_line(line))
-        except telemetry.BadLine:
+        except BadLine:
             single_bad.append(number)
     assert chunked_good == single_good
     assert [number for number, _ in chunked_bad] == single_bad

@@ -31,6 +31,7 @@ from typing import IO, Annotated, Any
 import msgspec
 
 from gittracker.proxyevents import Event
+from gittracker.sources.jsonl import BadLine  # its text completes "expected …"; the caller names file and line
 
 MAX_TEXT = 200
 LATEST_RESET = 253402300799  # 9999-12-31T23:59:59Z: no record carries a later time
@@ -97,10 +98,6 @@ def _may_hold_control(data: bytes) -> bool:
 _TEXT_FIELDS = ("trace_id", "session_id", "subagent_id", "backend_provider", "model")
 EARLIEST = "1970-01-01T00:00:00.000Z"
 TIME_EXPECTED = "timestamp to be an ISO-8601 time with a zone, such as 2026-12-03T01:02:03.456Z"
-
-
-class BadLine(Exception):
-    """A line that is not a telemetry line; its text completes "expected …" (the caller names file and line)."""
 
 
 @dataclass
