@@ -534,7 +534,7 @@ def test_kept_figures_are_not_brought_up_to_date_past_another_writers_batch(trac
 
     summary(tracked, str(write(tmp_path / "a.jsonl", [event(n, minute=n) for n in range(5)])))
     repo = Repo.discover(tracked.path)
-    kept = store._figures_kept_now(repo)
+    kept = store._figures_kept(repo, *store._batch_files(repo))
     assert kept is not None and sum(part.prompts for part in kept.figures.values()) == 5
     seed(tracked, [(None, events_of([Req("glm", "glm-4.6", prompt=3)] * 4, "other"))])  # the other writer's
     mine = events_of([Req("haiku", "claude-haiku-4-5", prompt=1)] * 2, "mine")

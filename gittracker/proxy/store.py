@@ -184,7 +184,8 @@ def _bad_lines_text(name: str, bad: list[tuple[int, str]], count: int) -> str:
 
 
 def _store(ctx: Context, lines: list[telemetry.Line], window: str | None, state: State, summary: ProxySummary) -> None:
-    held = _held_traces(ctx)
+    listed, voided = _batch_files(ctx.repo)  # the batches as they are now: what is held, and what the cache names
+    held = _held_traces(ctx.repo, listed, voided)
     new = _new_events(lines, held.winner)
     summary.new_events = len(new)
     by_window = _attached(ctx, new, window)
@@ -197,7 +198,7 @@ def _store(ctx: Context, lines: list[telemetry.Line], window: str | None, state:
     changes, state.readings = changed_readings(_readings(lines, state.readings), state.readings)
     snapshots = [mid_snapshot(ctx, "claude", ts, fields) for ts, fields in changes]
     added = ctx.repo.missing_records([*batches, *rollup_records, *snapshots])
-    kept = _figures_kept_now(ctx.repo)
+    kept = _figures_kept(ctx.repo, listed, voided)
     ctx.repo.append_records(added, f"tracker: ingest {SOURCE}")
     written = [record for record in added if record.kind == BATCH]
     if kept is not None and len(written) == len(batches):  # (a batch already there, voided, holds no new events)
@@ -366,11 +367,11 @@ class _Held:
         return out
 
 
-def _held_traces(ctx: Context) -> _Held:
+def _held_traces(repo: Repo, listed: list[tuple[str, str]], voided: list[str]) -> _Held:
     """Only the trace-id column of each batch is decoded: a run's cost follows the ids, not the whole events."""
     held = _Held()
-    for record_id, blob_id in _live_batches(*_batch_files(ctx.repo)):
-        data = ctx.repo.blob_data(blob_id)
+    for record_id, blob_id in _live_batches(listed, voided):
+        data = repo.blob_data(blob_id)
         try:
             head = _traces_decoder.decode(data)
         except (msgspec.MsgspecError, RecursionError):
@@ -432,9 +433,8 @@ class _KeptFigures:
     figures: dict[str | None, ev.Figures]
 
 
-def _figures_kept_now(repo: Repo) -> _KeptFigures | None:
-    """The cached figures, when they are those of the ledger as it is (or it holds no batch yet)."""
-    listed, voided = _batch_files(repo)
+def _figures_kept(repo: Repo, listed: list[tuple[str, str]], voided: list[str]) -> _KeptFigures | None:
+    """The cached figures, when they are those of these batches and voids (or there is no batch yet)."""
     figures = _kept_figures(repo, _figures_key(listed, voided)) if listed else {}
     return None if figures is None else _KeptFigures({path for path, _ in listed}, voided, figures)
 
