@@ -153,6 +153,54 @@ def _proxy_columns(value: Any) -> bool:
     return valid_columns(value)
 
 
+# The task bank (experiment/bank.py): a feature's id, its statuses, and the plan's orders (experiment/plan.py).
+FEATURE_STATUSES = ("ready", "in-progress", "done", "blocked-capacity", "blocked-tooling")
+ORDERS = ("AB", "BA")
+_FEATURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+FEATURE_ID_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+MAX_SPEC_BYTES = 256 * 1024  # a spec is a page or a few of text, not an attachment
+MAX_SEED = 2**63 - 1
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _feature_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_FEATURE_ID.fullmatch(value))
+
+
+def _title(value: Any) -> bool:
+    return _text(value) and bool(value.strip())
+
+
+def _positive(value: Any) -> bool:
+    return _is_number(value) and value > 0
+
+
+def _spec_text(value: Any) -> bool:
+    """Several lines of UTF-8 text, no NUL (a binary file is not a spec), at most MAX_SPEC_BYTES."""
+    if not isinstance(value, str) or "\x00" in value or len(value) > MAX_SPEC_BYTES:
+        return False
+    try:
+        return len(value.encode("utf-8")) <= MAX_SPEC_BYTES
+    except UnicodeEncodeError:
+        return False
+
+
+def _sha256(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SHA256.fullmatch(value))
+
+
+def _seed(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+
+
+def _provider_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_PROVIDER(p) for p in value) and value[0] != value[1]
+
+
+def _orders(value: Any) -> bool:
+    return isinstance(value, dict) and all(_feature_id(k) and v in ORDERS for k, v in value.items())
+
+
 # capacity.py's meter names (kept here so records stay free of imports): a span, optionally _<model>, or prompts.
 _METER = re.compile(r"^(?:prompts|(?:five_hour|daily|weekly|monthly|annual)(?:_[a-z0-9][a-z0-9_]{0,47})?)$")
 _METER_READING_KEYS = frozenset({"used", "resets_at", "limit_id"})
@@ -286,6 +334,26 @@ SCHEMAS: dict[str, dict[str, tuple[Validator, str]]] = {
         "latency_mean_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
         "latency_p50_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
         "latency_p95_ms": (_optional(_milliseconds), "milliseconds >= 0 or null"),
+    },
+    "feature": {
+        "feature_id": (_feature_id, "a feature id: " + FEATURE_ID_RULE),
+        "title": (_title, "one line of text, not empty"),
+        "size": (_positive, "a number > 0"),
+        "spec": (_spec_text, f"the spec's text: UTF-8, no NUL, at most {MAX_SPEC_BYTES // 1024} KiB"),
+        "spec_sha256": (_sha256, "64 lowercase hex digits"),
+    },
+    "feature-status": {
+        "feature_id": (_feature_id, "a feature id: " + FEATURE_ID_RULE),
+        "status": (_one_of(*FEATURE_STATUSES), "one of " + ", ".join(FEATURE_STATUSES)),
+        "note": (_optional(_text), "a string or null"),
+    },
+    "assignment": {
+        "seed": (_seed, f"a whole number from 0 to {MAX_SEED}"),
+        "providers": (_provider_pair, "two different providers, A then B"),
+        "orders": (_orders, "an object of feature id -> AB or BA"),
+        "odd_one_out": (_optional(_feature_id), "a feature id or null"),
+        "replaces": (_optional(_ulid), "an assignment id or null"),
+        "reason": (_optional(_text), "a string or null"),
     },
     "anomaly": {
         "code": (_text, "an anomaly code"),

@@ -124,6 +124,22 @@ def sample(kind: str) -> Record:
                 "cut_off": [False, False],
             },
         },
+        "feature": {
+            "feature_id": "F-01",
+            "title": "Export the churn ledger as CSV",
+            "size": 3.0,
+            "spec": "# F-01\n\nExport the churn ledger.\n",
+            "spec_sha256": "0" * 64,
+        },
+        "feature-status": {"feature_id": "F-01", "status": "blocked-capacity", "note": None},
+        "assignment": {
+            "seed": 7,
+            "providers": ["codex", "glm"],
+            "orders": {"F-01": "AB", "F-02": "BA", "F-03": "AB"},
+            "odd_one_out": "F-03",
+            "replaces": None,
+            "reason": None,
+        },
         "proxy-rollup": {
             "window_id": clock.new_id(),
             "total_prompts": 2,
