@@ -80,11 +80,11 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
         try:
             report = _build(Path(scratch), seed)
         finally:
-            _wait_for_flushers(Path(scratch))
+            wait_for_flushers(Path(scratch))
     return {**report, "repository": None}
 
 
-def _wait_for_flushers(repo_dir: Path, timeout: float = 30.0) -> None:
+def wait_for_flushers(repo_dir: Path, timeout: float = 30.0) -> None:
     """Before the folder is removed: the commits' hooks start note flushers in the background, and one still at
     work would write into the folder (and create its directories again) while it is being removed."""
     state = LocalState(repo_dir / ".git" / "tracker")

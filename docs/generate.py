@@ -1,0 +1,419 @@
+"""Documents made from real runs, so they cannot go stale: ``python docs/generate.py experiment`` rewrites
+docs/experiment.md from what the installed ``git tracker`` prints in a throwaway repository; ``--check`` compares
+instead and exits 1 when the document differs (tests/test_generated_docs.py runs it in CI).
+
+Every command runs for real: real ``git``, the installed hooks, the ledger. Only time is simulated: each command
+runs with ``GIT_TRACKER_NOW`` and git's dates pinned to the walkthrough's clock, and the capacity readings typed
+are made up from a known provider effect and a known learning effect, said in the text. Ids that hold random bits
+(record ids) are shown with those bits replaced in the order they first appear; nothing else is edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from gittracker.demo import wait_for_flushers
+
+DOCS = Path(__file__).resolve().parent
+START = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)  # a Monday
+MACHINE = "exampleclone"  # this clone's machine id (12 of a-z, 2-7), so the output names it the same every run
+ULID = re.compile(r"\b([0-9A-HJKMNP-TV-Z]{10})([0-9A-HJKMNP-TV-Z]{16})\b")
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _tracker_on_path() -> str:
+    """The PATH the commands run with: the folder of the installed ``git-tracker`` first."""
+    script = shutil.which("git-tracker") or str(Path(sys.executable).with_name("git-tracker"))
+    if not Path(script).exists():
+        raise SystemExit("docs/generate.py: expected git-tracker installed (pip install -e .), found none")
+    return os.pathsep.join([str(Path(script).parent), os.environ.get("PATH", "")])
+
+
+@dataclass
+class Walkthrough:
+    """A throwaway repository, a pinned clock, and the markdown of every command run in it with its output."""
+
+    root: Path
+    clock: datetime = START
+    parts: list[str] = field(default_factory=list)
+    _ids: dict[str, str] = field(default_factory=dict)
+    _path: str = field(default_factory=_tracker_on_path)
+
+    def say(self, text: str) -> None:
+        self.parts.append(text.strip("\n") + "\n")
+
+    def later(self, minutes: float) -> None:
+        self.clock += timedelta(minutes=minutes)
+
+    def env(self) -> dict[str, str]:
+        stamp = self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("GIT_", "AGENT_ID"))}
+        for key in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "CLAUDE_CODE_SESSION_ID", "CODEX_THREAD_ID"):
+            env.pop(key, None)
+        env.update(
+            PATH=self._path,
+            HOME=str(self.root / "home"),
+            XDG_CONFIG_HOME=str(self.root / "home" / ".config"),
+            XDG_STATE_HOME=str(self.root / "home" / ".local" / "state"),
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_TRACKER_NOW=stamp,
+            GIT_AUTHOR_NAME="Dana Dev",
+            GIT_AUTHOR_EMAIL="dana@example.com",
+            GIT_COMMITTER_NAME="Dana Dev",
+            GIT_COMMITTER_EMAIL="dana@example.com",
+            GIT_AUTHOR_DATE=stamp,
+            GIT_COMMITTER_DATE=stamp,
+            TZ="UTC",
+            COLUMNS="100",
+            NO_COLOR="1",
+        )
+        return env
+
+    def run(self, command: str, *, expect: int = 0) -> str:
+        """Run one shell-quoted command in the repository; its output (stdout and stderr as they came)."""
+        done = subprocess.run(
+            shlex.split(command),
+            cwd=self.root / "shop",
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if done.returncode != expect:
+            raise SystemExit(
+                f"docs/generate.py: `{command}` exited {done.returncode}, expected {expect}:\n{done.stdout}"
+            )
+        output = self._stable(done.stdout.rstrip("\n"))
+        return output + (f"\n[exit {done.returncode}]" if done.returncode else "")
+
+    def show(self, *commands: str, expect: int = 0) -> None:
+        """Commands and their outputs as one shell block."""
+        lines = []
+        for command in commands:
+            lines.append(f"$ {command}")
+            output = self.run(command, expect=expect)
+            if output:
+                lines.append(output)
+        self.say("```console\n" + "\n".join(lines) + "\n```")
+
+    def quietly(self, command: str) -> None:
+        """A step of the story the reader need not see (writing files, the simulated clock)."""
+        self.run(command)
+
+    def _stable(self, text: str) -> str:
+        """Record ids with their random bits replaced, the same id the same way each time it appears."""
+
+        def replace(match: re.Match[str]) -> str:
+            whole = match.group(0)
+            if whole not in self._ids:
+                number = len(self._ids) + 1
+                tail = "".join(CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(16)))
+                self._ids[whole] = match.group(1) + tail
+            return self._ids[whole]
+
+        return ULID.sub(replace, text.replace(str(self.root), "~"))
+
+
+# -- the story ----------------------------------------------------------------------------------------------
+
+FEATURES = [
+    ("F-01", "CSV export of the churn ledger", 3),
+    ("F-02", "Retry failed webhook deliveries", 3),
+    ("F-03", "Rate-limit the public search endpoint", 2),
+    ("F-04", "Nightly cleanup of expired sessions", 2),
+    ("F-05", "Audit log for admin actions", 4),
+    ("F-06", "Paginate the orders API", 3),
+    ("F-07", "Email digest of failed jobs", 3),
+    ("F-08", "Feature flags from environment", 2),
+    ("F-09", "Import customers from CSV", 4),
+    ("F-10", "Health endpoint with dependency checks", 3),
+]
+LATER = [("F-11", "Multi-currency invoices", 3), ("F-12", "SSO with the company IdP", 4)]
+
+# The simulated truth behind the readings typed below: per dollar, glm does 1.25 x the work of codex, and the
+# second time a feature is done it costs 15 % less capacity (the spec and the code are known by then).
+GLM_ADVANTAGE = 1.25
+LEARNING = 0.85
+
+
+def spec_text(feature: str, title: str) -> str:
+    return f"# {feature}: {title}\n\nDone when the tests in tests/{feature.lower()}/ pass and the change is reviewed.\n"
+
+
+def build(root: Path) -> str:
+    walk = Walkthrough(root)
+    rng = random.Random(16)
+    (root / "shop").mkdir()
+    (root / "home").mkdir()
+    walk.quietly("git init -q -b main")
+    walk.quietly(f"git config tracker.machine {MACHINE}")
+    walk.say(INTRO)
+    walk.show("git tracker init")
+    (root / "shop" / "README.md").write_text("# shop\n")
+    walk.quietly("git add README.md")
+    walk.quietly("git commit -q -m 'initial commit'")
+
+    walk.say(BANK_INTRO)
+    (root / "shop" / "specs").mkdir()
+    for feature, title, _ in [*FEATURES, *LATER]:
+        (root / "shop" / "specs" / f"{feature}.md").write_text(spec_text(feature, title))
+    walk.show(
+        *(
+            f"git tracker bank add {feature} --title {shlex.quote(title)} --spec specs/{feature}.md --size {size}"
+            for feature, title, size in FEATURES
+        )
+    )
+    walk.say(BANK_LIST)
+    walk.show("git tracker bank list")
+
+    walk.say(ASSIGN)
+    walk.show("git tracker assign --seed 7")
+    walk.say(REASSIGN)
+    walk.show("git tracker assign --seed 8", expect=1)
+
+    walk.say(WORK_INTRO)
+    plan = _plan_of(walk)
+    readings = {"codex": 4.0, "glm": 10}
+    weekly = 12.0
+    blocks: list[list[str]] = []
+    for feature, _, size in FEATURES:
+        hardness = size * rng.lognormvariate(0, 0.15)
+        for period, provider in enumerate(plan[feature]):
+            commands = _one_window(walk, rng, feature, provider, period, hardness, readings, weekly)
+            weekly = readings.pop("weekly", weekly)
+            blocks.append(commands)
+        walk.later(60 * 3)
+    first, rest = blocks[:2], blocks[2:]
+    walk.say(FIRST_FEATURE)
+    walk.say("```console\n" + "\n".join(line for block in first for line in block) + "\n```")
+    walk.say(OTHER_FEATURES)
+    walk.say(
+        "<details><summary>The other 18 windows, command by command</summary>\n\n```console\n"
+        + "\n".join(line for block in rest for line in block)
+        + "\n```\n\n</details>"
+    )
+
+    walk.say(PREVIEW)
+    walk.show("git tracker preview")
+
+    walk.say(BLOCKED)
+    walk.show(
+        *(
+            f"git tracker bank add {feature} --title {shlex.quote(title)} --spec specs/{feature}.md --size {size}"
+            for feature, title, size in LATER
+        ),
+        *(f"git tracker bank status {feature} blocked-capacity" for feature, _, _ in LATER),
+    )
+    walk.say(DECIDE)
+    walk.show("git tracker decide")
+    walk.say(OUTRO)
+    wait_for_flushers(root / "shop")
+    return "\n".join(walk.parts)
+
+
+def _plan_of(walk: Walkthrough) -> dict[str, tuple[str, str]]:
+    import json
+
+    listing = json.loads(walk.run("git tracker bank list --json"))
+    return {item["feature_id"]: tuple(item["planned_providers"]) for item in listing["features"]}
+
+
+def _one_window(
+    walk: Walkthrough,
+    rng: random.Random,
+    feature: str,
+    provider: str,
+    period: int,
+    hardness: float,
+    readings: dict[str, float],
+    weekly: float,
+) -> list[str]:
+    """One period of one feature: start, two commits, end, complete; the commands and their outputs."""
+    lines: list[str] = []
+
+    def step(command: str) -> None:
+        lines.append(f"$ {command}")
+        output = walk.run(command)
+        if output:
+            lines.append(output)
+
+    learned = LEARNING if period == 1 else 1.0
+    noise = rng.lognormvariate(0, 0.12)
+    if provider == "glm":
+        before = int(readings["glm"])
+        used = max(1, round(hardness * 9 * learned * noise / GLM_ADVANTAGE))
+        step(f"git tracker start glm --prompts {before} --feature {feature}")
+        after_reading = f"--prompts {before + used}"
+        readings["glm"] = before + used
+    else:
+        before_pct = readings["codex"]
+        used_pct = round(hardness * 2.2 * learned * noise, 1)
+        step(f"git tracker start codex --used {before_pct:g} --weekly {weekly:g} --feature {feature}")
+        week_after = round(weekly + used_pct * 0.12, 1)
+        after_reading = f"--used {before_pct + used_pct:g} --weekly {week_after:g}"
+        readings["codex"] = round(before_pct + used_pct, 1)
+        readings["weekly"] = week_after
+    for number in (1, 2):
+        walk.later(rng.randint(15, 40))
+        path = walk.root / "shop" / "src" / f"{feature.lower()}_{provider}_{number}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(f"step_{i} = {rng.randint(0, 99)}\n" for i in range(rng.randint(5, 40))))
+        walk.quietly("git add -A")
+        step(f"git commit -q -m '{feature}: step {number} ({provider})'")
+    walk.later(5)
+    step(f"git tracker end {provider} {after_reading}")
+    quality = round(min(1.0, rng.uniform(0.8, 0.95)), 2)
+    step(f"git tracker complete --outcome shipped --quality {quality:g}")
+    walk.later(rng.randint(10, 30))
+    return lines
+
+
+INTRO = """\
+<!-- Generated by `python docs/generate.py experiment` from a real run: edit the script, not this file. -->
+# A worked experiment: from an empty task bank to a decision
+
+This page follows one team through a whole experiment with `git tracker`: they fill a task bank with features of
+comparable size, let `assign` decide which provider does each feature first, do every feature twice (once with
+each provider, in the planned order), read the comparison in `preview`, and ask `decide` whether to buy a seat.
+
+Every command below ran for real, in a throwaway repository, and its output is shown exactly as it was printed
+(`docs/generate.py` made this page, and CI checks that it still prints the same). Two things were simulated:
+the clock, and the capacity readings typed after `--used`, `--weekly` and `--prompts`. Behind those readings, glm
+does 1.25 times the work of codex per subscription dollar, and the second time a feature is done it takes 15 %
+less capacity (a learning effect). The statistics are explained in [statistics.md](statistics.md).
+
+Start by setting up the repository:
+"""
+
+BANK_INTRO = """\
+## 1. Fill the task bank
+
+A fair comparison needs tasks of about the same size. Each feature gets an id, a title, a spec (a text file; its
+text is stored in the ledger, so it travels with `git tracker sync`) and a size in the unit you estimate in
+(points here). `bank add` warns when a size is far from the bank's median (less than half or more than twice it).
+"""
+
+BANK_LIST = """\
+`bank list` shows the bank; every feature starts `ready`:
+"""
+
+ASSIGN = """\
+## 2. Plan the order
+
+If every feature were done first with codex, codex would always meet the problem fresh and glm would always get
+the easier second pass: the learning effect would look like a glm advantage. `assign` gives each feature an order,
+codex first (AB) or glm first (BA), exactly half each, drawn from a seed so the same seed always gives the same
+plan:
+"""
+
+REASSIGN = """\
+The plan is recorded in the ledger. Asking for another one is refused, so the order cannot be changed quietly
+after the results start coming in (`--replan WHY` replaces it and records why):
+"""
+
+WORK_INTRO = """\
+## 3. Do the work
+
+Each feature is done twice, once per provider, in the plan's order. A window is opened with `start --feature`,
+the work is committed as usual (the hooks stamp each commit), the window is closed with the capacity reading
+after it, and `complete` records the outcome. `start` warns when the provider is not the one the plan has next.
+"""
+
+FIRST_FEATURE = """\
+The first feature, both of its windows:
+"""
+
+OTHER_FEATURES = """\
+The other nine features go the same way, each in its planned order:
+"""
+
+PREVIEW = """\
+## 4. Read the comparison
+
+`preview` now compares the two providers feature by feature (the same feature done by both is a matched pair, in
+subscription dollars since codex counts percents and glm prompts), and, because the orders were planned, with the
+crossover analysis that takes the learning effect out and shows it separately:
+"""
+
+BLOCKED = """\
+## 5. Say what is waiting for capacity
+
+Two more features are ready, but no seat has capacity left for them this week. The bank records that, and
+`decide` reads it (gate G2):
+"""
+
+DECIDE = """\
+## 6. Decide
+
+`decide` prints each gate with the numbers behind it, and the verdict:
+"""
+
+OUTRO = """\
+What each gate needs is in [statistics.md](statistics.md#the-gates); the commands are in
+[commands.md](commands.md), and their `--json` shapes in [json.md](json.md).
+"""
+
+
+# -- the command ----------------------------------------------------------------------------------------------
+
+DOCUMENTS = {"experiment": ("experiment.md", build)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    same: bool
+    diff: str
+
+
+def generate(name: str) -> str:
+    _, builder = DOCUMENTS[name]
+    with tempfile.TemporaryDirectory(prefix="git-tracker-docs-") as scratch:
+        return builder(Path(scratch))
+
+
+def check(name: str) -> Outcome:
+    filename, _ = DOCUMENTS[name]
+    made = generate(name)
+    kept = (DOCS / filename).read_text() if (DOCS / filename).exists() else ""
+    diff = "".join(difflib.unified_diff(kept.splitlines(True), made.splitlines(True), filename, "generated"))
+    return Outcome(name, made == kept, diff)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("documents", nargs="*", metavar="NAME", help=f"one of {', '.join(DOCUMENTS)} (default: all)")
+    parser.add_argument("--check", action="store_true", help="compare with the committed document; exit 1 if not")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.documents if name not in DOCUMENTS]
+    if unknown:
+        parser.error(f"expected one of {', '.join(DOCUMENTS)}, got {', '.join(unknown)}")
+    status = 0
+    for name in args.documents or list(DOCUMENTS):
+        if args.check:
+            outcome = check(name)
+            if not outcome.same:
+                sys.stdout.write(outcome.diff)
+                print(f"docs/{DOCUMENTS[name][0]} is stale: run `python docs/generate.py {name}`", file=sys.stderr)
+                status = 1
+        else:
+            (DOCS / DOCUMENTS[name][0]).write_text(generate(name))
+            print(f"wrote docs/{DOCUMENTS[name][0]}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
