@@ -834,7 +834,7 @@ def _gate_g1(
             continue
         checks = []
         for cutoff in closes[-2:]:
-            as_of = [r for r in records if r.ts <= cutoff]
+            as_of = _known_by(records, rows, cutoff)
             preview = preview_of(as_of)
             report = preview["providers"].get(provider)
             base = preview["providers"].get(preview["baseline"] or "", {})
@@ -849,6 +849,14 @@ def _gate_g1(
         "as of each of its last two closed windows"
     )
     return {"pass": bool(winners), "detail": detail, "providers": per_provider}
+
+
+def _known_by(records: Sequence[Record], rows: Sequence[WindowRow], cutoff: str) -> list[Record]:
+    """The ledger as of ``cutoff`` (a window's close), with the outcomes of the windows closed by then: an outcome is
+    recorded after its window closes, and a window evaluated without it would count one window short."""
+    closed = {row.window_id for row in rows if row.closed_ts <= cutoff}
+    later = {r.id for r in records if r.ts > cutoff and r.kind == "completion" and r["window_id"] in closed}
+    return [r for r in records if r.ts <= cutoff or r.id in later or (r.kind == "void" and r["target_id"] in later)]
 
 
 def _why_no_power(provider: str, preview: dict[str, Any]) -> str:

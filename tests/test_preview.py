@@ -185,6 +185,18 @@ def test_decide_fails_closed_and_names_the_numbers(tracked: Sandbox) -> None:
     assert "G1: FAIL" in text and "Verdict: stay lean" in text
 
 
+def test_g1_counts_the_outcome_of_the_window_it_is_evaluated_at(tracked: Sandbox) -> None:
+    """An outcome is recorded after its window closes: G1's evaluation as of a window's close still counts it."""
+    for before in (0, 10, 20, 30):
+        window(tracked, "claude", before, before + 8, "shipped", 0.9)
+    checks = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]["claude"]["as_of"]
+    assert [check["n"] for check in checks] == [3, 4]
+    assert json.loads(tracked.ok("preview", "--json"))["providers"]["claude"]["n"] == 4
+    tracked.ok("complete", "--outcome", "failed", "--quality", "0", "--replace")  # a corrected outcome: the latest
+    checks = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]["claude"]["as_of"]
+    assert [check["n"] for check in checks] == [3, 4] and checks[-1]["quality_mean"] < 0.9 * 3 / 4 + 1e-9
+
+
 def test_empty_ledger_says_how_to_start_and_imports_no_scipy(tracked: Sandbox) -> None:
     assert "git tracker start" in tracked.ok("preview")
     probe = (
