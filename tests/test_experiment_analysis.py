@@ -344,8 +344,13 @@ def test_preview_end_to_end_equals_an_independent_computation(tracked: Sandbox) 
     assert crossover["deviations"] == [{"feature_id": "F-03", "planned": "AB", "done": "BA"}]
     assert close(crossover, want["crossover"]), (crossover, want["crossover"])
     # preview's own comparison with the baseline is paired on the same per-feature ratios of sums: they agree.
-    versus = report["comparisons"].get(A) or report["comparisons"][B]
+    # (Two codex windows on F-03: the latest alone would give another ratio.)
+    assert report["baseline"] == A
+    versus = report["comparisons"][B]
     assert versus["method"] == "paired" and versus["n_a"] == 8
+    assert versus["ratio"] == pytest.approx(1 / matched["ratio"], rel=1e-9) and versus["p"] == pytest.approx(
+        matched["p"]
+    )
     text = tracked.ok("preview")
     assert "Experiment (plan seed 7, A = codex, B = glm; 8 features: 4 AB, 4 BA):" in text
     assert "crossover, codex v glm in work per $ (3 AB, 5 BA): x" in text

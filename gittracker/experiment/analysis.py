@@ -275,7 +275,7 @@ def _crossover(
         "versus": b.provider,
         "currency": "USD",
         "arms": [a.to_dict(), b.to_dict()],
-        "features": n1 + n2,
+        "pairs": n1 + n2,
         "sequences": sequences,
         "deviations": deviations,
         "not_done": not_done,
