@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from gittracker import currency, stats
 from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
+from gittracker.experiment import analysis
+from gittracker.experiment.plan import current_plan
 from gittracker.overlaps import (
     APPORTION,
     EXCLUDE,
@@ -68,6 +70,7 @@ class WindowRow:
     agent_id: str = "main"  # who closed it (its window-close record's stamp)
     machine: str | None = None  # None: a record of schema 2 or older, shown as machine "unknown"
     spans_reset: bool = False  # its delta is summed over the segments around a reset (a lower bound; notes)
+    opened_ts: str = ""  # when its window opened: which provider did a feature first (the experiment's order)
 
     @property
     def completed(self) -> bool:
@@ -112,6 +115,7 @@ def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]
                 agent_id=close.agent_id,
                 machine=close.machine,
                 spans_reset=SPANS_RESET in close["notes"],
+                opened_ts=close["opened_ts"],
             )
         )
     rows.sort(key=lambda row: row.closed_ts)
@@ -336,13 +340,14 @@ def _effs(rows: Sequence[WindowRow]) -> list[float]:
 
 
 def _matched(mine: Sequence[WindowRow], base: Sequence[WindowRow]) -> list[tuple[float, float]]:
+    """Per feature done on both, each arm's ``ΣO / ΣC`` over its windows on it (as the experiment's matched
+    comparison has it: every window of a feature counts, weighted by the capacity it used)."""
+
     def by_feature(rows: Sequence[WindowRow]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for row in rows:
-            e = stats.efficiency(row.work() or 0.0, row.capacity)
-            if row.feature_id and e is not None and e > 0:
-                out[row.feature_id] = e  # the latest window of a feature stands for it
-        return out
+        found = analysis.ratio_of_sums_by_feature(
+            (row.feature_id, row.work() or 0.0, row.capacity or 0.0) for row in rows if row.feature_id
+        )
+        return {feature: e for feature, e in found.items() if e > 0}  # a zero efficiency has no log ratio
 
     a, b = by_feature(mine), by_feature(base)
     return [(a[f], b[f]) for f in sorted(set(a) & set(b))]
@@ -545,6 +550,8 @@ def _report(
         versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
         providers[name] = _provider_entry(found, versus, mde, halt_reason(name, stop_records, every_row), tokens_of)
     compared = comparisons(primary, chosen)
+    halts = {name: halt_reason(name, stop_records, every_row) for name in primary}
+    experiment = _experiment(of_kind["assignment"], every_row, rows, primary, halts, chosen, mde, who)
     notes = _provider_notes(providers)
     for name, result in compared.items():
         if result.get("method") is None:
@@ -561,9 +568,45 @@ def _report(
         "anomalies": sum(1 for r in of_kind["anomaly"] if _about(r, who, chosen_windows)),
         "overlaps": overlaps,
         "proxy": proxy_block(_selected_figures(assembled.proxy, every_row, who, provider)),
+        "experiment": experiment,
         "notes": notes,
         "filters": who.to_dict(),
     }
+
+
+def _experiment(
+    assignments: Sequence[Record],
+    every_row: Sequence[WindowRow],
+    rows: Sequence[WindowRow],
+    primary: Mapping[str, Arm],
+    halts: Mapping[str, str | None],
+    baseline: str | None,
+    mde: float,
+    who: Who,
+) -> dict[str, Any] | None:
+    """The matched and crossover comparisons (experiment/analysis.py) over the report's windows on a feature: each
+    counted on its provider's headline meter; every chosen closed window, counted or not, tells the order."""
+    counted = {row.window_id: row for row in rows}
+    windows = []
+    for row in every_row:
+        if not row.feature_id or not who.wrote(row.machine, row.agent_id):
+            continue
+        used = counted.get(row.window_id)  # the counted row: an apportioned window's capacity is its share
+        arm = primary.get(row.provider)
+        capacity = used.capacity if used is not None and arm is not None and row.meter == arm.meter else None
+        windows.append(analysis.FeatureWindow(row.feature_id, row.provider, row.opened_ts, row.work(), capacity))
+    arms = {
+        name: analysis.ArmInfo(
+            name,
+            arm.meter,
+            arm.conversion.usd_per_unit,
+            arm.conversion.log_variance,
+            arm.conversion.reason,
+            halts.get(name),
+        )
+        for name, arm in primary.items()
+    }
+    return analysis.experiment_block(windows, arms, current_plan(assignments), baseline, mde)
 
 
 def _selected_figures(
@@ -689,6 +732,7 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 # -- the commands -------------------------------------------------------------------------------------------
 
 REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
+EXPERIMENT_KINDS = ("assignment",)  # the plan the experiment block reads (experiment/plan.py)
 
 
 def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
@@ -758,7 +802,7 @@ def run_decision(ctx: Context) -> dict[str, Any]:
 
 def _report_kinds(ctx: Context) -> tuple[str, ...]:
     """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
-    return REPORT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
+    return REPORT_KINDS + EXPERIMENT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
 
 
 def _stored_proxy_figures(ctx: Context) -> Mapping[str | None, ProxyFigures]:

@@ -319,12 +319,72 @@ def _preview_text(data: dict[str, Any]) -> str:
                 f"p_holm={_num(result.get('p_holm'), 2)}"
             )
     lines += _divergent_lines(providers)
+    lines += experiment_lines(data.get("experiment"))
     lines += overlaps
     if data["notes"]:
         lines += ["", "Notes:"] + [_wrapped(note, "  - ", "    ") for note in data["notes"]]
     if data["anomalies"]:
         lines += ["", colour.caution(f"Anomalies: {data['anomalies']} (see git tracker anomalies)")]
     return "\n".join(lines)
+
+
+def experiment_lines(experiment: dict[str, Any] | None) -> list[str]:
+    """The ``Experiment:`` block: the plan, the matched comparison(s) by feature and the crossover, each with its
+    figures or why it cannot conclude, and the pairs or features 80 % power needs (docs/preview.md)."""
+    if not experiment:
+        return []
+    plan = experiment["plan"]
+    heading = "Experiment:"
+    if plan is not None:
+        odd = f", odd one out {plan['odd_one_out']}" if plan["odd_one_out"] else ""
+        heading = (
+            f"Experiment (plan seed {plan['seed']}, A = {plan['providers'][0]}, B = {plan['providers'][1]}; "
+            f"{plan['features']} features: {plan['ab']} AB, {plan['ba']} BA{odd}):"
+        )
+    lines = ["", _wrapped(heading, "", "  ")]
+    for matched in experiment["matched"]:
+        pairs = _plural(matched["pairs"], "pair")
+        lines.append(_wrapped(f"matched by feature, {_versus(matched)} ({pairs}): {_verdict(matched)}", "  ", "    "))
+        lines.append(_wrapped(_power_text(matched["power"], "pairs"), "    ", "      "))
+    crossover = experiment["crossover"]
+    if crossover is not None:
+        done = f"{len(crossover['sequences']['AB'])} AB, {len(crossover['sequences']['BA'])} BA"
+        lines.append(_wrapped(f"crossover, {_versus(crossover)} ({done}): {_verdict(crossover)}", "  ", "    "))
+        period = crossover["period"]
+        if period["ratio"] is not None and period["ci"] is not None:
+            text = (
+                f"period 1 over period 2: x{_num(period['ratio'])} [{_num(period['ci'][0])}, "
+                f"{_num(period['ci'][1])}], p={_num(period['p'], 2)} (below 1: the second period more efficient)"
+            )
+            lines.append(_wrapped(text, "    ", "      "))
+        lines.append(_wrapped(_power_text(crossover["power"], "features"), "    ", "      "))
+        if crossover["deviations"]:
+            moved = ", ".join(
+                f"{d['feature_id']} (planned {d['planned']}, done {d['done']})" for d in crossover["deviations"]
+            )
+            lines.append(_wrapped(f"done out of the plan's order: {moved}", "    ", "      "))
+    return lines
+
+
+def _versus(comparison: dict[str, Any]) -> str:
+    return f"{comparison['provider']} v {comparison['versus']} in work per $"
+
+
+def _verdict(comparison: dict[str, Any]) -> str:
+    """``x1.23 [0.9, 1.6], p=0.04`` when tested, else the reason it cannot conclude."""
+    if comparison["ratio"] is None or comparison["ci"] is None:
+        return str(comparison["note"])
+    lo, hi = comparison["ci"]
+    return f"x{_num(comparison['ratio'])} [{_num(lo)}, {_num(hi)}], p={_num(comparison['p'], 2)}"
+
+
+def _power_text(power: dict[str, Any], things: str) -> str:
+    if power["needed"] is None:
+        return f"power: n/a ({power['note']})"
+    return (
+        f"power {_num(power['power'], 2)} to detect a {power['mde'] * 100:g}% difference; 80% needs "
+        f"{power['needed']} {things} ({power['more']} more)"
+    )
 
 
 def _wrapped(text: str, first: str, rest: str) -> str:

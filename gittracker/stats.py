@@ -55,6 +55,8 @@ __all__ = [
     "converted_comparison",
     "converted_ratio",
     "crossover",
+    "crossover_period",
+    "crossover_sd",
     "delivered_work",
     "detectable_d",
     "effect_size",
@@ -342,7 +344,7 @@ class Comparison:
     se: float | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in {"welch", "paired", "crossover"}:
+        if self.method not in {"welch", "paired", "crossover", "period"}:
             raise BadInput(f"method: expected welch, paired or crossover, got {self.method!r}")
         _count(self.n_a, "n_a", 0)
         _count(self.n_b, "n_b", 0)
@@ -440,6 +442,32 @@ def _period_halves(features: Sequence[tuple[float, float]], what: str) -> list[f
     return halves
 
 
+def _crossover_halves(
+    ab: Sequence[tuple[float, float]], ba: Sequence[tuple[float, float]], confidence: float
+) -> tuple[list[float], list[float], float]:
+    return _period_halves(ab, "ab"), _period_halves(ba, "ba"), _open_unit(confidence, "confidence")
+
+
+def _pooled_halves(d_ab: Sequence[float], d_ba: Sequence[float]) -> float:
+    """The pooled variance of d over both sequences, on n1 + n2 - 2 df (callers check there is one)."""
+    n1, n2 = len(d_ab), len(d_ba)
+    return ((n1 - 1) * (_var(d_ab) if n1 > 1 else 0.0) + (n2 - 1) * (_var(d_ba) if n2 > 1 else 0.0)) / (n1 + n2 - 2)
+
+
+def _crossover_test(method: str, d_ab: list[float], d_ba: list[float], sign: int, level: float) -> Comparison:
+    """``mean(d_AB) + sign x mean(d_BA)`` as a ratio with the pooled two-sample t interval: sign -1 is the provider
+    effect, +1 the period effect. Both have the same standard error, ``s_d·sqrt(1/n1 + 1/n2)``."""
+    n1, n2 = len(d_ab), len(d_ba)
+    estimate = _mean(d_ab) + sign * _mean(d_ba) if n1 and n2 else None
+    if estimate is None or n1 + n2 < 3:
+        return _ratio_only(method, n1, n2, estimate, NOTE_TOO_FEW_FEATURES, level)
+    pooled = _pooled_halves(d_ab, d_ba)
+    if pooled == 0:
+        return _ratio_only(method, n1, n2, estimate, NOTE_NO_VARIATION, level)
+    se = math.sqrt(pooled * (1 / n1 + 1 / n2))
+    return _t_comparison(method, n1, n2, estimate, se, n1 + n2 - 2, level)
+
+
 def crossover(
     ab: Sequence[tuple[float, float]], ba: Sequence[tuple[float, float]], confidence: float = 0.95
 ) -> Comparison:
@@ -456,20 +484,34 @@ def crossover(
     B's, as in the other comparisons. The test is the classic pooled-variance two-sample t-test of d.
     Features with a zero efficiency in either period have no log and are left out.
     """
-    d_ab = _period_halves(ab, "ab")
-    d_ba = _period_halves(ba, "ba")
-    level = _open_unit(confidence, "confidence")
-    n1, n2 = len(d_ab), len(d_ba)
-    difference = _mean(d_ab) - _mean(d_ba) if n1 and n2 else None
-    if difference is None or n1 + n2 < 3:
-        return _ratio_only("crossover", n1, n2, difference, NOTE_TOO_FEW_FEATURES, level)
-    df = n1 + n2 - 2
-    pooled = ((n1 - 1) * (_var(d_ab) if n1 > 1 else 0.0) + (n2 - 1) * (_var(d_ba) if n2 > 1 else 0.0)) / df
-    if pooled == 0:
-        return _ratio_only("crossover", n1, n2, difference, NOTE_NO_VARIATION, level)
+    d_ab, d_ba, level = _crossover_halves(ab, ba, confidence)
     # The difference of two half-differences estimates τ_A - τ_B itself (not twice it), so no factor 2.
-    se = math.sqrt(pooled * (1 / n1 + 1 / n2))
-    return _t_comparison("crossover", n1, n2, difference, se, df, level)
+    return _crossover_test("crossover", d_ab, d_ba, -1, level)
+
+
+def crossover_period(
+    ab: Sequence[tuple[float, float]], ba: Sequence[tuple[float, float]], confidence: float = 0.95
+) -> Comparison:
+    """The period effect of the same AB/BA data: ``ratio = exp(π₁ - π₂)``, period 1's efficiency over period 2's.
+
+    From the expectations in ``crossover``, ``mean(d_AB) + mean(d_BA) = π₁ - π₂`` whatever the providers' effect;
+    its standard error is the provider effect's (same pooled SD of d, same n1 + n2 - 2 df). Below 1: the second
+    period was more efficient (learning). Unit-free: a constant exchange rate between the providers' units adds
+    to one sequence's d what it takes from the other's.
+    """
+    d_ab, d_ba, level = _crossover_halves(ab, ba, confidence)
+    return _crossover_test("period", d_ab, d_ba, +1, level)
+
+
+def crossover_sd(ab: Sequence[tuple[float, float]], ba: Sequence[tuple[float, float]]) -> float | None:
+    """The pooled SD of the half-differences d over both sequences (what the crossover's power rests on).
+
+    None with fewer than 3 features in all or none in a sequence (as for the test itself).
+    """
+    d_ab, d_ba, _ = _crossover_halves(ab, ba, 0.95)
+    if not d_ab or not d_ba or len(d_ab) + len(d_ba) < 3:
+        return None
+    return math.sqrt(_pooled_halves(d_ab, d_ba))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

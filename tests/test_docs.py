@@ -484,6 +484,32 @@ def drive_proxy(out: Outputs, tmp_path: Path) -> None:
     assert "criterion 1" in out.take(box, "decide")["gates"]["G3"]["detail"]
 
 
+def drive_experiment(out: Outputs, tmp_path: Path) -> None:
+    """A plan and one feature done by both providers: preview's experiment block (held back: too few pairs)."""
+    from gittracker.context import open_context
+    from gittracker.records import Record
+
+    box = Sandbox(tmp_path)
+    box.path.mkdir(parents=True)
+    box.git("init", "-q")
+    box.commit("README.md")
+    box.ok("init")
+    ctx = open_context(box.path)
+    orders = {"F-1": "AB", "F-2": "BA"}
+    plan = Record.new(
+        "assignment", source="cli", agent_id="main", machine=ctx.machine,
+        seed=7, providers=["codex", "glm"], orders=orders, odd_one_out=None, replaces=None, reason=None,
+    )  # fmt: skip
+    ctx.repo.append_records([plan])  # until `assign` writes it
+    for number, (provider, option, before, after) in enumerate(
+        (("codex", "--weekly", 10, 14), ("glm", "--prompts", 5, 40))
+    ):
+        box.ok("start", provider, option, str(before), "--feature", "F-1", env=at(10 * number))
+        box.ok("end", provider, option, str(after), env=at(10 * number + 5))
+        box.ok("complete", "--outcome", "shipped", "--quality", "0.9", env=at(10 * number + 6))
+    assert out.take(box, "preview", env=at(30))["experiment"]["crossover"]["not_done"] == ["F-2"]
+
+
 def drive_agent_hooks(out: Outputs, box: Sandbox) -> None:
     """The agents' hooks installed in the project (Claude Code) and for the user (Codex), then their status."""
     box.ok("agent-hooks", "install", "claude")
@@ -525,6 +551,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_jobs(out, tmp_path / "jobs" / "repo")
     drive_agent_hooks(out, tracked)
     drive_proxy(out, tmp_path / "proxy" / "repo")
+    drive_experiment(out, tmp_path / "experiment" / "repo")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)
