@@ -569,12 +569,12 @@ def format_bank_list(data: dict[str, Any]) -> str:
     if not rows:
         return "the task bank is empty: `git tracker bank add FEATURE --title T --spec FILE --size S`"
     width = max(len("feature"), *(len(row["feature_id"]) for row in rows))
-    lines = [f"{'feature':<{width}}  {'status':<16} {'from':<13} {'size':>7}  {'order':<18} title"]
+    lines = [f"{'feature':<{width}}  {'status':<16} {'from':<13} {'size':>7}  {'order':<20} title"]
     for row in rows:
         size = f"{row['size']:g}" + ("*" if row["size_far"] else " ")
         lines.append(
             f"{row['feature_id']:<{width}}  {row['status']:<16} {row['status_origin']:<13} {size:>7}  "
-            f"{_order_text(row):<18} {row['title']}"
+            f"{_order_text(row):<20} {row['title']}"
         )
     median = data["median_size"]
     if median is None:
