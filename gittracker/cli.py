@@ -19,6 +19,7 @@ from gittracker import __version__, colour, completion
 from gittracker.commands import (
     agents,
     capture,
+    experiment,
     guide,
     jobs,
     maintenance,
@@ -50,7 +51,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         click.echo(overview(), nl=False)
 
 
-for _group in (setup, windows, reports, capture, jobs, maintenance, shell, sync, agents, proxy, guide):
+for _group in (setup, windows, reports, capture, jobs, maintenance, shell, sync, agents, proxy, experiment, guide):
     for _command in _group.COMMANDS:
         cli.add_command(_command)
 

@@ -783,7 +783,7 @@ def run_decision(ctx: Context) -> dict[str, Any]:
     """``git tracker decide``: the gates from the ledger, with this repository's settings (``[plans]`` too)."""
     from gittracker.churn import window_churn
 
-    records = ctx.repo.read_records(_report_kinds(ctx))
+    records = ctx.repo.read_records(_decision_kinds(ctx))
     churns = window_churn(ctx, records)
     result = build_decision(
         records,
@@ -803,6 +803,13 @@ def run_decision(ctx: Context) -> dict[str, Any]:
 def _report_kinds(ctx: Context) -> tuple[str, ...]:
     """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
     return REPORT_KINDS + EXPERIMENT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
+
+
+def _decision_kinds(ctx: Context) -> tuple[str, ...]:
+    """What ``decide`` reads: a report's kinds, and the task bank's for G2 (``experiment.bank``)."""
+    from gittracker.experiment.bank import BANK_KINDS
+
+    return tuple(dict.fromkeys(_report_kinds(ctx) + BANK_KINDS))
 
 
 def _stored_proxy_figures(ctx: Context) -> Mapping[str | None, ProxyFigures]:
@@ -839,7 +846,7 @@ def build_decision(
     preview_of = partial(build_preview, lines_of=lines_of, baseline=baseline, mde=mde, plans=plans, overlap=overlap)
     preview_of = partial(preview_of, readings_of=readings_of, proxy={})  # G1 never reads the proxy's figures
     g1 = _gate_g1(records, rows, preview_of)
-    g2 = {"pass": False, "detail": "no data: no task bank yet; fails closed"}
+    g2 = _gate_g2(alive)
     g3 = _gate_g3(alive, prices, proxy)
     if g1["pass"] and g2["pass"]:
         verdict = (
@@ -851,6 +858,14 @@ def build_decision(
         failed = [name for name, gate in (("G1", g1), ("G2", g2)) if not gate["pass"]]
         verdict = f"stay lean ({' and '.join(failed)} not met)"
     return {"schema_version": SCHEMA_VERSION, "gates": {"G1": g1, "G2": g2, "G3": g3}, "verdict": verdict}
+
+
+def _gate_g2(alive: Sequence[Record]) -> dict[str, Any]:
+    """Backlog pressure: at least two task-bank features ready and blocked only by capacity, named."""
+    from gittracker.experiment.bank import backlog_pressure
+    from gittracker.experiment.plan import current_plan
+
+    return backlog_pressure(alive, current_plan(alive))
 
 
 def _gate_g3(

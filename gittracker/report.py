@@ -606,3 +606,98 @@ def _compare_facts(data: dict[str, Any]) -> list[str]:
     if data["windows_without_feature"]:
         facts.append(f"{_plural(data['windows_without_feature'], 'window')} with proxy events but no feature")
     return ["", "Notes:", *(_wrapped(fact, "  - ", "    ") for fact in facts)] if facts else []
+
+
+# -- the experiment: bank and assign ----------------------------------------------------------------------------
+
+
+def format_bank_add(r: dict[str, Any]) -> str:
+    verb = "replaced" if r["replaced"] else "added"
+    median = "" if r["median_size"] is None else f", bank median {r['median_size']:g}"
+    return (
+        f"feature {r['feature_id']} {verb}: {r['title']} (size {r['size']:g}{median}; "
+        f"spec {r['spec_bytes']:,} bytes, sha256 {r['spec_sha256'][:12]})"
+    )
+
+
+def _order_text(row: dict[str, Any]) -> str:
+    return "-" if row["order"] is None else f"{row['order']} ({' then '.join(row['providers'])})"
+
+
+def format_bank_list(data: dict[str, Any]) -> str:
+    rows = data["features"]
+    if not rows:
+        return "the task bank is empty: `git tracker bank add FEATURE --title T --spec FILE --size S`"
+    width = max(len("feature"), *(len(row["feature_id"]) for row in rows))
+    lines = [f"{'feature':<{width}}  {'status':<16} {'from':<13} {'size':>7}  {'order':<20} title"]
+    for row in rows:
+        size = f"{row['size']:g}" + ("*" if row["size_far"] else " ")
+        lines.append(
+            f"{row['feature_id']:<{width}}  {row['status']:<16} {row['status_origin']:<13} {size:>7}  "
+            f"{_order_text(row):<20} {row['title']}"
+        )
+    median = data["median_size"]
+    if median is None:
+        lines.append("size rule: needs 3 or more features")
+    else:
+        far = sum(1 for row in rows if row["size_far"])
+        lines.append(f"median size {median:g}; * far from it ({data['size_rule']}): {far}")
+    plan = data["plan"]
+    lines.append(
+        "plan: none yet (`git tracker assign --seed N`)"
+        if plan is None
+        else f"plan {plan['record_id']}: seed {plan['seed']}, A={plan['providers'][0]}, B={plan['providers'][1]}"
+    )
+    return "\n".join(lines)
+
+
+def format_bank_show(r: dict[str, Any]) -> str:
+    far = " (far from the bank's median)" if r["size_far"] else ""
+    lines = [
+        f"{r['feature_id']}: {r['title']}",
+        f"  size {r['size']:g}{far}; status {r['status']} ({r['status_origin']}, {r['status_ts']})",
+        f"  planned order: {_order_text(r)}",
+        f"  spec: {r['spec_bytes']:,} bytes, sha256 {r['spec_sha256']}",
+        "",
+        "Windows:",
+    ]
+    for w in r["windows"] or [{}]:
+        if not w:
+            lines.append("  none yet")
+            continue
+        outcome = "no outcome yet" if w["outcome"] is None else f"{w['outcome']}, quality {w['quality_score']:g}"
+        lines.append(f"  {w['window_id']}  {_fmt(w['provider']):<6} {_fmt(w['opened_ts'])}  {outcome}")
+    lines += ["", "Status history:"]
+    for event in r["history"]:
+        note = f": {event['note']}" if event["note"] else ""
+        lines.append(f"  {event['ts']}  {event['status']:<16} {event['origin']}{note}")
+    lines += ["", "Spec:", *(f"  {line}" for line in r["spec"].splitlines())]
+    return "\n".join(lines)
+
+
+def format_bank_status(r: dict[str, Any]) -> str:
+    note = f" ({r['note']})" if r["note"] else ""
+    if r["previous"] is None:
+        return f"{r['feature_id']}: {r['status']} ({r['origin']}, since {r['ts']}){note}"
+    return f"{r['feature_id']}: {r['status']}, set by hand{note} (was {r['previous']['status']})"
+
+
+def format_assign(r: dict[str, Any]) -> str:
+    first, second = r["providers"]
+    lines = [f"plan {r['record_id']}: seed {r['seed']}, A={first}, B={second}"]
+    if r["replaces"]:
+        lines.append(f"replaces plan {r['replaces']}: {r['reason']}")
+    width = max(len(row["feature_id"]) for row in r["features"])
+    for row in r["features"]:
+        odd = "  (odd one out)" if row["feature_id"] == r["odd_one_out"] else ""
+        lines.append(f"  {row['feature_id']:<{width}}  {row['order']}  {' then '.join(row['providers'])}{odd}")
+    counts = r["counts"]
+    summary = f"{counts['AB']} AB, {counts['BA']} BA"
+    if r["odd_one_out"]:
+        summary += (
+            f"; {len(r['features'])} features is an odd number: {r['odd_one_out']} is the odd one out, "
+            f"its order {next(row['order'] for row in r['features'] if row['feature_id'] == r['odd_one_out'])} "
+            "from the seed"
+        )
+    lines.append(summary)
+    return "\n".join(lines)

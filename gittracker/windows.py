@@ -74,6 +74,7 @@ def start(
         "methodology": typed_text(methodology, "--methodology"),
         "note": typed_text(note, "--note"),
     }
+    warnings = _feature_warnings(ctx, labels["feature_id"], provider)
     with ctx.local.agent_lock(ctx.agent_id):
         state = recover(ctx)
         _refuse_when_halted(ctx, provider, override_halt)
@@ -93,7 +94,18 @@ def start(
         "agent_id": ctx.agent_id,
         "commit_start": opened["commit_start"],
         "opened_ts": opened.ts,
+        "warnings": warnings,
     }
+
+
+def _feature_warnings(ctx: Context, feature_id: str | None, provider: str) -> list[str]:
+    """``--feature``: whether the window is the experiment's plan (a warning, never a refusal); the ledger's bank is
+    read only then, so a plain ``start`` pays nothing for it."""
+    if feature_id is None:
+        return []
+    from gittracker.experiment.actions import start_feature_warnings
+
+    return start_feature_warnings(ctx, feature_id, provider)
 
 
 def _refuse_when_halted(ctx: Context, provider: str, override_halt: bool) -> None:

@@ -179,6 +179,7 @@ PROVIDER = r"codex|claude|glm"
 METER = r"(?:five_hour|daily|weekly|monthly|annual)(?:_[a-z0-9_]+)?|prompts"
 AGENT = r"[A-Za-z0-9][\w.-]{0,63}"
 KIND = r"[a-z][a-z-]*"
+FEATURE = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
 # Positions (paths with `*` for a data key, `[]` for a list's items) whose keys are data, not names: providers,
 # meters, agents, record kinds. Each data key must look like its kind of data, so a fixed key added at such a
@@ -208,7 +209,7 @@ DATA_KEYS: dict[str, dict[str, str]] = {
     "decide": {"gates.G1.providers": PROVIDER},
     "proxy": {"models": r"[\w.:/()@ -]+"},  # model names, as the proxy saw them
     "demo": {"providers": PROVIDER, "records": KIND},
-    "record": {"meters": METER, "other_deltas": METER},
+    "record": {"meters": METER, "other_deltas": METER, "orders": FEATURE},
     "sync": {"fetched.records": KIND, "pushed.records": KIND},
 }
 # A value that is another command's output: demo's `preview` is the `preview --json` report.
@@ -216,6 +217,8 @@ NESTED = {("demo", "preview"): "preview"}
 JSON_COMMANDS = (
     "agent-hooks",
     "anomalies",
+    "assign",
+    "bank",
     "checkpoint",
     "churn",
     "complete",
@@ -518,6 +521,34 @@ def drive_agent_hooks(out: Outputs, box: Sandbox) -> None:
     assert [row["installed"] for row in targets] == [True, False, False, True]
 
 
+def drive_bank(out: Outputs, tmp_path: Path) -> None:
+    """The task bank and its plan: features added (one far from the median, one replaced), a plan and a replan, a
+    window on a feature off the plan (start's warnings), statuses by hand and from windows, G2 green."""
+    box = Sandbox(tmp_path)
+    box.path.mkdir(parents=True)
+    box.git("init", "-q")
+    box.commit("README.md")
+    box.ok("init")
+    spec = tmp_path.parent / "spec.md"
+    spec.write_text("Add the widget.\n")
+    for number, size in enumerate((5, 4, 6, 20, 5), start=1):
+        out.take(box, "bank", "add", f"F-0{number}", "--title", "a feature", "--spec", str(spec), "--size", str(size))
+    out.take(box, "bank", "add", "F-05", "--title", "renamed", "--spec", str(spec), "--size", "5", "--replace")
+    out.take(box, "assign", "--seed", "7")
+    out.take(box, "assign", "--seed", "8", "--replan", "to show a replan")
+    assert out.take(box, "start", "claude", "--used", "10", "--feature", "F-01")["warnings"]
+    box.commit()
+    box.ok("end", "claude", "--used", "20")
+    box.ok("complete", "--outcome", "shipped", "--quality", "0.9")
+    for feature in ("F-02", "F-03"):
+        out.take(box, "bank", "status", feature, "blocked-capacity", "--note", "no capacity")
+    out.take(box, "bank", "status", "F-01")
+    assert out.take(box, "bank", "list")["plan"]
+    assert out.take(box, "bank", "show", "F-01")["windows"]
+    assert out.take(box, "decide")["gates"]["G2"]["features"] == ["F-02", "F-03"]
+    out.take(box, "log")
+
+
 def undocumented(out: Outputs) -> list[str]:
     """Every key printed that its command's docs do not describe, as ``command: path``."""
     in_json_md = json_md_sections()
@@ -552,6 +583,7 @@ def test_every_json_key_is_described(tracked: Sandbox, tmp_path: Path) -> None:
     drive_agent_hooks(out, tracked)
     drive_proxy(out, tmp_path / "proxy" / "repo")
     drive_experiment(out, tmp_path / "experiment" / "repo")
+    drive_bank(out, tmp_path / "bank" / "repo")
     assert sorted(out.values) == sorted(JSON_COMMANDS)
     missing = undocumented(out)
     assert not missing, "not described in docs/json.md (records: docs/data-model.md):\n" + "\n".join(missing)

@@ -88,7 +88,7 @@ def test_help_without_a_command_lists_every_command(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["help", "nope"], "help: expected one of agent-hooks, anomalies, checkpoint"),
+        (["help", "nope"], "help: expected one of agent-hooks, anomalies, assign, bank, checkpoint"),
         (["help", "start", "codex"], "help: expected no more words after `git tracker start`, got 'codex'"),
         (["help", "x" * 5000], "got 'xxxxxxxx"),
     ],

@@ -50,6 +50,8 @@ def start(
         override_halt=override_halt,
     )
     say_what_was_read(read)
+    for line in result["warnings"]:
+        warn(f"warning: {line}")
     return emit(
         result,
         as_json,

@@ -1,0 +1,237 @@
+"""What ``bank add|list|show|status`` and ``assign`` do against the ledger, and what ``start --feature`` asks of the
+bank: each reads the live records once, checks, and appends at most one record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gittracker import clock
+from gittracker.context import Context, new_record
+from gittracker.errors import BadInput, Refused
+from gittracker.experiment import bank as b
+from gittracker.experiment.plan import (
+    ASSIGNMENT,
+    DEFAULT_PROVIDERS,
+    Plan,
+    counterbalanced,
+    current_plan,
+    parse_providers,
+    parse_seed,
+    start_warnings,
+)
+from gittracker.records import FEATURE_STATUSES, Record, live_records, typed_text
+
+
+def _live(ctx: Context) -> list[Record]:
+    return live_records(ctx.repo.read_records(b.BANK_KINDS))
+
+
+# -- bank add ----------------------------------------------------------------------------------------------
+
+
+def add_feature(
+    ctx: Context, feature_id: str, title: str, spec_source: str, size: str, *, replace: bool = False
+) -> dict[str, Any]:
+    """Append a ``feature`` record; refused for an id the bank holds unless ``replace`` (the newer record wins)."""
+    feature_id = b.parse_feature_id(feature_id)
+    title = b.parse_title(title)
+    value = b.parse_size(size)
+    spec = b.read_spec(spec_source)
+    live = _live(ctx)
+    replaced = b.features(live).get(feature_id)
+    if replaced is not None and not replace:
+        raise Refused(f"feature {feature_id} is already in the bank: pass --replace to store a newer version")
+    record = new_record(
+        ctx,
+        b.FEATURE,
+        clock.now(),
+        feature_id=feature_id,
+        title=title,
+        size=value,
+        spec=spec,
+        spec_sha256=b.spec_digest(spec),
+    )
+    ctx.repo.append_records([record])
+    bank = b.features([*live, record])
+    median = b.median_size(bank)
+    far = b.is_far(value, median)
+    warnings = [_far_warning(feature_id, value, median)] if far else []
+    return {
+        **bank[feature_id].to_dict(),
+        "replaced": replaced.record_id if replaced is not None else None,
+        "median_size": median,
+        "size_far": far,
+        "warnings": warnings,
+    }
+
+
+def _far_warning(feature_id: str, size: float, median: float | None) -> str:
+    return (
+        f"feature {feature_id}'s size {size:g} is far from the bank's median {median:g} "
+        f"({b.SIZE_RULE}): comparisons on it say little about the others"
+    )
+
+
+# -- bank list / show / status -------------------------------------------------------------------------------
+
+
+def list_bank(ctx: Context) -> dict[str, Any]:
+    """Every feature with its derived status, its size against the median, and its order in the plan."""
+    live = _live(ctx)
+    plan = current_plan(live)
+    bank = b.features(live)
+    median = b.median_size(bank)
+    statuses = b.current_statuses(live, plan)
+    rows = [_row(feature, statuses[feature.feature_id], median, plan) for feature in bank.values()]
+    return {"features": rows, "median_size": median, "size_rule": b.SIZE_RULE, "plan": _plan_summary(plan)}
+
+
+def _row(feature: b.Feature, status: b.StatusEvent, median: float | None, plan: Plan | None) -> dict[str, Any]:
+    order = plan.order_of(feature.feature_id) if plan is not None else None
+    return {
+        **feature.to_dict(),
+        "size_far": b.is_far(feature.size, median),
+        "status": status.status,
+        "status_origin": status.origin,
+        "status_ts": status.ts,
+        "order": plan.orders[feature.feature_id] if order is not None and plan is not None else None,
+        "providers": list(order) if order is not None else None,
+    }
+
+
+def _plan_summary(plan: Plan | None) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    return {"record_id": plan.record_id, "seed": plan.seed, "providers": list(plan.providers)}
+
+
+def show_feature(ctx: Context, feature_id: str) -> dict[str, Any]:
+    """One feature: the list's row, its spec, its windows with their outcomes, and its status history."""
+    feature_id = b.parse_feature_id(feature_id)
+    live = _live(ctx)
+    plan = current_plan(live)
+    bank = b.features(live)
+    feature = _known(bank, feature_id, BadInput)
+    history = b.status_history(live, plan)[feature_id]
+    return {
+        **_row(feature, history[-1], b.median_size(bank), plan),
+        "spec": feature.spec,
+        "windows": _windows_on(live, feature_id),
+        "history": [event.to_dict() for event in history],
+    }
+
+
+def _known(bank: dict[str, b.Feature], feature_id: str, error: type[Exception]) -> b.Feature:
+    if feature_id not in bank:
+        listed = ", ".join(bank) if bank else "none: `git tracker bank add` first"
+        raise error(f"FEATURE: expected a feature of the bank ({listed}), got {feature_id!r}")
+    return bank[feature_id]
+
+
+def _windows_on(live: Sequence[Record], feature_id: str) -> list[dict[str, Any]]:
+    """The windows opened on the feature or whose outcome names it, oldest first, with their latest outcome."""
+    opens = {r["window_id"]: r for r in live if r.kind == "window-open"}
+    outcomes = {r["window_id"]: r for r in live if r.kind == "completion"}  # in id order: the latest wins
+    named = {r["window_id"] for r in outcomes.values() if r["feature_id"] == feature_id}
+    ids = [w for w, r in opens.items() if r["feature_id"] == feature_id or w in named]
+    ids += sorted(named - set(ids))
+    rows = []
+    for window_id in ids:
+        opened, outcome = opens.get(window_id), outcomes.get(window_id)
+        rows.append(
+            {
+                "window_id": window_id,
+                "provider": opened["provider"] if opened is not None else None,
+                "opened_ts": opened.ts if opened is not None else None,
+                "agent_id": opened.agent_id if opened is not None else None,
+                "outcome": outcome["outcome"] if outcome is not None else None,
+                "quality_score": outcome["quality_score"] if outcome is not None else None,
+            }
+        )
+    return rows
+
+
+def feature_status(ctx: Context, feature_id: str, status: str | None, note: str | None = None) -> dict[str, Any]:
+    """``bank status F`` prints the current status; ``bank status F STATUS`` appends a ``feature-status`` record."""
+    feature_id = b.parse_feature_id(feature_id)
+    if status is not None and status not in FEATURE_STATUSES:
+        raise BadInput(f"STATUS: expected one of {', '.join(FEATURE_STATUSES)}, got {status[:80]!r}")
+    note = typed_text(note, "--note")
+    if status is None and note is not None:
+        raise BadInput("--note: expected a STATUS to go with it")
+    live = _live(ctx)
+    plan = current_plan(live)
+    _known(b.features(live), feature_id, BadInput if status is None else Refused)
+    previous = b.current_statuses(live, plan)[feature_id]
+    if status is None:
+        return {"feature_id": feature_id, **previous.to_dict(), "previous": None}
+    record = new_record(ctx, b.FEATURE_STATUS, clock.now(), feature_id=feature_id, status=status, note=note)
+    ctx.repo.append_records([record])
+    event = b.StatusEvent(feature_id, status, b.BY_HAND, record.ts, record.id, note)
+    return {"feature_id": feature_id, **event.to_dict(), "previous": previous.to_dict()}
+
+
+# -- assign ----------------------------------------------------------------------------------------------------
+
+
+def assign(ctx: Context, seed: str, providers: str | None = None, replan: str | None = None) -> dict[str, Any]:
+    """A counterbalanced plan for every feature of the bank, recorded as one ``assignment`` record; refused while a
+    plan is in force unless ``replan`` says why (the new plan then names the one it replaces)."""
+    number = parse_seed(seed)
+    pair = parse_providers(providers) if providers is not None else DEFAULT_PROVIDERS
+    reason = typed_text(replan, "--replan")
+    if reason is not None and not reason.strip():
+        raise BadInput("--replan: expected why the plan is made again, got nothing")
+    live = _live(ctx)
+    bank = b.features(live)
+    if len(bank) < 2:
+        raise Refused(f"the task bank holds {len(bank)} feature(s): `git tracker bank add` at least two first")
+    old = current_plan(live)
+    if old is not None and reason is None:
+        raise Refused(
+            f"a plan is in force ({old.record_id}, seed {old.seed}): pass --replan WHY to replace it (WHY is recorded)"
+        )
+    orders, odd = counterbalanced(bank, number)
+    record = new_record(
+        ctx,
+        ASSIGNMENT,
+        clock.now(),
+        seed=number,
+        providers=list(pair),
+        orders=orders,
+        odd_one_out=odd,
+        replaces=old.record_id if old is not None else None,
+        reason=reason,
+    )
+    ctx.repo.append_records([record])
+    return plan_report(Plan.of(record), record)
+
+
+def plan_report(plan: Plan, record: Record) -> dict[str, Any]:
+    rows = []
+    for feature_id, order in plan.orders.items():
+        providers = plan.order_of(feature_id) or ()
+        rows.append({"feature_id": feature_id, "order": order, "providers": list(providers)})
+    counts = {order: sum(1 for row in rows if row["order"] == order) for order in ("AB", "BA")}
+    return {
+        "record_id": plan.record_id,
+        "seed": plan.seed,
+        "providers": list(plan.providers),
+        "features": rows,
+        "counts": counts,
+        "odd_one_out": plan.odd_one_out,
+        "replaces": record["replaces"],
+        "reason": record["reason"],
+    }
+
+
+# -- start --feature -----------------------------------------------------------------------------------------------
+
+
+def start_feature_warnings(ctx: Context, feature_id: str, provider: str) -> list[str]:
+    """The warnings of ``start --feature`` (``plan.start_warnings``), from the ledger as it is before the window."""
+    live = _live(ctx)
+    opened = sorted((r for r in live if r.kind == "window-open"), key=lambda r: (r.ts, r.id))
+    earlier = [r["provider"] for r in opened if r["feature_id"] == feature_id]
+    return start_warnings(b.features(live), current_plan(live), earlier, feature_id, provider)
