@@ -356,3 +356,19 @@ def test_preview_end_to_end_equals_an_independent_computation(tracked: Sandbox) 
     assert "crossover, codex v glm in work per $ (3 AB, 5 BA): x" in text
     assert "period 1 over period 2: x" in text and "F-03 (planned AB, done BA)" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_a_plan_whose_first_provider_has_no_window_yet_is_reported_not_crashed_on(tracked: Sandbox) -> None:
+    """The plan is made before any window: preview and decide must say what is missing, not fail (exit 3)."""
+    for feature in ("F-01", "F-02"):
+        (tracked.path / f"{feature}.md").write_text(f"# {feature}\n")
+        tracked.ok("bank", "add", feature, "--title", f"feature {feature}", "--spec", f"{feature}.md", "--size", "3")
+    tracked.ok("assign", "--seed", "7")
+    tracked.ok("start", "glm", "--prompts", "1", "--feature", "F-01")
+    tracked.commit()
+    tracked.ok("end", "glm", "--prompts", "9")
+    tracked.ok("complete", "--outcome", "shipped", "--quality", "0.9")
+    block = json.loads(tracked.ok("preview", "--json"))["experiment"]
+    assert block["matched"][0]["method"] is None and "codex has no windows yet" in block["matched"][0]["note"]
+    assert block["crossover"]["method"] is None and "codex has no windows yet" in block["crossover"]["note"]
+    assert "Verdict: stay lean" in tracked.ok("decide")

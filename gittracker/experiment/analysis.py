@@ -105,7 +105,7 @@ def experiment_block(
         return None
     return {
         "plan": _plan_dict(plan),
-        "matched": [_matched(arms[a], arms[b], effs, mde) for a, b in pairs],
+        "matched": [_matched(_arm(arms, a), _arm(arms, b), effs, mde) for a, b in pairs],
         "crossover": _crossover(plan, effs, first_opened(windows), arms, mde) if plan is not None else None,
     }
 
