@@ -228,7 +228,7 @@ def _plan_of(walk: Walkthrough) -> dict[str, tuple[str, str]]:
     import json
 
     listing = json.loads(walk.run("git tracker bank list --json"))
-    return {item["feature_id"]: tuple(item["planned_providers"]) for item in listing["features"]}
+    return {item["feature_id"]: tuple(item["providers"]) for item in listing["features"]}
 
 
 def _one_window(

@@ -311,3 +311,17 @@ def test_g2_is_green_only_with_two_features_blocked_only_by_capacity_and_names_t
     # A window on F-04 means it is being worked on again: no longer blocked.
     window(tracked, "codex", "F-04", outcome=None)
     assert g2(tracked)["features"] == ["F-03"] and g2(tracked)["pass"] is False
+
+
+def test_a_status_set_in_the_millisecond_the_feature_was_added_still_counts(tracked: Sandbox) -> None:
+    """Two commands in one millisecond (a script, a pinned clock) write ids in no particular order: the status
+    must follow the feature's addition whatever their random bits say."""
+    same_moment = {"GIT_TRACKER_NOW": "2026-06-01T10:00:00Z"}
+    features = [f"F-{number:02d}" for number in range(1, 7)]
+    for feature in features:
+        tracked.ok(
+            "bank", "add", feature, "--title", "t", "--spec", str(spec_file(tracked)), "--size", "3", env=same_moment
+        )
+        tracked.ok("bank", "status", feature, "blocked-capacity", env=same_moment)
+    assert {row["status"] for row in listing(tracked).values()} == {"blocked-capacity"}
+    assert json.loads(tracked.ok("decide", "--json"))["gates"]["G2"]["features"] == features

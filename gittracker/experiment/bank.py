@@ -246,7 +246,9 @@ def current_statuses(live: Sequence[Record], plan: Plan | None) -> dict[str, Sta
 
 
 def _in_record_order(records: Iterable[Record]) -> list[Record]:
-    return sorted(records, key=lambda record: (record.ts, record.id))
+    """By time, then id; within one millisecond a feature's records first: records two processes wrote in the same
+    millisecond have ids in no particular order, and a status set as the feature is added must not come before it."""
+    return sorted(records, key=lambda record: (record.ts, record.kind != FEATURE, record.id))
 
 
 # -- gate G2 -------------------------------------------------------------------------------------------------
