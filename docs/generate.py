@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gittracker.demo import wait_for_flushers
+from gittracker.plans import DAYS_PER_MONTH
 
 DOCS = Path(__file__).resolve().parent
 START = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)  # a Monday
@@ -82,7 +83,9 @@ class Walkthrough:
         return env
 
     def run(self, command: str, *, expect: int = 0) -> str:
-        """Run one shell-quoted command in the repository; its output (stdout and stderr as they came)."""
+        """Run one shell-quoted command in the repository, a minute after the last; its output (stdout and stderr
+        as they came)."""
+        self.later(1)
         done = subprocess.run(
             shlex.split(command),
             cwd=self.root / "shop",
@@ -132,21 +135,28 @@ class Walkthrough:
 FEATURES = [
     ("F-01", "CSV export of the churn ledger", 3),
     ("F-02", "Retry failed webhook deliveries", 3),
-    ("F-03", "Rate-limit the public search endpoint", 2),
+    ("F-03", "Rate-limit the public search endpoint", 3),
     ("F-04", "Nightly cleanup of expired sessions", 2),
-    ("F-05", "Audit log for admin actions", 4),
+    ("F-05", "Audit log for admin actions", 3),
     ("F-06", "Paginate the orders API", 3),
     ("F-07", "Email digest of failed jobs", 3),
-    ("F-08", "Feature flags from environment", 2),
+    ("F-08", "Feature flags from environment", 3),
     ("F-09", "Import customers from CSV", 4),
     ("F-10", "Health endpoint with dependency checks", 3),
 ]
-LATER = [("F-11", "Multi-currency invoices", 3), ("F-12", "SSO with the company IdP", 4)]
+LATER = [("F-11", "Multi-currency invoices", 3), ("F-12", "SSO with the company IdP", 8)]
 
-# The simulated truth behind the readings typed below: per dollar, glm does 1.25 x the work of codex, and the
-# second time a feature is done it costs 15 % less capacity (the spec and the code are known by then).
+# The simulated truth behind the readings typed below: per subscription dollar glm does GLM_ADVANTAGE x the work of
+# codex, and the second time a feature is done it costs LEARNING x the capacity (the spec and the code are known).
 GLM_ADVANTAGE = 1.25
 LEARNING = 0.85
+CODEX_PERCENT_PER_POINT = 2.2  # 5-hour percent one point of size takes codex, before noise
+CODEX_WEEKLY_PER_5H = 0.12  # weekly percent per 5-hour percent (what prices a 5-hour percent, docs/statistics.md)
+# The default plans' prices (gittracker/plans.py): codex plus $20 a month, glm lite $18 a month for 120 prompts
+# per 5 hours. Dollars per 5-hour percent of codex, and per glm prompt, as preview converts them.
+CODEX_USD_PER_PERCENT = CODEX_WEEKLY_PER_5H * 20.0 * 7 / DAYS_PER_MONTH / 100
+GLM_USD_PER_PROMPT = 18.0 * 5 / 24 / DAYS_PER_MONTH / 120
+GLM_PROMPTS_PER_POINT = CODEX_PERCENT_PER_POINT * CODEX_USD_PER_PERCENT / GLM_USD_PER_PROMPT / GLM_ADVANTAGE
 
 
 def spec_text(feature: str, title: str) -> str:
@@ -160,9 +170,12 @@ def build(root: Path) -> str:
     (root / "home").mkdir()
     walk.quietly("git init -q -b main")
     walk.quietly(f"git config tracker.machine {MACHINE}")
-    walk.say(INTRO)
+    walk.say(INTRO.format(advantage=GLM_ADVANTAGE, learning=round(100 * (1 - LEARNING))))
     walk.show("git tracker init")
     (root / "shop" / "README.md").write_text("# shop\n")
+    settings = root / "shop" / ".git-tracker.toml"
+    settings.write_text(settings.read_text().replace('baseline = ""', 'baseline = "codex"', 1))
+    walk.say(BASELINE)
     walk.quietly("git add README.md")
     walk.quietly("git commit -q -m 'initial commit'")
 
@@ -188,16 +201,22 @@ def build(root: Path) -> str:
     plan = _plan_of(walk)
     readings = {"codex": 4.0, "glm": 10}
     weekly = 12.0
+    first_feature, out_of_order = FEATURES[0][0], plan[FEATURES[0][0]][1]
+    reading = f"--prompts {readings['glm']:g}" if out_of_order == "glm" else f"--used 4 --weekly {weekly:g}"
+    walk.say(SLIP.format(feature=first_feature, provider=out_of_order, first=plan[first_feature][0]))
+    walk.show(
+        f"git tracker start {out_of_order} {reading} --feature {first_feature}", f"git tracker undo {out_of_order}"
+    )
     blocks: list[list[str]] = []
     for feature, _, size in FEATURES:
-        hardness = size * rng.lognormvariate(0, 0.15)
+        hardness = size * rng.lognormvariate(0, 0.1)
         for period, provider in enumerate(plan[feature]):
             commands = _one_window(walk, rng, feature, provider, period, hardness, readings, weekly)
             weekly = readings.pop("weekly", weekly)
             blocks.append(commands)
         walk.later(60 * 3)
     first, rest = blocks[:2], blocks[2:]
-    walk.say(FIRST_FEATURE)
+    walk.say(FIRST_FEATURE.format(feature=FEATURES[0][0]))
     walk.say("```console\n" + "\n".join(line for block in first for line in block) + "\n```")
     walk.say(OTHER_FEATURES)
     walk.say(
@@ -251,18 +270,18 @@ def _one_window(
             lines.append(output)
 
     learned = LEARNING if period == 1 else 1.0
-    noise = rng.lognormvariate(0, 0.12)
+    noise = rng.lognormvariate(0, 0.08)
     if provider == "glm":
         before = int(readings["glm"])
-        used = max(1, round(hardness * 9 * learned * noise / GLM_ADVANTAGE))
+        used = max(1, round(hardness * GLM_PROMPTS_PER_POINT * learned * noise))
         step(f"git tracker start glm --prompts {before} --feature {feature}")
         after_reading = f"--prompts {before + used}"
         readings["glm"] = before + used
     else:
         before_pct = readings["codex"]
-        used_pct = round(hardness * 2.2 * learned * noise, 1)
+        used_pct = round(hardness * CODEX_PERCENT_PER_POINT * learned * noise, 1)
         step(f"git tracker start codex --used {before_pct:g} --weekly {weekly:g} --feature {feature}")
-        week_after = round(weekly + used_pct * 0.12, 1)
+        week_after = round(weekly + used_pct * CODEX_WEEKLY_PER_5H, 1)
         after_reading = f"--used {before_pct + used_pct:g} --weekly {week_after:g}"
         readings["codex"] = round(before_pct + used_pct, 1)
         readings["weekly"] = week_after
@@ -292,10 +311,15 @@ each provider, in the planned order), read the comparison in `preview`, and ask 
 Every command below ran for real, in a throwaway repository, and its output is shown exactly as it was printed
 (`docs/generate.py` made this page, and CI checks that it still prints the same). Two things were simulated:
 the clock, and the capacity readings typed after `--used`, `--weekly` and `--prompts`. Behind those readings, glm
-does 1.25 times the work of codex per subscription dollar, and the second time a feature is done it takes 15 %
-less capacity (a learning effect). The statistics are explained in [statistics.md](statistics.md).
+does {advantage:g} times the work of codex per subscription dollar, and the second time a feature is done it takes
+{learning:g} % less capacity (a learning effect). The statistics are explained in [statistics.md](statistics.md).
 
 Start by setting up the repository:
+"""
+
+BASELINE = """\
+Codex is the seat the team has today, so it is the baseline the others are compared with: in `.git-tracker.toml`,
+under `[stats]`, they set `baseline = "codex"` (without it, the baseline is the provider with the most windows).
 """
 
 BANK_INTRO = """\
@@ -332,8 +356,13 @@ the work is committed as usual (the hooks stamp each commit), the window is clos
 after it, and `complete` records the outcome. `start` warns when the provider is not the one the plan has next.
 """
 
+SLIP = """\
+A slip first: the plan has {first} first on {feature}, and {provider} is started on it. `start` says so (the window
+still opens: the plan guides, it does not lock), and `undo` takes the window back:
+"""
+
 FIRST_FEATURE = """\
-The first feature, both of its windows:
+Then {feature} as planned, both of its windows:
 """
 
 OTHER_FEATURES = """\
