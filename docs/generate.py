@@ -391,7 +391,14 @@ DECIDE = """\
 """
 
 OUTRO = """\
-What each gate needs is in [statistics.md](statistics.md#the-gates); the commands are in
+How to read it: the crossover found glm ahead of codex per dollar, and found the learning effect too (period 1
+over period 2 below 1), kept out of the provider comparison. G2 holds: two ready features wait for capacity. G1
+does not yet: at 10 windows each, the chance of detecting a 25 % difference (power) is still under 0.8, so the
+verdict is to stay lean for now. `preview` says how many windows per arm 80 % power needs; the team works through
+a few more features, in the same planned way, and asks `decide` again. Had G1 held too, the verdict would name the
+seat to add: GLM if the sub-agent proxy's trial (G3, [proxy.md](proxy.md)) had won, else Claude Max.
+
+What each gate needs is in [statistics.md](statistics.md#the-gates-of-decide); the commands are in
 [commands.md](commands.md), and their `--json` shapes in [json.md](json.md).
 """
 
