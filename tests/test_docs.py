@@ -503,7 +503,7 @@ def drive_experiment(out: Outputs, tmp_path: Path) -> None:
         "assignment", source="cli", agent_id="main", machine=ctx.machine,
         seed=7, providers=["codex", "glm"], orders=orders, odd_one_out=None, replaces=None, reason=None,
     )  # fmt: skip
-    ctx.repo.append_records([plan])  # until `assign` writes it
+    ctx.repo.append_records([plan])  # orders chosen here; drive_bank runs `assign` itself
     for number, (provider, option, before, after) in enumerate(
         (("codex", "--weekly", 10, 14), ("glm", "--prompts", 5, 40))
     ):

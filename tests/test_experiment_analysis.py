@@ -253,7 +253,7 @@ def drive(box: Sandbox) -> None:
         "assignment", source="cli", agent_id="main", machine=ctx.machine, ts=when(0),
         seed=7, providers=[A, B], orders=orders, odd_one_out=None, replaces=None, reason=None,
     )  # fmt: skip
-    ctx.repo.append_records([assignment])  # until `assign` writes it
+    ctx.repo.append_records([assignment])  # orders chosen here (assign draws them from a seed: tests/test_assign.py)
     weekly, prompts, minute = 0.0, 0, 10
     for feature, (_, done, codex, glm) in SCRIPT.items():
         sequence = {A: [(q, float(c)) for q, c in codex], B: [(q, float(c)) for q, c in glm]}
