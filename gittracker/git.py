@@ -52,6 +52,13 @@ _LOCATION_VARS = (
 )
 
 
+class LedgerMoved(Exception):
+    """``append_records_on``: the ledger is no longer at the tip the write was decided from."""
+
+
+ANY_TIP = object()  # _cas_update without an expected tip: any tip will do
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in _LOCATION_VARS}
     env.update(extra or {})
@@ -620,6 +627,17 @@ class Repo:
         summary = message or f"tracker: append {len(blobs)} record(s) ({', '.join(kinds)})"
         return self._cas_update(LEDGER_REF, lambda base: self._tree_with_files(base, blobs), summary)
 
+    def append_records_on(self, tip: str | None, records: Iterable[Record], message: str | None = None) -> str | None:
+        """``append_records``, only while the ledger's tip is still ``tip``: for a write decided from what the
+        ledger held at ``tip`` (no second plan, no duplicate feature). ``LedgerMoved`` when another writer came
+        first: read again and decide again."""
+        blobs = {record_path(record.id, record.kind): (record.to_json() + "\n").encode() for record in records}
+        if not blobs:
+            return None
+        self._refuse_while_ledger_checked_out()
+        summary = message or f"tracker: append {len(blobs)} record(s) ({', '.join(sorted({r.kind for r in records}))})"
+        return self._cas_update(LEDGER_REF, lambda base: self._tree_with_files(base, blobs), summary, expected_tip=tip)
+
     def ledger_checked_out_in(self) -> Path | None:
         """The work tree that has the ledger branch checked out, if any does.
 
@@ -1104,19 +1122,22 @@ class Repo:
 
     # -- shared machinery -------------------------------------------------------------------------
 
-    def _cas_update(self, refname: str, rebuild: Any, message: str) -> str | None:
-        """Commit ``rebuild(current tree)`` on top of ``refname`` and move the ref only if unchanged."""
+    def _cas_update(self, refname: str, rebuild: Any, message: str, expected_tip: object = ANY_TIP) -> str | None:
+        """Commit ``rebuild(current tree)`` on top of ``refname`` and move the ref only if unchanged (and, given
+        ``expected_tip``, only on that tip: ``LedgerMoved`` otherwise)."""
         try:
-            return self._cas_attempts(refname, rebuild, message)
+            return self._cas_attempts(refname, rebuild, message, expected_tip)
         except OSError as error:  # libgit2 could not write an object or the ref: the disk is full or read-only
             raise StorageFailed(f"could not write {refname}: {error}; it was left as it was") from None
 
-    def _cas_attempts(self, refname: str, rebuild: Any, message: str) -> str | None:
+    def _cas_attempts(self, refname: str, rebuild: Any, message: str, expected_tip: object) -> str | None:
         pygit2 = _pygit2()
         repo = self.pygit
         for attempt in range(CAS_ATTEMPTS):
             ref = repo.references.get(refname)
             tip = ref.target if ref is not None else None
+            if expected_tip is not ANY_TIP and (str(tip) if tip is not None else None) != expected_tip:
+                raise LedgerMoved(refname)
             base = repo[tip].peel(pygit2.Tree) if tip is not None else None
             tree = rebuild(base)
             if tree is None or (base is not None and tree == base.id):

@@ -130,3 +130,49 @@ def test_bad_seed_or_providers_is_one_line_exit_2_nothing_written(
     assert done.returncode == 2, done.stderr
     assert named in done.stderr and len(done.stderr.splitlines()) == 1
     assert tracked.git("rev-parse", "tracker-ledger") == tip
+
+
+def test_a_plan_written_between_reading_the_bank_and_writing_makes_assign_read_again_and_refuse(
+    tracked: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal stands on the ledger it read: another writer's plan landing in between is seen, not doubled."""
+    from gittracker.context import open_context
+    from gittracker.errors import Refused
+    from gittracker.experiment import actions
+
+    add_features(tracked, TEN[:4])
+    ctx, other = open_context(tracked.path), open_context(tracked.path)
+    reads: list[Any] = []
+    read = actions._live
+
+    def read_then_another_writer(context: Any) -> Any:
+        live = read(context)
+        if context is ctx:
+            reads.append(live)
+            if len(reads) == 1:  # right after our first read, another process writes its plan
+                actions.assign(other, "8")
+        return live
+
+    monkeypatch.setattr(actions, "_live", read_then_another_writer)
+    with pytest.raises(Refused, match="a plan is in force"):
+        actions.assign(ctx, "7")
+    assert len(reads) == 2  # read, lost the tip, read again
+    plans = [line for line in tracked.ok("log", "--kind", "assignment", "--json").splitlines() if line]
+    assert [json.loads(line)["seed"] for line in plans] == [8]
+
+
+def test_six_assign_at_once_write_one_plan(tracked: Sandbox) -> None:
+    import subprocess
+
+    from tests.conftest import tracker_command
+
+    add_features(tracked, TEN[:4])
+    runs = [
+        subprocess.Popen([*tracker_command(), "assign", "--seed", str(seed)], cwd=tracked.path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for seed in range(6)
+    ]  # fmt: skip
+    codes = sorted(run.wait(timeout=120) for run in runs)
+    assert codes == [0, 1, 1, 1, 1, 1]
+    plans = [line for line in tracked.ok("log", "--kind", "assignment", "--json").splitlines() if line]
+    assert len(plans) == 1

@@ -3,12 +3,12 @@ bank: each reads the live records once, checks, and appends at most one record."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from gittracker import clock
 from gittracker.context import Context, new_record
-from gittracker.errors import BadInput, Refused
+from gittracker.errors import BadInput, LostRace, Refused
 from gittracker.experiment import bank as b
 from gittracker.experiment.plan import (
     ASSIGNMENT,
@@ -20,11 +20,31 @@ from gittracker.experiment.plan import (
     parse_seed,
     start_warnings,
 )
+from gittracker.git import LedgerMoved
 from gittracker.records import FEATURE_STATUSES, Record, live_records, typed_text
+
+T = TypeVar("T")
 
 
 def _live(ctx: Context) -> list[Record]:
     return live_records(ctx.repo.read_records(b.BANK_KINDS))
+
+
+DECIDE_ATTEMPTS = 20
+
+
+def _decided(ctx: Context, decide: Callable[[list[Record]], tuple[Record, T]]) -> T:
+    """Read the bank, decide, append the one record decided: only on the ledger tip it was decided from, else read
+    and decide again. Two ``assign`` (or two ``bank add`` of one id) at once cannot both pass their check."""
+    for _ in range(DECIDE_ATTEMPTS):
+        tip = ctx.repo.ledger_tip()
+        record, result = decide(_live(ctx))
+        try:
+            ctx.repo.append_records_on(tip, [record])
+        except LedgerMoved:
+            continue
+        return result
+    raise LostRace(f"could not write the {record.kind} record: {DECIDE_ATTEMPTS} attempts lost to concurrent writers")
 
 
 # -- bank add ----------------------------------------------------------------------------------------------
@@ -38,22 +58,25 @@ def add_feature(
     title = b.parse_title(title)
     value = b.parse_size(size)
     spec = b.read_spec(spec_source)
-    live = _live(ctx)
-    replaced = b.features(live).get(feature_id)
-    if replaced is not None and not replace:
-        raise Refused(f"feature {feature_id} is already in the bank: pass --replace to store a newer version")
-    record = new_record(
-        ctx,
-        b.FEATURE,
-        clock.now(),
-        feature_id=feature_id,
-        title=title,
-        size=value,
-        spec=spec,
-        spec_sha256=b.spec_digest(spec),
-    )
-    ctx.repo.append_records([record])
-    bank = b.features([*live, record])
+
+    def decide(live: list[Record]) -> tuple[Record, tuple[list[Record], b.Feature | None]]:
+        replaced = b.features(live).get(feature_id)
+        if replaced is not None and not replace:
+            raise Refused(f"feature {feature_id} is already in the bank: pass --replace to store a newer version")
+        record = new_record(
+            ctx,
+            b.FEATURE,
+            clock.now(),
+            feature_id=feature_id,
+            title=title,
+            size=value,
+            spec=spec,
+            spec_sha256=b.spec_digest(spec),
+        )
+        return record, ([*live, record], replaced)
+
+    after, replaced = _decided(ctx, decide)
+    bank = b.features(after)
     median = b.median_size(bank)
     far = b.is_far(value, median)
     warnings = [_far_warning(feature_id, value, median)] if far else []
@@ -160,16 +183,21 @@ def feature_status(ctx: Context, feature_id: str, status: str | None, note: str 
     note = typed_text(note, "--note")
     if status is None and note is not None:
         raise BadInput("--note: expected a STATUS to go with it")
-    live = _live(ctx)
-    plan = current_plan(live)
-    _known(b.features(live), feature_id, BadInput if status is None else Refused)
-    previous = b.current_statuses(live, plan)[feature_id]
     if status is None:
-        return {"feature_id": feature_id, **previous.to_dict(), "previous": None}
-    record = new_record(ctx, b.FEATURE_STATUS, clock.now(), feature_id=feature_id, status=status, note=note)
-    ctx.repo.append_records([record])
-    event = b.StatusEvent(feature_id, status, b.BY_HAND, record.ts, record.id, note)
-    return {"feature_id": feature_id, **event.to_dict(), "previous": previous.to_dict()}
+        live = _live(ctx)
+        _known(b.features(live), feature_id, BadInput)
+        current = b.current_statuses(live, current_plan(live))[feature_id]
+        return {"feature_id": feature_id, **current.to_dict(), "previous": None}
+    chosen = status
+
+    def decide(live: list[Record]) -> tuple[Record, dict[str, Any]]:
+        _known(b.features(live), feature_id, Refused)
+        previous = b.current_statuses(live, current_plan(live))[feature_id]
+        record = new_record(ctx, b.FEATURE_STATUS, clock.now(), feature_id=feature_id, status=chosen, note=note)
+        event = b.StatusEvent(feature_id, chosen, b.BY_HAND, record.ts, record.id, note)
+        return record, {"feature_id": feature_id, **event.to_dict(), "previous": previous.to_dict()}
+
+    return _decided(ctx, decide)
 
 
 # -- assign ----------------------------------------------------------------------------------------------------
@@ -183,29 +211,32 @@ def assign(ctx: Context, seed: str, providers: str | None = None, replan: str | 
     reason = typed_text(replan, "--replan")
     if reason is not None and not reason.strip():
         raise BadInput("--replan: expected why the plan is made again, got nothing")
-    live = _live(ctx)
-    bank = b.features(live)
-    if len(bank) < 2:
-        raise Refused(f"the task bank holds {len(bank)} feature(s): `git tracker bank add` at least two first")
-    old = current_plan(live)
-    if old is not None and reason is None:
-        raise Refused(
-            f"a plan is in force ({old.record_id}, seed {old.seed}): pass --replan WHY to replace it (WHY is recorded)"
+
+    def decide(live: list[Record]) -> tuple[Record, dict[str, Any]]:
+        bank = b.features(live)
+        if len(bank) < 2:
+            raise Refused(f"the task bank holds {len(bank)} feature(s): `git tracker bank add` at least two first")
+        old = current_plan(live)
+        if old is not None and reason is None:
+            raise Refused(
+                f"a plan is in force ({old.record_id}, seed {old.seed}): pass --replan WHY to replace it "
+                "(WHY is recorded)"
+            )
+        orders, odd = counterbalanced(bank, number)
+        record = new_record(
+            ctx,
+            ASSIGNMENT,
+            clock.now(),
+            seed=number,
+            providers=list(pair),
+            orders=orders,
+            odd_one_out=odd,
+            replaces=old.record_id if old is not None else None,
+            reason=reason,
         )
-    orders, odd = counterbalanced(bank, number)
-    record = new_record(
-        ctx,
-        ASSIGNMENT,
-        clock.now(),
-        seed=number,
-        providers=list(pair),
-        orders=orders,
-        odd_one_out=odd,
-        replaces=old.record_id if old is not None else None,
-        reason=reason,
-    )
-    ctx.repo.append_records([record])
-    return plan_report(Plan.of(record), record)
+        return record, plan_report(Plan.of(record), record)
+
+    return _decided(ctx, decide)
 
 
 def plan_report(plan: Plan, record: Record) -> dict[str, Any]:
