@@ -42,7 +42,7 @@ OUTCOME_WEIGHTS = {"codex": (0.7, 0.2, 0.1), "claude": (0.75, 0.2, 0.05), "glm":
 
 
 @contextmanager
-def _pinned_clock(moment: datetime) -> Iterator[None]:
+def pinned_clock(moment: datetime) -> Iterator[None]:
     previous = os.environ.get("GIT_TRACKER_NOW")
     os.environ["GIT_TRACKER_NOW"] = clock.format_ts(moment)
     try:
@@ -113,7 +113,7 @@ def _build(repo_dir: Path, seed: int) -> dict[str, Any]:
         for provider in ("codex", "claude", "glm", "codex", "claude"):
             window_number += 1
             feature = f"F-{window_number:02d}"
-            with _pinned_clock(moment):
+            with pinned_clock(moment):
                 start(
                     ctx,
                     provider,
@@ -138,7 +138,7 @@ def _build(repo_dir: Path, seed: int) -> dict[str, Any]:
                 share = WEEKLY_PER_5H[provider] * rng.uniform(0.8, 1.2)
                 weekly_after = weekly[provider] + max(0.0, after - used[provider]) * share
             moment += timedelta(minutes=5)
-            with _pinned_clock(moment):
+            with pinned_clock(moment):
                 end(ctx, provider, _reading(provider, after, weekly_after))
                 outcome = rng.choices(("shipped", "partial", "failed"), OUTCOME_WEIGHTS[provider])[0]
                 quality = round(rng.uniform(0.6, 1.0), 2) if outcome != "failed" else 0.0

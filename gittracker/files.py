@@ -13,6 +13,8 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -253,3 +255,31 @@ def new_directory(name: str, option: str) -> Path:
     if not path.exists() and not path.parent.is_dir():
         raise BadInput(f"{option}: expected a new or empty directory, but {str(path.parent)!r} is not a folder")
     return path
+
+
+def read_input(source: str, limit: int, label: str, expected: str) -> bytes:
+    """FILE or ``-`` (stdin), as bytes: at most ``limit`` of them, no NUL (binary data). A regular file over the limit
+    is refused from its size, without reading it; anything else stops being read past the limit. Errors are one
+    line, ``{label}: expected {expected}, got …``."""
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            data = _read_regular_file(source, limit, label, expected)
+    except OSError as error:
+        raise BadInput(f"{label}: cannot read {source!r} ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise BadInput(f"{label}: expected {expected}, got more from {source!r}")
+    if b"\0" in data:
+        raise BadInput(f"{label}: expected {expected}, got binary data (a NUL byte) from {source!r}")
+    return data
+
+
+def _read_regular_file(path: str, limit: int, label: str, expected: str) -> bytes:
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"{label}: expected a regular file, got {path!r}")
+        if info.st_size > limit:
+            raise BadInput(f"{label}: expected {expected}, got {info.st_size:,} bytes in {path!r}")
+        return handle.read(limit + 1)  # it may have grown since: the read stops past the limit

@@ -5,7 +5,6 @@ own local data (``--auto``: Codex session logs; the last Claude status-line read
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -15,6 +14,7 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import Reading, from_options, meter_label
 from gittracker.errors import BadInput
+from gittracker.files import read_input
 from gittracker.statuscache import last_statusline_reading
 
 MAX_SCREEN_BYTES = 1 << 20
@@ -28,19 +28,9 @@ def read_screen(source: str) -> str:
 
 def read_text(source: str, limit: int, label: str, expected: str) -> str:
     """FILE or ``-`` (stdin) as text: at most ``limit`` bytes, no binary data; errors start with ``label``."""
-    try:
-        if source == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            with open(source, "rb") as handle:
-                data = handle.read(limit + 1)
-    except OSError as error:
-        raise BadInput(f"{label}: cannot read {source!r} ({error.strerror or error})") from None
-    if len(data) > limit:
-        raise BadInput(f"{label}: expected {expected} (at most {limit >> 20} MiB), got more from {source!r}")
-    if b"\0" in data:
-        raise BadInput(f"{label}: expected {expected} (text), got binary data from {source!r}")
-    return data.decode("utf-8", "replace")
+    return read_input(source, limit, label, f"{expected} (text of at most {limit >> 20} MiB)").decode(
+        "utf-8", "replace"
+    )
 
 
 # Where ``--auto`` reads each provider's meters, as the echo names it.

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +16,7 @@ from scipy import stats as st  # type: ignore[import-untyped,unused-ignore]
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.context import open_context
+from gittracker.demo import pinned_clock
 from gittracker.experiment.analysis import ArmInfo, FeatureWindow, experiment_block
 from gittracker.experiment.plan import Plan
 from gittracker.records import Record
@@ -220,17 +219,7 @@ def test_no_plan_compares_with_the_baseline_and_nothing_matched_is_null() -> Non
 # -- end to end: windows written by the real machinery, preview --json through the CLI --------------------------
 
 
-@contextmanager
-def pinned(moment: datetime) -> Iterator[None]:
-    previous = os.environ.get("GIT_TRACKER_NOW")
-    os.environ["GIT_TRACKER_NOW"] = clock.format_ts(moment)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("GIT_TRACKER_NOW", None)
-        else:
-            os.environ["GIT_TRACKER_NOW"] = previous
+pinned = pinned_clock  # GIT_TRACKER_NOW for the in-process windows, as the demo pins it
 
 
 # feature -> (order planned, order done, codex windows [(work quality, weekly %)], glm windows [(quality, prompts)])

@@ -577,11 +577,15 @@ def test_binary_or_huge_reports_are_refused_before_parsing(tracked: Sandbox, tmp
     binary = tmp_path / "report.bin"
     binary.write_bytes(b'{"daily": []}\x00')
     bad = tracked.tracker("ingest", "ccusage", str(binary))
-    assert bad.returncode == 2 and "expected a ccusage JSON report (text), got binary data" in bad.stderr
+    assert (
+        bad.returncode == 2
+        and "expected a ccusage JSON report (text of at most" in bad.stderr
+        and "got binary data" in bad.stderr
+    )
     huge = tmp_path / "huge.txt"
     huge.write_bytes(b" " * ((64 << 20) + 1))
     bad = tracked.tracker("ingest", "codex-status", str(huge))
-    assert bad.returncode == 2 and "expected a pasted Codex /status screen (at most 64 MiB)" in bad.stderr
+    assert bad.returncode == 2 and "expected a pasted Codex /status screen (text of at most 64 MiB)" in bad.stderr
     assert tracked.records("usage") == [] and tracked.records("snapshot") == []
 
 

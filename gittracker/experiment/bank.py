@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import stat
 import statistics
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gittracker.errors import BadInput
 from gittracker.experiment.plan import Plan
+from gittracker.files import read_input
 from gittracker.records import FEATURE_ID_RULE, FEATURE_STATUSES, MAX_SPEC_BYTES, Record, typed_text
 
 FEATURE = "feature"
@@ -80,19 +78,8 @@ def parse_size(text: str) -> float:
 def read_spec(source: str) -> str:
     """``--spec FILE`` or ``--spec -`` (stdin): UTF-8 text, no NUL byte, at most MAX_SPEC_BYTES; a larger file is
     refused from its size, without reading it."""
-    limit = MAX_SPEC_BYTES
-    expected = f"a spec: UTF-8 text of at most {limit // 1024} KiB"
-    try:
-        if source == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            data = _read_regular_file(source, limit, expected)
-    except OSError as error:
-        raise BadInput(f"--spec: cannot read {source!r} ({error.strerror or error})") from None
-    if len(data) > limit:
-        raise BadInput(f"--spec: expected {expected}, got more from {source!r}")
-    if b"\0" in data:
-        raise BadInput(f"--spec: expected {expected}, got binary data (a NUL byte) from {source!r}")
+    expected = f"a spec: UTF-8 text of at most {MAX_SPEC_BYTES // 1024} KiB"
+    data = read_input(source, MAX_SPEC_BYTES, "--spec", expected)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -100,16 +87,6 @@ def read_spec(source: str) -> str:
     if not text.strip():
         raise BadInput(f"--spec: expected {expected}, got an empty file {source!r}")
     return text
-
-
-def _read_regular_file(path: str, limit: int, expected: str) -> bytes:
-    with open(path, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise BadInput(f"--spec: expected a regular file, got {path!r}")
-        if info.st_size > limit:
-            raise BadInput(f"--spec: expected {expected}, got {info.st_size:,} bytes in {path!r}")
-        return handle.read(limit + 1)  # it may have grown since: the read stops past the limit
 
 
 def spec_digest(spec: str) -> str:
