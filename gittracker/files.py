@@ -259,8 +259,8 @@ def new_directory(name: str, option: str) -> Path:
 
 def read_input(source: str, limit: int, label: str, expected: str) -> bytes:
     """FILE or ``-`` (stdin), as bytes: at most ``limit`` of them, no NUL (binary data). A regular file over the limit
-    is refused from its size, without reading it; anything else stops being read past the limit. Errors are one
-    line, ``{label}: expected {expected}, got …``."""
+    is refused from its size, without reading it; a pipe (``<(ccusage daily --json)``) stops being read past the
+    limit. Errors are one line, ``{label}: expected {expected}, got …``."""
     try:
         if source == "-":
             data = sys.stdin.buffer.read(limit + 1)
@@ -278,8 +278,6 @@ def read_input(source: str, limit: int, label: str, expected: str) -> bytes:
 def _read_regular_file(path: str, limit: int, label: str, expected: str) -> bytes:
     with open(path, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise BadInput(f"{label}: expected a regular file, got {path!r}")
-        if info.st_size > limit:
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
             raise BadInput(f"{label}: expected {expected}, got {info.st_size:,} bytes in {path!r}")
         return handle.read(limit + 1)  # it may have grown since: the read stops past the limit

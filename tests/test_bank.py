@@ -325,3 +325,16 @@ def test_a_status_set_in_the_millisecond_the_feature_was_added_still_counts(trac
         tracked.ok("bank", "status", feature, "blocked-capacity", env=same_moment)
     assert {row["status"] for row in listing(tracked).values()} == {"blocked-capacity"}
     assert json.loads(tracked.ok("decide", "--json"))["gates"]["G2"]["features"] == features
+
+
+def test_a_spec_can_come_from_a_pipe_such_as_process_substitution(tracked: Sandbox) -> None:
+    import shlex
+    import subprocess
+
+    from tests.conftest import tracker_command
+
+    command = " ".join(shlex.quote(part) for part in tracker_command())
+    script = f"{command} bank add F-01 --title t --size 2 --spec <(printf '# F-01\\nfrom a pipe\\n') --json"
+    done = subprocess.run(["bash", "-c", script], cwd=tracked.path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(tracked.ok("bank", "show", "F-01", "--json"))["spec"] == "# F-01\nfrom a pipe\n"
