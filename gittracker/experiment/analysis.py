@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gittracker import stats
+from gittracker.errors import BadInput
 from gittracker.experiment.plan import Plan
 
 MIN_PER_SEQUENCE = 2  # a crossover with fewer in a sequence has no spread of d there to trust
@@ -62,13 +63,18 @@ class ArmInfo:
 
 
 def ratio_of_sums_by_feature(items: Iterable[tuple[str, float, float]]) -> dict[str, float]:
-    """Feature -> ``ΣO / ΣC`` over its ``(feature, work, capacity)`` items; a feature with ``ΣC = 0`` has none."""
+    """Feature -> ``ΣO / ΣC`` over its ``(feature, work, capacity)`` items; a feature with ``ΣC = 0`` has none, nor
+    one whose sums or ratio overflow a float (a subnormal capacity, say), as ``stats.efficiency`` has it for a
+    window: an infinite efficiency has no logarithm, and the tests after it refuse it."""
     work: dict[str, float] = {}
     capacity: dict[str, float] = {}
     for feature, done, used in items:
         work[feature] = work.get(feature, 0.0) + done
         capacity[feature] = capacity.get(feature, 0.0) + used
-    return {feature: work[feature] / capacity[feature] for feature in sorted(work) if capacity[feature] > 0}
+    ratios = {
+        feature: work[feature] / capacity[feature] for feature in sorted(work) if 0 < capacity[feature] < math.inf
+    }
+    return {feature: ratio for feature, ratio in ratios.items() if math.isfinite(ratio)}
 
 
 def efficiencies(windows: Sequence[FeatureWindow]) -> dict[str, dict[str, float]]:
@@ -153,7 +159,19 @@ def _cannot_conclude(a: ArmInfo, b: ArmInfo, too_few: str | None) -> str | None:
     unknown = [arm.reason or f"{arm.provider}: no price" for arm in (a, b) if arm.usd_per_unit is None]
     if unknown:
         reasons.append("not comparable: " + "; ".join(unknown))
+    elif not _convertible(a, b):
+        reasons.append(
+            f"not comparable: {a.provider}'s and {b.provider}'s prices per unit ({a.usd_per_unit:g} and "
+            f"{b.usd_per_unit:g} USD) are too far apart to convert one into the other"
+        )
     return "; ".join(reasons) or None
+
+
+def _convertible(a: ArmInfo, b: ArmInfo) -> bool:
+    """The exchange factor B's price / A's is a float above 0: a subnormal price would make it 0 or infinite,
+    which stats refuses."""
+    rate_a, rate_b = a.usd_per_unit, b.usd_per_unit
+    return rate_a is not None and rate_b is not None and 0 < rate_b / rate_a < math.inf
 
 
 def _in_dollars(native: stats.Comparison, a: ArmInfo, b: ArmInfo) -> stats.Comparison:
@@ -211,8 +229,23 @@ def _paired_power(logs: Sequence[float], mde: float) -> dict[str, Any]:
         why = f"spread unknown: needs >= {MIN_SPREAD_PAIRS} pairs with a spread, has {n}"
         return _power_dict(mde, spread, None, None, None, n, why)
     d = stats.effect_size(mde, spread)
-    needed = stats.n_per_arm_for_power(d, TARGET_POWER, paired=True)
-    return _power_dict(mde, spread, d, stats.power_paired(d, n), needed, n, None)
+    needed = _needed(d, paired=True)
+    note = None if needed is not None else _out_of_reach(mde, "pairs")
+    return _power_dict(mde, spread, d, stats.power_paired(d, n), needed, n, note)
+
+
+def _needed(d: float, *, paired: bool = False) -> int | None:
+    """Pairs (paired) or features per sequence 80 % power needs at ``d``; None when no experiment reaches it: a tiny
+    ``mde`` (the configuration allows 1e-6) over a wide spread gives a ``d`` that needs more than stats' ceiling
+    of 2^40, or one that underflows to 0, and stats refuses both (preview would exit on it)."""
+    try:
+        return stats.n_per_arm_for_power(d, TARGET_POWER, paired=paired)
+    except BadInput:
+        return None
+
+
+def _out_of_reach(mde: float, what: str) -> str:
+    return f"80 % power at mde {mde:g} is out of reach: it needs more {what} than any experiment can have"
 
 
 def _sd(values: Sequence[float]) -> float:
@@ -315,5 +348,7 @@ def _crossover_power(
         why = f"spread unknown: needs >= 3 features with >= 1 in each sequence and a spread, has {n1} AB, {n2} BA"
         return _power_dict(mde, spread, None, None, None, n1 + n2, why)
     d = stats.effect_size(mde, spread)
-    needed = 2 * stats.n_per_arm_for_power(d, TARGET_POWER)
-    return _power_dict(mde, spread, d, stats.power_two_sample(d, n1, n2), needed, n1 + n2, None)
+    per_sequence = _needed(d)
+    needed = None if per_sequence is None else 2 * per_sequence
+    note = None if needed is not None else _out_of_reach(mde, "features")
+    return _power_dict(mde, spread, d, stats.power_two_sample(d, n1, n2), needed, n1 + n2, note)
