@@ -269,7 +269,7 @@ def _power(
         return None, None
     d = stats.effect_size(mde, s)
     power = stats.power_two_sample(d, len(mine), len(other)) if baseline_rows is not None else None
-    return power, stats.n_per_arm_for_power(d)
+    return power, stats.n_per_arm_within_reach(d)  # None: out of reach (a tiny stats.mde over a wide spread)
 
 
 def _comparable(arm: Arm, base: Arm) -> bool:

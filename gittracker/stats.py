@@ -65,6 +65,7 @@ __all__ = [
     "log_efficiencies",
     "log_ratio_variance",
     "n_per_arm_for_power",
+    "n_per_arm_within_reach",
     "paired_log_ratio",
     "pooled_sd",
     "power_paired",
@@ -744,6 +745,17 @@ def n_per_arm_for_power(d: float, power: float = 0.8, alpha: float = 0.05, paire
         else:
             low = middle
     return high
+
+
+def n_per_arm_within_reach(d: float, power: float = 0.8, alpha: float = 0.05, paired: bool = False) -> int | None:
+    """``n_per_arm_for_power``, or None where no sample reaches ``power``: a ``d`` of 0 (it underflowed) or one that
+    needs more than 2^40 per arm (a tiny ``stats.mde``, which the configuration allows, over a wide spread)."""
+    if d == 0 or not math.isfinite(d):
+        return None
+    try:
+        return n_per_arm_for_power(d, power, alpha, paired)
+    except BadInput:
+        return None
 
 
 def detectable_d(n1: int, n2: int, power: float = 0.8, alpha: float = 0.05) -> float:

@@ -274,3 +274,15 @@ def test_the_demo_spells_prompts_as_preview_does_and_no_interval_goes_below_zero
     rows = [row for entry in report["providers"].values() for row in (entry, *entry["other_meters"].values())]
     intervals = [row["ci"] for row in rows] + [row["dollars"]["ci"] for row in rows]
     assert all(ci[0] >= 0 for ci in intervals if ci is not None) and any(ci is not None for ci in intervals)
+
+
+def test_a_tiny_mde_over_a_wide_spread_says_out_of_reach_instead_of_failing(tracked: Sandbox) -> None:
+    """stats.mde may be as small as 1e-6: the windows 80 % power needs are then past any experiment (null)."""
+    settings = tracked.path / ".git-tracker.toml"
+    settings.write_text(settings.read_text().replace("mde = 0.25", "mde = 0.000001"))
+    for before, after in ((0, 1), (1, 41), (41, 43), (43, 90)):  # efficiencies 0.9, 0.0225, 0.45, 0.019
+        window(tracked, "codex", before, after, "shipped", 0.9)
+    report = json.loads(tracked.ok("preview", "--json"))
+    assert report["mde"] == 0.000001
+    assert report["providers"]["codex"]["n_per_arm_for_80pct_power"] is None
+    assert "codex" in tracked.ok("preview")

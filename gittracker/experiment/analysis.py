@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gittracker import stats
-from gittracker.errors import BadInput
 from gittracker.experiment.plan import Plan
 
 MIN_PER_SEQUENCE = 2  # a crossover with fewer in a sequence has no spread of d there to trust
@@ -235,13 +234,8 @@ def _paired_power(logs: Sequence[float], mde: float) -> dict[str, Any]:
 
 
 def _needed(d: float, *, paired: bool = False) -> int | None:
-    """Pairs (paired) or features per sequence 80 % power needs at ``d``; None when no experiment reaches it: a tiny
-    ``mde`` (the configuration allows 1e-6) over a wide spread gives a ``d`` that needs more than stats' ceiling
-    of 2^40, or one that underflows to 0, and stats refuses both (preview would exit on it)."""
-    try:
-        return stats.n_per_arm_for_power(d, TARGET_POWER, paired=paired)
-    except BadInput:
-        return None
+    """Pairs (paired) or features per sequence 80 % power needs at ``d``; None when no experiment reaches it."""
+    return stats.n_per_arm_within_reach(d, TARGET_POWER, paired=paired)
 
 
 def _out_of_reach(mde: float, what: str) -> str:
