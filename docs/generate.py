@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import random
 import re
@@ -20,9 +21,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from gittracker.demo import wait_for_flushers
 from gittracker.plans import DAYS_PER_MONTH
@@ -238,14 +241,17 @@ def build(root: Path) -> str:
     )
     walk.say(DECIDE)
     walk.show("git tracker decide")
+    walk.say(
+        reading_of(
+            json.loads(walk.run("git tracker preview --json")), json.loads(walk.run("git tracker decide --json"))
+        )
+    )
     walk.say(OUTRO)
     wait_for_flushers(root / "shop")
     return "\n".join(walk.parts)
 
 
 def _plan_of(walk: Walkthrough) -> dict[str, tuple[str, str]]:
-    import json
-
     listing = json.loads(walk.run("git tracker bank list --json"))
     return {item["feature_id"]: tuple(item["providers"]) for item in listing["features"]}
 
@@ -391,16 +397,54 @@ DECIDE = """\
 """
 
 OUTRO = """\
-How to read it: the crossover found glm ahead of codex per dollar, and found the learning effect too (period 1
-over period 2 below 1), kept out of the provider comparison. G2 holds: two ready features wait for capacity. G1
-does not yet: at 10 windows each, the chance of detecting a 25 % difference (power) is still under 0.8, so the
-verdict is to stay lean for now. `preview` says how many windows per arm 80 % power needs; the team works through
-a few more features, in the same planned way, and asks `decide` again. Had G1 held too, the verdict would name the
-seat to add: GLM if the sub-agent proxy's trial (G3, [proxy.md](proxy.md)) had won, else Claude Max.
-
 What each gate needs is in [statistics.md](statistics.md#the-gates-of-decide); the commands are in
 [commands.md](commands.md), and their `--json` shapes in [json.md](json.md).
 """
+
+
+def reading_of(preview: dict[str, Any], decision: dict[str, Any]) -> str:
+    """The closing words, read from ``preview --json`` and ``decide --json`` of the run: they follow the figures."""
+    crossover = preview["experiment"]["crossover"]
+    a, b = crossover["provider"], crossover["versus"]
+    ratio, (low, high) = crossover["ratio"], crossover["ci"]
+    ahead = b if high < 1 else a if low > 1 else None
+    period = crossover["period"]
+    gates = decision["gates"]
+    lines = [
+        f"How to read it: the crossover puts {a}'s work per dollar at {ratio:.3g} times {b}'s (95 % interval "
+        f"{low:.3g} to {high:.3g}): "
+        + (f"{ahead} is ahead, and the interval says by how much." if ahead else "too close to call yet.")
+        + f" The period effect, {period['ratio']:.3g}, says the second attempt at a feature was "
+        + ("more" if period["ratio"] < 1 else "less")
+        + " efficient than the first: the learning the plan keeps out of the provider comparison.",
+        "",
+        "G2 " + ("holds: " if gates["G2"]["pass"] else "does not hold: ") + gates["G2"]["detail"] + ".",
+        "",
+        _g1_words(gates["G1"]),
+        "",
+        f"The verdict: {decision['verdict']}.",
+    ]
+    return "\n".join(_wrapped(line) for line in lines) + "\n"
+
+
+def _g1_words(g1: dict[str, Any]) -> str:
+    if g1["pass"]:
+        return f"G1 holds ({g1['detail']})."
+    fails = [
+        f"{provider} as of its last window: {'; '.join(result['as_of'][-1]['failed'])}"
+        for provider, result in g1["providers"].items()
+        if result["as_of"] and result["as_of"][-1]["failed"]
+    ]
+    return (
+        "G1 does not hold yet: " + "; and ".join(fails) + ". G1 reads the power of the window-by-window "
+        "comparison in preview's table, not the experiment's: it asks that the providers' own figures be sure "
+        "enough, and preview says how many windows per arm 80 % power needs. More features, done the same planned "
+        "way, move it."
+    )
+
+
+def _wrapped(line: str, width: int = 112) -> str:
+    return "\n".join(textwrap.wrap(line, width)) if line else line
 
 
 # -- the command ----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gittracker import currency, stats
 from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
 from gittracker.experiment import analysis
+from gittracker.experiment.bank import BANK_KINDS, backlog_pressure
 from gittracker.experiment.plan import current_plan
 from gittracker.overlaps import (
     APPORTION,
@@ -807,8 +808,6 @@ def _report_kinds(ctx: Context) -> tuple[str, ...]:
 
 def _decision_kinds(ctx: Context) -> tuple[str, ...]:
     """What ``decide`` reads: a report's kinds, and the task bank's for G2 (``experiment.bank``)."""
-    from gittracker.experiment.bank import BANK_KINDS
-
     return tuple(dict.fromkeys(_report_kinds(ctx) + BANK_KINDS))
 
 
@@ -862,9 +861,6 @@ def build_decision(
 
 def _gate_g2(alive: Sequence[Record]) -> dict[str, Any]:
     """Backlog pressure: at least two task-bank features ready and blocked only by capacity, named."""
-    from gittracker.experiment.bank import backlog_pressure
-    from gittracker.experiment.plan import current_plan
-
     return backlog_pressure(alive, current_plan(alive))
 
 

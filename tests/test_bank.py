@@ -338,3 +338,44 @@ def test_a_spec_can_come_from_a_pipe_such_as_process_substitution(tracked: Sandb
     done = subprocess.run(["bash", "-c", script], cwd=tracked.path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(tracked.ok("bank", "show", "F-01", "--json"))["spec"] == "# F-01\nfrom a pipe\n"
+
+
+def test_a_clock_behind_the_ledger_is_refused_rather_than_recorded_to_no_effect(tracked: Sandbox) -> None:
+    """The newest record wins by its time: one made by a clock behind the feature's newest (another machine's records
+    came with a sync) would say done and change nothing."""
+    at = {"GIT_TRACKER_NOW": "2026-06-01T10:00:00Z"}
+    behind = {"GIT_TRACKER_NOW": "2026-06-01T09:59:00Z"}
+    spec = str(spec_file(tracked))
+    tracked.ok("bank", "add", "F-01", "--title", "old", "--spec", spec, "--size", "3", env=at)
+    tip = tracked.git("rev-parse", "tracker-ledger")
+    for args in (
+        ["bank", "add", "F-01", "--title", "new", "--spec", spec, "--size", "5", "--replace"],
+        ["bank", "status", "F-01", "blocked-capacity"],
+    ):
+        done = tracked.tracker(*args, env=behind)
+        assert done.returncode == 1 and "check this machine's clock" in done.stderr, done.stderr
+        assert len(done.stderr.splitlines()) == 1
+    assert tracked.git("rev-parse", "tracker-ledger") == tip
+    assert listing(tracked)["F-01"]["title"] == "old" and listing(tracked)["F-01"]["status"] == "ready"
+
+
+def test_titles_and_specs_with_control_characters_are_refused(tracked: Sandbox) -> None:
+    """bank list and bank show print them: an escape sequence would drive the reader's terminal."""
+    done = tracked.tracker("bank", "add", "F-01", "--title", "red \x1b[31m", "--spec", str(spec_file(tracked)),
+                           "--size", "3")  # fmt: skip
+    assert done.returncode == 2 and "--title" in done.stderr and "control character" in done.stderr
+    escaped = spec_file(tracked, "# F-01\nfine\n\x1b]0;owned\x07\n", name="escape.md")
+    done = tracked.tracker("bank", "add", "F-01", "--title", "t", "--spec", str(escaped), "--size", "3")
+    assert done.returncode == 2 and "control character" in done.stderr and "line 3" in done.stderr
+    assert tracked.records("feature") == []
+    tabbed = spec_file(tracked, "# F-01\n\tindented\r\n", name="tabs.md")
+    tracked.ok("bank", "add", "F-01", "--title", "t", "--spec", str(tabbed), "--size", "3")
+
+
+def test_ids_are_listed_in_the_order_people_number_them_and_an_unknown_one_names_a_few(tracked: Sandbox) -> None:
+    for number in (10, 2, 1, 33, 4, 9):
+        add(tracked, f"F-{number}", 3)
+    assert list(listing(tracked)) == ["F-1", "F-2", "F-4", "F-9", "F-10", "F-33"]
+    done = tracked.tracker("bank", "show", "F-99")
+    assert done.returncode == 2
+    assert "F-1, F-2, F-4, F-9, F-10, … (6 in all: `git tracker bank list`)" in done.stderr

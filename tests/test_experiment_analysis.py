@@ -361,3 +361,12 @@ def test_a_plan_whose_first_provider_has_no_window_yet_is_reported_not_crashed_o
     assert block["matched"][0]["method"] is None and "codex has no windows yet" in block["matched"][0]["note"]
     assert block["crossover"]["method"] is None and "codex has no windows yet" in block["crossover"]["note"]
     assert "Verdict: stay lean" in tracked.ok("decide")
+
+
+def test_the_period_effect_withheld_says_only_what_it_needs_not_a_price() -> None:
+    """The period effect is unit-free: too few features withhold it, a missing price does not (nor is it named)."""
+    few = block_of(simulate(np.random.default_rng(3), 4, 1, TAU, PERIOD), price={A: None})["crossover"]
+    assert few["note"].startswith("too few pairs to conclude") and "not comparable" in few["note"]
+    assert (
+        few["period"]["note"].startswith("too few pairs to conclude") and "not comparable" not in few["period"]["note"]
+    )

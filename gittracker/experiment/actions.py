@@ -4,6 +4,7 @@ bank: each reads the live records once, checks, and appends at most one record."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from gittracker import clock
@@ -63,10 +64,14 @@ def add_feature(
         replaced = b.features(live).get(feature_id)
         if replaced is not None and not replace:
             raise Refused(f"feature {feature_id} is already in the bank: pass --replace to store a newer version")
+        moment = clock.now()
+        if replaced is not None:
+            newest = max(r.ts for r in live if r.kind == b.FEATURE and r["feature_id"] == feature_id)
+            _refuse_behind(moment, newest, f"feature {feature_id}'s newest version")
         record = new_record(
             ctx,
             b.FEATURE,
-            clock.now(),
+            moment,
             feature_id=feature_id,
             title=title,
             size=value,
@@ -145,9 +150,24 @@ def show_feature(ctx: Context, feature_id: str) -> dict[str, Any]:
     }
 
 
+def _refuse_behind(moment: datetime, newest: str, what: str) -> None:
+    """The newest record wins, by its time: one written by a clock behind the ledger's (another machine's records
+    came with a sync) would be stored and never take effect. Refused, rather than said done and not done."""
+    if clock.format_ts(moment) < newest:
+        raise Refused(
+            f"{what} was recorded at {newest}, and this clock says {clock.format_ts(moment)}: a record made now would "
+            "not take its place; check this machine's clock"
+        )
+
+
+SHOWN_IDS = 5  # an unknown id's error names a few of the bank's, not hundreds
+
+
 def _known(bank: dict[str, b.Feature], feature_id: str, error: type[Exception]) -> b.Feature:
     if feature_id not in bank:
-        listed = ", ".join(bank) if bank else "none: `git tracker bank add` first"
+        ids = list(bank)
+        more = f", … ({len(ids)} in all: `git tracker bank list`)" if len(ids) > SHOWN_IDS else ""
+        listed = ", ".join(ids[:SHOWN_IDS]) + more if ids else "none: `git tracker bank add` first"
         raise error(f"FEATURE: expected a feature of the bank ({listed}), got {feature_id!r}")
     return bank[feature_id]
 
@@ -193,7 +213,9 @@ def feature_status(ctx: Context, feature_id: str, status: str | None, note: str 
     def decide(live: list[Record]) -> tuple[Record, dict[str, Any]]:
         _known(b.features(live), feature_id, Refused)
         previous = b.current_statuses(live, current_plan(live))[feature_id]
-        record = new_record(ctx, b.FEATURE_STATUS, clock.now(), feature_id=feature_id, status=chosen, note=note)
+        moment = clock.now()
+        _refuse_behind(moment, previous.ts, f"{feature_id}'s status ({previous.status}, {previous.origin})")
+        record = new_record(ctx, b.FEATURE_STATUS, moment, feature_id=feature_id, status=chosen, note=note)
         event = b.StatusEvent(feature_id, chosen, b.BY_HAND, record.ts, record.id, note)
         return record, {"feature_id": feature_id, **event.to_dict(), "previous": previous.to_dict()}
 

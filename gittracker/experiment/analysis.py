@@ -140,7 +140,7 @@ def _plan_dict(plan: Plan | None) -> dict[str, Any] | None:
         return None
     orders = list(plan.orders.values())
     return {
-        "id": plan.record_id,
+        "record_id": plan.record_id,
         "seed": plan.seed,
         "providers": list(plan.providers),
         "features": len(orders),
@@ -152,9 +152,8 @@ def _plan_dict(plan: Plan | None) -> dict[str, Any] | None:
 
 def _cannot_conclude(a: ArmInfo, b: ArmInfo, too_few: str | None) -> str | None:
     """Every reason the comparison's figures are withheld, in one line; None when there is none."""
-    reasons = [f"{arm.provider} HALTED: {arm.halted}" for arm in (a, b) if arm.halted]
-    if too_few is not None:
-        reasons.append(too_few)
+    held = _period_withheld(a, b, too_few)
+    reasons = [held] if held is not None else []
     unknown = [arm.reason or f"{arm.provider}: no price" for arm in (a, b) if arm.usd_per_unit is None]
     if unknown:
         reasons.append("not comparable: " + "; ".join(unknown))
@@ -164,6 +163,12 @@ def _cannot_conclude(a: ArmInfo, b: ArmInfo, too_few: str | None) -> str | None:
             f"{b.usd_per_unit:g} USD) are too far apart to convert one into the other"
         )
     return "; ".join(reasons) or None
+
+
+def _period_withheld(a: ArmInfo, b: ArmInfo, too_few: str | None) -> str | None:
+    """Why the period effect is withheld: too few features or a halt; it is unit-free, so prices do not matter."""
+    reasons = [f"{arm.provider} HALTED: {arm.halted}" for arm in (a, b) if arm.halted]
+    return "; ".join([*reasons, *([too_few] if too_few is not None else [])]) or None
 
 
 def _convertible(a: ArmInfo, b: ArmInfo) -> bool:
@@ -308,7 +313,7 @@ def _crossover(
         "not_done": not_done,
         "without_work": without_work,
         **_figures(provider_test),
-        "period": {**period, "note": period_test.note if period_test is not None else withheld},
+        "period": {**period, "note": period_test.note if period_test is not None else _period_withheld(a, b, gate)},
         "note": withheld if provider_test is None else provider_test.note,
         "power": _crossover_power(ab, ba, mde),
     }

@@ -7,7 +7,7 @@ Everything here is a pure function of the live records (``records.live_records``
 from __future__ import annotations
 
 import hashlib
-import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ from typing import Any
 from gittracker.errors import BadInput
 from gittracker.experiment.plan import Plan
 from gittracker.files import read_input
-from gittracker.records import FEATURE_ID_RULE, FEATURE_STATUSES, MAX_SPEC_BYTES, Record, typed_text
+from gittracker.records import FEATURE_ID_RULE, FEATURE_STATUSES, MAX_SPEC_BYTES, SCHEMAS, Record, typed_text
 
 FEATURE = "feature"
 FEATURE_STATUS = "feature-status"
@@ -49,29 +49,40 @@ G2_MIN_BLOCKED = 2
 
 
 def parse_feature_id(text: str, option: str = "FEATURE") -> str:
-    from gittracker.records import SCHEMAS
-
     check, _ = SCHEMAS[FEATURE]["feature_id"]
     if not check(text):
         raise BadInput(f"{option}: expected a feature id ({FEATURE_ID_RULE}), got {text[:80]!r}")
     return text
 
 
+# Control characters other than tab, line feed and carriage return: bank list and bank show print titles and specs,
+# and an escape sequence in one would drive the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse_title(text: str) -> str:
     title = typed_text(text, "--title")
     if title is None or not title.strip():
         raise BadInput("--title: expected one line of text, got nothing")
+    if _CONTROL.search(title) or "\t" in title or "\r" in title:
+        raise BadInput("--title: expected one line of printable text, got a control character")
     return title
 
 
+MAX_SIZE = 1e9  # a size in any unit (points, hours, lines) stays far below; the median of two stays finite
+# [0-9], not \d, which takes any script's digits.
+_DECIMAL = re.compile(r"[+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_size(text: str) -> float:
-    """``--size``: a finite number > 0 (points, hours, lines: any unit, the same for the whole bank)."""
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise BadInput(f"--size: expected a number > 0, got {text[:80]!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise BadInput(f"--size: expected a finite number > 0, got {text[:80]!r}")
+    """``--size``: a decimal number > 0 and at most MAX_SIZE (points, hours, lines: any unit, the same for the whole
+    bank), in ASCII digits as ``--seed`` takes them (``float`` alone would take ``1_0`` and other scripts' digits)."""
+    written = text.strip()
+    if not _DECIMAL.fullmatch(written):
+        raise BadInput(f"--size: expected a number > 0 such as 3 or 2.5, got {text[:80]!r}")
+    value = float(written)
+    if not 0 < value <= MAX_SIZE:
+        raise BadInput(f"--size: expected a number > 0 and at most {MAX_SIZE:g}, got {text[:80]!r}")
     return value
 
 
@@ -86,6 +97,10 @@ def read_spec(source: str) -> str:
         raise BadInput(f"--spec: expected {expected}, got bytes that are not UTF-8 from {source!r}") from None
     if not text.strip():
         raise BadInput(f"--spec: expected {expected}, got an empty file {source!r}")
+    control = _CONTROL.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        raise BadInput(f"--spec: expected {expected}, got a control character ({control.group()!r}) on line {line}")
     return text
 
 
@@ -134,7 +149,12 @@ def features(live: Iterable[Record]) -> dict[str, Feature]:
             record_id=record.id,
             added_ts=earlier.added_ts if earlier is not None else record.ts,
         )
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items(), key=lambda item: id_order(item[0])))
+
+
+def id_order(feature_id: str) -> tuple[tuple[int, str], ...]:
+    """Ids in the order people number them: F-2 before F-10 (the digits compared as numbers)."""
+    return tuple((int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"([0-9]+)", feature_id))
 
 
 def median_size(bank: Mapping[str, Feature]) -> float | None:

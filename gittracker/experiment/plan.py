@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from gittracker.errors import BadInput
-from gittracker.records import ORDERS, Record
+from gittracker.records import MAX_SEED, ORDERS, PROVIDERS, Record
 
 ASSIGNMENT = "assignment"
 
@@ -59,18 +59,15 @@ DEFAULT_PROVIDERS = ("codex", "glm")
 
 def parse_seed(text: str) -> int:
     """``--seed``: a whole number from 0 to MAX_SEED, written in decimal digits."""
-    from gittracker.records import MAX_SEED
-
     digits = text.strip()
-    if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_SEED:
+    # The length first: Python refuses to convert more than 4,300 digits, and no seed has more than 19.
+    if len(digits) > len(str(MAX_SEED)) or not digits.isascii() or not digits.isdigit() or int(digits) > MAX_SEED:
         raise BadInput(f"--seed: expected a whole number from 0 to {MAX_SEED}, got {text[:80]!r}")
     return int(digits)
 
 
 def parse_providers(text: str) -> tuple[str, str]:
     """``--providers A,B``: two different known providers, A first."""
-    from gittracker.records import PROVIDERS
-
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or any(name not in PROVIDERS for name in names) or names[0] == names[1]:
         raise BadInput(
