@@ -732,8 +732,8 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 
 # -- the commands -------------------------------------------------------------------------------------------
 
-REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage")
-EXPERIMENT_KINDS = ("assignment",)  # the plan the experiment block reads (experiment/plan.py)
+# What preview reads (``assignment``: the plan the experiment block reads, experiment/plan.py).
+REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage", "assignment")
 
 
 def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
@@ -803,7 +803,7 @@ def run_decision(ctx: Context) -> dict[str, Any]:
 
 def _report_kinds(ctx: Context) -> tuple[str, ...]:
     """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
-    return REPORT_KINDS + EXPERIMENT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
+    return REPORT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
 
 
 def _decision_kinds(ctx: Context) -> tuple[str, ...]:

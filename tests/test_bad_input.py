@@ -93,6 +93,8 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 # Commands that need arguments, with ones they accept; every other command in `-h` is run as it is.
 REPOSITORY_COMMANDS = {
     "agent-hooks": ["install", "claude"],
+    "assign": ["--seed", "7"],
+    "bank": ["list"],
     "checkpoint": ["--phase", "plan"],
     "complete": ["--outcome", "shipped", "--quality", "1"],
     "end": ["codex", "--used", "5"],

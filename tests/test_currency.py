@@ -216,10 +216,11 @@ def test_preview_compares_providers_on_different_meters_in_subscription_dollars(
     expected_power = noncentral_t_power(math.log(1.25) / pooled, len(a), len(b))
     assert close(claude["power"], expected_power)
 
-    # decide's G1 reads the same dollar figure: claude as of its last close (that window still pending).
+    # decide's G1 reads the same dollar figure: claude as of its last close, with that window's outcome (recorded
+    # after its close) counted.
     g1 = json.loads(tracked.ok("decide", "--json"))["gates"]["G1"]["providers"]["claude"]["as_of"][-1]
-    lo, hi = fieller_brute_force(claude_work[:-1], claude_cap[:-1])
-    estimate = sum(claude_work[:-1]) / (sum(claude_cap[:-1]) * claude_rate)
+    lo, hi = fieller_brute_force(claude_work, claude_cap)
+    estimate = sum(claude_work) / (sum(claude_cap) * claude_rate)
     expected_lo, expected_hi = widened(estimate, lo / claude_rate, hi / claude_rate, half)
     assert close(g1["ci_width"], (expected_hi - expected_lo) / estimate)
 

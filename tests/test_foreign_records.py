@@ -58,7 +58,7 @@ def foreign_ledger_files() -> dict[str, bytes]:
     """One of each thing a ledger may hold that this version cannot use."""
     day = record_path(clock.new_id(), "window-close").rsplit("/", 1)[0]
     newer_kind = stamp("proxy-event", schema_version=SCHEMA_VERSION + 1, tokens=12)
-    old_unknown_kind = stamp("feature", title="F-01")
+    old_unknown_kind = stamp("milestone", title="M-01")
     newer_provider = stamp(
         "window-close",
         schema_version=SCHEMA_VERSION + 1,
@@ -147,7 +147,7 @@ def test_log_all_lists_what_this_version_cannot_use_as_stored(tracked: Sandbox) 
     tracked.write_ledger_files(files)
     shown = [json.loads(line) for line in tracked.ok("log", "--all", "--json").splitlines()]
     kinds = sorted(item["kind"] for item in shown)
-    assert kinds == ["feature", "proxy-event", "snapshot", "window-close"]
+    assert kinds == ["milestone", "proxy-event", "snapshot", "window-close"]
     stored = {json.dumps(json.loads(content), sort_keys=True) for content in files.values() if content[:1] == b"{"}
     assert {json.dumps(item, sort_keys=True) for item in shown if item["kind"] != "snapshot"} == stored
     assert [item["id"] for item in shown] == sorted(item["id"] for item in shown)
