@@ -19,8 +19,8 @@ from gittracker.context import open_context
 from gittracker.demo import pinned_clock
 from gittracker.experiment.analysis import ArmInfo, FeatureWindow, experiment_block
 from gittracker.experiment.plan import Plan
+from gittracker.formatting import experiment_lines
 from gittracker.records import Record
-from gittracker.report import experiment_lines
 from gittracker.windows import complete, end, start
 from tests.conftest import Sandbox
 

@@ -94,6 +94,6 @@ def context(source: str = "cli", *, reading: bool = False) -> Any:
 
 
 def short(sha: str | None) -> str:
-    from gittracker.report import short_sha
+    from gittracker.formatting import short_sha
 
     return short_sha(sha)

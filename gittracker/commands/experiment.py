@@ -25,7 +25,7 @@ def bank() -> None:
 def add_command(feature_id: str, title: str, spec: str, size: str, replace: bool, as_json: bool) -> int:
     """Add a feature to the bank (warns when its size is far from the bank's median)."""
     from gittracker.experiment.actions import add_feature
-    from gittracker.report import format_bank_add
+    from gittracker.formatting import format_bank_add
 
     result = add_feature(context(), feature_id, title, spec, size, replace=replace)
     for line in result["warnings"]:
@@ -38,7 +38,7 @@ def add_command(feature_id: str, title: str, spec: str, size: str, replace: bool
 def list_command(as_json: bool) -> int:
     """Every feature: status (and where it came from), size, title, planned order."""
     from gittracker.experiment.actions import list_bank
-    from gittracker.report import format_bank_list
+    from gittracker.formatting import format_bank_list
 
     return emit(list_bank(context(reading=True)), as_json, format_bank_list)
 
@@ -49,7 +49,7 @@ def list_command(as_json: bool) -> int:
 def show_command(feature_id: str, as_json: bool) -> int:
     """One feature: its spec, its windows and outcomes, its status history."""
     from gittracker.experiment.actions import show_feature
-    from gittracker.report import format_bank_show
+    from gittracker.formatting import format_bank_show
 
     return emit(show_feature(context(reading=True), feature_id), as_json, format_bank_show)
 
@@ -63,7 +63,7 @@ def status_command(feature_id: str, status: str | None, note: str | None, as_jso
     """Print a feature's status, or set it by hand: STATUS is ready, in-progress, done, blocked-capacity or
     blocked-tooling (it holds until the next window on the feature)."""
     from gittracker.experiment.actions import feature_status
-    from gittracker.report import format_bank_status
+    from gittracker.formatting import format_bank_status
 
     ctx = context(reading=status is None)
     return emit(feature_status(ctx, feature_id, status, note), as_json, format_bank_status)
@@ -77,7 +77,7 @@ def status_command(feature_id: str, status: str | None, note: str | None, as_jso
 def assign(seed: str, providers: str | None, replan: str | None, as_json: bool) -> int:
     """Record a counterbalanced plan: per feature the provider order AB or BA, half each, from the seed."""
     from gittracker.experiment.actions import assign as make_plan
-    from gittracker.report import format_assign
+    from gittracker.formatting import format_assign
 
     return emit(make_plan(context(), seed, providers, replan), as_json, format_assign)
 

@@ -17,7 +17,7 @@ from gittracker.errors import EXIT_OK, EXIT_REFUSED
 def doctor(fix: bool, as_json: bool) -> int:
     """Check everything git-tracker depends on and say what to do; exit 1 while a problem remains."""
     from gittracker.doctor import run
-    from gittracker.report import format_doctor
+    from gittracker.formatting import format_doctor
 
     report = run(".", fix=fix)
     emit(report.to_dict(), as_json, format_doctor)
@@ -41,7 +41,7 @@ def flush() -> int:
 def demo(directory: str | None, seed: int, as_json: bool) -> int:
     """Build a throwaway repository with realistic windows for every provider and report on it."""
     from gittracker.demo import run_demo
-    from gittracker.report import format_demo
+    from gittracker.formatting import format_demo
 
     return emit(run_demo(directory, seed=seed), as_json, format_demo)
 

@@ -28,8 +28,8 @@ def addon_path_command() -> int:
 @json_option
 def compare_command(as_json: bool) -> int:
     """Per feature, GLM against the baseline: tokens, cost, quality, errors, p95 latency; the POC criteria (G3)."""
+    from gittracker.formatting import format_compare
     from gittracker.proxy.compare import run_compare
-    from gittracker.report import format_compare
 
     return emit(run_compare(context(reading=True)), as_json, format_compare)
 

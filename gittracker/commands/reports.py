@@ -16,7 +16,7 @@ from gittracker.errors import EXIT_OK, BadInput
 @json_option
 def status(machine: str | None, agent: str | None, as_json: bool) -> int:
     """Open windows of every agent on this machine, the last readings, and this clone's machine id."""
-    from gittracker.report import format_status
+    from gittracker.formatting import format_status
     from gittracker.reports import status as gather_status
 
     return emit(gather_status(context(reading=True), who(machine, agent)), as_json, format_status)
@@ -41,8 +41,8 @@ def log(
     as_json: bool,
 ) -> int:
     """The records, newest last (--json: one stored record per line)."""
+    from gittracker.formatting import format_no_records, format_record, format_stored
     from gittracker.records import KINDS, Record, stored_json
-    from gittracker.report import format_no_records, format_record, format_stored
     from gittracker.reports import select_records
 
     for kind in kinds:
@@ -64,7 +64,7 @@ def log(
 @json_option
 def anomalies(as_json: bool) -> int:
     """Anomaly records with their codes."""
-    from gittracker.report import format_record
+    from gittracker.formatting import format_record
     from gittracker.reports import anomaly_records
 
     records = anomaly_records(context(reading=True))
@@ -102,7 +102,7 @@ def churn(
 ) -> int:
     """Lines added and deleted, files and commits of a window (default: yours) or a range."""
     from gittracker.churn import Policy
-    from gittracker.report import format_churn
+    from gittracker.formatting import format_churn
     from gittracker.reports import churn_of
 
     policy = Policy(renames=renames, first_parent=first_parent, net=net)
@@ -116,8 +116,8 @@ def churn(
 @json_option
 def preview(provider: str | None, machine: str | None, agent: str | None, by: str | None, as_json: bool) -> int:
     """Efficiency per provider with confidence intervals and power (docs/statistics.md)."""
+    from gittracker.formatting import format_grouped_preview, format_preview
     from gittracker.preview import run_preview
-    from gittracker.report import format_grouped_preview, format_preview
 
     result = run_preview(context(reading=True), provider, who(machine, agent), by)
     return emit(result, as_json, format_grouped_preview if by is not None else format_preview)
@@ -127,8 +127,8 @@ def preview(provider: str | None, machine: str | None, agent: str | None, by: st
 @json_option
 def decide(as_json: bool) -> int:
     """The subscription decision gates G1-G3 and the verdict."""
+    from gittracker.formatting import format_decision
     from gittracker.preview import run_decision
-    from gittracker.report import format_decision
 
     return emit(run_decision(context(reading=True)), as_json, format_decision)
 

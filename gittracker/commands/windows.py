@@ -69,7 +69,7 @@ def start(
 @json_option
 def end(provider: str, force: bool, note: str | None, as_json: bool, **capacity: Any) -> int:
     """Record an after-reading and close the window; stamps commit_end and computes the delta."""
-    from gittracker.report import format_end
+    from gittracker.formatting import format_end
     from gittracker.windows import end as close_window
 
     ctx = context()
