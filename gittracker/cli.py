@@ -24,6 +24,7 @@ from gittracker.commands import (
     jobs,
     maintenance,
     proxy,
+    report,
     reports,
     setup,
     shell,
@@ -51,7 +52,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
         click.echo(overview(), nl=False)
 
 
-for _group in (setup, windows, reports, capture, jobs, maintenance, shell, sync, agents, proxy, experiment, guide):
+for _group in (
+    setup,
+    windows,
+    reports,
+    report,
+    capture,
+    jobs,
+    maintenance,
+    shell,
+    sync,
+    agents,
+    proxy,
+    experiment,
+    guide,
+):
     for _command in _group.COMMANDS:
         cli.add_command(_command)
 

@@ -1,0 +1,349 @@
+"""The report's charts: matplotlib figures (no pyplot, the SVG backend) as SVG text.
+
+matplotlib is imported here and only here, when a report is drawn: never by the hooks, ``preview`` or the CLI's
+start-up. Text, axes and grid are drawn in a placeholder colour that becomes ``currentColor``, so the page's
+light or dark scheme colours them; data take the Okabe-Ito palette, which stays distinct under the common colour
+vision deficiencies. A chart with nothing to draw is no chart: it says what to do next instead.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from gittracker import clock
+from gittracker.records import PROVIDERS
+from gittracker.report.data import MeterSeries, ReportData, WindowPoint
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# Okabe & Ito (2008): one colour per provider, in PROVIDERS order, and one for flags.
+PALETTE = {"claude": "#E69F00", "codex": "#0072B2", "glm": "#009E73"}
+FLAG = "#D55E00"
+INK = "#010203"  # placeholder for text and axes: becomes currentColor in the page
+OUTCOME_MARKERS = {"shipped": "o", "partial": "s", "failed": "X", None: "."}
+WIDTH_IN = 6.4  # 460 pt: two charts side by side at 1280 px, scaled down (not cut) on a phone
+HEIGHT_IN = 3.2
+RASTER_ABOVE = 1500  # marks beyond which a chart's data layer is an embedded image: the SVG stays small
+STYLE: dict[str, Any] = {
+    "svg.fonttype": "none",  # text stays text: selectable, and sized by the browser
+    "svg.hashsalt": "git-tracker",  # the same data, the same SVG
+    "font.size": 10,
+    "font.family": "sans-serif",
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.facecolor": "none",
+    "figure.facecolor": "none",
+    "savefig.facecolor": "none",
+    "savefig.transparent": True,
+    "axes.grid": True,
+    "grid.color": INK,
+    "grid.alpha": 0.15,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page: its SVG, or (``svg`` None) what the reader should do to get it."""
+
+    name: str
+    title: str
+    svg: str | None
+    next_step: str | None = None
+    caption: str = ""
+
+
+def draw_all(data: ReportData) -> list[Chart]:
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # its keys are typed as literals
+        charts = [efficiency_chart(data)]
+        charts += [meter_chart(series) for series in data.meters.values()]
+        charts += [tokens_chart(data), work_chart(data.windows), power_chart(data)]
+    return charts
+
+
+def _figure(height: float = HEIGHT_IN) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH_IN, height), layout="constrained")
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as SVG text, its placeholder colour turned into currentColor."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
+    return buffer.getvalue().replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+
+
+def efficiency_chart(data: ReportData) -> Chart:
+    providers = data.preview["providers"]
+    shown = {name: r["dollars"] for name, r in providers.items() if r["dollars"]["efficiency"] is not None}
+    title = "Delivered work per subscription dollar, with its 95 % interval"
+    if not shown:
+        return Chart("efficiency", title, None, _first_steps(data, "an efficiency per provider"))
+    figure = _figure(0.9 + 0.55 * len(shown))
+    axes = figure.add_subplot()
+    names = list(shown)
+    for row, name in enumerate(names):
+        figure_of = shown[name]
+        low, high = figure_of["ci"] or (figure_of["efficiency"], figure_of["efficiency"])
+        estimate = figure_of["efficiency"]
+        axes.errorbar(
+            [estimate],
+            [row],
+            xerr=[[estimate - low], [high - estimate]],
+            fmt="o",
+            color=PALETTE[name],
+            capsize=4,
+            markersize=7,
+        )
+    baseline = data.preview.get("baseline")
+    if baseline in shown:
+        axes.axvline(shown[baseline]["efficiency"], color=INK, linestyle="--", linewidth=1, alpha=0.6)
+    axes.set_yticks(range(len(names)), [f"{n} (baseline)" if n == baseline else n for n in names])
+    axes.set_ylim(-0.6, len(names) - 0.4)
+    axes.invert_yaxis()
+    axes.set_xlabel("delivered work per subscription dollar (work units / USD)")
+    missing = [name for name, r in providers.items() if r["dollars"]["efficiency"] is None]
+    caption = f"No dollar figure for {', '.join(missing)}: see the headline table." if missing else ""
+    if baseline in shown:
+        caption = f"Dashed line: the baseline ({baseline}). {caption}".strip()
+    return Chart("efficiency", title, to_svg(figure), caption=caption)
+
+
+def _dates(stamps: Sequence[str]) -> list[float]:
+    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats."""
+    from matplotlib.dates import date2num
+
+    to_number: Any = date2num  # untyped in matplotlib's stubs
+    return [float(to_number(clock.parse_ts(stamp))) for stamp in stamps]
+
+
+def _date_axis(axes: Axes) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(maxticks=7)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def meter_chart(series: MeterSeries) -> Chart:
+    name = series.provider
+    title = f"{name}: capacity meter over time"
+    prompts = name == "glm"
+    values = _readings(series, prompts)
+    if not values:
+        step = (
+            f"No {name} readings in this period: `git tracker start {name} "
+            + ("--prompts N`" if prompts else "--used PCT`")
+            + " and `end` record them."
+        )
+        return Chart(f"meter-{name}", title, None, step)
+    figure = _figure()
+    axes = figure.add_subplot()
+    many = len(values) > RASTER_ABOVE
+    for span in series.windows:  # one light band per window, under the readings
+        axes.axvspan(*_dates([span.opened, span.closed]), color=PALETTE[name], alpha=0.18, linewidth=0, rasterized=many)
+    axes.plot(
+        _dates([ts for ts, _ in values]),
+        [v for _, v in values],
+        color=PALETTE[name],
+        marker="." if not many else None,
+        linewidth=1.2,
+        rasterized=many,
+        label="5-hour meter" if not prompts else "prompts",
+    )
+    weekly = [(r.ts, float(r.weekly)) for r in series.readings if r.weekly is not None]
+    if weekly and not prompts:
+        axes.plot(
+            _dates([ts for ts, _ in weekly]),
+            [v for _, v in weekly],
+            color=INK,
+            linestyle=":",
+            linewidth=1,
+            rasterized=many,
+            label="weekly meter",
+        )
+    for moment in series.resets:
+        axes.axvline(_dates([moment])[0], color=INK, linestyle="--", linewidth=0.8, alpha=0.5)
+    if series.anomalies:
+        top = max(v for _, v in values)
+        axes.plot(
+            _dates([mark.ts for mark in series.anomalies]),
+            [top] * len(series.anomalies),
+            linestyle="none",
+            marker="v",
+            color=FLAG,
+            markersize=8,
+            label="anomaly",
+        )
+    _date_axis(axes)
+    axes.set_ylabel("prompts used" if prompts else "capacity used (%)")
+    axes.set_xlabel("time (UTC)")
+    axes.legend(loc="upper left", fontsize=8, ncols=3)
+    caption = (
+        f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) dashed; "
+        f"{len(series.anomalies)} anomaly(ies) flagged ▼."
+    )
+    return Chart(f"meter-{name}", title, to_svg(figure), caption=caption)
+
+
+def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
+    """(time, value) of the meter drawn: prompts for glm, else the 5-hour percent; readings without it left out."""
+    found = []
+    for reading in series.readings:
+        value = reading.prompts if prompts else reading.five_hour
+        if value is not None:
+            found.append((reading.ts, float(value)))
+    return found
+
+
+def tokens_chart(data: ReportData) -> Chart:
+
+    title = "Tokens per 1 % of capacity, per ISO week"
+    weekly = data.weekly_tokens
+    if not weekly:
+        step = (
+            "No window has both tokens and a capacity percent: `git tracker ingest ccusage` (Claude) or "
+            "`git tracker ingest codex-sessions` (Codex) after closing windows gives each its tokens."
+        )
+        return Chart("tokens-per-percent", title, None, step)
+    figure = _figure()
+    axes = figure.add_subplot()
+    for name in PROVIDERS:
+        weeks = weekly.get(name)
+        if not weeks:
+            continue
+        mondays = _dates([f"{date.fromisocalendar(int(w[:4]), int(w[6:]), 1)}T00:00:00Z" for w in weeks])
+        axes.plot(mondays, list(weeks.values()), marker="o", color=PALETTE[name], label=name)
+    _date_axis(axes)
+    axes.set_xlabel("ISO week (its Monday)")
+    axes.set_ylabel("tokens per 1 % of capacity")
+    axes.legend(loc="best", fontsize=8)
+    return Chart(
+        "tokens-per-percent", title, to_svg(figure), caption="Higher: more tokens for the same share of quota."
+    )
+
+
+def work_chart(points: Sequence[WindowPoint]) -> Chart:
+    title = "Delivered work against capacity used, per window"
+    if not points:
+        return Chart(
+            "work-vs-capacity",
+            title,
+            None,
+            "No closed window in this period: `git tracker end PROVIDER` closes one, "
+            "`git tracker complete --outcome shipped --quality 0.9` records its outcome.",
+        )
+    units = sorted({p.unit for p in points})
+    figure = _figure()
+    panels = figure.subplots(1, len(units), squeeze=False)[0]
+    many = len(points) > RASTER_ABOVE
+    for axes, unit in zip(panels, units, strict=True):
+        for name in PROVIDERS:
+            for outcome, marker in OUTCOME_MARKERS.items():
+                chosen = [p for p in points if p.unit == unit and p.provider == name and p.outcome == outcome]
+                if chosen:
+                    axes.scatter(
+                        [p.capacity for p in chosen],
+                        [p.work or 0.0 for p in chosen],
+                        marker=marker,
+                        color=PALETTE[name],
+                        s=26,
+                        alpha=0.8,
+                        rasterized=many,
+                        label=f"{name}, {outcome or 'no outcome'}",
+                    )
+        axes.set_xlabel("capacity used (%)" if unit == "percent" else "capacity used (prompts)")
+    panels[0].set_ylabel("delivered work (outcome x quality)")
+    figure.legend(loc="outside lower center", fontsize=7, ncols=3)
+    return Chart(
+        "work-vs-capacity",
+        title,
+        to_svg(_taller(figure)),
+        caption="Marker: ● shipped, ■ partial, ✖ failed, · no outcome yet.",
+    )
+
+
+def _taller(figure: Figure) -> Figure:
+    figure.set_figheight(HEIGHT_IN + 0.8)  # room for the legend under the panels
+    return figure
+
+
+def power_chart(data: ReportData) -> Chart:
+    title = "Windows per provider: closed so far, and needed for 80 % power"
+    providers = {n: r for n, r in data.preview["providers"].items() if r["n_per_arm_for_80pct_power"] is not None}
+    if not providers:
+        return Chart(
+            "power",
+            title,
+            None,
+            _first_steps(
+                data, "how many windows a conclusion needs (3 closed, completed windows per provider with some spread)"
+            ),
+        )
+    figure = _figure(0.9 + 0.55 * len(providers))
+    axes = figure.add_subplot()
+    names = list(providers)
+    needed = [providers[n]["n_per_arm_for_80pct_power"] for n in names]
+    have = [providers[n]["n"] for n in names]
+    axes.barh(range(len(names)), needed, color=[PALETTE[n] for n in names], alpha=0.35, label="needed")
+    axes.barh(range(len(names)), have, color=[PALETTE[n] for n in names], label="closed and completed")
+    for row, (got, need) in enumerate(zip(have, needed, strict=True)):
+        more = max(0, need - got)
+        axes.annotate(
+            f"{more} more" if more else "enough",
+            (need, row),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    axes.set_yticks(range(len(names)), names)
+    axes.invert_yaxis()
+    axes.set_xlim(0, max(needed) * 1.25)
+    axes.set_xlabel("windows (per provider)")
+    return Chart(
+        "power",
+        title,
+        to_svg(figure),
+        caption="Dark bar: windows counted; light bar: windows 80 % power needs against the baseline.",
+    )
+
+
+def _first_steps(data: ReportData, what: str) -> str:
+    if data.closed_windows == 0:
+        return f"No closed window yet, so no {what}: {FIRST_STEPS}"
+    return (
+        f"Too few windows for {what}: close and complete at least 3 per provider "
+        "(`git tracker end`, then `git tracker complete`)."
+    )
+
+
+FIRST_STEPS = (
+    "run `git tracker init`, then for each piece of work `git tracker start PROVIDER --used PCT`, "
+    "`git tracker end PROVIDER --used PCT` and `git tracker complete --outcome shipped --quality 0.9`; "
+    "or `git tracker demo` to see a filled-in report."
+)
+
+
+def chart_ids_prefixed(svg: str, prefix: str) -> str:
+    """Ids made unique on the page: matplotlib names clip paths and markers by content, so two charts can share one."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    for name in sorted(ids, key=len, reverse=True):
+        svg = svg.replace(f'id="{name}"', f'id="{prefix}-{name}"').replace(f"#{name})", f"#{prefix}-{name})")
+        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}-{name}"')
+    return svg

@@ -1,0 +1,259 @@
+"""The report as one HTML file: inline CSS, inline SVG, no script, no external address.
+
+Every number of the headline table carries its exact value in ``data-value`` (JSON), so a reader or a test can
+check it against ``preview --json`` while the cell shows it rounded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from gittracker.report.charts import FIRST_STEPS, Chart, chart_ids_prefixed
+from gittracker.report.data import ReportData
+
+CSS = """
+:root { color-scheme: light dark; --ink: #1b1b1f; --paper: #ffffff; --muted: #5b5b66; --rule: #d6d6de;
+  --good: #00704a; --bad: #a33f00; }
+@media (prefers-color-scheme: dark) {
+  :root { --ink: #e8e8ee; --paper: #16161a; --muted: #a6a6b3; --rule: #3a3a44; --good: #5fd3a4; --bad: #ff9d5c; }
+}
+* { box-sizing: border-box; }
+body { margin: 0 auto; padding: 1rem; max-width: 1280px; background: var(--paper); color: var(--ink);
+  font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+h1 { font-size: 1.5rem; margin: 0.2rem 0 0.8rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+h3 { font-size: 1rem; margin: 0 0 0.4rem; }
+.verdict { border: 2px solid var(--rule); border-radius: 8px; padding: 0.8rem 1rem; }
+.verdict strong { font-size: 1.1rem; }
+.pass { color: var(--good); } .fail { color: var(--bad); }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid var(--rule); vertical-align: top; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 1.2rem; }
+figure { margin: 0; padding: 0.6rem; border: 1px solid var(--rule); border-radius: 8px; min-width: 0; }
+figure svg { display: block; width: 100%; height: auto; color: var(--ink); }
+figcaption, .muted, footer { color: var(--muted); font-size: 0.85rem; }
+.next-step { border-left: 4px solid var(--bad); padding: 0.4rem 0.8rem; }
+code { font-size: 0.9em; overflow-wrap: anywhere; }
+footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: 0.6rem; overflow-wrap: anywhere; }
+"""
+
+
+def render(data: ReportData, charts: Sequence[Chart]) -> str:
+    title = f"git-tracker report: {data.provenance['repository']}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+        _verdict(data),
+        _headline(data),
+        _charts(charts),
+        _blocks(data),
+        _footer(data),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _verdict(data: ReportData) -> str:
+    decision = data.decision
+    gates = "".join(
+        f'<li><span class="{"pass" if gate["pass"] else "fail"}">{name} {"met" if gate["pass"] else "not met"}'
+        f"</span>: {escape(str(gate['detail']))}</li>"
+        for name, gate in decision["gates"].items()
+    )
+    empty = "" if data.preview["providers"] else f'<p class="next-step">Nothing measured yet: {_code(FIRST_STEPS)}</p>'
+    return (
+        f'<section class="verdict" id="verdict"><strong>Verdict: {escape(decision["verdict"])}</strong>'
+        f"<ul>{gates}</ul>{empty}</section>"
+    )
+
+
+def _value(provider: str, key: str, value: Any, shown: str) -> str:
+    exact = escape(json.dumps(value), quote=True)
+    return f'<td class="num" data-provider="{provider}" data-field="{key}" data-value="{exact}">{escape(shown)}</td>'
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def _interval(ci: Sequence[float] | None) -> str:
+    return "n/a" if ci is None else f"{_num(ci[0])} to {_num(ci[1])}"
+
+
+def _headline(data: ReportData) -> str:
+    providers = data.preview["providers"]
+    if not providers:
+        return ""
+    baseline = data.preview.get("baseline")
+    header = (
+        "<tr><th>provider</th><th>meter</th><th>n (windows)</th><th>work per unit</th><th>95 % interval</th>"
+        "<th>work per USD</th><th>95 % interval (USD)</th><th>power</th><th>windows for 80 % power</th>"
+        "<th>quality</th><th>in plain words</th></tr>"
+    )
+    rows = []
+    for name, r in providers.items():
+        unit = "prompt" if r["unit"] == "prompts" else "1 %"
+        dollars = r["dollars"]
+        cells = [
+            f"<th>{escape(name)}{' (baseline)' if name == baseline else ''}</th>",
+            f"<td>{escape(r['meter'])}</td>",
+            _value(name, "n", r["n"], f"{r['n']} ({r['windows']})"),
+            _value(name, "efficiency", r["efficiency"], f"{_num(r['efficiency'])} per {unit}"),
+            _value(name, "ci", r["ci"], _interval(r["ci"])),
+            _value(name, "dollars.efficiency", dollars["efficiency"], _num(dollars["efficiency"])),
+            _value(name, "dollars.ci", dollars["ci"], _interval(dollars["ci"])),
+            _value(name, "power", r["power"], _num(r["power"], 2)),
+            _value(
+                name,
+                "n_per_arm_for_80pct_power",
+                r["n_per_arm_for_80pct_power"],
+                str(r["n_per_arm_for_80pct_power"] or "out of reach"),
+            ),
+            _value(name, "quality_mean", r["quality_mean"], _num(r["quality_mean"], 2)),
+            f"<td>{escape(plain_words(name, r, baseline))}</td>",
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        '<h2 id="headline">Efficiency per provider</h2>'
+        '<p class="muted">Work is outcome times quality (shipped 1, partial 0.5, failed 0); the interval is 95 %; '
+        "the same figures as <code>git tracker preview --json</code>.</p>"
+        f'<div class="scroll"><table><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
+
+
+def plain_words(name: str, report: Mapping[str, Any], baseline: str | None) -> str:
+    """What a provider's figures allow one to say, in a sentence."""
+    if report["halted"]:
+        return f"halted: {report['halted']}; its figures are not to be trusted until the cause is fixed"
+    n = report["n"]
+    if n < 3:
+        return f"only {n} completed window(s): no conclusion below 3"
+    needed = report["n_per_arm_for_80pct_power"]
+    more = f"{max(0, needed - n)} more window(s) for 80 % power" if needed is not None else "80 % power out of reach"
+    if name == baseline:
+        return f"the baseline the others are compared with; {more} per provider"
+    power = report["power"]
+    if power is None:
+        return f"not compared with the baseline yet; {more}"
+    if power >= 0.8:
+        return f"enough windows to detect a {more and 'meaningful'} difference (power {power:.2f})"
+    return f"too few windows to tell it from the baseline (power {power:.2f}); {more}"
+
+
+def _charts(charts: Sequence[Chart]) -> str:
+    figures = []
+    for chart in charts:
+        body = (
+            inline_svg(chart.svg, chart.name)
+            if chart.svg is not None
+            else f'<p class="next-step">{_code(chart.next_step or "")}</p>'
+        )
+        caption = f"<figcaption>{_code(chart.caption)}</figcaption>" if chart.caption else ""
+        figures.append(
+            f'<figure id="chart-{chart.name}" data-chart="{chart.name}" data-empty="{str(chart.svg is None).lower()}">'
+            f"<h3>{escape(chart.title)}</h3>{body}{caption}</figure>"
+        )
+    return f'<h2 id="charts">Charts</h2><div class="charts">{"".join(figures)}</div>'
+
+
+def inline_svg(svg: str, name: str) -> str:
+    """The SVG as an element of the page: no XML prologue, DOCTYPE, metadata or namespace address (HTML needs
+    none), and its ids made unique on the page."""
+    start = svg.index("<svg")
+    body = re.sub(r"<metadata>.*?</metadata>", "", svg[start:], flags=re.DOTALL)
+    body = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", body, count=2)
+    body = body.replace("xlink:href=", "href=")
+    body = re.sub(r'(<svg[^>]*?)\s+width="[^"]*"\s+height="[^"]*"', r"\1", body, count=1)
+    return chart_ids_prefixed(body, name)
+
+
+def _code(text: str) -> str:
+    """Text with `back-quoted` commands set as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text, quote=False))
+
+
+def _blocks(data: ReportData) -> str:
+    preview = data.preview
+    parts = ['<h2 id="details">Anomalies, halts, proxy and task bank</h2>']
+    parts.append(_anomaly_table(data.anomalies))
+    halts = {name: r["halted"] for name, r in preview["providers"].items() if r["halted"]}
+    parts.append(_pairs("Halts", halts) if halts else "<h3>Halts</h3><p>No provider is halted by the stop rule.</p>")
+    proxy = preview.get("proxy")
+    parts.append(
+        _pairs("Sub-agent proxy", proxy)
+        if proxy
+        else "<h3>Sub-agent proxy</h3><p>No proxy events (docs/proxy.md to set it up).</p>"
+    )
+    parts.append(_bank(data.bank, preview.get("experiment")))
+    if preview.get("notes"):
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in preview["notes"]) + "</ul>")
+    return f'<section id="blocks">{"".join(parts)}</section>'
+
+
+def _anomaly_table(anomalies: Sequence[Mapping[str, Any]]) -> str:
+    if not anomalies:
+        return "<h3>Anomalies</h3><p>No anomaly in this period.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(a['ts'])}</td><td>{escape(a['provider'] or '-')}</td><td>{escape(a['code'])}</td>"
+        f"<td>{escape(a['detail'])}</td></tr>"
+        for a in anomalies
+    )
+    return (
+        f'<h3>Anomalies ({len(anomalies)})</h3><div class="scroll"><table><thead><tr><th>time</th><th>provider</th>'
+        f"<th>code</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _pairs(title: str, pairs: Mapping[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_text(v))}</td></tr>" for k, v in pairs.items())
+    return f'<h3>{escape(title)}</h3><div class="scroll"><table><tbody>{rows}</tbody></table></div>'
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return _num(value, 4)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return "-" if value is None else str(value)
+
+
+def _bank(bank: Mapping[str, Any] | None, experiment: Mapping[str, Any] | None) -> str:
+    if bank is None:
+        return (
+            "<h3>Task bank</h3><p>The task bank is empty (<code>git tracker bank add</code>, docs/experiment.md).</p>"
+        )
+    statuses = ", ".join(f"{count} {status}" for status, count in bank["by_status"].items())
+    plan = bank["plan"]
+    planned = f"; plan {escape(' vs '.join(plan['providers']))} (seed {escape(str(plan['seed']))})" if plan else ""
+    matched = _matched(experiment["matched"]) if experiment else ""
+    return f"<h3>Task bank</h3><p>{bank['features']} feature(s): {escape(statuses)}{planned}.</p>{matched}"
+
+
+def _matched(matched: Iterable[Mapping[str, Any]]) -> str:
+    items = [f"<li>{escape(_text(entry))}</li>" for entry in matched]
+    return f"<p>Matched comparisons:</p><ul>{''.join(items)}</ul>" if items else ""
+
+
+def _footer(data: ReportData) -> str:
+    p = data.provenance
+    filters = ", ".join(f"{k}={v}" for k, v in p["filters"].items() if v is not None) or "none"
+    return (
+        f'<footer id="provenance">Repository {escape(p["repository"])} · ledger tip '
+        f"<code>{escape(p['ledger_tip'] or 'none')}</code> · git-tracker {escape(p['tool_version'])} · generated "
+        f"{escape(p['generated'])} · filters: {escape(filters)} (the headline and verdict are always the whole "
+        "ledger's, as <code>preview</code> and <code>decide</code> print them).</footer>"
+    )
