@@ -6,6 +6,11 @@ clock is simulated (``GIT_TRACKER_NOW`` and git's author/committer dates move to
 
 Without a directory the repository is built in a temporary folder and removed once the report is made (about
 4 MB each run would otherwise pile up); given a directory, it is kept there to look around in.
+
+The HTML report (``git tracker report``) is written beside it: into the kept directory as ``git-tracker-report.html``
+(where ``git tracker report`` run there writes it again), else, the temporary folder being removed, into the current
+directory as ``git-tracker-demo-report.html``: a place the user chose by running the command there, and one a later
+demo overwrites rather than piling up.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ from typing import Any
 from gittracker import clock
 from gittracker.capacity import Reading
 from gittracker.context import open_context
-from gittracker.files import new_directory
+from gittracker.files import new_directory, output_file
 from gittracker.git import Repo, clean_env
 from gittracker.hookrun import queue_files
 from gittracker.install import init
 from gittracker.state import LocalState
 from gittracker.windows import complete, end, start
 
+DEMO_REPORT = "git-tracker-demo-report.html"  # in the current directory, when the demo's repository is temporary
 DEMO_START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 # provider -> (capacity used per window: low, high), unit; glm counts prompts
 PROFILES = {"codex": (6.0, 18.0), "claude": (8.0, 24.0), "glm": (30.0, 110.0)}
@@ -75,10 +81,11 @@ def run_demo(directory: str | None = None, seed: int = 7) -> dict[str, Any]:
     if directory is not None:
         path = new_directory(directory, "demo DIR")
         path.mkdir(exist_ok=True)
-        return _build(path, seed)
+        return _build(path, seed, path / "git-tracker-report.html")
+    output_file(DEMO_REPORT, "the demo's report")  # checked before anything is built
     with tempfile.TemporaryDirectory(prefix="git-tracker-demo-") as scratch:
         try:
-            report = _build(Path(scratch), seed)
+            report = _build(Path(scratch), seed, Path(DEMO_REPORT))
         finally:
             wait_for_flushers(Path(scratch))
     return {**report, "repository": None}
@@ -93,7 +100,7 @@ def wait_for_flushers(repo_dir: Path, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def _build(repo_dir: Path, seed: int) -> dict[str, Any]:
+def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     # SHA-1 whatever GIT_DEFAULT_HASH says: git-tracker cannot work in a SHA-256 repository.
     _git(repo_dir, "init", "-q", "-b", "main", "--object-format=sha1")
@@ -148,8 +155,11 @@ def _build(repo_dir: Path, seed: int) -> dict[str, Any]:
                 weekly[provider] = weekly_after
             moment += timedelta(minutes=rng.randint(10, 40))
     from gittracker.preview import run_preview
+    from gittracker.report.build import write_report
 
-    return {**_summary(ctx.repo, repo_dir, commits), "preview": run_preview(ctx)}
+    preview = run_preview(ctx)
+    written = write_report(ctx, str(page.absolute()))
+    return {**_summary(ctx.repo, repo_dir, commits), "preview": preview, "report": str(written.path)}
 
 
 def _reading(provider: str, value: float, weekly: float | None = None) -> Reading:

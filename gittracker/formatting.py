@@ -230,6 +230,8 @@ def format_demo(data: dict[str, Any]) -> str:
         )
     lines += ["", f"Notes on commits: {data['stamped_commits']} of {data['commits']}"]
     lines += ["", format_preview(data["preview"]), ""]
+    if data.get("report"):
+        lines.append(f"The report with charts: {data['report']} (open it in a browser)")
     if kept:
         lines.append(f"Try: cd {where} && git tracker log")
     else:
