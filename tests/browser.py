@@ -160,11 +160,21 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class View:
+    """How the page is looked at."""
+
+    width: int  # the window, CSS pixels
+    dark: bool  # prefers-color-scheme: dark
+    phone: bool  # mobile layout rules (the viewport meta tag counts)
+    label_selector: str  # what counts as a chart's label, within each <svg>
+
+
+@dataclass(frozen=True)
 class Look:
-    """What a browser showed for one page at one window width."""
+    """What a browser showed for one page in one view."""
 
     url: str
-    width: int
+    view: View
     layout_width: float  # the page's CSS viewport width (a phone page without a viewport meta tag lays out at 980)
     content_width: float  # wider than layout_width: the page scrolls sideways
     content_height: float
@@ -383,43 +393,51 @@ class Browser:
     # Looking at a page.
 
     def look(
-        self, page: Path, width: int, *, phone: bool | None = None, label_selector: str = "text", timeout: float = 30.0
+        self,
+        page: Path,
+        width: int,
+        *,
+        dark: bool = False,
+        phone: bool | None = None,
+        label_selector: str = "text",
+        timeout: float = 30.0,
     ) -> Look:
-        """Open ``page`` in a fresh tab ``width`` CSS pixels wide and report what it showed."""
+        """Open ``page`` in a fresh tab ``width`` CSS pixels wide and report what it showed. ``dark`` asks for the
+        dark colour scheme; ``phone`` lays out as a phone does (by default below 600 px); ``label_selector`` picks
+        a chart's labels (matplotlib writes text as paths unless svg.fonttype is "none": then "g[id^=text_]")."""
+        view = View(width, dark, width < PHONE_WIDTH_BELOW if phone is None else phone, label_selector)
         deadline = time.monotonic() + timeout
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         try:
-            return self._look(page.resolve().as_uri(), width, phone, label_selector, session, deadline)
+            return self._look(page.resolve().as_uri(), view, session, deadline)
         finally:
             self.call("Target.closeTarget", {"targetId": target})
             self._events = [event for event in self._events if event.get("sessionId") != session]
 
-    def _look(self, url: str, width: int, phone: bool | None, selector: str, session: str, deadline: float) -> Look:
+    def _look(self, url: str, view: View, session: str, deadline: float) -> Look:
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(f"{domain}.enable", session=session)
-        mobile = width < PHONE_WIDTH_BELOW if phone is None else phone
-        metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": mobile}
+        metrics = {"width": view.width, "height": 800, "deviceScaleFactor": 1, "mobile": view.phone}
         self.call("Emulation.setDeviceMetricsOverride", metrics, session=session)
+        scheme = {"name": "prefers-color-scheme", "value": "dark" if view.dark else "light"}
+        self.call("Emulation.setEmulatedMedia", {"features": [scheme]}, session=session)
         self.call("Page.navigate", {"url": url}, session=session)
         seen = self.events_until(session, "Page.loadEventFired", deadline)
         self.evaluate(PAINTED, session, await_promise=True)
         seen += self.events_until_quiet(session, QUIET_AFTER_LOAD, deadline)
-        measured = self.evaluate(f"({MEASURE})({json.dumps(selector)})", session)
-        screenshot = self.screenshot(
-            session, Box(0, 0, max(measured["contentWidth"], width), measured["contentHeight"])
-        )
-        charts = tuple(self._chart(index, found, session) for index, found in enumerate(measured["charts"]))
+        measured = self.evaluate(f"({MEASURE})({json.dumps(view.label_selector)})", session)
+        whole = Box(0, 0, max(measured["contentWidth"], view.width), measured["contentHeight"])
         return Look(
             url=url,
-            width=width,
+            view=view,
             layout_width=measured["layoutWidth"],
             content_width=measured["contentWidth"],
             content_height=measured["contentHeight"],
-            screenshot=screenshot,
+            screenshot=self.screenshot(session, whole),
             messages=tuple(messages(seen)),
             requests=tuple(requests(seen, url)),
-            charts=charts,
+            charts=tuple(self._chart(index, found, session) for index, found in enumerate(measured["charts"])),
         )
 
     def evaluate(self, expression: str, session: str, await_promise: bool = False) -> Any:

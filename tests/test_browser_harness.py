@@ -48,6 +48,7 @@ def test_a_clean_page_passes_at_both_widths(chromium: Browser, pages: Path, widt
     assert look.requests == () and look.network_requests == []
     assert look.errors == []
     assert look.layout_width == width and look.content_width == width
+    assert look.view.phone == (width == 390)
     [chart] = look.charts
     assert chart.element_id == "chart"
     assert (chart.box.x, chart.box.y, chart.box.width, chart.box.height) == (0, 0, 300, 200)
@@ -166,3 +167,45 @@ def test_a_chromium_that_does_not_start_is_reported(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("BROWSER_REQUIRED", "1")
     with pytest.raises(pytest.fail.Exception, match="cannot open display"):
         browser.browser(tmp_path)
+
+
+def test_a_phone_page_without_a_viewport_tag_lays_out_wide(chromium: Browser, pages: Path) -> None:
+    path = pages / "no-viewport.html"
+    path.write_text(f"<!doctype html><html><head></head><body>{CHART}</body></html>")
+    look = chromium.look(path, 390)
+    assert look.view.phone
+    assert look.layout_width == 980  # what a phone does: the report needs <meta name="viewport">
+    assert chromium.look(path, 390, phone=False).layout_width == 390
+
+
+def test_a_chart_wider_than_a_phone_scrolls_sideways(chromium: Browser, pages: Path) -> None:
+    wide = '<svg id="wide" width="600" height="100"><rect width="600" height="100" fill="#00f"/></svg>'
+    look = chromium.look(page(pages, "wide", wide), 390)
+    assert look.layout_width == 390
+    assert look.content_width == 600
+    assert pngpixels.decode(look.screenshot).shape[1] == 600
+
+
+def test_dark_is_asked_for(chromium: Browser, pages: Path) -> None:
+    dark = "<style>@media (prefers-color-scheme: dark) { body { background: #000; } }</style>"
+    path = page(pages, "dark", dark + CHART)
+    light_pixels = pngpixels.decode(chromium.look(path, 1280).screenshot)
+    dark_look = chromium.look(path, 1280, dark=True)
+    assert tuple(light_pixels[300, 600][:3]) == (255, 255, 255)
+    assert tuple(pngpixels.decode(dark_look.screenshot)[300, 600][:3]) == (0, 0, 0)
+    assert dark_look.view.dark and dark_look.errors == []
+
+
+def test_labels_drawn_as_paths_are_found_by_their_groups(chromium: Browser, pages: Path) -> None:
+    # matplotlib's default SVG: each label a <g id="text_N"> of glyph paths, no <text> element.
+    glyphs = (
+        '<svg id="paths" width="300" height="100">'
+        '<g id="text_1"><path d="M 10 10 L 60 10 L 60 30 L 10 30 Z"/></g>'
+        '<g id="text_2"><path d="M 50 20 L 90 20 L 90 40 L 50 40 Z"/></g>'
+        "</svg>"
+    )
+    path = page(pages, "paths", glyphs)
+    assert chromium.look(path, 1280).charts[0].labels == ()
+    [chart] = chromium.look(path, 1280, label_selector="g[id^=text_]").charts
+    assert [(label.box.x, label.box.width) for label in chart.labels] == [(10, 50), (50, 40)]
+    assert len(chart.overlapping_labels()) == 1
