@@ -196,6 +196,22 @@ class Look:
     def overlapping_labels(self) -> list[tuple[Label, Label]]:
         return [pair for chart in self.charts for pair in chart.overlapping_labels()]
 
+    def problems(self) -> list[str]:
+        """Everything the report's acceptance forbids, one line each: `assert look.problems() == []`."""
+        where = f"at {self.view.width} px{' dark' if self.view.dark else ''}"
+        found = [f"{where}: the page requested {request.url}" for request in self.network_requests]
+        found += [f"{where}: {message.source} {message.level}: {message.text}" for message in self.errors]
+        if self.layout_width != self.view.width:
+            found.append(f"{where}: laid out {self.layout_width:g} px wide (a phone page needs a viewport tag)")
+        if self.content_width > self.layout_width:
+            found.append(f"{where}: the page is {self.content_width:g} px wide and scrolls sideways")
+        for chart in self.charts:
+            name = f"chart {chart.index}{f' ({chart.element_id})' if chart.element_id else ''}"
+            if chart.blank:
+                found.append(f"{where}: {name} is blank")
+            found += [f"{where}: in {name} {a.text!r} overlaps {b.text!r}" for a, b in chart.overlapping_labels()]
+        return found
+
 
 def overlapping(labels: tuple[Label, ...], tolerance: float = 0.5) -> list[tuple[Label, Label]]:
     """Pairs of labels whose boxes share more than ``tolerance`` square pixels (a sweep along x)."""
@@ -276,7 +292,7 @@ class Browser:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
-            env={**os.environ, "HOME": str(profile)},
+            env=own_home(profile),
             start_new_session=True,
         )
         log.close()
@@ -304,7 +320,7 @@ class Browser:
             try:
                 self.send("Browser.close")
                 process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
+            except (BrowserError, subprocess.TimeoutExpired):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -326,8 +342,11 @@ class Browser:
         if session is not None:
             message["sessionId"] = session
         data = json.dumps(message).encode() + b"\0"
-        while data:
-            data = data[os.write(self._to_browser, data) :]
+        try:
+            while data:
+                data = data[os.write(self._to_browser, data) :]
+        except BrokenPipeError:
+            raise BrowserError("chromium closed the pipe") from None
         return self._next_id
 
     def call(
@@ -459,6 +478,13 @@ class Browser:
         if box.width >= 1 and box.height >= 1:
             ink, colours = ink_of(pngpixels.decode(self.screenshot(session, box)))
         return Chart(index, found["id"], box, ink, colours, labels)
+
+
+def own_home(profile: Path) -> dict[str, str]:
+    """The environment with chromium's home, config and caches inside its profile, whoever started it (a module's
+    browser starts before the test's hermetic fixture swaps HOME)."""
+    places = {"HOME": profile, "XDG_CONFIG_HOME": profile / "config", "XDG_CACHE_HOME": profile / "cache"}
+    return {**os.environ, **{key: str(place) for key, place in places.items()}}
 
 
 def ink_of(pixels: pngpixels.Pixels) -> tuple[float, int]:

@@ -59,6 +59,7 @@ def test_a_clean_page_passes_at_both_widths(chromium: Browser, pages: Path, widt
     assert pixels.shape[1] == width
     assert tuple(pixels[55, 70][:3]) == (255, 0, 0)  # inside the bar
     assert tuple(pixels[10, 200][:3]) == (255, 255, 255)  # beside it
+    assert look.problems() == []
 
 
 def test_the_screenshot_is_the_full_page_height(chromium: Browser, pages: Path) -> None:
@@ -209,3 +210,22 @@ def test_labels_drawn_as_paths_are_found_by_their_groups(chromium: Browser, page
     [chart] = chromium.look(path, 1280, label_selector="g[id^=text_]").charts
     assert [(label.box.x, label.box.width) for label in chart.labels] == [(10, 50), (50, 40)]
     assert len(chart.overlapping_labels()) == 1
+
+
+def test_every_problem_is_one_line(chromium: Browser, pages: Path) -> None:
+    body = (
+        '<svg id="empty" width="300" height="100"></svg>'
+        '<svg id="crowded" width="600" height="100"><text x="10" y="50">one</text><text x="12" y="52">two</text></svg>'
+        '<img src="http://127.0.0.1:9/x.png" alt=""><script>console.error("broken")</script>'
+    )
+    # The failed load and the script's message arrive in either order.
+    assert sorted(chromium.look(page(pages, "everything", body), 390).problems()) == sorted(
+        [
+            "at 390 px: the page requested http://127.0.0.1:9/x.png",
+            "at 390 px: console error: broken",
+            "at 390 px: log/network error: Failed to load resource: net::ERR_UNSAFE_PORT",
+            "at 390 px: the page is 600 px wide and scrolls sideways",
+            "at 390 px: chart 0 (empty) is blank",
+            "at 390 px: in chart 1 (crowded) 'one' overlaps 'two'",
+        ]
+    )
