@@ -209,6 +209,7 @@ DATA_KEYS: dict[str, dict[str, str]] = {
     "decide": {"gates.G1.providers": PROVIDER},
     "proxy": {"models": r"[\w.:/()@ -]+"},  # model names, as the proxy saw them
     "demo": {"providers": PROVIDER, "records": KIND},
+    "report": {"charts": r"efficiency|meter-(?:codex|claude|glm)|tokens-per-percent|work-vs-capacity|power"},
     "record": {"meters": METER, "other_deltas": METER, "orders": FEATURE},
     "sync": {"fetched.records": KIND, "pushed.records": KIND},
 }
@@ -230,6 +231,7 @@ JSON_COMMANDS = (
     "log",
     "preview",
     "proxy",
+    "report",
     "resume",
     "schedule",
     "snapshot",
@@ -332,7 +334,7 @@ def transcript_line(minutes: float, number: int, tokens: int) -> str:
 
 
 def drive_a_demo(out: Outputs, tmp_path: Path) -> None:
-    """A demo repository: preview, decide, status, log and the rest on three days of windows."""
+    """A demo repository: preview, decide, status, log, report and the rest on three days of windows."""
     tmp_path.mkdir()
     holder = Sandbox(tmp_path)
     out.take(holder, "demo", str(tmp_path / "demo"))
@@ -343,6 +345,8 @@ def drive_a_demo(out: Outputs, tmp_path: Path) -> None:
     out.take(demo, "preview", "--by", "agent")
     out.take(demo, "checkpoint", "--phase", "final")
     out.take(demo, "resume", "codex")
+    written = out.take(demo, "report", "--svg", str(tmp_path / "charts"))
+    assert written["svg_files"]
 
 
 def drive_windows(out: Outputs, box: Sandbox, tmp_path: Path) -> None:
