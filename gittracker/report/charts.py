@@ -93,7 +93,7 @@ def efficiency_chart(data: ReportData) -> Chart:
     shown = {name: r["dollars"] for name, r in providers.items() if r["dollars"]["efficiency"] is not None}
     title = "Delivered work per subscription dollar, with its 95 % interval"
     if not shown:
-        return Chart("efficiency", title, None, _first_steps(data, "an efficiency per provider"))
+        return Chart("efficiency", title, None, _first_steps(data, "efficiency per provider"))
     figure = _figure(0.9 + 0.55 * len(shown))
     axes = figure.add_subplot()
     names = list(shown)
@@ -326,9 +326,9 @@ def power_chart(data: ReportData) -> Chart:
 
 def _first_steps(data: ReportData, what: str) -> str:
     if data.closed_windows == 0:
-        return f"No closed window yet, so no {what}: {FIRST_STEPS}"
+        return f"No closed window yet, so nothing to chart for {what}: {FIRST_STEPS}"
     return (
-        f"Too few windows for {what}: close and complete at least 3 per provider "
+        f"Too few windows to chart {what}: close and complete at least 3 per provider "
         "(`git tracker end`, then `git tracker complete`)."
     )
 

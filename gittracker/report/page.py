@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from gittracker.capacity import meter_label
 from gittracker.report.charts import FIRST_STEPS, Chart, chart_ids_prefixed
 from gittracker.report.data import ReportData
 
@@ -110,7 +111,7 @@ def _headline(data: ReportData) -> str:
         dollars = r["dollars"]
         cells = [
             f"<th>{escape(name)}{' (baseline)' if name == baseline else ''}</th>",
-            f"<td>{escape(r['meter'])}</td>",
+            f"<td>{escape(meter_label(r['meter']))}</td>",
             _value(name, "n", r["n"], f"{r['n']} ({r['windows']})"),
             _value(name, "efficiency", r["efficiency"], f"{_num(r['efficiency'])} per {unit}"),
             _value(name, "ci", r["ci"], _interval(r["ci"])),
@@ -254,6 +255,6 @@ def _footer(data: ReportData) -> str:
     return (
         f'<footer id="provenance">Repository {escape(p["repository"])} · ledger tip '
         f"<code>{escape(p['ledger_tip'] or 'none')}</code> · git-tracker {escape(p['tool_version'])} · generated "
-        f"{escape(p['generated'])} · filters: {escape(filters)} (the headline and verdict are always the whole "
-        "ledger's, as <code>preview</code> and <code>decide</code> print them).</footer>"
+        f"{escape(p['generated'])} · filters: {escape(filters)} (--since narrows the charts over time and the "
+        "anomalies; the headline and verdict are <code>preview</code>'s and <code>decide</code>'s).</footer>"
     )
