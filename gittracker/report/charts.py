@@ -125,11 +125,14 @@ def efficiency_chart(data: ReportData) -> Chart:
 
 
 def _dates(stamps: Sequence[str]) -> list[float]:
-    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats."""
+    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats: one call for
+    all of them (date2num's own cost per call is far above its cost per item)."""
     from matplotlib.dates import date2num
 
+    if not stamps:
+        return []
     to_number: Any = date2num  # untyped in matplotlib's stubs
-    return [float(to_number(clock.parse_ts(stamp))) for stamp in stamps]
+    return [float(day) for day in to_number([clock.parse_ts(stamp) for stamp in stamps])]
 
 
 def _date_axis(axes: Axes) -> None:
@@ -138,6 +141,9 @@ def _date_axis(axes: Axes) -> None:
     locator = AutoDateLocator(maxticks=7)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+MANY_RESETS = 40  # beyond this, resets are ticks along the bottom: full-height lines would cover the chart
 
 
 def meter_chart(series: MeterSeries) -> Chart:
@@ -154,15 +160,14 @@ def meter_chart(series: MeterSeries) -> Chart:
         return Chart(f"meter-{name}", title, None, step)
     figure = _figure()
     axes = figure.add_subplot()
-    many = len(values) > RASTER_ABOVE
-    for span in series.windows:  # one light band per window, under the readings
-        axes.axvspan(*_dates([span.opened, span.closed]), color=PALETTE[name], alpha=0.18, linewidth=0, rasterized=many)
+    many = len(values) + len(series.windows) > RASTER_ABOVE
+    _window_bands(axes, series, many)
     axes.plot(
         _dates([ts for ts, _ in values]),
         [v for _, v in values],
         color=PALETTE[name],
         marker="." if not many else None,
-        linewidth=1.2,
+        linewidth=1.2 if not many else 0.6,
         rasterized=many,
         label="5-hour meter" if not prompts else "prompts",
     )
@@ -177,8 +182,7 @@ def meter_chart(series: MeterSeries) -> Chart:
             rasterized=many,
             label="weekly meter",
         )
-    for moment in series.resets:
-        axes.axvline(_dates([moment])[0], color=INK, linestyle="--", linewidth=0.8, alpha=0.5)
+    _reset_marks(axes, series.resets, many)
     if series.anomalies:
         top = max(v for _, v in values)
         axes.plot(
@@ -188,17 +192,60 @@ def meter_chart(series: MeterSeries) -> Chart:
             marker="v",
             color=FLAG,
             markersize=8,
+            rasterized=len(series.anomalies) > RASTER_ABOVE,
             label="anomaly",
         )
     _date_axis(axes)
     axes.set_ylabel("prompts used" if prompts else "capacity used (%)")
     axes.set_xlabel("time (UTC)")
     axes.legend(loc="upper left", fontsize=8, ncols=3)
+    resets = "ticked along the bottom" if len(series.resets) > MANY_RESETS else "dashed"
     caption = (
-        f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) dashed; "
+        f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) {resets}; "
         f"{len(series.anomalies)} anomaly(ies) flagged ▼."
     )
     return Chart(f"meter-{name}", title, to_svg(figure), caption=caption)
+
+
+def _window_bands(axes: Axes, series: MeterSeries, many: bool) -> None:
+    """One light band per window, under the readings, the full height of the axes: one collection, not an artist
+    per window (ten thousand patches took seconds to add and to draw)."""
+    from matplotlib.collections import PolyCollection
+
+    if not series.windows:
+        return
+    opened = _dates([span.opened for span in series.windows])
+    closed = _dates([span.closed for span in series.windows])
+    bands = [[(start, 0.0), (start, 1.0), (end, 1.0), (end, 0.0)] for start, end in zip(opened, closed, strict=True)]
+    collection = PolyCollection(
+        bands,
+        transform=axes.get_xaxis_transform(),  # x in dates, y in axes fractions: the full height
+        facecolors=PALETTE[series.provider],
+        alpha=0.18,
+        linewidths=0,
+        rasterized=many,
+    )
+    axes.add_collection(collection, autolim=False)  # the readings set the x range; bands lie within it
+
+
+def _reset_marks(axes: Axes, resets: Sequence[str], many: bool) -> None:
+    """Resets as dashed lines the axes' height, or, past MANY_RESETS, as short ticks along the bottom."""
+    from matplotlib.collections import LineCollection
+
+    if not resets:
+        return
+    top = 1.0 if len(resets) <= MANY_RESETS else 0.05
+    lines = [[(moment, 0.0), (moment, top)] for moment in _dates(resets)]
+    collection = LineCollection(
+        lines,
+        transform=axes.get_xaxis_transform(),
+        colors=INK,
+        linestyles="--" if top == 1.0 else "-",
+        linewidths=0.8 if top == 1.0 else 0.5,
+        alpha=0.5,
+        rasterized=many,
+    )
+    axes.add_collection(collection, autolim=False)
 
 
 def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
@@ -249,21 +296,24 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
             "`git tracker complete --outcome shipped --quality 0.9` records its outcome.",
         )
     units = sorted({p.unit for p in points})
+    groups: dict[tuple[str, str, str | None], list[WindowPoint]] = {}
+    for point in points:  # one pass: each (unit, provider, outcome) is one scatter
+        groups.setdefault((point.unit, point.provider, point.outcome), []).append(point)
     figure = _figure()
     panels = figure.subplots(1, len(units), squeeze=False)[0]
     many = len(points) > RASTER_ABOVE
     for axes, unit in zip(panels, units, strict=True):
         for name in PROVIDERS:
             for outcome, marker in OUTCOME_MARKERS.items():
-                chosen = [p for p in points if p.unit == unit and p.provider == name and p.outcome == outcome]
+                chosen = groups.get((unit, name, outcome))
                 if chosen:
                     axes.scatter(
                         [p.capacity for p in chosen],
                         [p.work or 0.0 for p in chosen],
                         marker=marker,
                         color=PALETTE[name],
-                        s=26,
-                        alpha=0.8,
+                        s=26 if not many else 10,
+                        alpha=0.8 if not many else 0.4,
                         rasterized=many,
                         label=f"{name}, {outcome or 'no outcome'}",
                     )
