@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from gittracker.report.data import MeterSeries, ReportData, WindowPoint
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
 
 # Okabe & Ito (2008): one colour per provider, in PROVIDERS order, and one for flags.
 PALETTE = {"claude": "#E69F00", "codex": "#0072B2", "glm": "#009E73"}
@@ -63,6 +64,7 @@ class Chart:
     svg: str | None
     next_step: str | None = None
     caption: str = ""
+    figure: Figure | None = field(default=None, compare=False, repr=False)  # what was drawn, for label checks
 
 
 def draw_all(data: ReportData) -> list[Chart]:
@@ -86,6 +88,45 @@ def to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     return buffer.getvalue().replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+
+
+def label_boxes(figure: Figure) -> list[tuple[str, Bbox]]:
+    """Each label the figure draws (tick labels, axis labels, legend entries, annotations) with its extent in
+    display units, as matplotlib lays it out."""
+    from matplotlib.text import Text
+
+    figure.draw_without_rendering()
+    hidden = _undrawn_tick_labels(figure)
+    shown = [
+        text
+        for text in figure.findobj(Text)
+        if isinstance(text, Text) and text.get_visible() and text.get_text().strip() and id(text) not in hidden
+    ]
+    return [(text.get_text(), text.get_window_extent()) for text in shown]
+
+
+def overlapping_labels(figure: Figure) -> list[tuple[str, str]]:
+    """Pairs of labels whose extents overlap: none, on a readable chart."""
+    boxes = label_boxes(figure)
+    return [
+        (name, other)
+        for number, (name, box) in enumerate(boxes)
+        for other, second in boxes[number + 1 :]
+        if box.overlaps(second)
+    ]
+
+
+def _undrawn_tick_labels(figure: Figure) -> set[int]:
+    """The labels of ticks outside their axis's view: matplotlib keeps such ticks but does not draw them."""
+    hidden = set()
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-9 * (high - low)
+            for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+                if not low - slack <= tick.get_loc() <= high + slack:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    return hidden
 
 
 def efficiency_chart(data: ReportData) -> Chart:
@@ -121,7 +162,7 @@ def efficiency_chart(data: ReportData) -> Chart:
     caption = f"No dollar figure for {', '.join(missing)}: see the headline table." if missing else ""
     if baseline in shown:
         caption = f"Dashed line: the baseline ({baseline}). {caption}".strip()
-    return Chart("efficiency", title, to_svg(figure), caption=caption)
+    return Chart("efficiency", title, to_svg(figure), caption=caption, figure=figure)
 
 
 def _dates(stamps: Sequence[str]) -> list[float]:
@@ -204,7 +245,7 @@ def meter_chart(series: MeterSeries) -> Chart:
         f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) {resets}; "
         f"{len(series.anomalies)} anomaly(ies) flagged ▼."
     )
-    return Chart(f"meter-{name}", title, to_svg(figure), caption=caption)
+    return Chart(f"meter-{name}", title, to_svg(figure), caption=caption, figure=figure)
 
 
 def _window_bands(axes: Axes, series: MeterSeries, many: bool) -> None:
@@ -281,7 +322,11 @@ def tokens_chart(data: ReportData) -> Chart:
     axes.set_ylabel("tokens per 1 % of capacity")
     axes.legend(loc="best", fontsize=8)
     return Chart(
-        "tokens-per-percent", title, to_svg(figure), caption="Higher: more tokens for the same share of quota."
+        "tokens-per-percent",
+        title,
+        to_svg(figure),
+        caption="Higher: more tokens for the same share of quota.",
+        figure=figure,
     )
 
 
@@ -325,6 +370,7 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
         title,
         to_svg(_taller(figure)),
         caption="Marker: ● shipped, ■ partial, ✖ failed, · no outcome yet.",
+        figure=figure,
     )
 
 
@@ -371,6 +417,7 @@ def power_chart(data: ReportData) -> Chart:
         title,
         to_svg(figure),
         caption="Dark bar: windows counted; light bar: windows 80 % power needs against the baseline.",
+        figure=figure,
     )
 
 
