@@ -6,6 +6,9 @@ Claude Code transcripts: ``<config>/projects/<encoded cwd>/<session>.jsonl``, on
 request id, which is why readers deduplicate. Codex rollouts: ``<home>/sessions/YYYY/MM/DD/rollout-*.jsonl``
 with ``session_meta`` and ``event_msg``/``token_count`` lines carrying cumulative ``total_token_usage``.
 
+Also a ledger's worth of windows as records (``window_ledger``): what months of ``start``/``end``/``complete`` and
+``ingest`` would have written, made in process for the report's scale test and bench.
+
 Generation is seeded, so two runs with the same arguments write byte-identical files.
 """
 
@@ -16,6 +19,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 CLAUDE_MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5-20251001")
 _WORDS = (
@@ -210,3 +214,124 @@ def write_codex_rollouts(codex_home: Path, spec: CodexSpec = CodexSpec()) -> lis
         paths.append(path)
         moment += timedelta(minutes=rng.randint(5, 60))
     return paths
+
+
+LEDGER_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+FIVE_HOURS = timedelta(hours=5)
+Records = list[Any]  # records.Record, imported when used: the transcript writers above need none of it
+
+
+def window_ledger(windows: int, seed: int = 7, start: datetime = LEDGER_START) -> list[Records]:
+    """``windows`` closed, completed windows, in turn claude, codex and glm, each provider's one after another.
+
+    Per window: the before and after snapshots, open, close, completion and (claude and codex) the window's
+    tokens as ``ingest`` records them. Claude's and Codex's 5-hour meters climb through each 5-hour block and
+    start again at its reset; GLM counts prompts. About a year of windows per 10,000.
+    """
+    rng = random.Random(seed)
+    lanes = {name: _Lane(start) for name in ("claude", "codex", "glm")}
+    providers = ("claude", "codex", "glm")
+    return [_window(rng, providers[number % 3], lanes[providers[number % 3]]) for number in range(windows)]
+
+
+@dataclass
+class _Lane:
+    """One provider's timeline: where its next window opens, and its meters' state."""
+
+    moment: datetime
+    block: datetime | None = None  # start of the current 5-hour block
+    used: float = 0.0
+    weekly: float = 0.0
+    week: tuple[int, int] = (0, 0)
+    prompts: int = 0
+
+
+def _window(rng: random.Random, provider: str, lane: _Lane) -> Records:
+    from gittracker import clock
+    from gittracker.capacity import Reading
+    from gittracker.records import Record
+
+    opened = lane.moment
+    closed = opened + timedelta(minutes=rng.randint(20, 120))
+    lane.moment = closed + timedelta(minutes=rng.randint(10, 240))
+    if lane.block is None or opened >= lane.block + FIVE_HOURS:
+        lane.block, lane.used = opened, 0.0
+    if opened.isocalendar()[:2] != lane.week:  # the weekly meter starts again each ISO week
+        lane.week, lane.weekly = opened.isocalendar()[:2], 0.0
+    window_id = clock.new_id(opened)
+    sha = rng.randbytes(20).hex(), rng.randbytes(20).hex()
+
+    def new(kind: str, moment: datetime, **body: Any) -> Record:
+        return Record.new(
+            kind, source="cli", agent_id="main", machine="synthmachine", ts=clock.format_ts(moment), **body
+        )
+
+    def snapshot(moment: datetime, phase: str) -> Record:
+        if provider == "glm":
+            reading = Reading(prompts=lane.prompts)
+        else:
+            resets = clock.format_ts((lane.block or opened) + FIVE_HOURS)
+            reading = Reading.of(
+                five_hour_used=round(lane.used, 1), weekly_used=round(lane.weekly, 1), resets_at=resets
+            )
+        fields = reading.snapshot_fields()
+        return new("snapshot", moment, provider=provider, phase=phase, window_id=window_id, **fields)
+
+    before = snapshot(opened, "before")
+    delta: float = rng.randint(5, 90) if provider == "glm" else round(rng.uniform(2.0, 25.0), 1)
+    if provider == "glm":
+        lane.prompts += int(delta)
+    else:
+        delta = min(delta, round(100.0 - lane.used, 1)) or 0.1
+        lane.used, lane.weekly = lane.used + delta, min(100.0, lane.weekly + delta * 0.1)
+    after = snapshot(closed, "after")
+    feature = f"F-{rng.randrange(1, 400):03d}"
+    common = {"window_id": window_id, "provider": provider, "feature_id": feature, "methodology": None, "note": None}
+    opening = new("window-open", opened, commit_start=sha[0], snapshot_id=before.id, **common)
+    unit = "prompts" if provider == "glm" else "percent"
+    closing = new(
+        "window-close",
+        closed,
+        commit_start=sha[0],
+        commit_end=sha[1],
+        snapshot_id=after.id,
+        opened_ts=opening.ts,
+        delta=float(delta),
+        unit=unit,
+        meter="prompts" if unit == "prompts" else "five_hour",
+        other_deltas={},
+        errors=[],
+        notes=[],
+        **common,
+    )
+    outcome = rng.choices(("shipped", "partial", "failed"), (0.7, 0.2, 0.1))[0]
+    quality = 0.0 if outcome == "failed" else round(rng.uniform(0.5, 1.0), 2)
+    judged = new("completion", closed, window_id=window_id, outcome=outcome, quality_score=quality, feature_id=feature)
+    records = [before, opening, after, closing, judged]
+    if provider != "glm":
+        records.append(_window_usage(new, rng, provider, closing, closed))
+    return records
+
+
+def _window_usage(new: Any, rng: random.Random, provider: str, close: Any, moment: datetime) -> Any:
+    parts = [rng.randint(10_000, 400_000), rng.randint(2_000, 60_000), rng.randint(0, 80_000), rng.randint(0, 10**6)]
+    return new(
+        "usage",
+        moment,
+        provider=provider,
+        origin="claude-logs" if provider == "claude" else "codex-sessions",
+        granularity="window",
+        period=close["opened_ts"],
+        input_tokens=parts[0],
+        output_tokens=parts[1],
+        cache_creation_tokens=parts[2],
+        cache_read_tokens=parts[3],
+        total_tokens=sum(parts),
+        cost_usd=None,
+        models=[],
+        scope="place:" + rng.randbytes(8).hex(),
+        project=None,
+        branch=None,
+        this_repo=None,
+        window_id=close["window_id"],
+    )

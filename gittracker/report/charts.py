@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from gittracker.report.data import MeterSeries, ReportData, WindowPoint
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
 
 # Okabe & Ito (2008): one colour per provider, in PROVIDERS order, and one for flags.
 PALETTE = {"claude": "#E69F00", "codex": "#0072B2", "glm": "#009E73"}
@@ -63,6 +64,7 @@ class Chart:
     svg: str | None
     next_step: str | None = None
     caption: str = ""
+    figure: Figure | None = field(default=None, compare=False, repr=False)  # what was drawn, for label checks
 
 
 def draw_all(data: ReportData) -> list[Chart]:
@@ -86,6 +88,45 @@ def to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     return buffer.getvalue().replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+
+
+def label_boxes(figure: Figure) -> list[tuple[str, Bbox]]:
+    """Each label the figure draws (tick labels, axis labels, legend entries, annotations) with its extent in
+    display units, as matplotlib lays it out."""
+    from matplotlib.text import Text
+
+    figure.draw_without_rendering()
+    hidden = _undrawn_tick_labels(figure)
+    shown = [
+        text
+        for text in figure.findobj(Text)
+        if isinstance(text, Text) and text.get_visible() and text.get_text().strip() and id(text) not in hidden
+    ]
+    return [(text.get_text(), text.get_window_extent()) for text in shown]
+
+
+def overlapping_labels(figure: Figure) -> list[tuple[str, str]]:
+    """Pairs of labels whose extents overlap: none, on a readable chart."""
+    boxes = label_boxes(figure)
+    return [
+        (name, other)
+        for number, (name, box) in enumerate(boxes)
+        for other, second in boxes[number + 1 :]
+        if box.overlaps(second)
+    ]
+
+
+def _undrawn_tick_labels(figure: Figure) -> set[int]:
+    """The labels of ticks outside their axis's view: matplotlib keeps such ticks but does not draw them."""
+    hidden = set()
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-9 * (high - low)
+            for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+                if not low - slack <= tick.get_loc() <= high + slack:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    return hidden
 
 
 def efficiency_chart(data: ReportData) -> Chart:
@@ -121,15 +162,18 @@ def efficiency_chart(data: ReportData) -> Chart:
     caption = f"No dollar figure for {', '.join(missing)}: see the headline table." if missing else ""
     if baseline in shown:
         caption = f"Dashed line: the baseline ({baseline}). {caption}".strip()
-    return Chart("efficiency", title, to_svg(figure), caption=caption)
+    return Chart("efficiency", title, to_svg(figure), caption=caption, figure=figure)
 
 
 def _dates(stamps: Sequence[str]) -> list[float]:
-    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats."""
+    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats: one call for
+    all of them (date2num's own cost per call is far above its cost per item)."""
     from matplotlib.dates import date2num
 
+    if not stamps:
+        return []
     to_number: Any = date2num  # untyped in matplotlib's stubs
-    return [float(to_number(clock.parse_ts(stamp))) for stamp in stamps]
+    return [float(day) for day in to_number([clock.parse_ts(stamp) for stamp in stamps])]
 
 
 def _date_axis(axes: Axes) -> None:
@@ -138,6 +182,9 @@ def _date_axis(axes: Axes) -> None:
     locator = AutoDateLocator(maxticks=7)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+MANY_RESETS = 40  # beyond this, resets are ticks along the bottom: full-height lines would cover the chart
 
 
 def meter_chart(series: MeterSeries) -> Chart:
@@ -154,15 +201,14 @@ def meter_chart(series: MeterSeries) -> Chart:
         return Chart(f"meter-{name}", title, None, step)
     figure = _figure()
     axes = figure.add_subplot()
-    many = len(values) > RASTER_ABOVE
-    for span in series.windows:  # one light band per window, under the readings
-        axes.axvspan(*_dates([span.opened, span.closed]), color=PALETTE[name], alpha=0.18, linewidth=0, rasterized=many)
+    many = len(values) + len(series.windows) > RASTER_ABOVE
+    _window_bands(axes, series, many)
     axes.plot(
         _dates([ts for ts, _ in values]),
         [v for _, v in values],
         color=PALETTE[name],
         marker="." if not many else None,
-        linewidth=1.2,
+        linewidth=1.2 if not many else 0.6,
         rasterized=many,
         label="5-hour meter" if not prompts else "prompts",
     )
@@ -177,8 +223,7 @@ def meter_chart(series: MeterSeries) -> Chart:
             rasterized=many,
             label="weekly meter",
         )
-    for moment in series.resets:
-        axes.axvline(_dates([moment])[0], color=INK, linestyle="--", linewidth=0.8, alpha=0.5)
+    _reset_marks(axes, series.resets, many)
     if series.anomalies:
         top = max(v for _, v in values)
         axes.plot(
@@ -188,17 +233,60 @@ def meter_chart(series: MeterSeries) -> Chart:
             marker="v",
             color=FLAG,
             markersize=8,
+            rasterized=len(series.anomalies) > RASTER_ABOVE,
             label="anomaly",
         )
     _date_axis(axes)
     axes.set_ylabel("prompts used" if prompts else "capacity used (%)")
     axes.set_xlabel("time (UTC)")
     axes.legend(loc="upper left", fontsize=8, ncols=3)
+    resets = "ticked along the bottom" if len(series.resets) > MANY_RESETS else "dashed"
     caption = (
-        f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) dashed; "
+        f"{len(series.windows)} window(s) shaded; {len(series.resets)} reset(s) {resets}; "
         f"{len(series.anomalies)} anomaly(ies) flagged ▼."
     )
-    return Chart(f"meter-{name}", title, to_svg(figure), caption=caption)
+    return Chart(f"meter-{name}", title, to_svg(figure), caption=caption, figure=figure)
+
+
+def _window_bands(axes: Axes, series: MeterSeries, many: bool) -> None:
+    """One light band per window, under the readings, the full height of the axes: one collection, not an artist
+    per window (ten thousand patches took seconds to add and to draw)."""
+    from matplotlib.collections import PolyCollection
+
+    if not series.windows:
+        return
+    opened = _dates([span.opened for span in series.windows])
+    closed = _dates([span.closed for span in series.windows])
+    bands = [[(start, 0.0), (start, 1.0), (end, 1.0), (end, 0.0)] for start, end in zip(opened, closed, strict=True)]
+    collection = PolyCollection(
+        bands,
+        transform=axes.get_xaxis_transform(),  # x in dates, y in axes fractions: the full height
+        facecolors=PALETTE[series.provider],
+        alpha=0.18,
+        linewidths=0,
+        rasterized=many,
+    )
+    axes.add_collection(collection, autolim=False)  # the readings set the x range; bands lie within it
+
+
+def _reset_marks(axes: Axes, resets: Sequence[str], many: bool) -> None:
+    """Resets as dashed lines the axes' height, or, past MANY_RESETS, as short ticks along the bottom."""
+    from matplotlib.collections import LineCollection
+
+    if not resets:
+        return
+    top = 1.0 if len(resets) <= MANY_RESETS else 0.05
+    lines = [[(moment, 0.0), (moment, top)] for moment in _dates(resets)]
+    collection = LineCollection(
+        lines,
+        transform=axes.get_xaxis_transform(),
+        colors=INK,
+        linestyles="--" if top == 1.0 else "-",
+        linewidths=0.8 if top == 1.0 else 0.5,
+        alpha=0.5,
+        rasterized=many,
+    )
+    axes.add_collection(collection, autolim=False)
 
 
 def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
@@ -234,7 +322,11 @@ def tokens_chart(data: ReportData) -> Chart:
     axes.set_ylabel("tokens per 1 % of capacity")
     axes.legend(loc="best", fontsize=8)
     return Chart(
-        "tokens-per-percent", title, to_svg(figure), caption="Higher: more tokens for the same share of quota."
+        "tokens-per-percent",
+        title,
+        to_svg(figure),
+        caption="Higher: more tokens for the same share of quota.",
+        figure=figure,
     )
 
 
@@ -249,21 +341,24 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
             "`git tracker complete --outcome shipped --quality 0.9` records its outcome.",
         )
     units = sorted({p.unit for p in points})
+    groups: dict[tuple[str, str, str | None], list[WindowPoint]] = {}
+    for point in points:  # one pass: each (unit, provider, outcome) is one scatter
+        groups.setdefault((point.unit, point.provider, point.outcome), []).append(point)
     figure = _figure()
     panels = figure.subplots(1, len(units), squeeze=False)[0]
     many = len(points) > RASTER_ABOVE
     for axes, unit in zip(panels, units, strict=True):
         for name in PROVIDERS:
             for outcome, marker in OUTCOME_MARKERS.items():
-                chosen = [p for p in points if p.unit == unit and p.provider == name and p.outcome == outcome]
+                chosen = groups.get((unit, name, outcome))
                 if chosen:
                     axes.scatter(
                         [p.capacity for p in chosen],
                         [p.work or 0.0 for p in chosen],
                         marker=marker,
                         color=PALETTE[name],
-                        s=26,
-                        alpha=0.8,
+                        s=26 if not many else 10,
+                        alpha=0.8 if not many else 0.4,
                         rasterized=many,
                         label=f"{name}, {outcome or 'no outcome'}",
                     )
@@ -275,6 +370,7 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
         title,
         to_svg(_taller(figure)),
         caption="Marker: ● shipped, ■ partial, ✖ failed, · no outcome yet.",
+        figure=figure,
     )
 
 
@@ -321,6 +417,7 @@ def power_chart(data: ReportData) -> Chart:
         title,
         to_svg(figure),
         caption="Dark bar: windows counted; light bar: windows 80 % power needs against the baseline.",
+        figure=figure,
     )
 
 
