@@ -88,39 +88,46 @@ LinesOf = Callable[[str, str | None, str | None], int | None]  # (window id, com
 
 def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]:
     """The live closed windows, each with its latest live completion and its churn lines."""
+    closes, completions = _latest_closes_and_completions(records)
+    rows = [window_row(close, completions.get(window_id), lines_of) for window_id, close in closes.items()]
+    rows.sort(key=lambda row: row.closed_ts)
+    return rows
+
+
+def _latest_closes_and_completions(records: Sequence[Record]) -> tuple[dict[str, Record], dict[str, Record]]:
+    """Each window's latest close and latest completion among ``records`` (id order: later records win)."""
     closes: dict[str, Record] = {}
     completions: dict[str, Record] = {}
-    for record in records:  # id order: later records win
+    for record in records:
         if record.kind == "window-close":
             closes[record["window_id"]] = record
         elif record.kind == "completion":
             completions[record["window_id"]] = record
-    rows = []
-    for window_id, close in closes.items():
-        done = completions.get(window_id)
-        rows.append(
-            WindowRow(
-                window_id=window_id,
-                provider=close["provider"],
-                closed_ts=close.ts,
-                capacity=close["delta"],
-                unit=close["unit"],
-                meter=window_meter(close.body),
-                other_deltas=MappingProxyType(dict(close.get("other_deltas") or {})),
-                outcome=done["outcome"] if done else None,
-                quality=done["quality_score"] if done else None,
-                feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
-                commit_start=close["commit_start"],
-                commit_end=close["commit_end"],
-                lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
-                agent_id=close.agent_id,
-                machine=close.machine,
-                spans_reset=SPANS_RESET in close["notes"],
-                opened_ts=close["opened_ts"],
-            )
-        )
-    rows.sort(key=lambda row: row.closed_ts)
-    return rows
+    return closes, completions
+
+
+def window_row(close: Record, done: Record | None, lines_of: LinesOf) -> WindowRow:
+    """One closed window from its close and its completion (None: no outcome yet)."""
+    window_id = close["window_id"]
+    return WindowRow(
+        window_id=window_id,
+        provider=close["provider"],
+        closed_ts=close.ts,
+        capacity=close["delta"],
+        unit=close["unit"],
+        meter=window_meter(close.body),
+        other_deltas=MappingProxyType(dict(close.get("other_deltas") or {})),
+        outcome=done["outcome"] if done else None,
+        quality=done["quality_score"] if done else None,
+        feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
+        commit_start=close["commit_start"],
+        commit_end=close["commit_end"],
+        lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
+        agent_id=close.agent_id,
+        machine=close.machine,
+        spans_reset=SPANS_RESET in close["notes"],
+        opened_ts=close["opened_ts"],
+    )
 
 
 def halt_reason(provider: str, records: Sequence[Record], rows: Sequence[WindowRow]) -> str | None:
@@ -273,6 +280,11 @@ def _power(
     return power, stats.n_per_arm_within_reach(d)  # None: out of reach (a tiny stats.mde over a wide spread)
 
 
+def _versus(name: str, arm: Arm, base: Arm | None, baseline: str | None) -> Arm | None:
+    """What a provider's power is against: the baseline, where the two can be compared in dollars; else nothing."""
+    return base if base is not None and name != baseline and _comparable(arm, base) else None
+
+
 def _comparable(arm: Arm, base: Arm) -> bool:
     return arm.conversion.known and base.conversion.known
 
@@ -376,12 +388,17 @@ def overlap_tokens(records: Sequence[Record]) -> dict[str, int]:
 
 
 def apply_overlaps(
-    rows: Sequence[WindowRow], alive: Sequence[Record], policy: str, readings_of: ReadingsOf
+    rows: Sequence[WindowRow],
+    alive: Sequence[Record],
+    policy: str,
+    readings_of: ReadingsOf,
+    span: Callable[[Record], Span] = span_of,
 ) -> tuple[list[WindowRow], dict[str, Any]]:
     """The rows the statistics use and the ``overlaps`` report. Decided from the windows themselves at every read,
-    so a ledger whose anomaly record is missing (not synced yet, an older version) is still counted right."""
+    so a ledger whose anomaly record is missing (not synced yet, an older version) is still counted right.
+    ``span``: a close's span (``span_of``; G1 passes one that remembers them across its evaluations)."""
     closes = {r["window_id"]: r for r in alive if r.kind == "window-close"}  # id order: the latest live close
-    spans = [span_of(close) for close in closes.values()]
+    spans = [span(close) for close in closes.values()]
     pairs = overlapping_pairs(spans)
     found = groups(spans, pairs)
     report: dict[str, Any] = {"policy": policy, "excluded": [], "apportioned": []}
@@ -547,8 +564,7 @@ def _report(
     for name, found in arms.items():
         if provider not in (None, name) or not found:
             continue
-        # Power is against the baseline, where the two can be compared in dollars; else there is none.
-        versus = base if base is not None and name != chosen and _comparable(found[0], base) else None
+        versus = _versus(name, found[0], base, chosen)
         providers[name] = _provider_entry(found, versus, mde, halt_reason(name, stop_records, every_row), tokens_of)
     compared = comparisons(primary, chosen)
     halts = {name: halt_reason(name, stop_records, every_row) for name in primary}
@@ -841,10 +857,8 @@ def build_decision(
 ) -> dict[str, Any]:
     """The gates and the verdict; ``proxy`` as ``build_preview`` takes it (G3 reads it)."""
     alive = live_records(records)
-    rows = window_rows(alive, lines_of)
-    preview_of = partial(build_preview, lines_of=lines_of, baseline=baseline, mde=mde, plans=plans, overlap=overlap)
-    preview_of = partial(preview_of, readings_of=readings_of, proxy={})  # G1 never reads the proxy's figures
-    g1 = _gate_g1(records, rows, preview_of)
+    as_of = AsOfEvaluations(records, lines_of, baseline, mde, plans, overlap, readings_of)
+    g1 = _gate_g1(as_of.rows, as_of.at)
     g2 = _gate_g2(alive)
     g3 = _gate_g3(alive, prices, proxy)
     if g1["pass"] and g2["pass"]:
@@ -876,12 +890,10 @@ def _gate_g3(
     return {"pass": result["pass"], "detail": result["detail"]}
 
 
-def _gate_g1(
-    records: Sequence[Record], rows: Sequence[WindowRow], preview_of: Callable[[Sequence[Record]], dict[str, Any]]
-) -> dict[str, Any]:
+def _gate_g1(rows: Sequence[WindowRow], preview_at: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """Expansion readiness: for some provider, the evaluations as of each of its last two closed windows
     both pass n >= 3, ci_width <= 0.30 (of work per subscription dollar, the figure providers are compared
-    in), power >= 0.8 and quality >= 0.8 x the baseline's."""
+    in), power >= 0.8 and quality >= 0.8 x the baseline's. ``preview_at``: the report as of a close (G1's part)."""
     per_provider: dict[str, Any] = {}
     for provider in PROVIDERS:
         closes = [row.closed_ts for row in rows if row.provider == provider]
@@ -889,8 +901,7 @@ def _gate_g1(
             continue
         checks = []
         for cutoff in closes[-2:]:
-            as_of = _known_by(records, rows, cutoff)
-            preview = preview_of(as_of)
+            preview = preview_at(cutoff)
             report = preview["providers"].get(provider)
             base = preview["providers"].get(preview["baseline"] or "", {})
             checks.append(_g1_check(cutoff, report, base.get("quality_mean"), _why_no_power(provider, preview)))
@@ -906,7 +917,89 @@ def _gate_g1(
     return {"pass": bool(winners), "detail": detail, "providers": per_provider}
 
 
-def _known_by(records: Sequence[Record], rows: Sequence[WindowRow], cutoff: str) -> list[Record]:
+class AsOfEvaluations:
+    """G1's reports as of each close it asks for: what ``build_preview`` would report over the ledger as known
+    then (``known_by``), cut to what G1 reads (``g1_view``).
+
+    Up to six such reports over one ledger differ only in which records count, so each window's row and span
+    are made once and reused, and a cutoff two providers share is evaluated once.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        lines_of: LinesOf,
+        baseline: str,
+        mde: float,
+        plans: Mapping[str, Plan] | None,
+        overlap: str,
+        readings_of: ReadingsOf | None,
+    ) -> None:
+        self._records, self._lines_of = records, lines_of
+        self._view = partial(g1_view, baseline=baseline, mde=mde, plans=plans)
+        self._overlap, self._readings_of = overlap, readings_of
+        self._made_rows: dict[tuple[str, str | None], WindowRow] = {}
+        self._made_spans: dict[str, Span] = {}
+        self._reports: dict[str, dict[str, Any]] = {}
+        self.rows = self._window_rows(live_records(records))  # today's windows: whose closes G1 evaluates at
+
+    def at(self, cutoff: str) -> dict[str, Any]:
+        if cutoff not in self._reports:
+            self._reports[cutoff] = self._evaluate(known_by(self._records, self.rows, cutoff))
+        return self._reports[cutoff]
+
+    def _evaluate(self, records: Sequence[Record]) -> dict[str, Any]:
+        """As ``assemble`` then ``_report`` (everyone's windows), from the rows and spans made so far."""
+        alive = live_records(records)
+        every_row = self._window_rows(alive)
+        readings_of = self._readings_of or readings_in(alive)
+        counted_rows, _ = apply_overlaps(every_row, alive, self._overlap, readings_of, self._span)
+        of_kind = _by_kind(record for record in alive if record.kind in ("resume", "anomaly"))
+        return self._view(every_row, counted_rows, of_kind["resume"] + of_kind["anomaly"])
+
+    def _window_rows(self, alive: Sequence[Record]) -> list[WindowRow]:
+        """``window_rows``, each (close, completion) pair's row made once."""
+        closes, completions = _latest_closes_and_completions(alive)
+        rows = []
+        for window_id, close in closes.items():
+            done = completions.get(window_id)
+            key = (close.id, done.id if done is not None else None)
+            if key not in self._made_rows:
+                self._made_rows[key] = window_row(close, done, self._lines_of)
+            rows.append(self._made_rows[key])
+        rows.sort(key=lambda row: row.closed_ts)
+        return rows
+
+    def _span(self, close: Record) -> Span:
+        if close.id not in self._made_spans:
+            self._made_spans[close.id] = span_of(close)
+        return self._made_spans[close.id]
+
+
+def g1_view(
+    every_row: Sequence[WindowRow],
+    counted_rows: Sequence[WindowRow],
+    stop_records: Sequence[Record],
+    *,
+    baseline: str,
+    mde: float,
+    plans: Mapping[str, Plan] | None,
+) -> dict[str, Any]:
+    """The part of ``build_preview``'s report over everyone's windows that G1 reads: the baseline, each provider's
+    headline report without its tokens and other meters, and the comparisons. Computed as ``_report`` does."""
+    priced = plans if plans is not None else default_plans()
+    chosen = choose_baseline(baseline, counted_rows)
+    arms = {name: provider_arms(name, counted_rows, priced[name]) for name in PROVIDERS}
+    primary = {name: found[0] for name, found in arms.items() if found}
+    base = primary.get(chosen or "")
+    providers = {
+        name: provider_report(arm, _versus(name, arm, base, chosen), mde, halt_reason(name, stop_records, every_row))
+        for name, arm in primary.items()
+    }
+    return {"baseline": chosen, "providers": providers, "comparisons": comparisons(primary, chosen)}
+
+
+def known_by(records: Sequence[Record], rows: Sequence[WindowRow], cutoff: str) -> list[Record]:
     """The ledger as of ``cutoff`` (a window's close), with the outcomes of the windows closed by then: an outcome is
     recorded after its window closes, and a window evaluated without it would count one window short."""
     closed = {row.window_id for row in rows if row.closed_ts <= cutoff}
