@@ -59,7 +59,8 @@ BREAKDOWN = """
 import json, sys, time
 t0 = time.perf_counter()
 from gittracker.context import open_context
-from gittracker.preview import run_decision, run_preview
+from gittracker.decision import run_decision
+from gittracker.preview import run_preview
 from gittracker.report import data as report_data
 times = {"imports": time.perf_counter() - t0}
 ctx = open_context(".", require_setup=False)

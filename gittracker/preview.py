@@ -1,4 +1,4 @@
-"""``preview`` and ``decide``: per-provider efficiency with intervals and power, the stop rule, the gates.
+"""``preview``: per-provider efficiency with intervals and power, the stop rule (``decide``'s gates: decision.py).
 
 Everything is derived from the ledger on each run (nothing stored is trusted as a summary), with the
 formulas of STATS.md from ``gittracker.stats``. scipy is imported only when a statistic needs it.
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from gittracker import currency, stats
 from gittracker.capacity import meter_label, meter_minutes, meter_unit, window_meter
 from gittracker.experiment import analysis
-from gittracker.experiment.bank import BANK_KINDS, backlog_pressure
 from gittracker.experiment.plan import current_plan
 from gittracker.overlaps import (
     APPORTION,
@@ -32,13 +31,13 @@ from gittracker.overlaps import (
     span_of,
 )
 from gittracker.plans import Plan, default_plans
-from gittracker.records import PROVIDERS, Record, live_records
+from gittracker.records import PROVIDERS, Record, Skipped, kind_at, live_records
 from gittracker.usage import Divergence, divergent, unit_ratios, window_tokens
 from gittracker.who import ANYONE, Who, group_values
 
 if TYPE_CHECKING:
+    from gittracker.churn import WindowChurn
     from gittracker.context import Context
-    from gittracker.prices import Price
     from gittracker.proxyevents import Figures as ProxyFigures
 
 # 2: efficiency on each provider's primary meter (other meters under other_meters), subscription dollars, and
@@ -752,17 +751,51 @@ def _token_report(closes: Sequence[Record], tokens: dict[str, int], threshold: f
 REPORT_KINDS = ("window-close", "completion", "anomaly", "void", "resume", "usage", "assignment")
 
 
-def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by: str | None = None) -> dict[str, Any]:
-    """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too);
-    ``who`` chooses the windows reported, ``by`` splits the report into one per agent or machine."""
-    from gittracker.capacity import check_provider
+@dataclass(frozen=True)
+class LedgerInputs:
+    """What the reports read, read once: the ledger's records of the kinds asked for (id order), the files skipped,
+    and the windows' churn. ``git tracker report`` reads once for preview, decide and its pictures."""
+
+    records: list[Record]
+    skipped: list[Skipped]
+    churns: WindowChurn
+
+    def of_kinds(self, kinds: Iterable[str]) -> tuple[list[Record], list[Skipped]]:
+        """The records of ``kinds`` and the files skipped that could have been one (or of no known kind), as a
+        read of those kinds alone returns them."""
+        wanted = set(kinds)
+        records = [record for record in self.records if record.kind in wanted]
+        skipped = [item for item in self.skipped if kind_at(item.path) in wanted or kind_at(item.path) is None]
+        return records, skipped
+
+
+def read_inputs(ctx: Context, kinds: Iterable[str] = ()) -> LedgerInputs:
+    """One read of what preview reads, and ``kinds`` besides, with the windows' churn worked out."""
     from gittracker.churn import window_churn
+
+    records, skipped = ctx.repo.read_ledger(tuple(dict.fromkeys((*report_kinds(ctx), *kinds))))
+    return LedgerInputs(records, skipped, window_churn(ctx, records))
+
+
+def run_preview(
+    ctx: Context,
+    provider: str | None = None,
+    who: Who = ANYONE,
+    by: str | None = None,
+    inputs: LedgerInputs | None = None,
+) -> dict[str, Any]:
+    """``git tracker preview``: the report from the ledger, with this repository's settings (``[plans]`` too);
+    ``who`` chooses the windows reported, ``by`` splits the report into one per agent or machine. ``inputs``:
+    the ledger already read (``read_inputs``), else it is read here."""
+    from gittracker.capacity import check_provider
     from gittracker.records import describe_skipped
 
     if provider is not None:
         check_provider(provider)
-    records, skipped = ctx.repo.read_ledger(_report_kinds(ctx))
-    churns = window_churn(ctx, records)
+    if inputs is None:
+        inputs = read_inputs(ctx)
+    records, skipped = inputs.of_kinds(report_kinds(ctx))
+    churns = inputs.churns
     settings: dict[str, Any] = {
         "baseline": ctx.config.baseline,
         "mde": ctx.config.mde,
@@ -771,8 +804,8 @@ def run_preview(ctx: Context, provider: str | None = None, who: Who = ANYONE, by
         "churn_selection": churns.selection,
         "plans": ctx.config.plans,
         "overlap": ctx.config.overlap,
-        "readings_of": _ledger_readings(ctx),
-        "proxy": _stored_proxy_figures(ctx),
+        "readings_of": ledger_readings_of(ctx),
+        "proxy": stored_proxy_figures(ctx),
     }
     if by is not None:
         result = build_grouped_preview(records, churns.lines, by, who, **settings)
@@ -796,266 +829,20 @@ def shared_note(count: int) -> str:
     return f"{count} commit(s) shared by several windows: their lines are split equally between them"
 
 
-def run_decision(ctx: Context) -> dict[str, Any]:
-    """``git tracker decide``: the gates from the ledger, with this repository's settings (``[plans]`` too)."""
-    from gittracker.churn import window_churn
-
-    records = ctx.repo.read_records(_decision_kinds(ctx))
-    churns = window_churn(ctx, records)
-    result = build_decision(
-        records,
-        churns.lines,
-        baseline=ctx.config.baseline,
-        mde=ctx.config.mde,
-        plans=ctx.config.plans,
-        overlap=ctx.config.overlap,
-        readings_of=_ledger_readings(ctx),
-        prices=ctx.config.prices,
-        proxy=_stored_proxy_figures(ctx),
-    )
-    churns.save()
-    return result
-
-
-def _report_kinds(ctx: Context) -> tuple[str, ...]:
+def report_kinds(ctx: Context) -> tuple[str, ...]:
     """What a report reads: with apportioning on, checkpoints too (a window's tokens when no log was ingested)."""
     return REPORT_KINDS + (("checkpoint",) if ctx.config.overlap == APPORTION else ())
 
 
-def _decision_kinds(ctx: Context) -> tuple[str, ...]:
-    """What ``decide`` reads: a report's kinds, and the task bank's for G2 (``experiment.bank``)."""
-    return tuple(dict.fromkeys(_report_kinds(ctx) + BANK_KINDS))
-
-
-def _stored_proxy_figures(ctx: Context) -> Mapping[str | None, ProxyFigures]:
+def stored_proxy_figures(ctx: Context) -> Mapping[str | None, ProxyFigures]:
     """The proxy's figures by window, kept between reports (the batches are read again only when they changed)."""
     from gittracker.proxy.store import cached_window_figures
 
     return cached_window_figures(ctx.repo)
 
 
-def _ledger_readings(ctx: Context) -> ReadingsOf:
+def ledger_readings_of(ctx: Context) -> ReadingsOf:
+    """Overlapping windows' meter readings, read from the ledger when a report apportions them."""
     from gittracker.overlapledger import ledger_readings
 
     return partial(ledger_readings, ctx.repo)
-
-
-# -- decide ------------------------------------------------------------------------------------------------
-
-
-def build_decision(
-    records: Sequence[Record],
-    lines_of: LinesOf,
-    *,
-    baseline: str = "",
-    mde: float = 0.25,
-    plans: Mapping[str, Plan] | None = None,
-    overlap: str = EXCLUDE,
-    readings_of: ReadingsOf | None = None,
-    prices: Mapping[str, Price] | None = None,
-    proxy: Mapping[str | None, ProxyFigures] | None = None,
-) -> dict[str, Any]:
-    """The gates and the verdict; ``proxy`` as ``build_preview`` takes it (G3 reads it)."""
-    alive = live_records(records)
-    as_of = AsOfEvaluations(records, lines_of, baseline, mde, plans, overlap, readings_of)
-    g1 = _gate_g1(as_of.rows, as_of.at)
-    g2 = _gate_g2(alive)
-    g3 = _gate_g3(alive, prices, proxy)
-    if g1["pass"] and g2["pass"]:
-        verdict = (
-            "add one seat: GLM (the proxy POC won)"
-            if g3["pass"]
-            else (f"add one seat: Claude Max (G3 failed: {g3['detail']})")
-        )
-    else:
-        failed = [name for name, gate in (("G1", g1), ("G2", g2)) if not gate["pass"]]
-        verdict = f"stay lean ({' and '.join(failed)} not met)"
-    return {"schema_version": SCHEMA_VERSION, "gates": {"G1": g1, "G2": g2, "G3": g3}, "verdict": verdict}
-
-
-def _gate_g2(alive: Sequence[Record]) -> dict[str, Any]:
-    """Backlog pressure: at least two task-bank features ready and blocked only by capacity, named."""
-    return backlog_pressure(alive, current_plan(alive))
-
-
-def _gate_g3(
-    alive: Sequence[Record], prices: Mapping[str, Price] | None, proxy: Mapping[str | None, ProxyFigures] | None
-) -> dict[str, Any]:
-    """The sub-agent proxy POC: green only when all five criteria of ``proxy compare`` hold on the matched features;
-    the detail names each failed criterion by number, with its figure ("no data" without a matched feature)."""
-    from gittracker.prices import default_prices
-    from gittracker.proxy.compare import compare
-
-    result = compare(alive, prices if prices is not None else default_prices(), proxy)
-    return {"pass": result["pass"], "detail": result["detail"]}
-
-
-def _gate_g1(rows: Sequence[WindowRow], preview_at: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """Expansion readiness: for some provider, the evaluations as of each of its last two closed windows
-    both pass n >= 3, ci_width <= 0.30 (of work per subscription dollar, the figure providers are compared
-    in), power >= 0.8 and quality >= 0.8 x the baseline's. ``preview_at``: the report as of a close (G1's part)."""
-    per_provider: dict[str, Any] = {}
-    for provider in PROVIDERS:
-        closes = [row.closed_ts for row in rows if row.provider == provider]
-        if not closes:
-            continue
-        checks = []
-        for cutoff in closes[-2:]:
-            preview = preview_at(cutoff)
-            report = preview["providers"].get(provider)
-            base = preview["providers"].get(preview["baseline"] or "", {})
-            checks.append(_g1_check(cutoff, report, base.get("quality_mean"), _why_no_power(provider, preview)))
-        passed = len(checks) == 2 and all(check["pass"] for check in checks)
-        per_provider[provider] = {"pass": passed, "as_of": checks}
-    winners = [p for p, result in per_provider.items() if result["pass"]]
-    detail = (
-        f"met by {', '.join(winners)}"
-        if winners
-        else "no provider met n >= 3, ci_width <= 0.30, power >= 0.8 and quality >= 0.8 x baseline "
-        "as of each of its last two closed windows"
-    )
-    return {"pass": bool(winners), "detail": detail, "providers": per_provider}
-
-
-class AsOfEvaluations:
-    """G1's reports as of each close it asks for: what ``build_preview`` would report over the ledger as known
-    then (``known_by``), cut to what G1 reads (``g1_view``).
-
-    Up to six such reports over one ledger differ only in which records count, so each window's row and span
-    are made once and reused, and a cutoff two providers share is evaluated once.
-    """
-
-    def __init__(
-        self,
-        records: Sequence[Record],
-        lines_of: LinesOf,
-        baseline: str,
-        mde: float,
-        plans: Mapping[str, Plan] | None,
-        overlap: str,
-        readings_of: ReadingsOf | None,
-    ) -> None:
-        self._records, self._lines_of = records, lines_of
-        self._view = partial(g1_view, baseline=baseline, mde=mde, plans=plans)
-        self._overlap, self._readings_of = overlap, readings_of
-        self._made_rows: dict[tuple[str, str | None], WindowRow] = {}
-        self._made_spans: dict[str, Span] = {}
-        self._reports: dict[str, dict[str, Any]] = {}
-        self.rows = self._window_rows(live_records(records))  # today's windows: whose closes G1 evaluates at
-
-    def at(self, cutoff: str) -> dict[str, Any]:
-        if cutoff not in self._reports:
-            self._reports[cutoff] = self._evaluate(known_by(self._records, self.rows, cutoff))
-        return self._reports[cutoff]
-
-    def _evaluate(self, records: Sequence[Record]) -> dict[str, Any]:
-        """As ``assemble`` then ``_report`` (everyone's windows), from the rows and spans made so far."""
-        alive = live_records(records)
-        every_row = self._window_rows(alive)
-        readings_of = self._readings_of or readings_in(alive)
-        counted_rows, _ = apply_overlaps(every_row, alive, self._overlap, readings_of, self._span)
-        of_kind = _by_kind(record for record in alive if record.kind in ("resume", "anomaly"))
-        return self._view(every_row, counted_rows, of_kind["resume"] + of_kind["anomaly"])
-
-    def _window_rows(self, alive: Sequence[Record]) -> list[WindowRow]:
-        """``window_rows``, each (close, completion) pair's row made once."""
-        closes, completions = _latest_closes_and_completions(alive)
-        rows = []
-        for window_id, close in closes.items():
-            done = completions.get(window_id)
-            key = (close.id, done.id if done is not None else None)
-            if key not in self._made_rows:
-                self._made_rows[key] = window_row(close, done, self._lines_of)
-            rows.append(self._made_rows[key])
-        rows.sort(key=lambda row: row.closed_ts)
-        return rows
-
-    def _span(self, close: Record) -> Span:
-        if close.id not in self._made_spans:
-            self._made_spans[close.id] = span_of(close)
-        return self._made_spans[close.id]
-
-
-def g1_view(
-    every_row: Sequence[WindowRow],
-    counted_rows: Sequence[WindowRow],
-    stop_records: Sequence[Record],
-    *,
-    baseline: str,
-    mde: float,
-    plans: Mapping[str, Plan] | None,
-) -> dict[str, Any]:
-    """The part of ``build_preview``'s report over everyone's windows that G1 reads: the baseline, each provider's
-    headline report without its tokens and other meters, and the comparisons. Computed as ``_report`` does."""
-    priced = plans if plans is not None else default_plans()
-    chosen = choose_baseline(baseline, counted_rows)
-    arms = {name: provider_arms(name, counted_rows, priced[name]) for name in PROVIDERS}
-    primary = {name: found[0] for name, found in arms.items() if found}
-    base = primary.get(chosen or "")
-    providers = {
-        name: provider_report(arm, _versus(name, arm, base, chosen), mde, halt_reason(name, stop_records, every_row))
-        for name, arm in primary.items()
-    }
-    return {"baseline": chosen, "providers": providers, "comparisons": comparisons(primary, chosen)}
-
-
-def known_by(records: Sequence[Record], rows: Sequence[WindowRow], cutoff: str) -> list[Record]:
-    """The ledger as of ``cutoff`` (a window's close), with the outcomes of the windows closed by then: an outcome is
-    recorded after its window closes, and a window evaluated without it would count one window short."""
-    closed = {row.window_id for row in rows if row.closed_ts <= cutoff}
-    later = {r.id for r in records if r.ts > cutoff and r.kind == "completion" and r["window_id"] in closed}
-    return [r for r in records if r.ts <= cutoff or r.id in later or (r.kind == "void" and r["target_id"] in later)]
-
-
-def _why_no_power(provider: str, preview: dict[str, Any]) -> str:
-    """Why a provider's power is null, for G1: power is only ever against the baseline."""
-    baseline = preview["baseline"]
-    if provider == baseline:
-        return "the baseline is what the others are compared with"
-    if baseline not in preview["providers"]:
-        return f"the baseline {baseline} has no windows yet"
-    note = preview["comparisons"].get(provider, {}).get("note") or ""
-    if note.startswith("not comparable"):
-        return "not comparable with the baseline in dollars"
-    return "too few windows or no spread"
-
-
-def _g1_check(
-    cutoff: str, report: dict[str, Any] | None, baseline_quality: float | None, no_power: str
-) -> dict[str, Any]:
-    if report is None:
-        return {"as_of": cutoff, "pass": False, "failed": ["no data"]}
-    failed = []
-    if report["n"] < stats.MIN_WINDOWS:
-        failed.append(f"n={report['n']} < 3")
-    dollars = report["dollars"]
-    if dollars["usd_per_unit"] is None:
-        failed.append(f"ci_width=n/a: no figure in dollars ({dollars['reason']})")
-    elif dollars["ci_width"] is None or dollars["ci_width"] > G1_MAX_CI_WIDTH:
-        failed.append(f"ci_width={_fmt(dollars['ci_width'])} > 0.30 (work per dollar)")
-    if report["power"] is None:
-        failed.append(f"power=n/a: {no_power}")
-    elif report["power"] < G1_MIN_POWER:
-        failed.append(f"power={_fmt(report['power'])} < 0.8")
-    quality = report["quality_mean"]
-    if quality is None or baseline_quality is None or quality < G1_QUALITY_FACTOR * baseline_quality:
-        failed.append(f"quality={_fmt(quality)} < 0.8 x baseline {_fmt(baseline_quality)}")
-    if report["halted"]:
-        failed.append(f"halted: {report['halted']}")
-    return {
-        "as_of": cutoff,
-        "pass": not failed,
-        "failed": failed,
-        "n": report["n"],
-        "ci_width": dollars["ci_width"],
-        "power": report["power"],
-        "quality_mean": quality,
-    }
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.{digits}g}"

@@ -127,8 +127,8 @@ def preview(provider: str | None, machine: str | None, agent: str | None, by: st
 @json_option
 def decide(as_json: bool) -> int:
     """The subscription decision gates G1-G3 and the verdict."""
+    from gittracker.decision import run_decision
     from gittracker.formatting import format_decision
-    from gittracker.preview import run_decision
 
     return emit(run_decision(context(reading=True)), as_json, format_decision)
 

@@ -106,7 +106,11 @@ def _far_warning(feature_id: str, size: float, median: float | None) -> str:
 
 def list_bank(ctx: Context) -> dict[str, Any]:
     """Every feature with its derived status, its size against the median, and its order in the plan."""
-    live = _live(ctx)
+    return bank_listing(_live(ctx))
+
+
+def bank_listing(live: Sequence[Record]) -> dict[str, Any]:
+    """``list_bank`` over live records of (at least) the bank's kinds, ``BANK_KINDS``."""
     plan = current_plan(live)
     bank = b.features(live)
     median = b.median_size(bank)

@@ -68,6 +68,8 @@ class ProxyWindow:
 def proxy_windows(records: Iterable[Record], proxy: Mapping[str | None, ev.Figures] | None = None) -> list[ProxyWindow]:
     """The live closed windows that have proxy events, in the order they closed; ``proxy``: the figures by window
     (``proxy/store.py``), else from the batch records given."""
+    if proxy is not None and not any(figures.prompts for figures in proxy.values()):
+        return []  # no window has events: nothing to look up, whatever the ledger holds
     alive = live_records(records)
     closes: dict[str, Record] = {}
     completions: dict[str, Record] = {}

@@ -1,8 +1,9 @@
 """Everything the report shows, gathered once from the ledger: plain data, no drawing.
 
-The headline is ``preview`` and ``decide`` themselves (run_preview, run_decision), so its numbers are the ones
-``preview --json`` prints. ``--since`` narrows the pictures over time (meter readings, weeks, windows); the headline
-stays the whole ledger's, as ``preview`` has no such filter and a partial headline would contradict it.
+The headline is ``preview`` and ``decide`` themselves (run_preview, run_decision, over one read of the ledger), so its
+numbers are the ones ``preview --json`` prints. ``--since`` narrows the pictures over time (meter readings, weeks,
+windows); the headline stays the whole ledger's, as ``preview`` has no such filter and a partial headline would
+contradict it.
 """
 
 from __future__ import annotations
@@ -87,40 +88,58 @@ def check_filters(since: str | None, provider: str | None) -> str | None:
 
 
 def gather(ctx: Context, since: str | None = None, provider: str | None = None) -> ReportData:
-    from gittracker.preview import run_decision, run_preview
+    from gittracker.decision import run_decision
+    from gittracker.experiment.bank import BANK_KINDS
+    from gittracker.preview import read_inputs, run_preview
 
     cutoff = check_filters(since, provider)
-    preview = run_preview(ctx, provider)
-    decision = run_decision(ctx)
-    live = live_records(ctx.repo.read_records(list(SERIES_KINDS)))
+    inputs = read_inputs(ctx, (*BANK_KINDS, *SERIES_KINDS))  # one read for the headline, the gates and the pictures
+    preview = run_preview(ctx, provider, inputs=inputs)
+    decision = run_decision(ctx, inputs)
+    live = live_records(inputs.of_kinds((*BANK_KINDS, *SERIES_KINDS))[0])
     chosen = [name for name in PROVIDERS if provider in (None, name)]
-    in_period = [record for record in live if cutoff is None or record.ts >= cutoff]
-    closes = [r for r in in_period if r.kind == "window-close" and r["provider"] in chosen]
+    in_period = _by_provider_and_kind([record for record in live if cutoff is None or record.ts >= cutoff])
+    closes = [close for name in chosen for close in in_period[name, "window-close"]]
+    closes.sort(key=lambda close: close.id)
     return ReportData(
         preview=preview,
         decision=decision,
         meters={name: _meter_series(name, in_period) for name in chosen},
         weekly_tokens=_weekly_tokens(closes, live),
         windows=_window_points(closes, live),
-        anomalies=_anomalies(in_period, closes),
-        bank=_bank(ctx),
+        anomalies=_anomalies(in_period[None, "anomaly"], closes),
+        bank=_bank([record for record in live if record.kind in BANK_KINDS]),
         provenance=_provenance(ctx, since, provider),
         closed_windows=len(closes),
     )
 
 
-def _meter_series(provider: str, records: Sequence[Record]) -> MeterSeries:
-    snapshots = [r for r in records if r.kind == "snapshot" and r["provider"] == provider]
-    readings = [Reading(r.ts, r.get("five_hour_used"), r.get("weekly_used"), r.get("prompts")) for r in snapshots]
-    closes = [r for r in records if r.kind == "window-close" and r["provider"] == provider]
+ByProviderAndKind = Mapping[tuple[str | None, str], list[Record]]
+
+
+def _by_provider_and_kind(records: Sequence[Record]) -> ByProviderAndKind:
+    """The records under (provider, kind), in id order; records of no provider (anomalies, voids) under None."""
+    grouped: defaultdict[tuple[str | None, str], list[Record]] = defaultdict(list)
+    for record in records:
+        grouped[record.get("provider") if record.kind in ("snapshot", "window-close") else None, record.kind].append(
+            record
+        )
+    return grouped
+
+
+def _meter_series(provider: str, records: ByProviderAndKind) -> MeterSeries:
+    snapshots = records[provider, "snapshot"]
+    bodies = [(r.ts, r.body) for r in snapshots]  # tens of thousands: each field read from the body directly
+    readings = [Reading(ts, b.get("five_hour_used"), b.get("weekly_used"), b.get("prompts")) for ts, b in bodies]
+    closes = records[provider, "window-close"]
     spans = [Span(r["window_id"], r["opened_ts"], r.ts) for r in closes]
-    resets = sorted({str(r["resets_at"]) for r in snapshots if r.get("resets_at")})
+    resets = sorted({str(b["resets_at"]) for _, b in bodies if b.get("resets_at")})
     flagged = [Mark(r.ts, "spans a reset") for r in closes if "spans-reset" in r["notes"]]
     closed_at = {r["window_id"]: r.ts for r in closes}
     flagged += [
         Mark(closed_at[r["window_id"]], str(r["code"]))
-        for r in records
-        if r.kind == "anomaly" and r.get("window_id") in closed_at
+        for r in records[None, "anomaly"]
+        if r.get("window_id") in closed_at
     ]
     first, last = (readings[0].ts, readings[-1].ts) if readings else ("", "")
     resets = [moment for moment in resets if first <= moment <= last]  # only the resets inside the readings
@@ -168,20 +187,20 @@ def _window_points(closes: Sequence[Record], live: Sequence[Record]) -> list[Win
     return points
 
 
-def _anomalies(records: Sequence[Record], closes: Sequence[Record]) -> list[dict[str, Any]]:
+def _anomalies(anomalies: Sequence[Record], closes: Sequence[Record]) -> list[dict[str, Any]]:
     provider_of = {r["window_id"]: r["provider"] for r in closes}
     return [
         {"ts": r.ts, "code": r["code"], "provider": provider_of.get(r.get("window_id") or ""), "detail": r["detail"]}
-        for r in records
-        if r.kind == "anomaly" and (r.get("window_id") is None or r["window_id"] in provider_of)
+        for r in anomalies
+        if r.get("window_id") is None or r["window_id"] in provider_of
     ]
 
 
-def _bank(ctx: Context) -> dict[str, Any] | None:
+def _bank(live: Sequence[Record]) -> dict[str, Any] | None:
     """The task bank's features by status and the plan; None when the bank is empty."""
-    from gittracker.experiment.actions import list_bank
+    from gittracker.experiment.actions import bank_listing
 
-    bank = list_bank(ctx)
+    bank = bank_listing(live)
     if not bank["features"]:
         return None
     by_status: dict[str, int] = defaultdict(int)
