@@ -107,25 +107,27 @@ def _latest_closes_and_completions(records: Sequence[Record]) -> tuple[dict[str,
 
 def window_row(close: Record, done: Record | None, lines_of: LinesOf) -> WindowRow:
     """One closed window from its close and its completion (None: no outcome yet)."""
-    window_id = close["window_id"]
+    body = close.body  # read directly: a report makes a row per window, tens of thousands on a team's ledger
+    outcome = done.body if done is not None else None
+    window_id = body["window_id"]
     return WindowRow(
         window_id=window_id,
-        provider=close["provider"],
+        provider=body["provider"],
         closed_ts=close.ts,
-        capacity=close["delta"],
-        unit=close["unit"],
-        meter=window_meter(close.body),
-        other_deltas=MappingProxyType(dict(close.get("other_deltas") or {})),
-        outcome=done["outcome"] if done else None,
-        quality=done["quality_score"] if done else None,
-        feature_id=(done["feature_id"] if done and done["feature_id"] else close["feature_id"]),
-        commit_start=close["commit_start"],
-        commit_end=close["commit_end"],
-        lines=lines_of(window_id, close["commit_start"], close["commit_end"]),
+        capacity=body["delta"],
+        unit=body["unit"],
+        meter=window_meter(body),
+        other_deltas=MappingProxyType(dict(body.get("other_deltas") or {})),
+        outcome=outcome["outcome"] if outcome else None,
+        quality=outcome["quality_score"] if outcome else None,
+        feature_id=(outcome["feature_id"] if outcome and outcome["feature_id"] else body["feature_id"]),
+        commit_start=body["commit_start"],
+        commit_end=body["commit_end"],
+        lines=lines_of(window_id, body["commit_start"], body["commit_end"]),
         agent_id=close.agent_id,
         machine=close.machine,
-        spans_reset=SPANS_RESET in close["notes"],
-        opened_ts=close["opened_ts"],
+        spans_reset=SPANS_RESET in body["notes"],
+        opened_ts=body["opened_ts"],
     )
 
 
