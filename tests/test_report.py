@@ -85,6 +85,48 @@ def test_headline_equals_preview_json(demo: Path) -> None:
         assert page.values[(name, "dollars.ci")] == report["dollars"]["ci"]
 
 
+class Headline(HTMLParser):
+    """The headline table's column names and, per row, each cell's data-label (its column's name on a phone card)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = self.in_header = False
+        self.columns: list[str] = []
+        self.rows: list[list[str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table":
+            self.inside = found.get("id") == "headline-table"
+        elif self.inside and tag == "thead":
+            self.in_header = True
+        elif self.inside and tag == "tr" and not self.in_header:
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.rows[-1].append(found.get("data-label"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif tag == "thead":
+            self.in_header = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.in_header and data.strip():
+            self.columns.append(data.strip())
+
+
+def test_each_headline_cell_names_its_column_for_phones(demo: Path) -> None:
+    """On a phone each provider's row is a card: a cell shows its column's name from data-label, so every cell
+    carries the name of the column it sits in (the row's first cell, a th, is the provider: the card's title)."""
+    headline = Headline()
+    headline.feed((demo / "git-tracker-report.html").read_text())
+    assert headline.columns[:2] == ["provider", "meter"] and len(headline.columns) == 11
+    assert len(headline.rows) == 3
+    for row in headline.rows:
+        assert row == headline.columns[1:]
+
+
 def test_json_says_where_and_what_and_svg_files(demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     written = json.loads(Sandbox(demo).ok("report", "--out", str(out), "--svg", str(tmp_path / "svg"), "--json"))
