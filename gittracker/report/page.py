@@ -162,20 +162,22 @@ def _headline(data: ReportData) -> str:
                 needed,
             ),
             _value(name, "quality_mean", r["quality_mean"], _num(r["quality_mean"], 2), quality),
-            _cell(words, plain_words(name, r, baseline)),
+            _cell(words, plain_words(name, r, baseline, data.provenance["filters"]["provider"])),
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (
         '<h2 id="headline">Efficiency per provider</h2>'
         '<p class="muted">Work is outcome times quality (shipped 1, partial 0.5, failed 0); the interval is 95 %; '
         "the same figures as <code>git tracker preview --json</code>.</p>"
+        f"{_baseline_note(data)}"
         f'<div class="scroll"><table class="cards" id="headline-table"><thead>{header}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def plain_words(name: str, report: Mapping[str, Any], baseline: str | None) -> str:
-    """What a provider's figures allow one to say, in a sentence."""
+def plain_words(name: str, report: Mapping[str, Any], baseline: str | None, only: str | None = None) -> str:
+    """What a provider's figures allow one to say, in a sentence. ``only`` is ``--provider``: a baseline (or, for the
+    baseline, the others) it leaves off the page is named and said to be not shown, never referred to as if there."""
     if report["halted"]:
         return f"halted: {report['halted']}; its figures are not to be trusted until the cause is fixed"
     n = report["n"]
@@ -184,13 +186,32 @@ def plain_words(name: str, report: Mapping[str, Any], baseline: str | None) -> s
     needed = report["n_per_arm_for_80pct_power"]
     more = f"{max(0, needed - n)} more window(s) for 80 % power" if needed is not None else "80 % power out of reach"
     if name == baseline:
-        return f"the baseline the others are compared with; {more} per provider"
+        others = "the others" if only is None else f"the other providers (not shown: --provider {only})"
+        return f"the baseline {others} are compared with; {more} per provider"
+    against = "the baseline" if baseline is None or only in (None, baseline) else _baseline_not_shown(baseline, only)
     power = report["power"]
     if power is None:
-        return f"not compared with the baseline yet; {more}"
+        return f"not compared with {against} yet; {more}"
     if power >= 0.8:
-        return f"enough windows to detect a {more and 'meaningful'} difference (power {power:.2f})"
-    return f"too few windows to tell it from the baseline (power {power:.2f}); {more}"
+        return f"enough windows to detect a meaningful difference from {against} (power {power:.2f})"
+    return f"too few windows to tell it from {against}; power {power:.2f}, {more}"
+
+
+def _baseline_not_shown(baseline: str, only: str | None) -> str:
+    return f"the baseline {baseline} (not shown: --provider {only})"
+
+
+def _baseline_note(data: ReportData) -> str:
+    """With ``--provider`` leaving the baseline off the page, a line saying which it is: power, the plain words and
+    the power chart compare with it."""
+    baseline, only = data.preview.get("baseline"), data.provenance["filters"]["provider"]
+    if baseline is None or only is None or only == baseline:
+        return ""
+    return (
+        f'<p class="muted" id="baseline-note">Power, windows for 80 % power and the plain words compare {escape(only)} '
+        f"with {escape(_baseline_not_shown(baseline, only))}; <code>git tracker report</code> without --provider shows "
+        "both.</p>"
+    )
 
 
 def _charts(charts: Sequence[Chart]) -> str:
