@@ -338,7 +338,7 @@ def tokens_chart(data: ReportData) -> Chart:
         title,
         to_svg(figure),
         caption=f"Colour: the provider; line and marker: the meter ({lines}). Higher: more tokens for the same share "
-        "of that meter. 1 % of a weekly meter is not 1 % of a 5-hour one, so each meter has its own line.",
+        "of that meter. 1\u00a0% of a weekly meter is not 1\u00a0% of a 5-hour one, so each meter has its own line.",
         figure=figure,
     )
 
