@@ -40,6 +40,8 @@ CALL_TIMEOUT = 30.0
 QUIET_AFTER_LOAD = 0.2
 # Below this share of pixels differing from an SVG box's commonest colour the chart counts as blank.
 BLANK_INK = 0.001
+# Sub-pixel layout: a box may end this far past an edge and still count as inside it (CSS pixels).
+EDGE_SLACK = 0.5
 # Phones lay a page out with the mobile viewport rules (a page without <meta name=viewport> gets 980 px).
 PHONE_WIDTH_BELOW = 600
 
@@ -160,6 +162,17 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A <table>: where it sits, and the cells a reader cannot read whole (their box past the window's edge or past an
+    ancestor that clips, or their content wider than the cell)."""
+
+    index: int
+    element_id: str
+    box: Box
+    cut_cells: tuple[str, ...]  # each cut cell's text, shortened
+
+
+@dataclass(frozen=True)
 class View:
     """How the page is looked at."""
 
@@ -182,6 +195,7 @@ class Look:
     messages: tuple[Message, ...]
     requests: tuple[Request, ...]  # everything the page fetched beyond its own document, data: URLs included
     charts: tuple[Chart, ...]
+    tables: tuple[Table, ...] = ()
 
     @property
     def network_requests(self) -> list[Request]:
@@ -210,6 +224,13 @@ class Look:
             if chart.blank:
                 found.append(f"{where}: {name} is blank")
             found += [f"{where}: in {name} {a.text!r} overlaps {b.text!r}" for a, b in chart.overlapping_labels()]
+        for table in self.tables:
+            name = f"table {table.index}{f' ({table.element_id})' if table.element_id else ''}"
+            if table.box.x < -EDGE_SLACK or table.box.right > self.layout_width + EDGE_SLACK:
+                found.append(f"{where}: {name} is {table.box.width:g} px wide, wider than the window")
+            if table.cut_cells:
+                cut = table.cut_cells
+                found.append(f"{where}: in {name} {len(cut)} cell(s) are cut off, the first {cut[0]!r}")
         return found
 
 
@@ -229,6 +250,22 @@ def overlapping(labels: tuple[Label, ...], tolerance: float = 0.5) -> list[tuple
 # Runs in the page: each inline <svg>'s box and its labels' boxes, in page coordinates.
 MEASURE = """
 (selector) => {
+  const slack = 0.5;
+  // A cell is cut off when its content is wider than it, or it reaches past the window or past an ancestor that
+  // clips its overflow (a table in a scrolling box: what lies beyond the box is out of sight).
+  const cut = (cell) => {
+    const r = cell.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return false;
+    if (cell.scrollWidth > cell.clientWidth + 1) return true;
+    if (r.left < -slack || r.right > document.documentElement.clientWidth + slack) return true;
+    for (let up = cell.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== 'visible') {
+        const clip = up.getBoundingClientRect();
+        if (r.left < clip.left - slack || r.right > clip.right + slack) return true;
+      }
+    }
+    return false;
+  };
   const box = (element) => {
     const r = element.getBoundingClientRect();
     return {x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height};
@@ -247,6 +284,12 @@ MEASURE = """
           .map((label) => ({text: (label.textContent || '').trim(), box: box(label)}))
           .filter((label) => label.box.width > 0 && label.box.height > 0),
       })),
+    tables: Array.from(document.querySelectorAll('table')).map((table) => ({
+      id: table.id || '',
+      box: box(table),
+      cut: Array.from(table.querySelectorAll('th, td')).filter(cut).map(
+        (cell) => (cell.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40)),
+    })),
   };
 }
 """
@@ -457,6 +500,10 @@ class Browser:
             messages=tuple(messages(seen)),
             requests=tuple(requests(seen, url)),
             charts=tuple(self._chart(index, found, session) for index, found in enumerate(measured["charts"])),
+            tables=tuple(
+                Table(index, found["id"], Box(**found["box"]), tuple(found["cut"]))
+                for index, found in enumerate(measured["tables"])
+            ),
         )
 
     def evaluate(self, expression: str, session: str, await_promise: bool = False) -> Any:

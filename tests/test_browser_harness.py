@@ -187,6 +187,56 @@ def test_a_chart_wider_than_a_phone_scrolls_sideways(chromium: Browser, pages: P
     assert pngpixels.decode(look.screenshot).shape[1] == 600
 
 
+# A table of six numbers a row that cannot wrap: about 700 px wide, in a box that scrolls sideways.
+WIDE_TABLE = (
+    '<div style="overflow-x: auto"><table id="wide" style="border-collapse: collapse"><tr>'
+    + "".join(f'<td style="white-space: nowrap; padding: 0 8px">{n}.0123456789 to {n}.98765</td>' for n in range(6))
+    + "</tr></table></div>"
+)
+
+
+def test_a_table_wider_than_a_phone_is_reported_though_the_page_does_not_scroll(chromium: Browser, pages: Path) -> None:
+    path = page(pages, "wide-table", WIDE_TABLE)
+    look = chromium.look(path, 390)
+    assert look.content_width == 390  # the page itself does not scroll: only the table's box does
+    [table] = look.tables
+    assert table.element_id == "wide" and table.box.width > 600
+    assert table.cut_cells and table.cut_cells[0].startswith("2.0123456789")  # the first cell past the box's edge
+    assert look.problems() == [
+        f"at 390 px: table 0 (wide) is {table.box.width:g} px wide, wider than the window",
+        f"at 390 px: in table 0 (wide) {len(table.cut_cells)} cell(s) are cut off, the first {table.cut_cells[0]!r}",
+    ]
+    assert chromium.look(path, 1280).problems() == []  # the same table in a wide window: all of it in sight
+
+
+def test_a_cell_narrower_than_its_content_is_cut_off(chromium: Browser, pages: Path) -> None:
+    clipped = (
+        '<table id="clipped"><tr><th>n</th><td style="display: block; width: 80px; overflow: hidden; '
+        'white-space: nowrap">a value far wider than eighty pixels</td></tr></table>'
+    )
+    look = chromium.look(page(pages, "clipped", clipped), 390)
+    [table] = look.tables
+    assert table.box.right < 390 and table.cut_cells == ("a value far wider than eighty pixels",)
+    assert look.problems() == [
+        "at 390 px: in table 0 (clipped) 1 cell(s) are cut off, the first 'a value far wider than eighty pixels'"
+    ]
+
+
+def test_a_table_laid_out_as_cards_on_a_phone_passes(chromium: Browser, pages: Path) -> None:
+    cards = (
+        "<style>@media (max-width: 600px) { table, tbody, tr, td { display: block; } td::before "
+        "{ content: attr(data-label) ': '; } }</style><table id=\"cards\"><tr>"
+        + "".join(
+            f'<td data-label="c{n}" style="white-space: nowrap">{n}.0123456789 to {n}.98765</td>' for n in range(6)
+        )
+        + "</tr></table>"
+    )
+    look = chromium.look(page(pages, "cards", cards), 390)
+    [table] = look.tables
+    assert table.box.width <= 390 and table.cut_cells == ()
+    assert look.problems() == []
+
+
 def test_dark_is_asked_for(chromium: Browser, pages: Path) -> None:
     dark = "<style>@media (prefers-color-scheme: dark) { body { background: #000; } }</style>"
     path = page(pages, "dark", dark + CHART)
@@ -217,6 +267,7 @@ def test_every_problem_is_one_line(chromium: Browser, pages: Path) -> None:
         '<svg id="empty" width="300" height="100"></svg>'
         '<svg id="crowded" width="600" height="100"><text x="10" y="50">one</text><text x="12" y="52">two</text></svg>'
         '<img src="http://127.0.0.1:9/x.png" alt=""><script>console.error("broken")</script>'
+        '<table id="cut"><tr><td style="display: block; width: 40px; overflow: hidden">overflowing</td></tr></table>'
     )
     # The failed load and the script's message arrive in either order.
     assert sorted(chromium.look(page(pages, "everything", body), 390).problems()) == sorted(
@@ -227,5 +278,6 @@ def test_every_problem_is_one_line(chromium: Browser, pages: Path) -> None:
             "at 390 px: the page is 600 px wide and scrolls sideways",
             "at 390 px: chart 0 (empty) is blank",
             "at 390 px: in chart 1 (crowded) 'one' overlaps 'two'",
+            "at 390 px: in table 0 (cut) 1 cell(s) are cut off, the first 'overflowing'",
         ]
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -83,6 +85,74 @@ def test_headline_equals_preview_json(demo: Path) -> None:
             assert page.values[(name, field)] == report[field], (name, field)
         assert page.values[(name, "dollars.efficiency")] == report["dollars"]["efficiency"]
         assert page.values[(name, "dollars.ci")] == report["dollars"]["ci"]
+
+
+class Headline(HTMLParser):
+    """The headline table's column names and, per row, each cell's data-label (its column's name on a phone card)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = self.in_header = False
+        self.columns: list[str] = []
+        self.rows: list[list[str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table":
+            self.inside = found.get("id") == "headline-table"
+        elif self.inside and tag == "thead":
+            self.in_header = True
+        elif self.inside and tag == "tr" and not self.in_header:
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.rows[-1].append(found.get("data-label"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif tag == "thead":
+            self.in_header = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.in_header and data.strip():
+            self.columns.append(data.strip())
+
+
+def test_each_headline_cell_names_its_column_for_phones(demo: Path) -> None:
+    """On a phone each provider's row is a card: a cell shows its column's name from data-label, so every cell
+    carries the name of the column it sits in (the row's first cell, a th, is the provider: the card's title)."""
+    headline = Headline()
+    headline.feed((demo / "git-tracker-report.html").read_text())
+    assert headline.columns[:2] == ["provider", "meter"] and len(headline.columns) == 11
+    assert len(headline.rows) == 3
+    for row in headline.rows:
+        assert row == headline.columns[1:]
+
+
+def plain_words_of(page: str) -> dict[str, str]:
+    """Each headline row's plain-words sentence, by provider."""
+    rows = re.findall(r'<tr><th scope="row">(\w+)[^<]*</th>.*?data-label="in plain words">([^<]*)</td></tr>', page)
+    return {name: html.unescape(words) for name, words in rows}
+
+
+def test_a_baseline_left_off_the_page_by_provider_is_named_and_said_not_shown(demo: Path, tmp_path: Path) -> None:
+    box = Sandbox(demo)
+    baseline = json.loads(box.ok("preview", "--json"))["baseline"]
+    others = [name for name in ("codex", "claude", "glm") if name != baseline]
+    whole = (demo / "git-tracker-report.html").read_text()
+    assert set(plain_words_of(whole)) == {baseline, *others}
+    assert "not shown" not in whole and 'id="baseline-note"' not in whole  # all on the page: "the baseline" will do
+    for name in others:
+        box.ok("report", "--provider", name, "--out", str(tmp_path / f"{name}.html"))
+        page = (tmp_path / f"{name}.html").read_text()
+        words = plain_words_of(page)
+        assert list(words) == [name]
+        assert f"the baseline {baseline} (not shown: --provider {name})" in words[name], words
+        note = re.search(r'<p class="muted" id="baseline-note">(.*?)</p>', page)
+        assert note and f"the baseline {baseline} (not shown: --provider {name})" in html.unescape(note.group(1))
+    box.ok("report", "--provider", baseline, "--out", str(tmp_path / "baseline.html"))
+    alone = plain_words_of((tmp_path / "baseline.html").read_text())
+    assert alone[baseline].startswith(f"the baseline the other providers (not shown: --provider {baseline})")
 
 
 def test_json_says_where_and_what_and_svg_files(demo: Path, tmp_path: Path) -> None:

@@ -1,12 +1,17 @@
-"""``write_report``: gather, draw, write. Every input is checked before anything is drawn or written."""
+"""``write_report``: gather, draw, write. Every input is checked before anything is drawn, and nothing is written
+(no page, no SVG, no folder) until everything is drawn: a failure on the way leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gittracker.context import Context
+from gittracker.files import temp_path
 from gittracker.report.data import check_filters
 
 DEFAULT_NAME = "git-tracker-report.html"
@@ -39,7 +44,9 @@ def write_report(
     svg_dir: str | None = None,
 ) -> Written:
     """The report written to ``out`` (default ``git-tracker-report.html`` in the current directory), and with
-    ``svg_dir`` each drawn chart as its own SVG file there."""
+    ``svg_dir`` each drawn chart as its own SVG file there. Every file or none: the inputs' shapes are checked
+    first, everything is gathered, drawn and rendered next, and only then is anything (the folder included)
+    written."""
     from gittracker.files import output_file
     from gittracker.report.charts import draw_all
     from gittracker.report.data import gather
@@ -51,24 +58,20 @@ def write_report(
     data = gather(ctx, since, provider)
     charts = draw_all(data)
     html = render(data, charts)
-    target.write_text(html, encoding="utf-8")
-    written = []
-    if folder is not None:
-        for chart in charts:
-            if chart.svg is not None:
-                path = folder / f"{chart.name}.svg"
-                path.write_text(chart.svg, encoding="utf-8")
-                written.append(path)
+    drawn = [(chart.name, chart.svg) for chart in charts if chart.svg is not None]
+    svgs = [(folder / f"{name}.svg", svg) for name, svg in drawn] if folder is not None else []
+    _write_all([*svgs, (target, html)], folder)
     return Written(
         target.resolve(),
         len(html.encode()),
         {chart.name: chart.svg is not None for chart in charts},
-        written,
+        [path for path, _ in svgs],
         list(data.preview["providers"]),
     )
 
 
 def _svg_folder(name: str | None) -> Path | None:
+    """``--svg DIR`` checked, not made: an existing folder, or a new one in an existing folder."""
     if name is None:
         return None
     from gittracker.errors import BadInput
@@ -78,5 +81,62 @@ def _svg_folder(name: str | None) -> Path | None:
         raise BadInput(f"--svg: expected a folder, but {name!r} is a file")
     if not path.exists() and not path.parent.is_dir():
         raise BadInput(f"--svg: expected a folder in an existing folder, but {str(path.parent)!r} is not a folder")
-    path.mkdir(exist_ok=True)
     return path
+
+
+def _write_all(files: Sequence[tuple[Path, str]], folder: Path | None = None) -> None:
+    """Write every file or none. ``folder`` (made if absent) holds some of them. Each file is first written in full
+    under a temporary name beside its place, then all are renamed into place, the last of ``files`` last; a failure
+    before the renames removes what was written and the folder if it was made here, so a full disk or a failing
+    write leaves nothing behind. (A rename that fails, far rarer, stops the ones after it.)"""
+    from gittracker.errors import STORAGE_ERRNOS, StorageFailed
+
+    made = folder is not None and not folder.exists()
+    staged: list[tuple[Path, Path]] = []
+    writing = folder
+    try:
+        if made and folder is not None:
+            folder.mkdir()
+        for path, text in files:
+            writing = path
+            staged.append((temp_path(path), path))
+            _write_new(staged[-1][0], text.encode(), _mode_of(path))
+        for temp, path in staged:
+            writing = path
+            os.replace(temp, path)
+    except OSError as error:
+        _undo(staged, folder if made else None)
+        if error.errno in STORAGE_ERRNOS:  # the disk said no: named by the file asked for, not its temporary name
+            raise StorageFailed(f"nothing was written: could not write {writing}: {error.strerror}") from None
+        raise
+    except BaseException:
+        _undo(staged, folder if made else None)
+        raise
+
+
+def _mode_of(path: Path) -> int | None:
+    """An existing file keeps its permissions when replaced."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _write_new(path: Path, data: bytes, mode: int | None) -> None:
+    with open(path, "xb") as handle:
+        if mode is not None:
+            os.fchmod(handle.fileno(), mode)
+        handle.write(data)
+
+
+def _undo(staged: Sequence[tuple[Path, Path]], made: Path | None) -> None:
+    """The temporary files removed, and a folder made for this report removed with what was put in it."""
+    for temp, path in staged:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        if made is not None and path.parent == made:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    if made is not None:
+        with contextlib.suppress(OSError):
+            made.rmdir()

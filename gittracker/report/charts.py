@@ -300,8 +300,11 @@ def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
 
 
 def tokens_chart(data: ReportData) -> Chart:
+    """One line per provider and meter: colour is the provider, line style and marker the meter. 1 % of a weekly
+    meter is another amount of capacity than 1 % of a 5-hour one, so the two are never one line."""
+    from gittracker.capacity import meter_label, meter_minutes
 
-    title = "Tokens per 1 % of capacity, per ISO week"
+    title = "Tokens per 1 % of each meter, per ISO week"
     weekly = data.weekly_tokens
     if not weekly:
         step = (
@@ -309,23 +312,33 @@ def tokens_chart(data: ReportData) -> Chart:
             "`git tracker ingest codex-sessions` (Codex) after closing windows gives each its tokens."
         )
         return Chart("tokens-per-percent", title, None, step)
+    meter_styles = (("-", "o", "solid ●"), ("--", "s", "dashed ■"), (":", "^", "dotted ▲"), ("-.", "D", "dash-dot ◆"))
+    meters = sorted({meter for _, meter in weekly}, key=lambda meter: (meter_minutes(meter), meter))
+    style = {meter: meter_styles[number % len(meter_styles)] for number, meter in enumerate(meters)}
     figure = _figure()
     axes = figure.add_subplot()
-    for name in PROVIDERS:
-        weeks = weekly.get(name)
-        if not weeks:
-            continue
+    for (name, meter), weeks in weekly.items():
         mondays = _dates([f"{date.fromisocalendar(int(w[:4]), int(w[6:]), 1)}T00:00:00Z" for w in weeks])
-        axes.plot(mondays, list(weeks.values()), marker="o", color=PALETTE[name], label=name)
+        line, marker, _ = style[meter]
+        axes.plot(
+            mondays,
+            list(weeks.values()),
+            color=PALETTE[name],
+            linestyle=line,
+            marker=marker,
+            label=f"{name}, {meter_label(meter)}",
+        )
     _date_axis(axes)
     axes.set_xlabel("ISO week (its Monday)")
-    axes.set_ylabel("tokens per 1 % of capacity")
-    axes.legend(loc="best", fontsize=8)
+    axes.set_ylabel("tokens per 1 % of the meter")
+    axes.legend(loc="best", fontsize=8, ncols=2 if len(weekly) > 3 else 1)
+    lines = ", ".join(f"{meter_label(meter)} {style[meter][2]}" for meter in meters)
     return Chart(
         "tokens-per-percent",
         title,
         to_svg(figure),
-        caption="Higher: more tokens for the same share of quota.",
+        caption=f"Colour: the provider; line and marker: the meter ({lines}). Higher: more tokens for the same share "
+        "of that meter. 1\u00a0% of a weekly meter is not 1\u00a0% of a 5-hour one, so each meter has its own line.",
         figure=figure,
     )
 

@@ -71,7 +71,9 @@ class ReportData:
     preview: dict[str, Any]
     decision: dict[str, Any]
     meters: dict[str, MeterSeries]
-    weekly_tokens: dict[str, dict[str, float]]  # provider -> ISO week -> tokens per 1 % of capacity
+    # (provider, meter) -> ISO week -> tokens per 1 % of that meter: 1 % of a weekly meter is far more capacity
+    # than 1 % of a 5-hour one, so each meter is its own series.
+    weekly_tokens: dict[tuple[str, str], dict[str, float]]
     windows: list[WindowPoint]
     anomalies: list[dict[str, Any]]
     bank: dict[str, Any] | None
@@ -151,23 +153,26 @@ def iso_week(ts: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _weekly_tokens(closes: Sequence[Record], live: Sequence[Record]) -> dict[str, dict[str, float]]:
-    """Tokens per 1 % of capacity, per ISO week of the window's close: summed tokens over summed percent, over the
-    windows with both (a percent meter, a positive delta, tokens ingested for the window)."""
+def _weekly_tokens(closes: Sequence[Record], live: Sequence[Record]) -> dict[tuple[str, str], dict[str, float]]:
+    """Tokens per 1 % of capacity, per provider and meter (``window_meter``) and per ISO week of the window's close:
+    summed tokens over summed percent, over the windows with both (a percent meter, a positive delta, tokens
+    ingested for the window). Percents of different meters are never added, as 1 % of a weekly meter is another
+    amount of capacity than 1 % of a 5-hour one. In PROVIDERS order, then shorter meters first."""
+    from gittracker.capacity import meter_minutes
     from gittracker.usage import window_tokens
 
     tokens = window_tokens([r for r in live if r.kind == "usage"])
-    sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
+    sums: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     for close in closes:
         delta, found = close["delta"], tokens.get(close["window_id"])
         if close["unit"] != "percent" or not delta or delta <= 0 or found is None:
             continue
-        total = sums[close["provider"]][iso_week(close.ts)]
+        total = sums[(close["provider"], window_meter(close.body))][iso_week(close.ts)]
         total[0] += found
         total[1] += delta
     return {
-        provider: {week: used / percent for week, (used, percent) in sorted(weeks.items())}
-        for provider, weeks in sums.items()
+        series: {week: used / percent for week, (used, percent) in sorted(sums[series].items())}
+        for series in sorted(sums, key=lambda pair: (PROVIDERS.index(pair[0]), meter_minutes(pair[1]), pair[1]))
     }
 
 

@@ -34,6 +34,22 @@ h3 { font-size: 1rem; margin: 0 0 0.4rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid var(--rule); vertical-align: top; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.pairs td { overflow-wrap: anywhere; }
+/* Narrower than the headline table needs (about 1,060 px): each row becomes a card, each cell a line with its
+   column's name (data-label) beside the value, the cards side by side where there is room. */
+@media (max-width: 1100px) {
+  table.cards, table.cards tbody, table.cards tr, table.cards th, table.cards td { display: block; }
+  table.cards { margin-bottom: 1rem; }
+  table.cards thead { display: none; }
+  table.cards tbody { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 20rem), 1fr));
+    gap: 0.8rem; }
+  table.cards tr { border: 1px solid var(--rule); border-radius: 8px; padding: 0.4rem 0.7rem; }
+  table.cards th, table.cards td { border-bottom: none; padding: 0.15rem 0; }
+  table.cards th { font-size: 1rem; }
+  table.cards td { display: grid; grid-template-columns: minmax(0, 9.5rem) minmax(0, 1fr); gap: 0.6rem; }
+  table.cards td::before { content: attr(data-label); color: var(--muted); }
+  table.cards td.num { white-space: normal; }
+}
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 1.2rem; }
 figure { margin: 0; padding: 0.6rem; border: 1px solid var(--rule); border-radius: 8px; min-width: 0; }
 figure svg { display: block; width: 100%; height: auto; color: var(--ink); }
@@ -82,9 +98,17 @@ def _verdict(data: ReportData) -> str:
     )
 
 
-def _value(provider: str, key: str, value: Any, shown: str) -> str:
+def _value(provider: str, key: str, value: Any, shown: str, label: str) -> str:
     exact = escape(json.dumps(value), quote=True)
-    return f'<td class="num" data-provider="{provider}" data-field="{key}" data-value="{exact}">{escape(shown)}</td>'
+    return (
+        f'<td class="num" data-label="{escape(label)}" data-provider="{provider}" data-field="{key}" '
+        f'data-value="{exact}">{escape(shown)}</td>'
+    )
+
+
+def _cell(label: str, text: str) -> str:
+    """A cell that names its column: on a phone each row is a card, and the name is shown beside the value."""
+    return f'<td data-label="{escape(label)}">{escape(text)}</td>'
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -95,49 +119,65 @@ def _interval(ci: Sequence[float] | None) -> str:
     return "n/a" if ci is None else f"{_num(ci[0])} to {_num(ci[1])}"
 
 
+HEADLINE_COLUMNS = (
+    "provider",
+    "meter",
+    "n (windows)",
+    "work per unit",
+    "95 % interval",
+    "work per USD",
+    "95 % interval (USD)",
+    "power",
+    "windows for 80 % power",
+    "quality",
+    "in plain words",
+)
+
+
 def _headline(data: ReportData) -> str:
     providers = data.preview["providers"]
     if not providers:
         return ""
     baseline = data.preview.get("baseline")
-    header = (
-        "<tr><th>provider</th><th>meter</th><th>n (windows)</th><th>work per unit</th><th>95 % interval</th>"
-        "<th>work per USD</th><th>95 % interval (USD)</th><th>power</th><th>windows for 80 % power</th>"
-        "<th>quality</th><th>in plain words</th></tr>"
-    )
+    header = "<tr>" + "".join(f"<th>{escape(column)}</th>" for column in HEADLINE_COLUMNS) + "</tr>"
+    (_, meter, n, per_unit, ci, per_usd, ci_usd, power, needed, quality, words) = HEADLINE_COLUMNS
     rows = []
     for name, r in providers.items():
         unit = "prompt" if r["unit"] == "prompts" else "1 %"
         dollars = r["dollars"]
         cells = [
-            f"<th>{escape(name)}{' (baseline)' if name == baseline else ''}</th>",
-            f"<td>{escape(meter_label(r['meter']))}</td>",
-            _value(name, "n", r["n"], f"{r['n']} ({r['windows']})"),
-            _value(name, "efficiency", r["efficiency"], f"{_num(r['efficiency'])} per {unit}"),
-            _value(name, "ci", r["ci"], _interval(r["ci"])),
-            _value(name, "dollars.efficiency", dollars["efficiency"], _num(dollars["efficiency"])),
-            _value(name, "dollars.ci", dollars["ci"], _interval(dollars["ci"])),
-            _value(name, "power", r["power"], _num(r["power"], 2)),
+            f'<th scope="row">{escape(name)}{" (baseline)" if name == baseline else ""}</th>',
+            _cell(meter, meter_label(r["meter"])),
+            _value(name, "n", r["n"], f"{r['n']} ({r['windows']})", n),
+            _value(name, "efficiency", r["efficiency"], f"{_num(r['efficiency'])} per {unit}", per_unit),
+            _value(name, "ci", r["ci"], _interval(r["ci"]), ci),
+            _value(name, "dollars.efficiency", dollars["efficiency"], _num(dollars["efficiency"]), per_usd),
+            _value(name, "dollars.ci", dollars["ci"], _interval(dollars["ci"]), ci_usd),
+            _value(name, "power", r["power"], _num(r["power"], 2), power),
             _value(
                 name,
                 "n_per_arm_for_80pct_power",
                 r["n_per_arm_for_80pct_power"],
                 str(r["n_per_arm_for_80pct_power"] or "out of reach"),
+                needed,
             ),
-            _value(name, "quality_mean", r["quality_mean"], _num(r["quality_mean"], 2)),
-            f"<td>{escape(plain_words(name, r, baseline))}</td>",
+            _value(name, "quality_mean", r["quality_mean"], _num(r["quality_mean"], 2), quality),
+            _cell(words, plain_words(name, r, baseline, data.provenance["filters"]["provider"])),
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (
         '<h2 id="headline">Efficiency per provider</h2>'
         '<p class="muted">Work is outcome times quality (shipped 1, partial 0.5, failed 0); the interval is 95 %; '
         "the same figures as <code>git tracker preview --json</code>.</p>"
-        f'<div class="scroll"><table><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f"{_baseline_note(data)}"
+        f'<div class="scroll"><table class="cards" id="headline-table"><thead>{header}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def plain_words(name: str, report: Mapping[str, Any], baseline: str | None) -> str:
-    """What a provider's figures allow one to say, in a sentence."""
+def plain_words(name: str, report: Mapping[str, Any], baseline: str | None, only: str | None = None) -> str:
+    """What a provider's figures allow one to say, in a sentence. ``only`` is ``--provider``: a baseline (or, for the
+    baseline, the others) it leaves off the page is named and said to be not shown, never referred to as if there."""
     if report["halted"]:
         return f"halted: {report['halted']}; its figures are not to be trusted until the cause is fixed"
     n = report["n"]
@@ -146,13 +186,32 @@ def plain_words(name: str, report: Mapping[str, Any], baseline: str | None) -> s
     needed = report["n_per_arm_for_80pct_power"]
     more = f"{max(0, needed - n)} more window(s) for 80 % power" if needed is not None else "80 % power out of reach"
     if name == baseline:
-        return f"the baseline the others are compared with; {more} per provider"
+        others = "the others" if only is None else f"the other providers (not shown: --provider {only})"
+        return f"the baseline {others} are compared with; {more} per provider"
+    against = "the baseline" if baseline is None or only in (None, baseline) else _baseline_not_shown(baseline, only)
     power = report["power"]
     if power is None:
-        return f"not compared with the baseline yet; {more}"
+        return f"not compared with {against} yet; {more}"
     if power >= 0.8:
-        return f"enough windows to detect a {more and 'meaningful'} difference (power {power:.2f})"
-    return f"too few windows to tell it from the baseline (power {power:.2f}); {more}"
+        return f"enough windows to detect a meaningful difference from {against} (power {power:.2f})"
+    return f"too few windows to tell it from {against}; power {power:.2f}, {more}"
+
+
+def _baseline_not_shown(baseline: str, only: str | None) -> str:
+    return f"the baseline {baseline} (not shown: --provider {only})"
+
+
+def _baseline_note(data: ReportData) -> str:
+    """With ``--provider`` leaving the baseline off the page, a line saying which it is: power, the plain words and
+    the power chart compare with it."""
+    baseline, only = data.preview.get("baseline"), data.provenance["filters"]["provider"]
+    if baseline is None or only is None or only == baseline:
+        return ""
+    return (
+        f'<p class="muted" id="baseline-note">Power, windows for 80 % power and the plain words compare {escape(only)} '
+        f"with {escape(_baseline_not_shown(baseline, only))}; <code>git tracker report</code> without --provider shows "
+        "both.</p>"
+    )
 
 
 def _charts(charts: Sequence[Chart]) -> str:
@@ -208,20 +267,26 @@ def _blocks(data: ReportData) -> str:
 def _anomaly_table(anomalies: Sequence[Mapping[str, Any]]) -> str:
     if not anomalies:
         return "<h3>Anomalies</h3><p>No anomaly in this period.</p>"
+    columns = ("time", "provider", "code", "detail")
     rows = "".join(
-        f"<tr><td>{escape(a['ts'])}</td><td>{escape(a['provider'] or '-')}</td><td>{escape(a['code'])}</td>"
-        f"<td>{escape(a['detail'])}</td></tr>"
+        "<tr>"
+        + "".join(
+            _cell(column, text)
+            for column, text in zip(columns, (a["ts"], a["provider"] or "-", a["code"], a["detail"]), strict=True)
+        )
+        + "</tr>"
         for a in anomalies
     )
+    header = "".join(f"<th>{column}</th>" for column in columns)
     return (
-        f'<h3>Anomalies ({len(anomalies)})</h3><div class="scroll"><table><thead><tr><th>time</th><th>provider</th>'
-        f"<th>code</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        f'<h3>Anomalies ({len(anomalies)})</h3><div class="scroll"><table class="cards" id="anomaly-table">'
+        f"<thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
 def _pairs(title: str, pairs: Mapping[str, Any]) -> str:
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_text(v))}</td></tr>" for k, v in pairs.items())
-    return f'<h3>{escape(title)}</h3><div class="scroll"><table><tbody>{rows}</tbody></table></div>'
+    return f'<h3>{escape(title)}</h3><div class="scroll"><table class="pairs"><tbody>{rows}</tbody></table></div>'
 
 
 def _text(value: Any) -> str:
