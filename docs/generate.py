@@ -2,6 +2,11 @@
 docs/experiment.md from what the installed ``git tracker`` prints in a throwaway repository; ``--check`` compares
 instead and exits 1 when the document differs (tests/test_generated_docs.py runs it in CI).
 
+``python docs/generate.py report`` builds the demo and takes a screenshot of its report in headless Chromium
+(docs/images/report-demo.png, shown in docs/report.md). Pixels differ from one machine's Chromium and fonts to
+another's, so its ``--check`` compares none: it checks that docs/report.md shows the image and that the image is a
+PNG 1280 px wide, small and not blank.
+
 Every command runs for real: real ``git``, the installed hooks, the ledger. Only time is simulated: each command
 runs with ``GIT_TRACKER_NOW`` and git's dates pinned to the walkthrough's clock, and the capacity readings typed
 are made up from a known provider effect and a known learning effect, said in the text. Ids that hold random bits
@@ -11,6 +16,7 @@ are made up from a known provider effect and a known learning effect, said in th
 from __future__ import annotations
 
 import argparse
+import base64
 import difflib
 import json
 import os
@@ -22,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -447,9 +456,195 @@ def _wrapped(line: str, width: int = 112) -> str:
     return "\n".join(textwrap.wrap(line, width)) if line else line
 
 
-# -- the command ----------------------------------------------------------------------------------------------
+# -- the report's screenshot --------------------------------------------------------------------------------
 
-DOCUMENTS = {"experiment": ("experiment.md", build)}
+REPORT_MD = DOCS / "report.md"
+SCREENSHOT = DOCS / "images" / "report-demo.png"
+SCREENSHOT_WIDTH = 1280  # CSS pixels, at device scale 1: one image pixel each
+SCREENSHOT_BUDGET = 400_000  # bytes: the top of the page fits well under it
+SCREENSHOT_SEED = 7  # the demo's default
+# The morning after the demo's three days: what "now" is for everything the demo and its report stamp.
+SCREENSHOT_NOW = datetime(2026, 6, 4, 9, 0, tzinfo=UTC)
+MIN_INK = 0.02  # an image with fewer pixels than this off its commonest colour (the page's background) is blank
+MIN_COLOURS = 16  # the charts' providers, text antialiasing: a drawn page has far more
+BLOCK_BEGIN = "<!-- Made by `python docs/generate.py report`: edit the script, not this block. -->"
+BLOCK_END = "<!-- End of the generated screenshot. -->"
+IMAGE_LINK = re.compile(r"!\[([^\]]+)\]\(images/report-demo\.png\)")
+
+# Runs in the page once painted: where the first row of charts ends (the screenshot stops a little below it), the
+# verdict and the titles of the charts in that row (the image's alt text says what it shows).
+TOP_OF_PAGE = """
+(() => {
+  const figures = Array.from(document.querySelectorAll('.charts figure'));
+  if (!figures.length) return null;
+  const top = figures[0].getBoundingClientRect().top;
+  const row = figures.filter((figure) => Math.abs(figure.getBoundingClientRect().top - top) < 1);
+  const bottom = Math.max(...row.map((figure) => figure.getBoundingClientRect().bottom)) + window.scrollY;
+  const verdict = document.querySelector('#verdict strong');
+  return {
+    bottom: Math.ceil(bottom) + 16,
+    verdict: verdict ? verdict.textContent.trim() : '',
+    charts: row.map((figure) => (figure.querySelector('h3') || figure).textContent.trim()),
+  };
+})()
+"""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the screenshot holds, read from the page: how far down it reaches, the verdict, the charts' titles."""
+
+    height: int
+    verdict: str
+    charts: tuple[str, ...]
+
+
+def _harness_on_path() -> None:
+    """tests/browser.py (the headless Chromium the report's acceptance test drives) and tests/pngpixels.py are
+    imported from this checkout's tests/ folder: put the checkout first on the path."""
+    root = str(DOCS.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def make_screenshot(root: Path) -> tuple[bytes, Shown]:
+    """Build the demo (default seed, clock pinned), then screenshot the top of its report in headless Chromium."""
+    (root / "home").mkdir()
+    walk = Walkthrough(root, clock=SCREENSHOT_NOW)
+    demo = root / "demo"
+    done = subprocess.run(
+        ["git", "tracker", "demo", str(demo), "--seed", str(SCREENSHOT_SEED)],
+        cwd=root,
+        env=walk.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"docs/generate.py: `git tracker demo` exited {done.returncode}:\n{done.stderr}")
+    try:
+        return _screenshot(demo / "git-tracker-report.html", root / "browser")
+    finally:
+        wait_for_flushers(demo)
+
+
+def _screenshot(page: Path, folder: Path) -> tuple[bytes, Shown]:
+    """The page at 1280 px in the light scheme, from its top to a little below its first row of charts: a clip of
+    what Chromium draws, as Chromium encodes it."""
+    _harness_on_path()
+    from tests import browser
+
+    program = browser.executable()
+    if program is None:
+        raise SystemExit(f"docs/generate.py report: expected chromium to take the screenshot ({browser.INSTALL_HINT})")
+    try:
+        with browser.Browser(program, folder).start() as chromium:
+            target = chromium.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = chromium.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            chromium.call("Page.enable", session=session)
+            metrics = {"width": SCREENSHOT_WIDTH, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+            chromium.call("Emulation.setDeviceMetricsOverride", metrics, session=session)
+            scheme = {"name": "prefers-color-scheme", "value": "light"}
+            chromium.call("Emulation.setEmulatedMedia", {"features": [scheme]}, session=session)
+            chromium.call("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+            chromium.events_until(session, "Page.loadEventFired", time.monotonic() + browser.CALL_TIMEOUT)
+            chromium.evaluate(browser.PAINTED, session, await_promise=True)
+            found = chromium.evaluate(TOP_OF_PAGE, session)
+            if not found:
+                raise SystemExit(f"docs/generate.py report: expected charts on {page}, found none")
+            shown = Shown(int(found["bottom"]), str(found["verdict"]), tuple(found["charts"]))
+            clip = {"x": 0, "y": 0, "width": SCREENSHOT_WIDTH, "height": shown.height, "scale": 1}
+            params = {"format": "png", "clip": clip, "captureBeyondViewport": True}
+            data = chromium.call("Page.captureScreenshot", params, session=session)["data"]
+    except browser.BrowserError as error:
+        raise SystemExit(f"docs/generate.py report: {error}") from None
+    return base64.b64decode(data), shown
+
+
+def screenshot_block(shown: Shown) -> str:
+    """The markdown that shows the image in docs/report.md: an alt text saying what is on it (read from the page),
+    and how the image was made."""
+    verdict = shown.verdict.removeprefix("Verdict:").strip()
+    charts = " and ".join(f'"{title}"' for title in shown.charts)
+    alt = (
+        f"The top of the demo's report in a {SCREENSHOT_WIDTH} px wide window: the verdict, {verdict}, with its "
+        f"three gates; the efficiency table of codex, claude and glm; and the first charts, {charts}"
+    )
+    image = f"![{alt.replace('[', '(').replace(']', ')')}](images/report-demo.png)"
+    caption = (
+        f"*The top of the page `git tracker demo` writes (default seed), as headless Chromium draws it "
+        f"{SCREENSHOT_WIDTH} px wide in the light scheme. Generated, not made by hand: `python docs/generate.py "
+        "report` builds the demo with its clock pinned, takes this screenshot with the browser harness of the "
+        "report's tests (tests/browser.py) and writes this block; run it again to remake both.*"
+    )
+    return "\n".join([BLOCK_BEGIN, _wrapped(image), "", _wrapped(caption), BLOCK_END])
+
+
+def with_block(markdown: str, block: str) -> str:
+    """docs/report.md with the generated block in place of the old one (or of the placeholder left for it)."""
+    if BLOCK_BEGIN in markdown and BLOCK_END in markdown:
+        before, rest = markdown.split(BLOCK_BEGIN, 1)
+        return before + block + rest.split(BLOCK_END, 1)[1]
+    placeholder = re.compile(r"<!--\s*SCREENSHOT PLACEHOLDER.*?-->\n> \*\*\[Screenshot[^\n]*\n", re.DOTALL)
+    if not placeholder.search(markdown):
+        raise SystemExit(f"docs/generate.py report: expected the screenshot block or its placeholder in {REPORT_MD}")
+    return placeholder.sub(lambda _: block + "\n", markdown, count=1)
+
+
+def write_screenshot() -> list[Path]:
+    with tempfile.TemporaryDirectory(prefix="git-tracker-docs-") as scratch:
+        png, shown = make_screenshot(Path(scratch))
+    problems = image_problems(png)
+    if problems:
+        raise SystemExit("docs/generate.py report: the screenshot " + "; ".join(problems))
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.write_bytes(png)
+    REPORT_MD.write_text(with_block(REPORT_MD.read_text(), screenshot_block(shown)))
+    return [SCREENSHOT, REPORT_MD]
+
+
+def image_problems(png: bytes) -> list[str]:
+    """What is wrong with a screenshot, one phrase each: it must be a PNG, 1280 px wide, small, and not blank."""
+    _harness_on_path()
+    from tests import pngpixels
+    from tests.browser import ink_of
+
+    problems = [f"is {len(png):,} bytes, over {SCREENSHOT_BUDGET:,}"] if len(png) > SCREENSHOT_BUDGET else []
+    try:
+        pixels = pngpixels.decode(png)
+    except (pngpixels.PngError, zlib.error) as error:
+        return [*problems, f"does not parse as a PNG ({error})"]
+    height, width, _ = pixels.shape
+    if width != SCREENSHOT_WIDTH:
+        problems.append(f"is {width} px wide, expected {SCREENSHOT_WIDTH}")
+    ink, colours = ink_of(pixels)
+    if height < 200 or ink < MIN_INK or colours < MIN_COLOURS:
+        problems.append(f"is blank ({height} px tall, {ink:.1%} of it drawn, {colours} colours)")
+    return problems
+
+
+def screenshot_problems(markdown: str, png: bytes | None) -> list[str]:
+    """Why docs/report.md and its image are not what `generate.py report` makes, whatever this machine's fonts: the
+    block that shows the image, with an alt text and the command that remakes it, and an image that is a PNG 1280 px
+    wide, small, and not blank. Pixels are not compared: another machine's Chromium and fonts draw them otherwise."""
+    problems = []
+    if BLOCK_BEGIN not in markdown or BLOCK_END not in markdown:
+        problems.append("docs/report.md has no generated screenshot block")
+    else:
+        block = " ".join(markdown.split(BLOCK_BEGIN, 1)[1].split(BLOCK_END, 1)[0].split())  # as markdown reads it
+        link = IMAGE_LINK.search(block)
+        if link is None or len(link.group(1).split()) < 8:
+            problems.append("docs/report.md's block does not show images/report-demo.png with an alt text")
+        if "python docs/generate.py report" not in block:
+            problems.append("docs/report.md's block does not say how the image is made")
+    if png is None:
+        problems.append(f"{SCREENSHOT.relative_to(DOCS.parent)} does not exist")
+    else:
+        problems += [f"{SCREENSHOT.relative_to(DOCS.parent)} {problem}" for problem in image_problems(png)]
+    return problems
+
+
+# -- the command ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -459,24 +654,49 @@ class Outcome:
     diff: str
 
 
-def generate(name: str) -> str:
-    _, builder = DOCUMENTS[name]
+@dataclass(frozen=True)
+class Document:
+    """A document this script makes: ``write`` makes it and returns the files written; ``check`` says whether the
+    committed one is what it would make."""
+
+    write: Callable[[], list[Path]]
+    check: Callable[[], Outcome]
+
+
+def experiment_text() -> str:
     with tempfile.TemporaryDirectory(prefix="git-tracker-docs-") as scratch:
-        return builder(Path(scratch))
+        return build(Path(scratch))
 
 
-def check(name: str) -> Outcome:
-    filename, _ = DOCUMENTS[name]
-    made = generate(name)
-    kept = (DOCS / filename).read_text() if (DOCS / filename).exists() else ""
-    diff = "".join(difflib.unified_diff(kept.splitlines(True), made.splitlines(True), filename, "generated"))
-    return Outcome(name, made == kept, diff)
+def write_experiment() -> list[Path]:
+    (DOCS / "experiment.md").write_text(experiment_text())
+    return [DOCS / "experiment.md"]
+
+
+def check_experiment() -> Outcome:
+    made = experiment_text()
+    path = DOCS / "experiment.md"
+    kept = path.read_text() if path.exists() else ""
+    diff = "".join(difflib.unified_diff(kept.splitlines(True), made.splitlines(True), path.name, "generated"))
+    return Outcome("experiment", made == kept, diff)
+
+
+def check_screenshot() -> Outcome:
+    png = SCREENSHOT.read_bytes() if SCREENSHOT.exists() else None
+    problems = screenshot_problems(REPORT_MD.read_text(), png)
+    return Outcome("report", not problems, "".join(f"{problem}\n" for problem in problems))
+
+
+DOCUMENTS = {
+    "experiment": Document(write_experiment, check_experiment),
+    "report": Document(write_screenshot, check_screenshot),
+}
 
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("documents", nargs="*", metavar="NAME", help=f"one of {', '.join(DOCUMENTS)} (default: all)")
-    parser.add_argument("--check", action="store_true", help="compare with the committed document; exit 1 if not")
+    parser.add_argument("--check", action="store_true", help="check the committed document; exit 1 if not current")
     args = parser.parse_args(argv)
     unknown = [name for name in args.documents if name not in DOCUMENTS]
     if unknown:
@@ -484,14 +704,14 @@ def _main(argv: list[str] | None = None) -> int:
     status = 0
     for name in args.documents or list(DOCUMENTS):
         if args.check:
-            outcome = check(name)
+            outcome = DOCUMENTS[name].check()
             if not outcome.same:
                 sys.stdout.write(outcome.diff)
-                print(f"docs/{DOCUMENTS[name][0]} is stale: run `python docs/generate.py {name}`", file=sys.stderr)
+                print(f"docs/generate.py {name}: not current: run `python docs/generate.py {name}`", file=sys.stderr)
                 status = 1
         else:
-            (DOCS / DOCUMENTS[name][0]).write_text(generate(name))
-            print(f"wrote docs/{DOCUMENTS[name][0]}")
+            for path in DOCUMENTS[name].write():
+                print(f"wrote {path.relative_to(DOCS.parent)}")
     return status
 
 

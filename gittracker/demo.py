@@ -2,7 +2,9 @@
 
 Everything goes through the real machinery: ``git commit`` runs the installed hooks, windows are opened
 and closed by the same functions the CLI calls, notes are flushed into ``refs/notes/tracker``. Only the
-clock is simulated (``GIT_TRACKER_NOW`` and git's author/committer dates move together).
+clock is simulated (``GIT_TRACKER_NOW`` and git's author/committer dates move together). The windows' tokens come
+the way a user's do: from the agents' logs (Claude Code transcripts, Codex rollouts, written by ``demologs`` in the
+providers' shapes) read by ``ingest claude-logs`` and ``ingest codex-sessions``.
 
 Without a directory the repository is built in a temporary folder and removed once the report is made (about
 4 MB each run would otherwise pile up); given a directory, it is kept there to look around in.
@@ -29,7 +31,8 @@ from typing import Any
 
 from gittracker import clock
 from gittracker.capacity import Reading
-from gittracker.context import open_context
+from gittracker.context import Context, open_context
+from gittracker.demologs import Session, write_logs
 from gittracker.files import new_directory, output_file
 from gittracker.git import Repo, clean_env
 from gittracker.hookrun import queue_files
@@ -113,6 +116,7 @@ def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
     moment = DEMO_START
     commits = 1
     window_number = 0
+    sessions: list[Session] = []
     for day in range(3):
         moment = DEMO_START + timedelta(days=day, hours=1)
         used = {provider: rng.uniform(0, 5) for provider in PROFILES}
@@ -120,6 +124,7 @@ def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
         for provider in ("codex", "claude", "glm", "codex", "claude"):
             window_number += 1
             feature = f"F-{window_number:02d}"
+            opened = moment
             with pinned_clock(moment):
                 start(
                     ctx,
@@ -137,7 +142,8 @@ def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
                 _git(repo_dir, "commit", "-q", "-m", f"{feature}: step {change + 1}", when=moment)
                 commits += 1
             low, high = PROFILES[provider]
-            after = used[provider] + rng.uniform(low, high)
+            spent = rng.uniform(low, high)
+            after = used[provider] + spent
             if day == 1 and provider == "codex" and window_number % 2 == 1:
                 after = used[provider] - 3  # a stale reading from another machine: negative delta
             weekly_after = None
@@ -145,6 +151,7 @@ def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
                 share = WEEKLY_PER_5H[provider] * rng.uniform(0.8, 1.2)
                 weekly_after = weekly[provider] + max(0.0, after - used[provider]) * share
             moment += timedelta(minutes=5)
+            sessions.append(Session(provider, opened, moment, spent))
             with pinned_clock(moment):
                 end(ctx, provider, _reading(provider, after, weekly_after))
                 outcome = rng.choices(("shipped", "partial", "failed"), OUTCOME_WEIGHTS[provider])[0]
@@ -154,12 +161,25 @@ def _build(repo_dir: Path, seed: int, page: Path) -> dict[str, Any]:
             if weekly_after is not None:
                 weekly[provider] = weekly_after
             moment += timedelta(minutes=rng.randint(10, 40))
+    with pinned_clock(moment):
+        _ingest_tokens(ctx, sessions, seed)
     from gittracker.preview import run_preview
     from gittracker.report.build import write_report
 
     preview = run_preview(ctx)
     written = write_report(ctx, str(page.absolute()))
     return {**_summary(ctx.repo, repo_dir, commits), "preview": preview, "report": str(written.path)}
+
+
+def _ingest_tokens(ctx: Context, sessions: list[Session], seed: int) -> None:
+    """The windows' tokens, as a user gets them: the agents' logs (written here, in a folder removed after) read by
+    ``ingest claude-logs`` and ``ingest codex-sessions``."""
+    from gittracker.ingest import run as ingest
+
+    with tempfile.TemporaryDirectory(prefix="git-tracker-demo-logs-") as folder:
+        claude, codex = write_logs(Path(folder), ctx.repo.toplevel, sessions, seed)
+        ingest(ctx, "claude-logs", dirs=(str(claude),))
+        ingest(ctx, "codex-sessions", dirs=(str(codex),))
 
 
 def _reading(provider: str, value: float, weekly: float | None = None) -> Reading:

@@ -749,7 +749,8 @@ def test_the_readme_first_command_installs_and_runs_the_demo_in_a_fresh_venv(tmp
     assert list(scratch.iterdir()) == []
     # The summary agrees with itself: a window opens and closes once, and each closed window has one outcome.
     counts = dict(re.findall(r"^  ([a-z-]+) +(\d+)$", out.split("records:", 1)[1].split("\n\n", 1)[0], re.MULTILINE))
-    assert set(counts) == {"anomaly", "completion", "snapshot", "window-close", "window-open"}, counts
+    assert set(counts) == {"anomaly", "completion", "snapshot", "usage", "window-close", "window-open"}, counts
+    assert int(counts["usage"]) > 0  # the windows' tokens, ingested from the agents' logs the demo wrote
     rows = {}
     for provider in ("codex", "claude", "glm"):
         row = re.search(rf"^{provider} +(\d+) +[\d.]+(?:%| prompts) +(\d+) +(\d+) +(\d+)$", out, re.MULTILINE)
