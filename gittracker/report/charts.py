@@ -317,8 +317,9 @@ def tokens_chart(data: ReportData) -> Chart:
     style = {meter: meter_styles[number % len(meter_styles)] for number, meter in enumerate(meters)}
     figure = _figure()
     axes = figure.add_subplot()
+    mondays_of = {key: _dates([_monday(week) for week in weeks]) for key, weeks in weekly.items()}
     for (name, meter), weeks in weekly.items():
-        mondays = _dates([f"{date.fromisocalendar(int(w[:4]), int(w[6:]), 1)}T00:00:00Z" for w in weeks])
+        mondays = mondays_of[name, meter]
         line, marker, _ = style[meter]
         axes.plot(
             mondays,
@@ -328,6 +329,8 @@ def tokens_chart(data: ReportData) -> Chart:
             marker=marker,
             label=f"{name}, {meter_label(meter)}",
         )
+    every = [day for days in mondays_of.values() for day in days]
+    axes.set_xlim(min(every) - 3.5, max(every) + 3.5)  # each point stands for a week: one week alone is still a range
     _date_axis(axes)
     axes.set_xlabel("ISO week (its Monday)")
     axes.set_ylabel("tokens per 1 % of the meter")
@@ -341,6 +344,11 @@ def tokens_chart(data: ReportData) -> Chart:
         "of that meter. 1\u00a0% of a weekly meter is not 1\u00a0% of a 5-hour one, so each meter has its own line.",
         figure=figure,
     )
+
+
+def _monday(week: str) -> str:
+    """The Monday an ISO week (``2026-W23``) starts on, as a record time."""
+    return f"{date.fromisocalendar(int(week[:4]), int(week[6:]), 1)}T00:00:00Z"
 
 
 def work_chart(points: Sequence[WindowPoint]) -> Chart:
