@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittracker.errors import GitFailed, LostRace, NotARepository, Refused, StorageFailed, UnsupportedRepository
 from gittracker.gitfiles import is_object_id, ref_tip
-from gittracker.records import BULK_KINDS, KINDS, Record, Skipped, SkippedWarning, read_stored, record_path
+from gittracker.records import (
+    BULK_KINDS,
+    KINDS,
+    MISSING,
+    Record,
+    Skipped,
+    SkippedWarning,
+    read_stored,
+    record_path,
+)
 
 if TYPE_CHECKING:
     import pygit2
@@ -776,7 +785,7 @@ class Repo:
         cache = _RecordCache(self.cache_dir / "records.json" if self.cache_dir else None)
         records: list[Record] = []
         skipped: list[Skipped] = []
-        for path, blob in _walk_blobs(tree, "", wanted):
+        for path, blob in _walk_blobs_of_ledger(tree, wanted):
             key = str(blob.id)
             cached = cache.get(key)
             if isinstance(cached, dict):
@@ -785,7 +794,7 @@ class Repo:
                     continue
                 except (KeyError, TypeError):
                     pass  # a damaged cache entry: read the blob instead
-            found = read_stored(path, blob.data)
+            found = _stored_at(path, blob)
             if isinstance(found, Skipped):
                 skipped.append(found)
                 continue
@@ -1392,6 +1401,26 @@ def report_skipped(skipped: Iterable[Skipped]) -> None:
 def _worth_reading(top: str, wanted: set[str] | None) -> bool:
     """A kind that was asked for, or anything that is no known kind (to be reported as skipped)."""
     return wanted is None or top in wanted or top not in KINDS
+
+
+def _stored_at(path: str, blob: Any) -> Record | Skipped:
+    """The record a ledger file holds, or why not: a file whose object the clone lacks is skipped and named (every
+    read reports it), not a crash: the other records still count, and ``git fsck`` or a fresh fetch repairs it."""
+    try:
+        data = blob.data
+    except KeyError:  # pygit2's NotFoundError is one
+        return Skipped(path, MISSING, f"git has no object {blob.id}: run git fsck, or fetch the ledger again")
+    return read_stored(path, data)
+
+
+def _walk_blobs_of_ledger(tree: Any, wanted: set[str] | None) -> Iterator[tuple[str, Any]]:
+    """``_walk_blobs`` over the ledger's tree; a folder whose object the clone lacks stops the read with one line
+    (its files cannot even be named, so they cannot be skipped one by one as a missing file is)."""
+    try:
+        yield from _walk_blobs(tree, "", wanted)
+    except KeyError as missing:  # pygit2's NotFoundError is one
+        detail = missing.args[0] if missing.args else missing
+        raise GitFailed(f"the ledger names a folder git has no object for ({detail}): run git fsck") from None
 
 
 def _walk_blobs(tree: Any, prefix: str, top: set[str] | None = None) -> Iterator[tuple[str, Any]]:

@@ -543,6 +543,7 @@ def batch_json(data: Mapping[str, Any]) -> str:
 UNREADABLE = "unreadable"
 NOT_A_RECORD = "not a record file"
 MISPLACED = "not at its own path"
+MISSING = "object missing"  # the tree names a file whose object this clone does not have (a damaged clone)
 UNKNOWN_KIND = "unknown kind"
 NEWER_UNKNOWN_KIND = "unknown kind from a newer version"
 NEWER_INVALID = "from a newer version"

@@ -4,6 +4,7 @@ leaves no folder, no SVG, no page and no temporary file behind (issue 17)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -24,22 +25,52 @@ def everything_under(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
-def test_a_failure_while_gathering_leaves_no_folder_and_no_page(tracked: Sandbox, tmp_path: Path) -> None:
-    """A damaged clone: one record's object is gone from the repository (a lost pack, a copy that missed it). The
-    shapes of --out and --svg are fine, so the failure comes while the ledger is read, after they were checked."""
-    closed_window(tracked)
-    listing = tracked.git("ls-tree", "-r", "tracker-ledger").splitlines()
-    blob = next(line.split()[2] for line in listing if "window-close/" in line)
-    loose = tracked.path / ".git" / "objects" / blob[:2] / blob[2:]
-    assert loose.is_file()  # written loose by the append: removing it loses the record's object
+def lose_object(box: Sandbox, kind: str, folder: bool) -> str:
+    """A damaged clone: the object of one ledger file of ``kind`` (or of the kind's folder) is gone (a lost pack, a
+    copy that missed it), and no read of the ledger is kept from before."""
+    if folder:
+        listing = box.git("ls-tree", "tracker-ledger").splitlines()
+        name = next(line.split()[2] for line in listing if line.endswith(f"\t{kind}"))
+    else:
+        listing = box.git("ls-tree", "-r", "tracker-ledger").splitlines()
+        name = next(line.split()[2] for line in listing if f"{kind}/" in line)
+    loose = box.path / ".git" / "objects" / name[:2] / name[2:]
+    assert loose.is_file()  # written loose by the append: removing it loses the object
     loose.unlink()
-    shutil.rmtree(tracked.path / ".git" / "tracker" / "cache", ignore_errors=True)  # no read kept from before
-    assert tracked.git("cat-file", "-e", blob, check=False) == "" and not loose.exists()
+    shutil.rmtree(box.path / ".git" / "tracker" / "cache", ignore_errors=True)
+    assert box.git("cat-file", "-e", name, check=False) == "" and not loose.exists()
+    return name
+
+
+def test_a_failure_while_gathering_leaves_no_folder_and_no_page(tracked: Sandbox, tmp_path: Path) -> None:
+    """A ledger folder's object is gone: the shapes of --out and --svg are fine, so the failure comes while the
+    ledger is read, after they were checked. One line naming it, and nothing written."""
+    closed_window(tracked)
+    lose_object(tracked, "window-open", folder=True)
     out = tmp_path / "out"
     out.mkdir()
     done = tracked.tracker("report", "--out", str(out / "page.html"), "--svg", str(out / "charts"))
-    assert done.returncode != 0 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "the ledger names a folder git has no object for" in done.stderr and "git fsck" in done.stderr
     assert everything_under(out) == []  # before: an empty charts folder was left behind
+
+
+def test_a_record_whose_object_is_missing_is_skipped_and_named(tracked: Sandbox, tmp_path: Path) -> None:
+    """One file's object gone: the reports skip that record and say so (it was an internal error), and count the
+    rest."""
+    closed_window(tracked)
+    closed_window(tracked)
+    blob = lose_object(tracked, "window-close", folder=False)
+    for command in (["preview", "--json"], ["decide", "--json"], ["report", "--out", str(tmp_path / "p.html")]):
+        done = tracked.tracker(*command)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines() == [
+            "git-tracker: warning: 1 ledger record skipped (1 object missing); git tracker doctor"
+        ]
+    preview = json.loads(tracked.ok("preview", "--json"))
+    assert sum(report["windows"] for report in preview["providers"].values()) == 1
+    assert "1 ledger record skipped (1 object missing): left out of every figure" in preview["notes"]
+    assert blob not in (tmp_path / "p.html").read_text()
 
 
 @pytest.mark.parametrize("where", ["svg", "out"])
