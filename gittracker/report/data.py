@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gittracker import __version__, clock
 from gittracker.capacity import check_provider, meter_label, window_meter
@@ -22,23 +22,20 @@ from gittracker.records import PROVIDERS, Record, live_records
 SERIES_KINDS = ("snapshot", "window-open", "window-close", "completion", "anomaly", "void", "usage")
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):  # tuples: a report makes tens of thousands
     ts: str
     five_hour: float | None
     weekly: float | None
     prompts: int | None
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):  # tuples: a report makes tens of thousands
     window_id: str
     opened: str
     closed: str
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):  # tuples: a report makes tens of thousands
     ts: str
     label: str
 
@@ -122,10 +119,10 @@ ByProviderAndKind = Mapping[tuple[str | None, str], list[Record]]
 def _by_provider_and_kind(records: Sequence[Record]) -> ByProviderAndKind:
     """The records under (provider, kind), in id order; records of no provider (anomalies, voids) under None."""
     grouped: defaultdict[tuple[str | None, str], list[Record]] = defaultdict(list)
+    with_provider = ("snapshot", "window-close")
     for record in records:
-        grouped[record.get("provider") if record.kind in ("snapshot", "window-close") else None, record.kind].append(
-            record
-        )
+        kind = record.kind
+        grouped[record.body.get("provider") if kind in with_provider else None, kind].append(record)
     return grouped
 
 
