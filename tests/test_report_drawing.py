@@ -6,10 +6,11 @@ no shade where none was; ticks closer than a column drawn once. Each is checked 
 from __future__ import annotations
 
 import bisect
+import io
 import math
 import re
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
 
@@ -18,9 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.dates import date2num
+from matplotlib.figure import Figure
 
 from gittracker import clock
 from gittracker.errors import BadInput
+from gittracker.report import charts
 from gittracker.report.charts import (
     BAND_ALPHA,
     STYLE,
@@ -33,7 +36,7 @@ from gittracker.report.charts import (
     merged_bands,
     meter_chart,
 )
-from gittracker.report.data import Mark, MeterSeries, Reading, Span
+from gittracker.report.data import Mark, MeterSeries, Reading, ReportData, Span, WindowPoint
 
 # Columns and times on quarters of a unit: every sum and difference the code forms is exact in floating point, so
 # its answers can be held to exact ones.
@@ -260,3 +263,132 @@ def test_a_sparse_meter_chart_draws_every_reading_and_window() -> None:
     assert len(line.get_xdata()) == len(meter.readings) and line.get_marker() == "."
     bands = [c for c in axes.collections if len(c.get_paths()) == len(meter.windows)]
     assert len(bands) == 1 and not axes.images and "<image" not in svg
+
+
+def savefig_alone(figure: Figure) -> str:
+    """The SVG matplotlib's savefig draws, laying the figure out itself (the page's colour and image edits made)."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
+    svg = buffer.getvalue().replace(charts._PIXELATED, "")
+    return svg.replace(charts.INK, "currentColor").replace(charts.INK.upper(), "currentColor")
+
+
+def report_data(weeks: int) -> ReportData:
+    """What the efficiency, tokens and power charts read, for two providers, claude the baseline."""
+    figures = {
+        "claude": {"dollars": {"efficiency": 0.031, "ci": [0.022, 0.043]}, "n": 41, "n_per_arm_for_80pct_power": 180},
+        "codex": {"dollars": {"efficiency": 0.046, "ci": [0.03, 0.061]}, "n": 230, "n_per_arm_for_80pct_power": 120},
+    }
+    mondays = [date(2026, 1, 5) + timedelta(weeks=n) for n in range(weeks)]
+    tokens = {
+        name: {
+            f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}": 1000.0 * (n % 7 + scale) for n, d in enumerate(mondays)
+        }
+        for name, scale in (("claude", 9), ("codex", 3))
+    }
+    return ReportData(
+        preview={"providers": figures, "baseline": "claude"},
+        decision={},
+        meters={},
+        weekly_tokens=tokens,
+        windows=[],
+        anomalies=[],
+        bank=None,
+        provenance={},
+    )
+
+
+def window_points(count: int) -> list[WindowPoint]:
+    outcomes = ["shipped", "partial", "failed", None]
+    return [
+        WindowPoint(
+            provider=("claude", "codex", "glm")[n % 3],
+            unit="prompts" if n % 3 == 2 else "percent",
+            meter="prompts" if n % 3 == 2 else "five_hour",
+            capacity=float((n * 37) % 90 + 2),
+            work=((n * 13) % 101) / 100 if outcomes[n % 4] else None,
+            outcome=outcomes[n % 4],
+        )
+        for n in range(count)
+    ]
+
+
+def offsets_figure() -> Figure:
+    """Axes whose labels need offset texts: a date axis within one day, values near a million on the other."""
+    figure = Figure(figsize=(charts.WIDTH_IN, charts.HEIGHT_IN), layout="constrained")
+    axes = figure.add_subplot()
+    moments = charts._dates(
+        [f"2026-03-02T{hour:02d}:{minute:02d}:00.000Z" for hour in range(9, 17) for minute in (0, 30)]
+    )
+    axes.plot(moments, 1_000_000 + np.arange(len(moments)) * 7.5)
+    charts._date_axis(axes)
+    axes.set_ylabel("prompts used")
+    return figure
+
+
+def short_figure() -> Figure:
+    """A chart one row of bars tall, where the layout's room for labels changes how many ticks the value axis has."""
+    figure = Figure(figsize=(charts.WIDTH_IN, 0.9 + 0.55), layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot([0.0, 1.0], [0.0, 6.0])
+    axes.set_xlabel("windows (per provider)")
+    axes.set_ylabel("work")
+    return figure
+
+
+CHARTS: dict[str, Callable[[], charts.Chart | Figure]] = {
+    "dense meter": lambda: charts.meter_chart(series(readings=9000, windows=1500, resets=600)),
+    "sparse meter": lambda: charts.meter_chart(series(readings=600, windows=100, resets=12)),
+    "work, many windows": lambda: charts.work_chart(window_points(2400)),
+    "work, few windows": lambda: charts.work_chart(window_points(40)),
+    "efficiency": lambda: charts.efficiency_chart(report_data(weeks=30)),
+    "tokens per percent": lambda: charts.tokens_chart(report_data(weeks=30)),
+    "power": lambda: charts.power_chart(report_data(weeks=30)),
+    "offset texts": offsets_figure,
+    "short axes": short_figure,
+}
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_laid_out_once_with_its_ticks_kept_a_chart_is_the_svg_savefig_draws(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        made = CHARTS[name]()
+        mine = made.svg if isinstance(made, charts.Chart) else charts.to_svg(made)
+        monkeypatch.setattr(charts, "to_svg", savefig_alone)
+        again = CHARTS[name]()
+        theirs = again.svg if isinstance(again, charts.Chart) else savefig_alone(again)
+    assert mine is not None and "<text" in mine
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("windows", [40, 2400])
+def test_each_legend_mark_is_drawn_as_its_scatter_draws_its_points(windows: int) -> None:
+    import matplotlib
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+    from matplotlib.markers import MarkerStyle
+
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        figure = charts.work_chart(window_points(windows)).figure
+    assert figure is not None
+    scatters = {str(c.get_label()): c for axes in figure.axes for c in axes.collections}
+    marks = [mark for mark in figure.legends[0].legend_handles if isinstance(mark, Line2D)]
+    assert sorted(str(mark.get_label()) for mark in marks) == sorted(scatters)  # one entry per scatter
+    for mark in marks:
+        scatter = scatters[str(mark.get_label())]
+        assert isinstance(scatter, PathCollection)
+        provider, outcome = str(mark.get_label()).split(", ")
+        assert mark.get_marker() == charts.OUTCOME_MARKERS[None if outcome == "no outcome" else outcome]
+        shape = MarkerStyle(mark.get_marker())
+        assert np.allclose(
+            scatter.get_paths()[0].vertices, shape.get_path().transformed(shape.get_transform()).vertices
+        )
+        assert float(mark.get_markersize()) ** 2 == pytest.approx(scatter.get_sizes()[0])  # s is the marker's area, pt²
+        assert mark.get_markeredgewidth() == np.ravel(scatter.get_linewidth())[0]
+        assert to_rgba(mark.get_color(), mark.get_alpha()) == tuple(np.asarray(scatter.get_facecolor())[0])
+        assert tuple(np.asarray(scatter.get_facecolor())[0]) == to_rgba(charts.PALETTE[provider], scatter.get_alpha())

@@ -22,7 +22,9 @@ from gittracker.report.data import MeterSeries, ReportData, WindowPoint
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.transforms import Bbox
     from numpy.typing import NDArray
 
@@ -98,11 +100,43 @@ _PIXELATED = ' style="image-rendering:crisp-edges;image-rendering:pixelated"'
 
 
 def to_svg(figure: Figure) -> str:
-    """The figure as SVG text, its placeholder colour turned into currentColor."""
+    """The figure as SVG text, its placeholder colour turned into currentColor.
+
+    Laid out (constrained) once, as savefig would, then drawn with each axis's ticks kept as the layout left them:
+    the layout and the drawing ask for the ticks dozens of times and each ask works them out anew (a date axis's
+    most of all), which cost more than the drawing itself. A date axis's ticks are kept before the layout too: they
+    follow from its limits alone, not from its length. The SVG is the one savefig draws by itself."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.dates import DateLocator
+
+    FigureCanvasSVG(figure)  # the layout measures text as the SVG backend does
+    axes_ticks = [axis for axes in figure.axes for axis in (axes.xaxis, axes.yaxis)]
+    for axis in axes_ticks:
+        if isinstance(axis.get_major_locator(), DateLocator):
+            _keep_ticks(axis)
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+        figure.set_layout_engine("none")  # laid out: savefig need not lay it out again
+    for axis in axes_ticks:
+        _keep_ticks(axis)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     svg = buffer.getvalue().replace(_PIXELATED, "")
     return svg.replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+
+
+def _keep_ticks(axis: Axis) -> None:
+    """The axis's major ticks and their labels (and offset text) as its locator and formatter give them now, fixed."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    places = axis.get_major_locator()()
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(list(places))
+    kept = FixedFormatter(labels)
+    kept.set_offset_string(formatter.get_offset())
+    axis.set_major_locator(FixedLocator(places))
+    axis.set_major_formatter(kept)
 
 
 def label_boxes(figure: Figure) -> list[tuple[str, Bbox]]:
@@ -494,6 +528,8 @@ def tokens_chart(data: ReportData) -> Chart:
 
 
 def work_chart(points: Sequence[WindowPoint]) -> Chart:
+    import numpy as np
+
     title = "Delivered work against capacity used, per window"
     if not points:
         return Chart(
@@ -510,24 +546,26 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
     figure = _figure()
     panels = figure.subplots(1, len(units), squeeze=False)[0]
     many = len(points) > RASTER_ABOVE
+    look = {"s": 10, "alpha": 0.4} if many else {"s": 26, "alpha": 0.8}
+    entries = []
     for axes, unit in zip(panels, units, strict=True):
         for name in PROVIDERS:
             for outcome, marker in OUTCOME_MARKERS.items():
                 chosen = groups.get((unit, name, outcome))
                 if chosen:
-                    axes.scatter(
-                        [p.capacity for p in chosen],
-                        [p.work or 0.0 for p in chosen],
+                    drawn = axes.scatter(  # arrays: from lists matplotlib builds a mask per point
+                        np.array([p.capacity for p in chosen], dtype=float),
+                        np.array([p.work or 0.0 for p in chosen], dtype=float),
                         marker=marker,
                         color=PALETTE[name],
-                        s=26 if not many else 10,
-                        alpha=0.8 if not many else 0.4,
                         rasterized=many,
-                        label=f"{name}, {outcome or 'no outcome'}",
+                        label=f"{name}, {outcome or 'no outcome'}",  # the legend's entry: _legend_mark draws it
+                        **look,
                     )
+                    entries.append(_legend_mark(drawn.get_label(), marker, PALETTE[name], **look))
         axes.set_xlabel("capacity used (%)" if unit == "percent" else "capacity used (prompts)")
     panels[0].set_ylabel("delivered work (outcome x quality)")
-    figure.legend(loc="outside lower center", fontsize=7, ncols=3)
+    figure.legend(handles=entries, loc="outside lower center", fontsize=7, ncols=3)
     return Chart(
         "work-vs-capacity",
         title,
@@ -535,6 +573,14 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
         caption="Marker: ● shipped, ■ partial, ✖ failed, · no outcome yet.",
         figure=figure,
     )
+
+
+def _legend_mark(label: str, marker: str, colour: str, s: float, alpha: float) -> Line2D:
+    """A scatter's legend entry as a marker alone, drawn as the scatter draws its points (``s`` their area in pt²,
+    edged alike): the legend's own handler for a scatter costs several times as much."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker=marker, markersize=s**0.5, color=colour, alpha=alpha, label=label)
 
 
 def _taller(figure: Figure) -> Figure:
