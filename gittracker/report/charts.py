@@ -20,9 +20,13 @@ from gittracker.records import PROVIDERS
 from gittracker.report.data import MeterSeries, ReportData, WindowPoint
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.transforms import Bbox
+    from numpy.typing import NDArray
 
 # Okabe & Ito (2008): one colour per provider, in PROVIDERS order, and one for flags.
 PALETTE = {"claude": "#E69F00", "codex": "#0072B2", "glm": "#009E73"}
@@ -31,7 +35,13 @@ INK = "#010203"  # placeholder for text and axes: becomes currentColor in the pa
 OUTCOME_MARKERS = {"shipped": "o", "partial": "s", "failed": "X", None: "."}
 WIDTH_IN = 6.4  # 460 pt: two charts side by side at 1280 px, scaled down (not cut) on a phone
 HEIGHT_IN = 3.2
-RASTER_ABOVE = 1500  # marks beyond which a chart's data layer is an embedded image: the SVG stays small
+RASTER_ABOVE = 1500  # marks beyond which a chart's marks are an embedded image: the SVG stays small
+THIN_ABOVE = 1500  # readings and windows beyond which a meter chart draws its layers thinned to its columns
+# A thinned layer is exact at this many columns per point of the figure's width. A point is 4/3 CSS px, so 8/3
+# device pixels on a 2x screen: a column is narrower than one of their pixels (and than one of a 3x phone's, where
+# the chart is scaled down to the phone's width).
+COLUMNS_PER_PT = 3
+BAND_ALPHA = 0.18  # a window's shade: light enough for the readings to read through it
 STYLE: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: selectable, and sized by the browser
     "svg.hashsalt": "git-tracker",  # the same data, the same SVG
@@ -83,11 +93,50 @@ def _figure(height: float = HEIGHT_IN) -> Figure:
     return Figure(figsize=(WIDTH_IN, height), layout="constrained")
 
 
+# matplotlib asks the browser to scale an image it embeds unresampled (a meter's window strip) by repeating pixels;
+# left to itself the browser blends neighbouring columns when it scales the strip down, as a renderer blends bands
+# narrower than its pixels.
+_PIXELATED = ' style="image-rendering:crisp-edges;image-rendering:pixelated"'
+
+
 def to_svg(figure: Figure) -> str:
-    """The figure as SVG text, its placeholder colour turned into currentColor."""
+    """The figure as SVG text, its placeholder colour turned into currentColor.
+
+    Laid out (constrained) once, as savefig would, then drawn with each axis's ticks kept as the layout left them:
+    the layout and the drawing ask for the ticks dozens of times and each ask works them out anew (a date axis's
+    most of all), which cost more than the drawing itself. A date axis's ticks are kept before the layout too: they
+    follow from its limits alone, not from its length. The SVG is the one savefig draws by itself."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.dates import DateLocator
+
+    FigureCanvasSVG(figure)  # the layout measures text as the SVG backend does
+    axes_ticks = [axis for axes in figure.axes for axis in (axes.xaxis, axes.yaxis)]
+    for axis in axes_ticks:
+        if isinstance(axis.get_major_locator(), DateLocator):
+            _keep_ticks(axis)
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+        figure.set_layout_engine("none")  # laid out: savefig need not lay it out again
+    for axis in axes_ticks:
+        _keep_ticks(axis)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
-    return buffer.getvalue().replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+    svg = buffer.getvalue().replace(_PIXELATED, "")
+    return svg.replace(INK, "currentColor").replace(INK.upper(), "currentColor")
+
+
+def _keep_ticks(axis: Axis) -> None:
+    """The axis's major ticks and their labels (and offset text) as its locator and formatter give them now, fixed."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    places = axis.get_major_locator()()
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(list(places))
+    kept = FixedFormatter(labels)
+    kept.set_offset_string(formatter.get_offset())
+    axis.set_major_locator(FixedLocator(places))
+    axis.set_major_formatter(kept)
 
 
 def label_boxes(figure: Figure) -> list[tuple[str, Bbox]]:
@@ -165,15 +214,27 @@ def efficiency_chart(data: ReportData) -> Chart:
     return Chart("efficiency", title, to_svg(figure), caption=caption, figure=figure)
 
 
-def _dates(stamps: Sequence[str]) -> list[float]:
-    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats: one call for
-    all of them (date2num's own cost per call is far above its cost per item)."""
+# Record times as clock.format_ts writes them, one a line: numpy reads these (without the Z) in one call.
+_CANONICAL_TIMES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\n)*")
+
+
+def _dates(stamps: Sequence[str]) -> NDArray[np.float64]:
+    """Record times as matplotlib's date numbers (days since its epoch), which the date axis formats. Times written
+    as the ledger writes them are read by numpy all at once; any other ISO-8601 form through clock.parse_ts."""
+    import numpy as np
     from matplotlib.dates import date2num
 
-    if not stamps:
-        return []
     to_number: Any = date2num  # untyped in matplotlib's stubs
-    return [float(day) for day in to_number([clock.parse_ts(stamp) for stamp in stamps])]
+    if not stamps:
+        return np.zeros(0)
+    if _CANONICAL_TIMES.fullmatch("\n".join(stamps) + "\n"):  # one check for all: a match per stamp cost more
+        try:
+            moments = np.array([stamp[:-1] for stamp in stamps], dtype="datetime64[ms]")
+        except ValueError:  # a day the calendar lacks: parse_ts below says so in its words
+            pass
+        else:
+            return np.asarray(to_number(moments), dtype=float)
+    return np.asarray(to_number([clock.parse_ts(stamp) for stamp in stamps]), dtype=float)
 
 
 def _date_axis(axes: Axes) -> None:
@@ -201,29 +262,25 @@ def meter_chart(series: MeterSeries) -> Chart:
         return Chart(f"meter-{name}", title, None, step)
     figure = _figure()
     axes = figure.add_subplot()
-    many = len(values) + len(series.windows) > RASTER_ABOVE
-    _window_bands(axes, series, many)
-    axes.plot(
-        _dates([ts for ts, _ in values]),
-        [v for _, v in values],
-        color=PALETTE[name],
-        marker="." if not many else None,
-        linewidth=1.2 if not many else 0.6,
-        rasterized=many,
-        label="5-hour meter" if not prompts else "prompts",
-    )
-    weekly = [(r.ts, float(r.weekly)) for r in series.readings if r.weekly is not None]
-    if weekly and not prompts:
-        axes.plot(
-            _dates([ts for ts, _ in weekly]),
-            [v for _, v in weekly],
-            color=INK,
-            linestyle=":",
-            linewidth=1,
-            rasterized=many,
-            label="weekly meter",
-        )
-    _reset_marks(axes, series.resets, many)
+    times = _dates([ts for ts, _ in values])
+    weekly = [] if prompts else [(r.ts, float(r.weekly)) for r in series.readings if r.weekly is not None]
+    weekly_times = _dates([ts for ts, _ in weekly])
+    opened = _dates([span.opened for span in series.windows])
+    closed = _dates([span.closed for span in series.windows])
+    dense = len(values) + len(series.windows) > THIN_ABOVE
+    grid = Columns.spanning(times, weekly_times, opened, closed)
+    if dense:
+        _window_strip(axes, opened, closed, grid, PALETTE[name])
+    else:
+        _window_bands(axes, opened, closed, PALETTE[name])
+    thinned = grid if dense else None
+    main = {"marker": None if dense else ".", "linewidth": 0.6 if dense else 1.2}
+    label = "5-hour meter" if not prompts else "prompts"
+    _meter_line(axes, times, [v for _, v in values], thinned, color=PALETTE[name], label=label, **main)
+    if weekly:
+        style = {"color": INK, "linestyle": ":", "linewidth": 1, "label": "weekly meter"}
+        _meter_line(axes, weekly_times, [v for _, v in weekly], thinned, **style)
+    _reset_marks(axes, _dates(series.resets), grid)
     if series.anomalies:
         top = max(v for _, v in values)
         axes.plot(
@@ -248,45 +305,185 @@ def meter_chart(series: MeterSeries) -> Chart:
     return Chart(f"meter-{name}", title, to_svg(figure), caption=caption, figure=figure)
 
 
-def _window_bands(axes: Axes, series: MeterSeries, many: bool) -> None:
+def _meter_line(
+    axes: Axes, times: NDArray[np.float64], values: Sequence[float], grid: Columns | None, **style: Any
+) -> None:
+    """Readings as a line: through every reading, or, given a grid, through only those that draw it the same at
+    the grid's resolution."""
+    import numpy as np
+
+    heights = np.asarray(values, dtype=float)
+    kept = m4_indices(times, heights, grid) if grid is not None else slice(None)
+    axes.plot(times[kept], heights[kept], **style)
+
+
+def _window_bands(axes: Axes, opened: NDArray[np.float64], closed: NDArray[np.float64], colour: str) -> None:
     """One light band per window, under the readings, the full height of the axes: one collection, not an artist
-    per window (ten thousand patches took seconds to add and to draw)."""
+    per window."""
     from matplotlib.collections import PolyCollection
 
-    if not series.windows:
+    if not len(opened):
         return
-    opened = _dates([span.opened for span in series.windows])
-    closed = _dates([span.closed for span in series.windows])
     bands = [[(start, 0.0), (start, 1.0), (end, 1.0), (end, 0.0)] for start, end in zip(opened, closed, strict=True)]
     collection = PolyCollection(
         bands,
         transform=axes.get_xaxis_transform(),  # x in dates, y in axes fractions: the full height
-        facecolors=PALETTE[series.provider],
-        alpha=0.18,
+        facecolors=colour,
+        alpha=BAND_ALPHA,
         linewidths=0,
-        rasterized=many,
     )
     axes.add_collection(collection, autolim=False)  # the readings set the x range; bands lie within it
 
 
-def _reset_marks(axes: Axes, resets: Sequence[str], many: bool) -> None:
-    """Resets as dashed lines the axes' height, or, past MANY_RESETS, as short ticks along the bottom."""
-    from matplotlib.collections import LineCollection
+def _window_strip(
+    axes: Axes, opened: NDArray[np.float64], closed: NDArray[np.float64], grid: Columns, colour: str
+) -> None:
+    """Many windows as one strip the axes' height, each column shaded by the share of its time inside a window:
+    what a renderer shows of bands narrower than its pixels (each pixel takes its covered share of the band's
+    shade), drawn as one small image instead of thousands of polygons."""
+    import numpy as np
+    from matplotlib.colors import to_rgba
+    from matplotlib.image import AxesImage
+    from matplotlib.transforms import BlendedAffine2D
 
-    if not resets:
+    if not len(opened):
         return
-    top = 1.0 if len(resets) <= MANY_RESETS else 0.05
-    lines = [[(moment, 0.0), (moment, top)] for moment in _dates(resets)]
-    collection = LineCollection(
-        lines,
+    strip = np.zeros((1, grid.count, 4))
+    strip[..., :3] = to_rgba(colour)[:3]
+    strip[..., 3] = BAND_ALPHA * band_coverage(opened, closed, grid)
+    image = AxesImage(axes, interpolation="none", origin="lower", extent=(grid.low, grid.high, 0.0, 1.0))
+    # x in dates, y in axes fractions (the full height); as an affine blend, which the SVG backend can write
+    image.set_transform(BlendedAffine2D(axes.transData, axes.transAxes))
+    image.set_data(strip)
+    axes.add_image(image)  # adds no data limits: the readings set the x range
+
+
+def _reset_marks(axes: Axes, resets: NDArray[np.float64], grid: Columns) -> None:
+    """Resets as dashed lines the axes' height, or, past MANY_RESETS, as short ticks along the bottom (full-height
+    lines would cover the chart): one path, a tick per column that has a reset (a path element per tick swelled
+    the SVG)."""
+    import numpy as np
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    if not len(resets):
+        return
+    if len(resets) <= MANY_RESETS:
+        dashed = LineCollection(
+            [[(moment, 0.0), (moment, 1.0)] for moment in resets],
+            transform=axes.get_xaxis_transform(),
+            colors=INK,
+            linestyles="--",
+            linewidths=0.8,
+            alpha=0.5,
+        )
+        axes.add_collection(dashed, autolim=False)
+        return
+    shown = resets[first_per_column(resets, grid)]
+    lift = np.full(len(shown), np.nan)  # a NaN between two ticks lifts the pen
+    ticks = Line2D(
+        np.column_stack([shown, shown, lift]).ravel(),
+        np.tile([0.0, 0.05, np.nan], len(shown)),
         transform=axes.get_xaxis_transform(),
-        colors=INK,
-        linestyles="--" if top == 1.0 else "-",
-        linewidths=0.8 if top == 1.0 else 0.5,
+        color=INK,
+        linewidth=0.5,
         alpha=0.5,
-        rasterized=many,
     )
-    axes.add_collection(collection, autolim=False)
+    axes.add_artist(ticks)  # adds no data limits: the resets lie within the readings
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Equal columns over [low, high] of a date axis: the resolution a thinned layer is exact at. They span the data
+    drawn, which the axes show over less than the figure's width, so a column is at most 1/COLUMNS_PER_PT pt."""
+
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def spanning(cls, *times: NDArray[np.float64]) -> Columns:
+        import numpy as np
+
+        values = np.concatenate(times)
+        low, high = float(values.min()), float(values.max())
+        return cls(low, high if high > low else low + 1.0, round(COLUMNS_PER_PT * WIDTH_IN * 72))
+
+    @property
+    def width(self) -> float:
+        return (self.high - self.low) / self.count
+
+    def edges(self) -> NDArray[np.float64]:
+        import numpy as np
+
+        return np.linspace(self.low, self.high, self.count + 1)
+
+    def of(self, times: NDArray[np.float64]) -> NDArray[np.intp]:
+        """The column each time falls in (the last column holds its right edge; a time outside, the nearest)."""
+        import numpy as np
+
+        found = np.floor((times - self.low) / self.width).astype(np.intp)
+        return np.clip(found, 0, self.count - 1)
+
+
+def m4_indices(times: NDArray[np.float64], values: NDArray[np.float64], grid: Columns) -> NDArray[np.intp]:
+    """The points a line needs to look the same at the grid's resolution (M4): in each column, in time order, its
+    first point, its lowest, its highest and its last. Indices in time order (equal times as given), so the thinned
+    line enters and leaves each column where the full one does and spans the same heights in it."""
+    import numpy as np
+
+    order = np.argsort(times, kind="stable")
+    if not len(order):
+        return order
+    column = grid.of(times[order])
+    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    by_value = np.lexsort((values[order], column))  # by column, then value: a column's lowest first, highest last
+    kept = np.unique(np.concatenate([starts, ends, by_value[starts], by_value[ends]]))
+    found: NDArray[np.intp] = order[kept]
+    return found
+
+
+def band_coverage(opened: NDArray[np.float64], closed: NDArray[np.float64], grid: Columns) -> NDArray[np.float64]:
+    """The share of each column's time inside at least one band [opened, closed] (overlapping bands count once)."""
+    import numpy as np
+
+    starts, ends = merged_bands(opened, closed)
+    before = np.r_[0.0, np.cumsum(ends - starts)]  # time covered by the bands before each
+
+    def covered_until(moments: NDArray[np.float64]) -> NDArray[np.float64]:
+        band = np.searchsorted(starts, moments, side="right") - 1  # the last band opened by then
+        at = np.maximum(band, 0)
+        within = np.clip(moments - starts[at], 0.0, ends[at] - starts[at])
+        found: NDArray[np.float64] = np.where(band < 0, 0.0, before[at] + within)
+        return found
+
+    share: NDArray[np.float64] = np.clip(np.diff(covered_until(grid.edges())) / grid.width, 0.0, 1.0)
+    return share
+
+
+def merged_bands(
+    opened: NDArray[np.float64], closed: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bands that overlap or touch joined into one: their union as disjoint bands in time order."""
+    import numpy as np
+
+    order = np.argsort(opened, kind="stable")
+    starts = opened[order]
+    reach = np.maximum.accumulate(np.maximum(closed[order], starts))  # how far the bands so far reach
+    fresh = np.r_[True, starts[1:] > reach[:-1]]  # a band opening after all before it closed starts a new run
+    last = np.r_[np.flatnonzero(fresh)[1:] - 1, len(starts) - 1]
+    return starts[fresh], reach[last]
+
+
+def first_per_column(times: NDArray[np.float64], grid: Columns) -> NDArray[np.intp]:
+    """Indices of the earliest time in each column that has one: marks closer than a column drawn once."""
+    import numpy as np
+
+    order = np.argsort(times, kind="stable")
+    _, first = np.unique(grid.of(times[order]), return_index=True)
+    found: NDArray[np.intp] = order[first]
+    return found
 
 
 def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
@@ -352,6 +549,8 @@ def _monday(week: str) -> str:
 
 
 def work_chart(points: Sequence[WindowPoint]) -> Chart:
+    import numpy as np
+
     title = "Delivered work against capacity used, per window"
     if not points:
         return Chart(
@@ -368,24 +567,26 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
     figure = _figure()
     panels = figure.subplots(1, len(units), squeeze=False)[0]
     many = len(points) > RASTER_ABOVE
+    look = {"s": 10, "alpha": 0.4} if many else {"s": 26, "alpha": 0.8}
+    entries = []
     for axes, unit in zip(panels, units, strict=True):
         for name in PROVIDERS:
             for outcome, marker in OUTCOME_MARKERS.items():
                 chosen = groups.get((unit, name, outcome))
                 if chosen:
-                    axes.scatter(
-                        [p.capacity for p in chosen],
-                        [p.work or 0.0 for p in chosen],
+                    drawn = axes.scatter(  # arrays: from lists matplotlib builds a mask per point
+                        np.array([p.capacity for p in chosen], dtype=float),
+                        np.array([p.work or 0.0 for p in chosen], dtype=float),
                         marker=marker,
                         color=PALETTE[name],
-                        s=26 if not many else 10,
-                        alpha=0.8 if not many else 0.4,
                         rasterized=many,
-                        label=f"{name}, {outcome or 'no outcome'}",
+                        label=f"{name}, {outcome or 'no outcome'}",  # the legend's entry: _legend_mark draws it
+                        **look,
                     )
+                    entries.append(_legend_mark(drawn.get_label(), marker, PALETTE[name], **look))
         axes.set_xlabel("capacity used (%)" if unit == "percent" else "capacity used (prompts)")
     panels[0].set_ylabel("delivered work (outcome x quality)")
-    figure.legend(loc="outside lower center", fontsize=7, ncols=3)
+    figure.legend(handles=entries, loc="outside lower center", fontsize=7, ncols=3)
     return Chart(
         "work-vs-capacity",
         title,
@@ -393,6 +594,14 @@ def work_chart(points: Sequence[WindowPoint]) -> Chart:
         caption="Marker: ● shipped, ■ partial, ✖ failed, · no outcome yet.",
         figure=figure,
     )
+
+
+def _legend_mark(label: str, marker: str, colour: str, s: float, alpha: float) -> Line2D:
+    """A scatter's legend entry as a marker alone, drawn as the scatter draws its points (``s`` their area in pt²,
+    edged alike): the legend's own handler for a scatter costs several times as much."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker=marker, markersize=s**0.5, color=colour, alpha=alpha, label=label)
 
 
 def _taller(figure: Figure) -> Figure:
