@@ -281,7 +281,7 @@ def report_data(weeks: int) -> ReportData:
     }
     mondays = [date(2026, 1, 5) + timedelta(weeks=n) for n in range(weeks)]
     tokens = {
-        name: {
+        (name, "five_hour"): {
             f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}": 1000.0 * (n % 7 + scale) for n, d in enumerate(mondays)
         }
         for name, scale in (("claude", 9), ("codex", 3))
