@@ -41,6 +41,7 @@ from benchlib import (
     fmt,
     git_init,
     hermetic_env,
+    interleaved,
     machine_line,
     median,
     primary_cli,
@@ -153,15 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         for measure in measures.values():  # warm-up: caches built, bytecode compiled
             measure()
-        walls: dict[str, list[float]] = {name: [] for name in measures}
-        cpus: dict[str, list[float]] = {name: [] for name in measures}
-        for _ in range(rounds):
-            order = list(measures)
-            rng.shuffle(order)
-            for name in order:
-                wall, cpu = measures[name]()
-                walls[name].append(wall)
-                cpus[name].append(cpu)
+        walls, cpus = interleaved(measures, rounds, rng)
         base_wall = median(walls["baseline: preview --json"])
         base_cpu = median(cpus["baseline: preview --json"])
         rows = [

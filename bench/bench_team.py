@@ -40,6 +40,7 @@ from benchlib import (
     fmt,
     git_init,
     hermetic_env,
+    interleaved,
     machine_line,
     median,
     primary_cli,
@@ -257,15 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             "status, team": lambda: timed_cpu(status, team, env),
             "baseline: preview warm, 10k": lambda: timed_cpu(preview, baseline, env),
         }
-        walls: dict[str, list[float]] = {name: [] for name in measures}
-        cpus: dict[str, list[float]] = {name: [] for name in measures}
-        for _ in range(rounds):
-            order = list(measures)
-            rng.shuffle(order)
-            for name in order:
-                wall, cpu = measures[name]()
-                walls[name].append(wall)
-                cpus[name].append(cpu)
+        walls, cpus = interleaved(measures, rounds, rng)
         base_wall = median(walls["baseline: preview warm, 10k"])
         base_cpu = median(cpus["baseline: preview warm, 10k"])
         rows = [

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import math
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +180,23 @@ def _describe(path: Path) -> str:
 
 def primary_cli() -> Cli:
     return cli_variants()[0]
+
+
+def interleaved(
+    measures: Mapping[str, Callable[[], tuple[float, float]]], rounds: int, rng: random.Random
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each measure's (wall, cpu) per round, the measures run in a new random order each round: a shared, noisy
+    machine then slows them alike."""
+    walls: dict[str, list[float]] = {name: [] for name in measures}
+    cpus: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        order = list(measures)
+        rng.shuffle(order)
+        for name in order:
+            wall, cpu = measures[name]()
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    return walls, cpus
 
 
 def median(values: Sequence[float]) -> float:
