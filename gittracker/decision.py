@@ -27,13 +27,12 @@ from gittracker.preview import (
     LinesOf,
     ReadingsOf,
     WindowRow,
-    _by_kind,
-    _latest_closes_and_completions,
-    _versus,
     apply_overlaps,
+    by_kind,
     choose_baseline,
     comparisons,
     halt_reason,
+    latest_closes_and_completions,
     ledger_readings_of,
     provider_arms,
     provider_report,
@@ -41,6 +40,7 @@ from gittracker.preview import (
     readings_in,
     report_kinds,
     stored_proxy_figures,
+    versus_arm,
     window_row,
 )
 from gittracker.records import PROVIDERS, Record, live_records
@@ -146,7 +146,7 @@ class ClosedWindow(NamedTuple):
 
 def closed_windows(alive: Sequence[Record]) -> list[ClosedWindow]:
     """The live closed windows by close time (each window's latest live close)."""
-    closes, _ = _latest_closes_and_completions(alive)
+    closes, _ = latest_closes_and_completions(alive)
     found = [ClosedWindow(window_id, r["provider"], r.ts) for window_id, r in closes.items()]
     return sorted(found, key=lambda window: window.closed_ts)
 
@@ -257,12 +257,12 @@ class AsOfEvaluations:
         every_row = self._window_rows(alive)
         readings_of = self._readings_of or readings_in(alive)
         counted_rows, _ = apply_overlaps(every_row, alive, self._overlap, readings_of, self._span)
-        of_kind = _by_kind(record for record in alive if record.kind in ("resume", "anomaly"))
+        of_kind = by_kind(record for record in alive if record.kind in ("resume", "anomaly"))
         return self._view(every_row, counted_rows, of_kind["resume"] + of_kind["anomaly"])
 
     def _window_rows(self, alive: Sequence[Record]) -> list[WindowRow]:
         """``window_rows``, each (close, completion) pair's row made once."""
-        closes, completions = _latest_closes_and_completions(alive)
+        closes, completions = latest_closes_and_completions(alive)
         rows = []
         for window_id, close in closes.items():
             done = completions.get(window_id)
@@ -302,7 +302,7 @@ def g1_view(
     primary = {name: found[0] for name, found in arms.items() if found}
     base = primary.get(chosen or "")
     providers = {
-        name: provider_report(arm, _versus(name, arm, base, chosen), mde, halt_reason(name, stop_records, every_row))
+        name: provider_report(arm, versus_arm(name, arm, base, chosen), mde, halt_reason(name, stop_records, every_row))
         for name, arm in primary.items()
     }
     return {"baseline": chosen, "providers": providers, "comparisons": comparisons(primary, chosen)}

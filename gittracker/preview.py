@@ -87,13 +87,13 @@ LinesOf = Callable[[str, str | None, str | None], int | None]  # (window id, com
 
 def window_rows(records: Sequence[Record], lines_of: LinesOf) -> list[WindowRow]:
     """The live closed windows, each with its latest live completion and its churn lines."""
-    closes, completions = _latest_closes_and_completions(records)
+    closes, completions = latest_closes_and_completions(records)
     rows = [window_row(close, completions.get(window_id), lines_of) for window_id, close in closes.items()]
     rows.sort(key=lambda row: row.closed_ts)
     return rows
 
 
-def _latest_closes_and_completions(records: Sequence[Record]) -> tuple[dict[str, Record], dict[str, Record]]:
+def latest_closes_and_completions(records: Sequence[Record]) -> tuple[dict[str, Record], dict[str, Record]]:
     """Each window's latest close and latest completion among ``records`` (id order: later records win)."""
     closes: dict[str, Record] = {}
     completions: dict[str, Record] = {}
@@ -281,7 +281,7 @@ def _power(
     return power, stats.n_per_arm_within_reach(d)  # None: out of reach (a tiny stats.mde over a wide spread)
 
 
-def _versus(name: str, arm: Arm, base: Arm | None, baseline: str | None) -> Arm | None:
+def versus_arm(name: str, arm: Arm, base: Arm | None, baseline: str | None) -> Arm | None:
     """What a provider's power is against: the baseline, where the two can be compared in dollars; else nothing."""
     return base if base is not None and name != baseline and _comparable(arm, base) else None
 
@@ -510,7 +510,7 @@ def assemble(
     """The windows of the live records, with overlaps decided (``stats.overlap`` = ``overlap``), and the proxy's
     figures by window (``proxy``, else from the batch records given)."""
     alive = live_records(records)
-    of_kind = _by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
+    of_kind = by_kind(alive)  # each kind's records once, in id order, for the steps that want one kind
     every_row = window_rows(alive, lines_of)
     # Overlaps are decided over every writer's windows: another agent's window shares the meter, chosen or not.
     counted_rows, overlaps = apply_overlaps(every_row, alive, overlap, readings_of or readings_in(alive))
@@ -565,7 +565,7 @@ def _report(
     for name, found in arms.items():
         if provider not in (None, name) or not found:
             continue
-        versus = _versus(name, found[0], base, chosen)
+        versus = versus_arm(name, found[0], base, chosen)
         providers[name] = _provider_entry(found, versus, mde, halt_reason(name, stop_records, every_row), tokens_of)
     compared = comparisons(primary, chosen)
     halts = {name: halt_reason(name, stop_records, every_row) for name in primary}
@@ -649,7 +649,7 @@ def proxy_block(parts: Sequence[ProxyFigures]) -> dict[str, Any] | None:
     return Figures.merged(parts).rollup()
 
 
-def _by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
+def by_kind(records: Iterable[Record]) -> defaultdict[str, list[Record]]:
     """The records of each kind, in their order (an absent kind: an empty list)."""
     of_kind: defaultdict[str, list[Record]] = defaultdict(list)
     for record in records:
