@@ -181,6 +181,27 @@ def test_empty_ledger_says_what_to_do_next(tracked: Sandbox) -> None:
     assert "git tracker start PROVIDER" in text and "git tracker demo" in text and "<svg" not in text
 
 
+def test_the_task_bank_is_shown_by_status_with_its_plan(tracked: Sandbox) -> None:
+    """The bank's state as `bank list` has it: features counted by status, and the plan's providers and seed."""
+    tracked.ok("report", "--out", "page.html")
+    assert "The task bank is empty" in (tracked.path / "page.html").read_text()
+    spec = tracked.path.parent / "spec.md"
+    spec.write_text("# A feature\n\nDo the thing.\n", encoding="utf-8")
+    for feature in ("F-01", "F-02", "F-03"):
+        tracked.ok("bank", "add", feature, "--title", f"title {feature}", "--spec", str(spec), "--size", "5")
+    tracked.ok("bank", "status", "F-03", "blocked-capacity")
+    tracked.ok("assign", "--seed", "11", "--providers", "claude,codex")
+    listed = json.loads(tracked.ok("bank", "list", "--json"))["features"]
+    counts: dict[str, int] = {}
+    for row in listed:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    tracked.ok("report", "--out", "page.html")
+    text = html.unescape((tracked.path / "page.html").read_text())
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    assert f"3 feature(s): {statuses}; plan claude vs codex (seed 11)." in text
+    assert len(counts) == 2  # the status set by hand and the others' differ: the count per status is tested
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -201,7 +201,10 @@ def _anomalies(anomalies: Sequence[Record], closes: Sequence[Record]) -> list[di
 def _bank(live: Sequence[Record]) -> dict[str, Any] | None:
     """The task bank's features by status and the plan; None when the bank is empty."""
     from gittracker.experiment.actions import bank_listing
+    from gittracker.experiment.bank import FEATURE
 
+    if not any(record.kind == FEATURE for record in live):
+        return None  # no feature: no status to work out from the windows
     bank = bank_listing(live)
     if not bank["features"]:
         return None
