@@ -93,6 +93,8 @@ def test_headline_equals_preview_json(demo: Path) -> None:
             assert page.values[(name, field)] == report[field], (name, field)
         assert page.values[(name, "dollars.efficiency")] == report["dollars"]["efficiency"]
         assert page.values[(name, "dollars.ci")] == report["dollars"]["ci"]
+    text = html.unescape((demo / "git-tracker-report.html").read_text())
+    assert f"power needs against the baseline ({preview['baseline']})." in text  # the power chart names it
 
 
 class Headline(HTMLParser):

@@ -28,15 +28,11 @@ from gittracker.report.charts import (
     BAND_ALPHA,
     STYLE,
     THIN_ABOVE,
-    Columns,
     _dates,
-    band_coverage,
-    first_per_column,
-    m4_indices,
-    merged_bands,
     meter_chart,
 )
 from gittracker.report.data import Mark, MeterSeries, Reading, ReportData, Span, WindowPoint
+from gittracker.report.thinning import Columns, band_coverage, first_per_column, m4_indices, merged_bands
 
 # Columns and times on quarters of a unit: every sum and difference the code forms is exact in floating point, so
 # its answers can be held to exact ones.
@@ -217,7 +213,7 @@ def test_a_dense_meter_chart_draws_what_the_full_data_would_at_its_columns() -> 
     times = _dates([r.ts for r in meter.readings])
     opened, closed = _dates([s.opened for s in meter.windows]), _dates([s.closed for s in meter.windows])
     weekly = [r for r in meter.readings if r.weekly is not None]
-    grid = Columns.spanning(times, _dates([r.ts for r in weekly]), opened, closed)
+    grid = Columns.spanning(charts.WIDTH_IN * 72, times, _dates([r.ts for r in weekly]), opened, closed)
     line = axes.lines[0]
     assert len(line.get_xdata()) < len(times) / 2  # thinned
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["5-hour meter", "weekly meter", "anomaly"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gittracker import clock
 from gittracker.records import PROVIDERS
 from gittracker.report.data import MeterSeries, ReportData, WindowPoint
+from gittracker.report.thinning import Columns, band_coverage, first_per_column, m4_indices
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,10 +38,6 @@ WIDTH_IN = 6.4  # 460 pt: two charts side by side at 1280 px, scaled down (not c
 HEIGHT_IN = 3.2
 RASTER_ABOVE = 1500  # marks beyond which a chart's marks are an embedded image: the SVG stays small
 THIN_ABOVE = 1500  # readings and windows beyond which a meter chart draws its layers thinned to its columns
-# A thinned layer is exact at this many columns per point of the figure's width. A point is 4/3 CSS px, so 8/3
-# device pixels on a 2x screen: a column is narrower than one of their pixels (and than one of a 3x phone's, where
-# the chart is scaled down to the phone's width).
-COLUMNS_PER_PT = 3
 BAND_ALPHA = 0.18  # a window's shade: light enough for the readings to read through it
 STYLE: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: selectable, and sized by the browser
@@ -268,7 +265,7 @@ def meter_chart(series: MeterSeries) -> Chart:
     opened = _dates([span.opened for span in series.windows])
     closed = _dates([span.closed for span in series.windows])
     dense = len(values) + len(series.windows) > THIN_ABOVE
-    grid = Columns.spanning(times, weekly_times, opened, closed)
+    grid = Columns.spanning(WIDTH_IN * 72, times, weekly_times, opened, closed)
     if dense:
         _window_strip(axes, opened, closed, grid, PALETTE[name])
     else:
@@ -390,100 +387,6 @@ def _reset_marks(axes: Axes, resets: NDArray[np.float64], grid: Columns) -> None
         alpha=0.5,
     )
     axes.add_artist(ticks)  # adds no data limits: the resets lie within the readings
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Equal columns over [low, high] of a date axis: the resolution a thinned layer is exact at. They span the data
-    drawn, which the axes show over less than the figure's width, so a column is at most 1/COLUMNS_PER_PT pt."""
-
-    low: float
-    high: float
-    count: int
-
-    @classmethod
-    def spanning(cls, *times: NDArray[np.float64]) -> Columns:
-        import numpy as np
-
-        values = np.concatenate(times)
-        low, high = float(values.min()), float(values.max())
-        return cls(low, high if high > low else low + 1.0, round(COLUMNS_PER_PT * WIDTH_IN * 72))
-
-    @property
-    def width(self) -> float:
-        return (self.high - self.low) / self.count
-
-    def edges(self) -> NDArray[np.float64]:
-        import numpy as np
-
-        return np.linspace(self.low, self.high, self.count + 1)
-
-    def of(self, times: NDArray[np.float64]) -> NDArray[np.intp]:
-        """The column each time falls in (the last column holds its right edge; a time outside, the nearest)."""
-        import numpy as np
-
-        found = np.floor((times - self.low) / self.width).astype(np.intp)
-        return np.clip(found, 0, self.count - 1)
-
-
-def m4_indices(times: NDArray[np.float64], values: NDArray[np.float64], grid: Columns) -> NDArray[np.intp]:
-    """The points a line needs to look the same at the grid's resolution (M4): in each column, in time order, its
-    first point, its lowest, its highest and its last. Indices in time order (equal times as given), so the thinned
-    line enters and leaves each column where the full one does and spans the same heights in it."""
-    import numpy as np
-
-    order = np.argsort(times, kind="stable")
-    if not len(order):
-        return order
-    column = grid.of(times[order])
-    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
-    ends = np.r_[starts[1:], len(order)] - 1
-    by_value = np.lexsort((values[order], column))  # by column, then value: a column's lowest first, highest last
-    kept = np.unique(np.concatenate([starts, ends, by_value[starts], by_value[ends]]))
-    found: NDArray[np.intp] = order[kept]
-    return found
-
-
-def band_coverage(opened: NDArray[np.float64], closed: NDArray[np.float64], grid: Columns) -> NDArray[np.float64]:
-    """The share of each column's time inside at least one band [opened, closed] (overlapping bands count once)."""
-    import numpy as np
-
-    starts, ends = merged_bands(opened, closed)
-    before = np.r_[0.0, np.cumsum(ends - starts)]  # time covered by the bands before each
-
-    def covered_until(moments: NDArray[np.float64]) -> NDArray[np.float64]:
-        band = np.searchsorted(starts, moments, side="right") - 1  # the last band opened by then
-        at = np.maximum(band, 0)
-        within = np.clip(moments - starts[at], 0.0, ends[at] - starts[at])
-        found: NDArray[np.float64] = np.where(band < 0, 0.0, before[at] + within)
-        return found
-
-    share: NDArray[np.float64] = np.clip(np.diff(covered_until(grid.edges())) / grid.width, 0.0, 1.0)
-    return share
-
-
-def merged_bands(
-    opened: NDArray[np.float64], closed: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Bands that overlap or touch joined into one: their union as disjoint bands in time order."""
-    import numpy as np
-
-    order = np.argsort(opened, kind="stable")
-    starts = opened[order]
-    reach = np.maximum.accumulate(np.maximum(closed[order], starts))  # how far the bands so far reach
-    fresh = np.r_[True, starts[1:] > reach[:-1]]  # a band opening after all before it closed starts a new run
-    last = np.r_[np.flatnonzero(fresh)[1:] - 1, len(starts) - 1]
-    return starts[fresh], reach[last]
-
-
-def first_per_column(times: NDArray[np.float64], grid: Columns) -> NDArray[np.intp]:
-    """Indices of the earliest time in each column that has one: marks closer than a column drawn once."""
-    import numpy as np
-
-    order = np.argsort(times, kind="stable")
-    _, first = np.unique(grid.of(times[order]), return_index=True)
-    found: NDArray[np.intp] = order[first]
-    return found
 
 
 def _readings(series: MeterSeries, prompts: bool) -> list[tuple[str, float]]:
@@ -646,7 +549,8 @@ def power_chart(data: ReportData) -> Chart:
         "power",
         title,
         to_svg(figure),
-        caption="Dark bar: windows counted; light bar: windows 80 % power needs against the baseline.",
+        caption="Dark bar: windows counted; light bar: windows 80\u00a0% power needs against the baseline"
+        + (f" ({data.preview['baseline']})." if data.preview.get("baseline") else "."),
         figure=figure,
     )
 
