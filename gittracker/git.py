@@ -695,7 +695,7 @@ class Repo:
                 blob = tree[path]
             except KeyError:
                 continue
-            record = read_stored(path, blob.data)
+            record = _stored_at(path, blob)
             if isinstance(record, Record):
                 found[record.id] = record
         return found
@@ -712,7 +712,7 @@ class Repo:
             except KeyError:
                 continue
             for path, blob in _walk_days(top, kind, day.split("/")):
-                found = read_stored(path, blob.data)
+                found = _stored_at(path, blob)
                 if isinstance(found, Record):
                     records.append(found)
         records.sort(key=lambda record: record.id)
@@ -832,8 +832,7 @@ class Repo:
             if delta.status_char() != "A":
                 return None
             if _worth_reading(path.split("/", 1)[0] if "/" in path else "", wanted):
-                blob: Any = self.pygit[delta.new_file.id]
-                found = read_stored(path, blob.data)
+                found = _stored_at(path, self.pygit.get(delta.new_file.id), delta.new_file.id)
                 if isinstance(found, Skipped):
                     skipped.append(found)
                 else:
@@ -1403,13 +1402,17 @@ def _worth_reading(top: str, wanted: set[str] | None) -> bool:
     return wanted is None or top in wanted or top not in KINDS
 
 
-def _stored_at(path: str, blob: Any) -> Record | Skipped:
-    """The record a ledger file holds, or why not: a file whose object the clone lacks is skipped and named (every
-    read reports it), not a crash: the other records still count, and ``git fsck`` or a fresh fetch repairs it."""
-    try:
-        data = blob.data
-    except KeyError:  # pygit2's NotFoundError is one
-        return Skipped(path, MISSING, f"git has no object {blob.id}: run git fsck, or fetch the ledger again")
+def _stored_at(path: str, blob: Any, object_id: Any = None) -> Record | Skipped:
+    """The record a ledger file holds, or why not: a file whose object the clone lacks (``blob`` None when looked
+    up by ``object_id`` and not found) is skipped and named, not a crash: every read reports it, the other records
+    still count, and ``git fsck`` or a fresh fetch repairs it."""
+    data = None
+    if blob is not None:
+        with contextlib.suppress(KeyError):  # pygit2's NotFoundError is one
+            data = blob.data
+    if data is None:
+        named = blob.id if blob is not None else object_id
+        return Skipped(path, MISSING, f"git has no object {named}: run git fsck, or fetch the ledger again")
     return read_stored(path, data)
 
 

@@ -61,7 +61,14 @@ def test_a_record_whose_object_is_missing_is_skipped_and_named(tracked: Sandbox,
     closed_window(tracked)
     closed_window(tracked)
     blob = lose_object(tracked, "window-close", folder=False)
-    for command in (["preview", "--json"], ["decide", "--json"], ["report", "--out", str(tmp_path / "p.html")]):
+    commands = (
+        ["status"],
+        ["log"],
+        ["preview", "--json"],
+        ["decide", "--json"],
+        ["report", "--out", str(tmp_path / "p.html")],
+    )
+    for command in commands:
         done = tracked.tracker(*command)
         assert done.returncode == 0, done.stderr
         assert done.stderr.splitlines() == [
