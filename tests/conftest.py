@@ -189,3 +189,16 @@ def tracked(sandbox: Sandbox) -> Sandbox:
     sandbox.commit("README.md")
     sandbox.ok("init")
     return sandbox
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository ``git tracker demo`` built, with its report (``git-tracker-report.html``): one per test module
+    that asks for it, as building it takes seconds."""
+    where = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "gittracker", "demo", str(where / "repo")], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"The report with charts: {where / 'repo' / 'git-tracker-report.html'}" in done.stdout
+    return where / "repo"

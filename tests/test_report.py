@@ -54,17 +54,6 @@ def parsed(text: str) -> Balanced:
     return parser
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "gittracker", "demo", str(where / "repo")], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"The report with charts: {where / 'repo' / 'git-tracker-report.html'}" in done.stdout
-    return where / "repo"
-
-
 def test_demo_report_is_valid_small_and_self_contained(demo: Path) -> None:
     text = (demo / "git-tracker-report.html").read_text()
     page = parsed(text)

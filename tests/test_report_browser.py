@@ -5,8 +5,6 @@ window or has a cell cut off, every chart is there and drawn, and no label overl
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +17,8 @@ WIDTHS = (1280, 820, 390)
 
 
 @pytest.fixture(scope="module")
-def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "gittracker", "demo", str(where / "repo")], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return where / "repo" / "git-tracker-report.html"
+def demo_page(demo: Path) -> Path:
+    return demo / "git-tracker-report.html"
 
 
 @pytest.fixture(scope="module")
