@@ -143,8 +143,10 @@ def _content(path: Path) -> bytes | None:
         return None
 
 
-def _replace(path: Path, data: bytes, mode: int | None, durable: bool, still: Callable[[], bool] | None) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def staged(path: Path, data: bytes, mode: int | None = None, *, durable: bool = True) -> Path:
+    """``data`` written in full to a new temporary file beside ``path`` (``temp_path``), with the mode ``path`` has,
+    else ``mode`` (default 0666) less the umask: the caller renames it over ``path`` (``os.replace``) or removes it.
+    A write that fails removes the temporary file."""
     try:
         final_mode = path.stat().st_mode & 0o7777 if mode is None else mode
     except FileNotFoundError:
@@ -158,6 +160,17 @@ def _replace(path: Path, data: bytes, mode: int | None, durable: bool, still: Ca
             handle.flush()
             if durable:  # caches skip the fsync: losing one to a crash costs a recomputation, no data
                 os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _replace(path: Path, data: bytes, mode: int | None, durable: bool, still: Callable[[], bool] | None) -> bool:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = staged(path, data, mode, durable=durable)
+    try:
         if still is not None and not still():
             os.unlink(tmp)
             return False

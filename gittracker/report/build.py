@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gittracker.context import Context
-from gittracker.files import temp_path
+from gittracker.files import staged
 from gittracker.report.data import check_filters
 
 DEFAULT_NAME = "git-tracker-report.html"
@@ -92,41 +92,25 @@ def _write_all(files: Sequence[tuple[Path, str]], folder: Path | None = None) ->
     from gittracker.errors import STORAGE_ERRNOS, StorageFailed
 
     made = folder is not None and not folder.exists()
-    staged: list[tuple[Path, Path]] = []
+    ready: list[tuple[Path, Path]] = []  # (temporary file written in full, its place)
     writing = folder
     try:
         if made and folder is not None:
             folder.mkdir()
         for path, text in files:
             writing = path
-            staged.append((temp_path(path), path))
-            _write_new(staged[-1][0], text.encode(), _mode_of(path))
-        for temp, path in staged:
+            ready.append((staged(path, text.encode(), durable=False), path))  # an existing file keeps its mode
+        for temp, path in ready:
             writing = path
             os.replace(temp, path)
     except OSError as error:
-        _undo(staged, folder if made else None)
+        _undo(ready, folder if made else None)
         if error.errno in STORAGE_ERRNOS:  # the disk said no: named by the file asked for, not its temporary name
             raise StorageFailed(f"nothing was written: could not write {writing}: {error.strerror}") from None
         raise
     except BaseException:
-        _undo(staged, folder if made else None)
+        _undo(ready, folder if made else None)
         raise
-
-
-def _mode_of(path: Path) -> int | None:
-    """An existing file keeps its permissions when replaced."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        return None
-
-
-def _write_new(path: Path, data: bytes, mode: int | None) -> None:
-    with open(path, "xb") as handle:
-        if mode is not None:
-            os.fchmod(handle.fileno(), mode)
-        handle.write(data)
 
 
 def _undo(staged: Sequence[tuple[Path, Path]], made: Path | None) -> None:
